@@ -1,0 +1,1 @@
+"""Closeloop: nonconformities, their actions and their closure, in one store."""

@@ -1,0 +1,5 @@
+import sys
+
+from closeloop.cli import main
+
+sys.exit(main())

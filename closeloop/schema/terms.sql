@@ -1,0 +1,58 @@
+-- Business terms, defined once. Re-created on every migration run; every page query reads them.
+
+-- one row per nonconformity with a criterion: is it a repeat within window_days, and after a closure?
+create or replace macro repeat_flags(window_days) as table
+select
+    ref as nonconformity,
+    count(*) over earlier > 0 as is_repeat,
+    coalesce(min(closed_on) over earlier <= found_on, false) as is_repeat_after_closure,
+from nonconformities
+where criterion is not null
+window earlier as (
+    partition by unit, criterion
+    order by found_on - date '1970-01-01'
+    range between window_days preceding and 1 preceding
+);
+
+-- one row per unit below (and including) root; a null root means the whole organisation
+create or replace macro unit_subtree(root) as table
+select code
+from units
+where root is null
+    or starts_with(path, (select path from units where code = root));
+
+-- one row per nonconformity: the metric contract's terms as of a date
+create or replace macro nonconformity_at(as_of, window_days) as table
+select
+    n.*,
+    c.category,
+    n.found_on <= as_of and (n.closed_on is null or n.closed_on > as_of) as is_open,
+    is_open and coalesce(n.due_on < as_of, false) as is_overdue,
+    case when is_open then as_of - n.found_on end as age_days,
+    n.closed_on - n.found_on as days_to_close,
+    coalesce(n.closed_on <= n.due_on, false) as is_closed_on_time,
+    coalesce(r.is_repeat, false) as is_repeat,
+    coalesce(r.is_repeat_after_closure, false) as is_repeat_after_closure,
+from nonconformities as n
+left join criteria as c on c.code = n.criterion
+left join repeats as r on r.nonconformity = n.ref and r.window_days = window_days;
+
+-- one row per nonconformity the viewer may see and the filters select
+create or replace macro nonconformity_in_scope(
+    as_of, window_days, unit, sources, severities, categories, scope
+) as table
+select n.*
+from nonconformity_at(as_of, window_days) as n
+where n.unit in (select code from unit_subtree(unit))
+    and n.unit in (select code from unit_subtree(scope))
+    and (len(sources) = 0 or list_contains(sources, n.source::varchar))
+    and (len(severities) = 0 or list_contains(severities, n.severity::varchar))
+    and (len(categories) = 0 or list_contains(categories, n.category));
+
+-- one row per action with the terms as of a date
+create or replace macro action_at(as_of) as table
+select
+    a.*,
+    a.status <> 'cancelled' and (a.done_on is null or a.done_on > as_of) as is_open,
+    is_open and coalesce(a.due_on < as_of, false) as is_overdue,
+from actions as a;
