@@ -57,3 +57,106 @@ class Filters:
 
     def replace(self, **changes) -> Filters:
         return dataclasses.replace(self, **changes)
+
+
+# The sidebar: keyed widgets drawn once by dashboard.py; pages call current(). Dates are bound to the
+# URL by Streamlit. The pickers are synced by hand (seed_from_url / write_to_url): a bound select puts
+# its translated label in the URL, so a link made in Chinese would not open in English; the URL holds
+# codes instead (?unit=DH&sources=inspection,internal_audit&lang=en).
+
+SOURCES = ("internal_audit", "inspection", "satisfaction_survey", "management_review", "superior_assessment")
+SEVERITIES = ("major", "minor", "observation")
+PICKERS = ("unit", "sources", "severities", "categories")
+
+
+def seed_from_url(allowed: dict[str, set]) -> None:
+    """On a session's first run, set each picker from the URL, keeping only codes it allows."""
+    import streamlit as st
+
+    seeded = st.session_state.setdefault("_seeded_from_url", set())
+    for key, codes in allowed.items():
+        if key in seeded:
+            continue
+        seeded.add(key)
+        raw = st.query_params.get(key)
+        if not raw:
+            continue
+        if key in ("unit", "lang"):
+            if raw in codes:
+                st.session_state[key] = raw
+        else:
+            st.session_state[key] = [c for c in raw.split(",") if c in codes]
+
+
+def write_to_url(defaults: dict) -> None:
+    """Put each picker's code(s) in the URL, or take it out where it holds the default."""
+    import streamlit as st
+
+    for key, default in defaults.items():
+        value = st.session_state.get(key)
+        if isinstance(value, list):
+            value = ",".join(value)
+        if value in (None, "", default):
+            st.query_params.pop(key, None)
+        elif st.query_params.get(key) != value:
+            st.query_params[key] = value
+
+
+def sidebar(units, categories, t) -> None:
+    """Draw the shared filters. `units`: one row per unit in tree order (code, label, depth)."""
+    import streamlit as st
+
+    labels = dict(zip(units["code"], units["label"]))
+    depths = dict(zip(units["code"], units["depth"]))
+    category_labels = dict(zip(categories["category"], categories["label"]))
+    seed_from_url({"unit": set(labels), "sources": set(SOURCES), "severities": set(SEVERITIES),
+                   "categories": set(category_labels)})
+    with st.sidebar:
+        st.subheader(t("filters"))
+        st.date_input(t("as_of"), key="as_of", bind="query-params")
+        st.date_input(t("since"), value=None, key="since", bind="query-params", help=t("period_help"))
+        st.date_input(t("until"), value=None, key="until", bind="query-params", help=t("period_help"))
+        st.selectbox(
+            t("unit"),
+            [None, *units["code"]],
+            format_func=lambda code: t("whole_organisation") if code is None
+            else "\u3000" * int(depths[code]) + labels[code],
+            key="unit",
+        )
+        st.multiselect(t("sources"), SOURCES, format_func=lambda s: t(f"source_{s}"), key="sources",
+                       placeholder=t("all"))
+        st.multiselect(t("severities"), SEVERITIES, format_func=lambda s: t(f"severity_{s}"),
+                       key="severities", placeholder=t("all"))
+        st.multiselect(t("categories"), list(category_labels), format_func=category_labels.get,
+                       key="categories", placeholder=t("all"))
+    write_to_url(dict.fromkeys(PICKERS))
+
+
+def current() -> Filters:
+    """The filters as the sidebar (and so the URL) has them; an empty period means the 12 months to as-of."""
+    import streamlit as st
+
+    state = st.session_state
+    f = Filters.default(
+        state.get("as_of") or date.today(),
+        unit=state.get("unit"),
+        sources=tuple(state.get("sources") or ()),
+        severities=tuple(state.get("severities") or ()),
+        categories=tuple(state.get("categories") or ()),
+        window_days=int(state.get("window_days") or DEFAULT_WINDOW_DAYS),
+    )
+    since, until = state.get("since") or f.since, state.get("until") or f.until
+    return f.replace(since=since, until=until) if since <= until else f
+
+
+def describe(f: Filters, t, unit_label: str | None) -> str:
+    """The sentence that tells a meeting what it is looking at."""
+    scope = t("units_below", name=unit_label) if f.unit else t("whole_organisation")
+    parts = [t("overview_caption", as_of=f.as_of, since=f.since, until=f.until, scope=scope)]
+    if f.sources:
+        parts.append(t("filter_sentence_sources", v=", ".join(t(f"source_{s}") for s in f.sources)))
+    if f.severities:
+        parts.append(t("filter_sentence_severities", v=", ".join(t(f"severity_{s}") for s in f.severities)))
+    if f.categories:
+        parts.append(t("filter_sentence_categories", v=", ".join(f.categories)))
+    return " ".join(parts)

@@ -10,6 +10,10 @@ CATALOG: dict[str, dict[str, str]] = {
     # The product and its frame
     "app_title": {"zh": "闭环 · 整改闭环管理", "en": "Closeloop · rectification to closure"},
     "language": {"zh": "语言", "en": "Language"},
+    "language_name": {"zh": "中文", "en": "English"},
+    "since": {"zh": "期间自", "en": "Period from"},
+    "until": {"zh": "至", "en": "to"},
+    "period_help": {"zh": "留空表示截至日期前 12 个月（含两端）。", "en": "Empty means the 12 months ending on the as-of date, both ends included."},
     "filters": {"zh": "筛选", "en": "Filters"},
     "as_of": {"zh": "截至日期", "en": "As of"},
     "period": {"zh": "统计期间", "en": "Period"},

@@ -15,41 +15,56 @@ from staged_criteria;
 
 create or replace temp table typed_nonconformities as
 select
-    file,
-    row_no,
-    ref,
-    unit,
-    audit,
-    criterion,
-    try_cast(ledger_value('source', source) as source) as source,
-    try_cast(ledger_value('severity', severity) as severity) as severity,
-    title,
-    description,
-    root_cause,
-    ledger_date(found_on) as found_on,
-    ledger_date(due_on) as due_on,
-    ledger_date(closed_on) as closed_on,
+    s.file,
+    s.row_no,
+    s.ref,
+    s.unit,
+    s.audit,
+    s.criterion,
+    try_cast(ledger_value('source', s.source) as source) as source,
+    try_cast(ledger_value('severity', s.severity) as severity) as severity,
+    s.title,
+    s.description,
+    s.root_cause,
+    ledger_date(s.found_on) as found_on,
+    ledger_date(s.due_on) as due_on,
+    ledger_date(s.closed_on) as closed_on,
+    -- a status left empty follows the closing date, keeping a stored status that still fits it
     try_cast(
-        coalesce(ledger_value('nc_status', status), case when closed_on is null then 'open' else 'closed' end)
-        as nonconformity_status
+        coalesce(
+            ledger_value('nc_status', s.status),
+            case
+                when s.closed_on is not null then 'closed'
+                when o.status <> 'closed' then o.status::varchar
+                else 'open'
+            end
+        ) as nonconformity_status
     ) as status,
-    verified_by,
-from staged_nonconformities;
+    s.verified_by,
+from staged_nonconformities as s
+left join nonconformities as o on o.ref = s.ref;
 
 create or replace temp table typed_actions as
 select
-    file,
-    row_no,
-    ref,
-    nc_ref,
-    try_cast(ledger_value('kind', kind) as action_kind) as kind,
-    description,
-    owner,
-    ledger_date(due_on) as due_on,
-    ledger_date(done_on) as done_on,
+    s.file,
+    s.row_no,
+    s.ref,
+    s.nc_ref,
+    try_cast(ledger_value('kind', s.kind) as action_kind) as kind,
+    s.description,
+    s.owner,
+    ledger_date(s.due_on) as due_on,
+    ledger_date(s.done_on) as done_on,
     try_cast(
-        coalesce(ledger_value('action_status', status), case when done_on is null then 'planned' else 'done' end)
-        as action_status
+        coalesce(
+            ledger_value('action_status', s.status),
+            case
+                when s.done_on is not null then 'done'
+                when o.status <> 'done' then o.status::varchar
+                else 'planned'
+            end
+        ) as action_status
     ) as status,
-    evidence,
-from staged_actions;
+    s.evidence,
+from staged_actions as s
+left join actions as o on o.ref = s.ref;

@@ -1,0 +1,121 @@
+"""The browser session: the store it reads, the viewer's language and scope, and cached results."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from closeloop import filters, i18n, metrics, store
+from closeloop.filters import Filters
+
+DEMO_NCS = 3000
+
+
+@st.cache_resource(show_spinner=False)
+def _connection(path: str):
+    """One connection per store for the server's lifetime; queries take a cursor each."""
+    con = store.connect(path)
+    empty = not con.execute("select count(*) from nonconformities").fetchone()[0]
+    if empty and store.db_path(path) == store.db_path(store.DEFAULT_DB):
+        from closeloop import demo
+
+        demo.build(con, ncs=DEMO_NCS)
+    return con
+
+
+def connection():
+    path = store.db_path()
+    if not path.exists() and path == store.db_path(store.DEFAULT_DB):
+        with st.spinner(i18n.translate(language(), "building_demo")):
+            return _connection(str(path))
+    return _connection(str(path))
+
+
+def language() -> str:
+    """The language chosen in the sidebar (and the URL's ?lang=), else the browser's."""
+    return st.session_state.get("lang") or i18n.language_from_locale(st.context.locale)
+
+
+def t(key: str, **values) -> str:
+    return i18n.translate(language(), key, **values)
+
+
+def scope() -> str | None:
+    """The unit subtree the viewer may see; None is the whole organisation (local administrator)."""
+    return None
+
+
+def generation() -> int:
+    """Changes whenever the store does (every write appends events), so cached results expire."""
+    cur = connection().cursor()
+    try:
+        return cur.execute("select coalesce(max(id), 0) from events").fetchone()[0]
+    finally:
+        cur.close()
+
+
+@st.cache_data(show_spinner=False, max_entries=1024)
+def _query(name: str, params: dict, generation_key: int) -> pd.DataFrame:
+    return store.run(connection(), name, params)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _contract(f: Filters, viewer_scope: str | None, generation_key: int) -> dict:
+    return metrics.contract(connection(), f, viewer_scope)
+
+
+def query(name: str, f: Filters | None = None, **extra) -> pd.DataFrame:
+    """queries/<name>.sql for the filters, within the viewer's scope (part of the cache key)."""
+    params = (f or Filters.default()).params(scope()) | extra
+    return _query(name, params, generation())
+
+
+def contract(f: Filters) -> dict:
+    return _contract(f, scope(), generation())
+
+
+def units() -> pd.DataFrame:
+    """The units the viewer may see, in tree order, labelled in the viewer's language."""
+    tree = query("unit_tree")
+    label = tree["name_en"] if language() == "en" else tree["name"]
+    return tree.assign(label=label)
+
+
+def categories() -> pd.DataFrame:
+    listed = query("category_list")
+    return listed.assign(label=listed["category_en"] if language() == "en" else listed["category"])
+
+
+def unit_label(code: str | None) -> str | None:
+    if code is None:
+        return None
+    tree = units()
+    match = tree.loc[tree["code"] == code, "label"]
+    return match.iloc[0] if len(match) else code
+
+
+def is_demo() -> bool:
+    cur = connection().cursor()
+    try:
+        return cur.execute("select exists (select 1 from events where reason = 'demo')").fetchone()[0]
+    finally:
+        cur.close()
+
+
+def language_picker() -> None:
+    """The first widget: everything drawn after it speaks the chosen language (?lang= in the URL)."""
+    default = i18n.language_from_locale(st.context.locale)
+    filters.seed_from_url({"lang": set(i18n.LANGUAGES)})
+    st.sidebar.segmented_control(
+        " / ".join(i18n.translate(lang, "language") for lang in i18n.LANGUAGES),
+        i18n.LANGUAGES,
+        default=default,
+        required=True,
+        format_func=lambda lang: i18n.translate(lang, "language_name"),
+        key="lang",
+    )
+    filters.write_to_url({"lang": default})
+
+
+def store_counts() -> dict:
+    return query("store_counts").iloc[0].to_dict()

@@ -1,0 +1,33 @@
+"""Closeloop's frame: page setup, the store, language, the shared filters and the site map."""
+
+import streamlit as st
+
+from closeloop import filters, session, store
+from closeloop.session import t
+
+st.set_page_config(page_title="Closeloop · 闭环", page_icon=":material/published_with_changes:", layout="wide")
+
+session.language_picker()
+try:
+    session.connection()
+except store.StoreError as e:
+    st.error(t(e.key, **e.details))
+    st.stop()
+
+filters.sidebar(session.units(), session.categories(), t)
+st.sidebar.caption(t("admin_local"))
+if session.is_demo():
+    st.info(t("demo_notice", ncs=f"{session.store_counts()['nonconformities']:,}", db=store.db_path()))
+
+pages = [
+    st.Page("pages/overview.py", title=t("page_overview"), icon=":material/dashboard:", url_path="overview",
+            default=True),
+    st.Page("pages/units.py", title=t("page_units"), icon=":material/account_tree:", url_path="units"),
+    st.Page("pages/rectification.py", title=t("page_rectification"), icon=":material/task_alt:",
+            url_path="rectification"),
+    st.Page("pages/recurrence.py", title=t("page_recurrence"), icon=":material/autorenew:", url_path="recurrence"),
+    st.Page("pages/time_to_close.py", title=t("page_time_to_close"), icon=":material/timer:",
+            url_path="time-to-close"),
+    st.Page("pages/data.py", title=t("page_data"), icon=":material/table_view:", url_path="data"),
+]
+st.navigation(pages).run()

@@ -1,0 +1,10 @@
+-- one row per unit the viewer may see, in tree order: code, name in both languages, depth
+select
+    code,
+    name,
+    coalesce(name_en, name) as name_en,
+    depth,
+    parent_code,
+from units
+where code in (select code from unit_subtree($scope))
+order by path
