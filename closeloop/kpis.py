@@ -45,7 +45,8 @@ def row(now: dict, before: dict, t, window_days: int) -> None:
                 value_text(now[key], kind, t),
                 delta_text(now[key], before[key], kind),
                 delta_color=colour,
-                delta_description=t("vs_previous"),
+                delta_description=t("median_not_reached") if kind == "days" and now[key] is None
+                else t("vs_previous"),
                 help=t(f"kpi_help_{key}", window=window_days, open=now["actions_open"]),
                 border=True,
             )

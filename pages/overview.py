@@ -18,7 +18,7 @@ by_category = session.query("opened_by_category", f)
 
 kpis.row(now, before, t, f.window_days)
 if now["no_due_date_open"]:
-    st.caption(t("no_due_date_note", n=now["no_due_date_open"]))
+    st.caption(t("no_due_date_note", n=f"{now['no_due_date_open']:,}"))
 
 left, right = st.columns(2)
 with left.container(border=True):

@@ -1,0 +1,86 @@
+"""Every page query honours the unit filter and the viewer's scope."""
+
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from closeloop import ledger, store
+from closeloop.filters import Filters
+
+QUERIES = Path(__file__).resolve().parents[1] / "queries"
+
+# Two sibling subtrees under HQ: A holds every finding, B (with a child) holds none, so any row or
+# count that shows up for B leaked in from outside it.
+UNITS = """code,name,parent
+HQ,總局,
+A,甲分局,HQ
+A-1,甲分局一支部,A
+B,乙分局,HQ
+B-1,乙分局一支部,B
+"""
+CRITERIA = """code,title,category
+1.1,三會一課,組織建設
+2.1,黨風廉政,黨風廉政
+"""
+# Open, overdue, closed late, a repeat after closure (A-1 1.1 again), and one found on the unit A itself.
+NONCONFORMITIES = """ref,unit,source,criterion,severity,title,found_on,due_on,closed_on,status
+N1,A-1,inspection,1.1,major,甲,2026-01-10,2026-02-10,2026-03-01,closed
+N2,A-1,inspection,1.1,minor,乙,2026-04-01,2026-05-01,,open
+N3,A,internal_audit,2.1,observation,丙,2026-05-20,2026-07-20,,in_progress
+"""
+ACTIONS = """ref,nc_ref,kind,description,owner,due_on,done_on,status
+C1,N1,corrective,措施,王明,2026-02-01,2026-02-20,done
+C2,N2,corrective,措施,李華,2026-05-01,,planned
+"""
+OUTSIDE_B = {"A", "A-1", "N1", "N2", "N3", "甲分局", "甲分局一支部"}
+# Columns that describe a unit rather than measure findings, so they are not zero for B.
+DESCRIPTIVE = {"depth", "units"}
+
+
+@pytest.fixture(scope="module")
+def con(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ledger")
+    for name, text in [("units", UNITS), ("criteria", CRITERIA), ("nonconformities", NONCONFORMITIES),
+                       ("actions", ACTIONS)]:
+        (folder / f"{name}.csv").write_text(text, encoding="utf-8")
+    con = store.connect(folder / "store.duckdb")
+    assert ledger.load(con, ledger.read([folder]), actor="test").ok
+    return con
+
+
+def filtered_queries(parameter: str) -> list[str]:
+    return sorted(
+        p.stem for p in QUERIES.glob("*.sql")
+        if parameter in store.parameters(p.read_text(encoding="utf-8"))
+    )
+
+
+def run(con, name: str, **changes) -> pd.DataFrame:
+    scope = changes.pop("scope", None)
+    f = Filters.default(date(2026, 6, 30), **changes)
+    return store.run(con, name, f.params(scope))
+
+
+def assert_nothing_from_outside_b(result: pd.DataFrame) -> None:
+    text = set(result.astype(str).to_numpy().ravel())
+    assert not text & OUTSIDE_B
+    measures = result.select_dtypes("number").drop(columns=list(DESCRIPTIVE & set(result.columns)))
+    assert measures.fillna(0).to_numpy().sum() == 0
+
+
+def test_the_queries_under_test_are_found():
+    assert {"contract", "opened_closed_monthly", "overdue_by_unit"} <= set(filtered_queries("unit"))
+    assert {"contract", "unit_tree", "store_counts"} <= set(filtered_queries("scope"))
+
+
+@pytest.mark.parametrize("name", filtered_queries("unit"))
+def test_unit_filter_keeps_only_the_subtree(con, name):
+    assert_nothing_from_outside_b(run(con, name, unit="B"))
+    pd.testing.assert_frame_equal(run(con, name, unit="A"), run(con, name))
+
+
+@pytest.mark.parametrize("name", filtered_queries("scope"))
+def test_scope_keeps_only_the_viewers_subtree(con, name):
+    assert_nothing_from_outside_b(run(con, name, scope="B"))
