@@ -29,8 +29,15 @@ def iso_date(text: str) -> date:
         raise argparse.ArgumentTypeError(i18n.translate(i18n.cli_language(), "bad_date", value=text)) from None
 
 
+class Parser(argparse.ArgumentParser):
+    """Bad arguments get one line, as every other refusal does, not argparse's usage block."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message}\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m closeloop", description=__doc__)
+    p = Parser(prog="python -m closeloop", description=__doc__)
     commands = p.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser("demo", help="build the deterministic demo store")

@@ -197,12 +197,13 @@ def sheet_from_rows(file: str, records: list[list[str]], row_numbers: list[int],
 def read_csv(path: Path) -> Sheet:
     raw = path.read_bytes()
     text = decode(raw, path.name)
-    reader = csv.reader(io.StringIO(text, newline=""))
     records, rows = [], []
-    for record in reader:
+    # Row numbers as a spreadsheet shows the file: one per record, blank ones included, whatever
+    # the line breaks inside quoted cells.
+    for row, record in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
         if any(cell.strip() for cell in record):
             records.append(record)
-            rows.append(reader.line_num)
+            rows.append(row)
     if not records:
         raise LedgerError("file_empty", file=path.name)
     return sheet_from_rows(path.name, records, rows, sha256=hashlib.sha256(raw).hexdigest())
@@ -249,6 +250,9 @@ def _present(sheets: list[Sheet], kind: str) -> list[str]:
     for sheet in sheets:
         if sheet.kind == kind:
             seen.update(sheet.columns)
+    # A status the ledger leaves out follows its closing date (import_typed.sql), so it changes with it.
+    if seen & {"closed_on", "done_on"}:
+        seen.add("status")
     return [c for c in COLUMNS[kind] if c in seen]
 
 
@@ -262,26 +266,26 @@ def _value_aliases() -> pa.Table:
 def load(con, sheets: list[Sheet], actor: str) -> Outcome:
     """Check every row of every sheet; if none has a problem, merge them all in one transaction."""
     outcome = Outcome()
-    for kind in KINDS:
-        con.register(f"staged_{kind}_arrow", _staged(sheets, kind))
-    con.register("value_aliases_arrow", _value_aliases())
+    # A cursor of its own: the caller's connection may be shared, or hold a result not fetched to the end.
+    cur = con.cursor()
     try:
-        with store.transaction(con):
+        for kind in KINDS:
+            cur.register(f"staged_{kind}_arrow", _staged(sheets, kind))
+        cur.register("value_aliases_arrow", _value_aliases())
+        with store.transaction(cur):
             for kind in KINDS:
-                con.execute(f"create or replace temp table staged_{kind} as from staged_{kind}_arrow")
-            con.execute("create or replace temp table value_aliases as from value_aliases_arrow")
-            con.execute(store.sql("import_typed"))
-            problems = con.execute(store.sql("import_problems")).fetchall()
+                cur.execute(f"create or replace temp table staged_{kind} as from staged_{kind}_arrow")
+            cur.execute("create or replace temp table value_aliases as from value_aliases_arrow")
+            cur.execute(store.sql("import_typed"))
+            problems = cur.execute(store.sql("import_problems")).fetchall()
             outcome.problems = [Problem(*p) for p in problems]
             if outcome.problems:
                 raise _Rejected
-            outcome.batch = _merge(con, sheets, actor, outcome)
+            outcome.batch = _merge(cur, sheets, actor, outcome)
     except _Rejected:
         pass
     finally:
-        for kind in KINDS:
-            con.unregister(f"staged_{kind}_arrow")
-        con.unregister("value_aliases_arrow")
+        cur.close()
     return outcome
 
 
@@ -349,8 +353,10 @@ def _merge(con, sheets: list[Sheet], actor: str, outcome: Outcome) -> int:
             f"create or replace temp table new_keys as "
             f"select t.{key} as ref from {typed} as t anti join {table} as o on o.{key} = t.{key}"
         )
-        columns = "".join(f", {s}" for s, _ in pairs) + (", path, depth" if kind == "units" else "")
-        values = "".join(f", t.{c}" for _, c in pairs) + (f", t.{key}, 0" if kind == "units" else "")
+        # A new record takes every column: the ones the ledger lacks are empty, its status derived.
+        every = STORE_COLUMNS[kind].items()
+        columns = "".join(f", {s}" for s, _ in every) + (", path, depth" if kind == "units" else "")
+        values = "".join(f", t.{c}" for _, c in every) + (f", t.{key}, 0" if kind == "units" else "")
         con.execute(
             f"insert into {table} ({key}{columns}) select t.{key}{values} "
             f"from {typed} as t semi join new_keys as n on n.ref = t.{key}"

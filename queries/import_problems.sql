@@ -65,13 +65,18 @@ problems as (
     union all
     select file, row_no, 'category', null, 'missing' from staged_criteria where category is null
     union all
-    select file, row_no, unnest(['ref', 'unit', 'source', 'severity', 'title', 'found_on']), null, 'missing'
-    from staged_nonconformities
-    where ref is null or unit is null or source is null or severity is null or title is null or found_on is null
+    select s.file, s.row_no, r.col, null, 'missing'
+    from staged_nonconformities as s
+    cross join lateral (
+        values ('ref', s.ref), ('unit', s.unit), ('source', s.source), ('severity', s.severity),
+            ('title', s.title), ('found_on', s.found_on)
+    ) as r (col, val)
+    where r.val is null
     union all
-    select file, row_no, unnest(['ref', 'nc_ref', 'kind']), null, 'missing'
-    from staged_actions
-    where ref is null or nc_ref is null or kind is null
+    select s.file, s.row_no, r.col, null, 'missing'
+    from staged_actions as s
+    cross join lateral (values ('ref', s.ref), ('nc_ref', s.nc_ref), ('kind', s.kind)) as r (col, val)
+    where r.val is null
 
     -- duplicate keys within the import
     union all

@@ -1,0 +1,308 @@
+"""Shared fixtures: stores built from literal ledger rows, the golden ledger, and the command line."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from closeloop import ledger, store
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+# T for every literal case below; Filters.default(AS_OF) makes the period 2025-07-01 … 2026-06-30.
+AS_OF = date(2026, 6, 30)
+
+
+# ---------------------------------------------------------------------------------------------
+# Paths and the command line
+
+
+@pytest.fixture(scope="session")
+def golden_dir() -> Path:
+    return SHARED / "golden"
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    """`python -m closeloop ARGS` in a fresh process, in English, from the repository root."""
+    env = {k: v for k, v in os.environ.items() if k != "CLOSELOOP_DB"} | {"CLOSELOOP_LANG": "en"}
+    return subprocess.run(
+        [sys.executable, "-m", "closeloop", *map(str, args)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+    )
+
+
+@pytest.fixture(scope="session")
+def cli():
+    return run_cli
+
+
+# ---------------------------------------------------------------------------------------------
+# Stores built from literal rows (the metric contract's cases)
+
+
+def nc(ref, unit, found_on, due_on=None, closed_on=None, *, criterion="1.1", source="internal_audit",
+       severity="minor") -> dict:
+    """One nonconformities.csv row; the status follows from closed_on, the title is the ref."""
+    return {
+        "ref": ref, "unit": unit, "criterion": criterion, "source": source, "severity": severity,
+        "title": ref, "found_on": found_on, "due_on": due_on, "closed_on": closed_on,
+    }
+
+
+def action(ref, nc_ref, due_on=None, done_on=None, *, status=None, kind="corrective") -> dict:
+    """One actions.csv row; without a status it is done when done_on is given, else planned."""
+    return {"ref": ref, "nc_ref": nc_ref, "kind": kind, "due_on": due_on, "done_on": done_on, "status": status}
+
+
+def csv_text(rows: list[dict]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+# The organisation every literal case uses.
+UNITS = [
+    {"code": "HQ", "name": "舟山港務管理局", "parent": None},  # the root
+    {"code": "DH", "name": "定海分局", "parent": "HQ"},  # the subtree the unit-filter cases select
+    {"code": "DH-01", "name": "定海分局機關支部", "parent": "DH"},  # a child of DH
+    {"code": "DH-01-1", "name": "機關第一黨小組", "parent": "DH-01"},  # a grandchild: subtrees are deep
+    {"code": "DH-02", "name": "定海分局港航支部", "parent": "DH"},  # DH's other child
+    {"code": "DHX", "name": "定海新區分局", "parent": "HQ"},  # DH's sibling whose code starts with "DH"
+    {"code": "DS", "name": "岱山分局", "parent": "HQ"},  # an unrelated sibling
+]
+
+CRITERIA = [
+    {"code": "1.1", "title": "三會一課按期召開", "category": "組織建設"},
+    {"code": "2.1", "title": "黨員學習教育記錄", "category": "思想建設"},
+    {"code": "3.1", "title": "黨風廉政責任落實", "category": "黨風廉政"},
+]
+
+
+@pytest.fixture
+def store_from_rows(tmp_path):
+    """build(nonconformities, actions=()) → an open store in tmp_path holding exactly those rows."""
+    opened = []
+
+    def build(nonconformities, actions=(), *, units=UNITS, criteria=CRITERIA):
+        n = len(opened)
+        folder = tmp_path / f"ledger-{n}"
+        folder.mkdir()
+        for name, rows in (("units", units), ("criteria", criteria), ("nonconformities", nonconformities),
+                           ("actions", actions)):
+            if rows:
+                (folder / f"{name}.csv").write_text(csv_text(list(rows)), encoding="utf-8")
+        con = store.connect(tmp_path / f"store-{n}.duckdb")
+        opened.append(con)
+        outcome = ledger.load(con, ledger.read([folder]), actor="test")
+        assert outcome.ok, outcome.problems
+        return con
+
+    yield build
+    for con in opened:
+        con.close()
+
+
+@pytest.fixture
+def status_store(store_from_rows):
+    """Open and overdue at T = 2026-06-30."""
+    return store_from_rows([
+        nc("S-DUE-LATER", "DH-01", "2026-06-01", due_on="2026-07-15"),  # open, not yet due
+        nc("S-DUE-TODAY", "DH-01", "2026-06-01", due_on="2026-06-30"),  # open, due on T: not overdue
+        nc("S-DUE-YESTERDAY", "DH-01", "2026-05-01", due_on="2026-06-29"),  # open and overdue
+        nc("S-NO-DUE", "DH-01", "2026-05-01"),  # open, no due date: never overdue, a data gap
+        nc("S-CLOSED-AFTER-T", "DH-01", "2026-01-05", "2026-02-01", "2026-07-02"),  # closed after T: open, overdue
+        nc("S-CLOSED-ON-T", "DH-01", "2026-01-01", "2026-02-01", "2026-06-30"),  # closed on T: not open
+        nc("S-CLOSED-BEFORE-T", "DH-01", "2026-01-01", "2026-02-01", "2026-03-01"),  # closed before T
+        nc("S-NO-DUE-CLOSED", "DH-01", "2026-04-01", closed_on="2026-04-10"),  # no due date, but closed
+        nc("S-FOUND-AFTER-T", "DH-01", "2026-07-01", due_on="2026-07-10"),  # found after T: not open yet
+    ])
+
+
+@pytest.fixture
+def period_store(store_from_rows):
+    """Opened and closed in the period 2025-07-01 … 2026-06-30, at both of its ends."""
+    return store_from_rows([
+        nc("P-FOUND-DAY-BEFORE", "DH-01", "2025-06-30", closed_on="2025-07-01"),  # closed on the first day
+        nc("P-FOUND-FIRST-DAY", "DH-01", "2025-07-01", closed_on="2026-06-30"),  # opened first day, closed last
+        nc("P-FOUND-LAST-DAY", "DH-01", "2026-06-30"),  # opened on the last day, still open
+        nc("P-CLOSED-DAY-BEFORE", "DH-01", "2025-06-01", closed_on="2025-06-30"),  # neither, by one day
+    ])
+
+
+@pytest.fixture
+def on_time_store(store_from_rows):
+    """Closed on time means closed_on <= due_on."""
+    return store_from_rows([
+        nc("O-ON-DUE-DAY", "DH-01", "2026-01-01", "2026-02-01", "2026-02-01"),  # on time: on the due date
+        nc("O-EARLY", "DH-01", "2026-01-01", "2026-02-01", "2026-01-15"),  # on time
+        nc("O-LATE", "DH-01", "2026-01-01", "2026-02-01", "2026-02-02"),  # late by one day
+        nc("O-NO-DUE", "DH-01", "2026-01-01", closed_on="2026-01-20"),  # closed, no due date: not on time
+        nc("O-BEFORE-PERIOD", "DH-01", "2025-05-01", "2025-06-01", "2025-05-20"),  # on time, closed before period
+    ])
+
+
+@pytest.fixture
+def km_store(store_from_rows):
+    """Time to close with censoring: events at 10, 20, 30 days; censored at 15, 29, 40, 50."""
+    return store_from_rows([
+        nc("K-10", "DH-01", "2026-01-01", closed_on="2026-01-11"),  # closed in 10 days
+        nc("K-20", "DH-01", "2026-01-01", closed_on="2026-01-21"),  # closed in 20 days
+        nc("K-30", "DH-01", "2026-02-01", closed_on="2026-03-03"),  # closed in 30 days
+        nc("K-OPEN-15", "DH-01", "2026-06-15"),  # open at T: censored at 15 days
+        nc("K-OPEN-40", "DH-01", "2026-05-21"),  # censored at 40
+        nc("K-OPEN-50", "DH-01", "2026-05-11"),  # censored at 50
+        nc("K-CLOSED-AFTER-T", "DH-01", "2026-06-01", closed_on="2026-07-10"),  # censored at 29, not an event at 39
+        nc("K-BEFORE-PERIOD", "DH-01", "2025-05-01", closed_on="2025-08-01"),  # found before the period: left out
+        nc("K-AFTER-T", "DH-01", "2026-08-01", closed_on="2026-08-05"),  # found after T: left out, whatever the period
+    ])
+
+
+@pytest.fixture
+def km_never_half_store(store_from_rows):
+    """One event among four: the curve stops at 3/4."""
+    return store_from_rows([
+        nc("N-10", "DH-01", "2026-03-01", closed_on="2026-03-11"),  # the only event, at 10 days
+        nc("N-OPEN-20", "DH-01", "2026-06-10"),  # censored at 20
+        nc("N-OPEN-30", "DH-01", "2026-05-31"),  # censored at 30
+        nc("N-OPEN-40", "DH-01", "2026-05-21"),  # censored at 40
+    ])
+
+
+@pytest.fixture
+def repeat_store(store_from_rows):
+    """Repeats: the same unit and criterion again within W days, after an earlier closure or not."""
+    return store_from_rows([
+        nc("R-BASE", "DH-01", "2025-01-10", closed_on="2025-02-01"),  # the first finding, closed early
+        nc("R-SAME-DAY", "DH-01", "2025-01-10"),  # same unit, criterion and day as R-BASE: not a repeat
+        nc("R-AFTER-365", "DH-01", "2026-01-10", source="management_review"),  # R-BASE + 365 days: repeat
+        nc("R-BASE-2", "DH-02", "2025-01-10", criterion="2.1"),  # never closed
+        nc("R-AFTER-366", "DH-02", "2026-01-11", criterion="2.1"),  # R-BASE-2 + 366 days: not a repeat
+        nc("R-OPEN-BASE", "DS", "2025-12-01", closed_on="2026-03-01", criterion="3.1"),  # closed after R-BEFORE-CLOSURE
+        nc("R-BEFORE-CLOSURE", "DS", "2026-02-01", criterion="3.1"),  # repeat (62 days), not after closure
+        nc("R-CLOSED-BASE", "DH", "2025-10-01", closed_on="2025-11-01"),  # closed the day its repeat is found
+        nc("R-ON-CLOSURE-DAY", "DH", "2025-11-01"),  # repeat (31 days) after closure: closed_on = found_on
+        nc("R-OTHER-UNIT", "DH-02", "2026-01-12"),  # criterion 1.1 again, but in another unit: not a repeat
+    ])
+
+
+@pytest.fixture
+def aging_store(store_from_rows):
+    """Open items aged at every bucket boundary on T = 2026-06-30 (age = T - found_on)."""
+    return store_from_rows([
+        nc("A-0", "DH-01", "2026-06-30"),  # found on T
+        nc("A-30", "DH-01", "2026-05-31"),
+        nc("A-31", "DH-01", "2026-05-30"),
+        nc("A-60", "DH-01", "2026-05-01"),
+        nc("A-61", "DH-01", "2026-04-30"),
+        nc("A-90", "DH-01", "2026-04-01"),
+        nc("A-91", "DH-01", "2026-03-31"),
+        nc("A-180", "DH-01", "2026-01-01"),
+        nc("A-181", "DH-01", "2025-12-31"),
+        nc("A-CLOSED", "DH-01", "2025-01-01", closed_on="2026-06-30"),  # closed on T: in no bucket
+    ])
+
+
+@pytest.fixture
+def spread_store(store_from_rows):
+    """One open finding per unit, with sources, severities and criteria spread for the filters."""
+    return store_from_rows([
+        nc("F-HQ", "HQ", "2026-01-01", criterion="1.1", source="internal_audit", severity="major"),
+        nc("F-DH", "DH", "2026-01-01", criterion="1.1", source="inspection", severity="minor"),
+        nc("F-DH-01", "DH-01", "2026-01-01", criterion="2.1", source="satisfaction_survey", severity="observation"),
+        nc("F-DH-01-1", "DH-01-1", "2026-01-01", criterion="3.1", source="management_review", severity="major"),
+        nc("F-DH-02", "DH-02", "2026-01-01", criterion="2.1", source="superior_assessment", severity="minor"),
+        nc("F-DHX", "DHX", "2026-01-01", criterion="1.1", source="inspection", severity="major"),
+        nc("F-DS", "DS", "2026-01-01", criterion="3.1", source="internal_audit", severity="observation"),
+        nc("F-DS-NO-CRITERION", "DS", "2026-01-01", criterion=None, source="inspection", severity="minor"),
+    ])
+
+
+@pytest.fixture
+def actions_store(store_from_rows):
+    """Actions open and overdue at T = 2026-06-30, on a DH-01 finding and a DS one."""
+    return store_from_rows(
+        [
+            nc("AC-NC", "DH-01", "2026-01-01", due_on="2026-12-31"),  # holds the actions below but the last
+            nc("AC-NC-DS", "DS", "2026-01-01", due_on="2026-12-31"),  # another unit's finding
+        ],
+        [
+            action("A-CANCELLED", "AC-NC", "2026-01-31", status="cancelled"),  # never open, even past due
+            action("A-DONE-BEFORE-T", "AC-NC", "2026-05-31", "2026-06-01"),  # done (late) before T: closed
+            action("A-DONE-ON-T", "AC-NC", "2026-06-15", "2026-06-30"),  # done on T: closed
+            action("A-DONE-AFTER-T", "AC-NC", "2026-06-01", "2026-07-05"),  # done after T: open, overdue at T
+            action("A-DUE-TODAY", "AC-NC", "2026-06-30"),  # due on T: open, not overdue
+            action("A-OVERDUE", "AC-NC", "2026-06-29", status="in_progress"),  # open and overdue
+            action("A-NO-DUE", "AC-NC"),  # open, never overdue
+            action("A-DS-OVERDUE", "AC-NC-DS", "2026-03-01"),  # open and overdue, outside DH-01
+        ],
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Ledger files (the importer's cases)
+
+# A small valid ledger in the canonical form, Traditional and Simplified text mixed as in real ones.
+LEDGER = {
+    "units.csv": (
+        "code,name,parent\n"
+        "HQ,舟山港务管理局,\n"  # the root
+        "DH,定海分局,HQ\n"
+    ),
+    "criteria.csv": (
+        "code,title,category\n"
+        "1.1,三會一課按期召開,组织建设\n"
+    ),
+    "nonconformities.csv": (
+        "ref,unit,criterion,source,severity,title,found_on,due_on,closed_on,status\n"
+        "NC-1,DH,1.1,inspection,minor,会议记录不全,2026-01-10,2026-02-10,2026-02-01,closed\n"  # closed
+        "NC-2,DH,1.1,internal_audit,major,學習記錄缺失,2026-03-01,2026-04-01,,open\n"  # open
+    ),
+    "actions.csv": (
+        "ref,nc_ref,kind,description,owner,due_on,done_on,status\n"
+        "CA-1,NC-1,corrective,补齐会议记录,王明,2026-01-31,2026-01-30,done\n"  # done
+        "CA-2,NC-2,corrective,补录学习记录,李華,2026-03-31,,planned\n"  # planned
+    ),
+}
+
+
+@pytest.fixture
+def ledger_files() -> dict[str, str]:
+    """LEDGER's texts by file name, for a test to vary one line of."""
+    return dict(LEDGER)
+
+
+@pytest.fixture
+def write_ledger(tmp_path):
+    """write(files, encoding="utf-8", folder="ledger") → the folder holding LEDGER with `files` replaced."""
+
+    def write(files: dict[str, str] | None = None, encoding: str = "utf-8", folder: str = "ledger") -> Path:
+        path = tmp_path / folder
+        path.mkdir()
+        for name, text in (LEDGER | (files or {})).items():
+            (path / name).write_bytes(text.encode(encoding))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def empty_store(tmp_path):
+    """A migrated store with nothing in it."""
+    con = store.connect(tmp_path / "closeloop.duckdb")
+    yield con
+    con.close()
