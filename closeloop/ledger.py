@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from closeloop import store
+from closeloop import store, trail
 
 KINDS = ("units", "criteria", "nonconformities", "actions")
 
@@ -371,4 +371,5 @@ def _merge(con, sheets: list[Sheet], actor: str, outcome: Outcome) -> int:
         outcome.changed[kind] = con.execute("select count(distinct ref) from changes").fetchone()[0]
     con.execute(store.sql("unit_paths_refresh"))
     store.forget_repeats(con)
+    trail.seal(con)
     return batch

@@ -1,0 +1,130 @@
+"""The trail's hash chain: seal the events a transaction wrote, and verify every seal since the first."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from closeloop import store
+
+HASH_BYTES = 32
+
+
+@dataclass(frozen=True)
+class Block:
+    id: int
+    first_event: int
+    last_event: int
+    events: int
+    digest: str
+    previous: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What does not fit: `key` names the catalog message, `details` fill it in."""
+
+    key: str
+    details: dict
+
+
+@dataclass(frozen=True)
+class Verdict:
+    events: int
+    blocks: int
+    head: str
+    problems: list[Problem]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def block_hash(id: int, first_event: int, last_event: int, events: int, digest: str, previous: str) -> str:
+    return hashlib.sha256(f"{id}:{first_event}:{last_event}:{events}:{digest}:{previous}".encode()).hexdigest()
+
+
+def _hashes(con, after: int) -> tuple[np.ndarray, bytes]:
+    """The ids and the concatenated 32-byte hashes of the events after `after`, in id order."""
+    text = store.sql("trail_rows")
+    con.complete()  # a writer's last statement may have left its count unread
+    table = con.sql(text, params=store.bind(text, {"after": after})).to_arrow_table()
+    ids = table["id"].to_numpy()
+    column = table["hash"].combine_chunks().cast(pa.binary(HASH_BYTES))
+    data = column.buffers()[1]
+    start = column.offset * HASH_BYTES
+    return ids, data.to_pybytes()[start:start + len(column) * HASH_BYTES] if len(column) else b""
+
+
+def last_block(con) -> Block | None:
+    row = con.execute(
+        "select id, first_event, last_event, events, digest, previous, hash from trail_blocks order by id desc limit 1"
+    ).fetchone()
+    return Block(*row) if row else None
+
+
+def seal(con) -> int | None:
+    """Chain the events written since the last block into a new one; the last step of every writing transaction.
+
+    Returns the new block's id, or None when there was nothing to seal. Two transactions sealing at once
+    both claim the next block id: the second to commit fails and rolls back whole.
+    """
+    last = last_block(con)
+    ids, hashes = _hashes(con, last.last_event if last else 0)
+    if not len(ids):
+        return None
+    block = Block(
+        id=(last.id if last else 0) + 1,
+        first_event=int(ids[0]),
+        last_event=int(ids[-1]),
+        events=len(ids),
+        digest=hashlib.sha256(hashes).hexdigest(),
+        previous=last.hash if last else "",
+        hash="",
+    )
+    fingerprints = np.frombuffer(hashes, dtype=">u8").reshape(-1, HASH_BYTES // 8)[:, 0].astype(np.uint64)
+    con.register("sealed_event_hashes", pa.table({"event": ids, "fingerprint": fingerprints}))
+    try:
+        con.execute("insert into event_hashes select event, fingerprint from sealed_event_hashes")
+    finally:
+        con.unregister("sealed_event_hashes")
+    con.execute(
+        "insert into trail_blocks (id, first_event, last_event, events, digest, previous, hash) "
+        "values ($id, $first_event, $last_event, $events, $digest, $previous, $hash)",
+        {**block.__dict__, "hash": block_hash(block.id, block.first_event, block.last_event, block.events,
+                                              block.digest, block.previous)},
+    )
+    return block.id
+
+
+def verify(con, head: str | None = None) -> Verdict:
+    """Recompute every event's hash and every block; the problems come first row first, then first block."""
+    problems = [
+        Problem(f"trail_event_{problem}", {"event": int(event)})
+        for event, problem in con.execute(store.sql("trail_row_problems")).fetchall()
+    ]
+    blocks = [Block(*row) for row in con.execute(
+        "select id, first_event, last_event, events, digest, previous, hash from trail_blocks order by id"
+    ).fetchall()]
+    ids, hashes = _hashes(con, 0)
+    previous = ""
+    for number, block in enumerate(blocks, start=1):
+        lo, hi = np.searchsorted(ids, [block.first_event, block.last_event], side="left")
+        hi = hi + 1 if hi < len(ids) and ids[hi] == block.last_event else hi
+        digest = hashlib.sha256(hashes[lo * HASH_BYTES:hi * HASH_BYTES]).hexdigest()
+        where = {"block": block.id, "first": block.first_event, "last": block.last_event}
+        if block.id != number or block.previous != previous:
+            problems.append(Problem("trail_block_unchained", where))
+        elif block.hash != block_hash(block.id, block.first_event, block.last_event, block.events, block.digest,
+                                      block.previous):
+            problems.append(Problem("trail_block_changed", where))
+        elif digest != block.digest or hi - lo != block.events:
+            problems.append(Problem("trail_block_does_not_fit", where))
+        previous = block.hash
+    if head and head not in {b.hash for b in blocks}:
+        problems.append(Problem("trail_head_missing", {"head": head}))
+    return Verdict(len(ids), len(blocks), previous, problems)
