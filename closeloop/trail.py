@@ -54,10 +54,17 @@ def _hashes(con, after: int) -> tuple[np.ndarray, bytes]:
     con.complete()  # a writer's last statement may have left its count unread
     table = con.sql(text, params=store.bind(text, {"after": after})).to_arrow_table()
     ids = table["id"].to_numpy()
+    if not len(ids):
+        return ids, b""
     column = table["hash"].combine_chunks().cast(pa.binary(HASH_BYTES))
-    data = column.buffers()[1]
     start = column.offset * HASH_BYTES
-    return ids, data.to_pybytes()[start:start + len(column) * HASH_BYTES] if len(column) else b""
+    rows = np.frombuffer(column.buffers()[1], dtype=np.uint8)[start:start + len(ids) * HASH_BYTES]
+    rows = rows.reshape(-1, HASH_BYTES)
+    # Sorting here, not in SQL: a scan usually comes back in id order already, and numpy checks that fast.
+    if not (np.diff(ids) > 0).all():
+        order = np.argsort(ids, kind="stable")
+        ids, rows = ids[order], rows[order]
+    return ids, rows.tobytes()
 
 
 def last_block(con) -> Block | None:
@@ -86,8 +93,7 @@ def seal(con) -> int | None:
         previous=last.hash if last else "",
         hash="",
     )
-    fingerprints = np.frombuffer(hashes, dtype=">u8").reshape(-1, HASH_BYTES // 8)[:, 0].astype(np.uint64)
-    con.register("sealed_event_hashes", pa.table({"event": ids, "fingerprint": fingerprints}))
+    con.register("sealed_event_hashes", pa.table({"event": ids, "fingerprint": _fingerprints(hashes)}))
     try:
         con.execute("insert into event_hashes select event, fingerprint from sealed_event_hashes")
     finally:
@@ -102,19 +108,16 @@ def seal(con) -> int | None:
 
 
 def verify(con, head: str | None = None) -> Verdict:
-    """Recompute every event's hash and every block; the problems come first row first, then first block."""
-    problems = [
-        Problem(f"trail_event_{problem}", {"event": int(event)})
-        for event, problem in con.execute(store.sql("trail_row_problems")).fetchall()
-    ]
+    """Recompute every event's hash and every block: what does not fit, first event first, then first block."""
     blocks = [Block(*row) for row in con.execute(
         "select id, first_event, last_event, events, digest, previous, hash from trail_blocks order by id"
     ).fetchall()]
     ids, hashes = _hashes(con, 0)
+    problems = _row_problems(con, ids, hashes, blocks[-1].last_event if blocks else 0)
     previous = ""
     for number, block in enumerate(blocks, start=1):
-        lo, hi = np.searchsorted(ids, [block.first_event, block.last_event], side="left")
-        hi = hi + 1 if hi < len(ids) and ids[hi] == block.last_event else hi
+        lo = np.searchsorted(ids, block.first_event, side="left")
+        hi = np.searchsorted(ids, block.last_event, side="right")
         digest = hashlib.sha256(hashes[lo * HASH_BYTES:hi * HASH_BYTES]).hexdigest()
         where = {"block": block.id, "first": block.first_event, "last": block.last_event}
         if block.id != number or block.previous != previous:
@@ -128,3 +131,23 @@ def verify(con, head: str | None = None) -> Verdict:
     if head and head not in {b.hash for b in blocks}:
         problems.append(Problem("trail_head_missing", {"head": head}))
     return Verdict(len(ids), len(blocks), previous, problems)
+
+
+def _row_problems(con, ids: np.ndarray, hashes: bytes, sealed_up_to: int) -> list[Problem]:
+    """Events whose hash differs from the fingerprint kept at sealing, or that have none, or that are gone."""
+    kept = con.sql("select event, fingerprint from event_hashes").to_arrow_table()
+    kept_ids, kept_prints = kept["event"].to_numpy(), kept["fingerprint"].to_numpy()
+    order = np.argsort(kept_ids, kind="stable")
+    kept_ids, kept_prints = kept_ids[order], kept_prints[order]
+    prints = _fingerprints(hashes)
+    both, here, there = np.intersect1d(ids, kept_ids, assume_unique=False, return_indices=True)
+    found = [(int(e), "changed") for e in both[prints[here] != kept_prints[there]]]
+    found += [(int(e), "removed") for e in np.setdiff1d(kept_ids, ids)]
+    for e in np.setdiff1d(ids, kept_ids):
+        found.append((int(e), "unsealed" if e > sealed_up_to else "inserted"))
+    return [Problem(f"trail_event_{what}", {"event": event}) for event, what in sorted(found)]
+
+
+def _fingerprints(hashes: bytes) -> np.ndarray:
+    """The first 8 bytes of each 32-byte hash, as the unsigned integer event_hashes keeps."""
+    return np.frombuffer(hashes, dtype=">u8").reshape(-1, HASH_BYTES // 8)[:, 0].astype(np.uint64)

@@ -24,7 +24,7 @@ create table event_hashes (
 );
 
 -- one row per event after `after`: its id and the sha256 of its fields in a fixed text form. Each field
--- is its length, a colon and its text (null: '~'), so no text can pass for a field boundary; the time is
+-- is its length in bytes, a colon and its text (null: '~'), so no text can pass for a field boundary; the time is
 -- microseconds since 1970 UTC. Fixed here, with the schema: a new form needs a new migration.
 create macro event_hashes_after(after) as table
 select
@@ -33,13 +33,13 @@ select
         chr(31),
         id::varchar,
         epoch_us(e."at")::varchar,
-        coalesce(length(actor) || ':' || actor, '~'),
-        coalesce(length(entity) || ':' || entity, '~'),
-        coalesce(length(ref) || ':' || ref, '~'),
-        coalesce(length(field) || ':' || field, '~'),
-        coalesce(length(old) || ':' || old, '~'),
-        coalesce(length(new) || ':' || new, '~'),
-        coalesce(length(reason) || ':' || reason, '~'),
+        coalesce(strlen(actor) || ':' || actor, '~'),
+        coalesce(strlen(entity) || ':' || entity, '~'),
+        coalesce(strlen(ref) || ':' || ref, '~'),
+        coalesce(strlen(field) || ':' || field, '~'),
+        coalesce(strlen(old) || ':' || old, '~'),
+        coalesce(strlen(new) || ':' || new, '~'),
+        coalesce(strlen(reason) || ':' || reason, '~'),
         coalesce(batch::varchar, '~')
     ))) as hash,
 from events as e
