@@ -1,0 +1,89 @@
+"""The benchmark's machinery on a tiny demo store: both ways agree on every number, and the JSON has its shape.
+
+No timing is asserted anywhere: times are measured by `python -m closeloop bench`, not by tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+
+import pytest
+
+from closeloop import bench
+
+NCS = 2000
+
+
+@pytest.fixture(scope="module")
+def measured(tmp_path_factory):
+    """One size measured end to end (demo, export, import, both ways in their own processes), one warm run."""
+    return bench.measure(NCS, repeat=1, folder=tmp_path_factory.mktemp("bench"))
+
+
+def test_the_pandas_way_and_closeloop_agree_on_every_number(measured):
+    assert measured["mismatches"] == []
+    assert measured["numbers"]["closeloop"] == measured["numbers"]["pandas"]
+
+
+def test_every_run_is_compared_and_shows_findings(measured):
+    runs = measured["numbers"]["closeloop"]["overview"]
+    assert len(runs) == 2  # the cold run and one warm run, each as of a different day
+    for numbers in runs:
+        assert numbers["contract"]["opened_in_period"] > 0
+        assert numbers["contract"]["repeat_in_period"] > 0
+        assert numbers["contract"]["median_days_to_close_km"] is not None
+        assert len(numbers["opened_closed_monthly"]) in (12, 13)
+        assert 0 < len(numbers["overdue_by_unit"]) <= 10
+        assert numbers["figures"] == 4
+    assert runs[0]["contract"] != runs[1]["contract"]
+
+
+def test_a_differing_number_is_named(measured):
+    ours = measured["numbers"]["closeloop"]["overview"][0]
+    theirs = copy.deepcopy(ours)
+    theirs["contract"]["overdue"] += 1
+    theirs["opened_by_category"][0]["cumulative_share"] += 0.01
+    assert bench.differences(ours, theirs) == [
+        f".contract.overdue: closeloop {ours['contract']['overdue']} vs pandas {ours['contract']['overdue'] + 1}",
+        f".opened_by_category[0].cumulative_share: closeloop {ours['opened_by_category'][0]['cumulative_share']!r}"
+        f" vs pandas {theirs['opened_by_category'][0]['cumulative_share']!r}",
+    ]
+
+
+def test_numbers_equal_in_value_are_the_same(measured):
+    assert bench.differences({"n": 3, "share": 0.1 + 0.2}, {"n": 3.0, "share": 0.3}) == []
+    assert bench.differences({"rows": [1, 2]}, {"rows": [1]}) == [".rows: 2 rows vs 1"]
+
+
+def test_the_json_has_the_documented_shape(measured, tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "measure", lambda n, repeat, folder, pages=None: measured)
+    out = tmp_path / "bench.json"
+    assert bench.main(argparse.Namespace(sizes=str(NCS), json=out, repeat=1)) == 0
+    document = json.loads(out.read_text(encoding="utf-8"))
+    assert set(document) == {"sizes", "browser", "machine"}
+    assert document["browser"] is None
+    assert set(document["sizes"]) == {str(NCS)}
+    size = document["sizes"][str(NCS)]
+    assert {"pages", "rss_mb", "store_mb", "import_rows_per_s"} <= set(size)
+    assert set(size["pages"]) == set(bench.PAGES)
+    for page in size["pages"].values():
+        assert {"closeloop_cold_ms", "closeloop_warm_ms", "pandas_ms"} <= set(page)
+        assert all(page[k] > 0 for k in ("closeloop_cold_ms", "closeloop_warm_ms", "pandas_ms"))
+    assert set(size["rss_mb"]) == {"closeloop", "pandas"}
+    assert size["rss_mb"]["closeloop"] > 0 and size["rss_mb"]["pandas"] > 0
+    assert size["store_mb"] > 0 and size["import_rows_per_s"] > 0
+    assert {"cpu_count", "cpu_model", "memory_gb", "python", "duckdb", "pandas"} <= set(document["machine"])
+
+
+def test_a_mismatch_fails_the_command_loudly(measured, monkeypatch, capsys):
+    broken = {**measured, "mismatches": ["overview run 0 (as of 2026-11-03).contract.open: closeloop 1 vs pandas 2"]}
+    monkeypatch.setattr(bench, "measure", lambda n, repeat, folder, pages=None: broken)
+    assert bench.main(argparse.Namespace(sizes=str(NCS), json=None, repeat=1)) == 1
+    assert "MISMATCH" in capsys.readouterr().err
+
+
+def test_bad_sizes_are_refused_in_one_line(capsys):
+    assert bench.main(argparse.Namespace(sizes="lots", json=None, repeat=1)) == 2
+    assert capsys.readouterr().err.count("\n") == 1
