@@ -14,8 +14,9 @@ except store.StoreError as e:
     st.error(t(e.key, **e.details))
     st.stop()
 
+session.sign_in()
+session.refuse_links_outside_scope(session.units())
 filters.sidebar(session.units(), session.categories(), t)
-st.sidebar.caption(t("admin_local"))
 if session.is_demo():
     st.info(t("demo_notice", ncs=f"{session.store_counts()['nonconformities']:,}", db=store.db_path()))
 

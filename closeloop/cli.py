@@ -9,7 +9,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from closeloop import i18n, ledger, metrics, store
+from closeloop import i18n, identity, ledger, metrics, store, trail, workflow
 from closeloop.filters import DEFAULT_WINDOW_DAYS, Filters
 
 
@@ -62,6 +62,46 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--sizes", default="100000,1000000")
     bench.add_argument("--json", type=Path)
     bench.add_argument("--repeat", type=int, default=5)
+
+    tr = commands.add_parser("trail", help="verify the hash-chained trail (or seal a store written before it)")
+    tr.add_argument("task", choices=("verify", "seal"))
+    tr.add_argument("--db")
+    tr.add_argument("--head", help="a block hash kept elsewhere that the chain must still hold")
+
+    act = commands.add_parser("action", help="record what happened to an action (add: a new one on a finding)")
+    act.add_argument("move", choices=("start", "done", "extend", "cancel", "add"))
+    act.add_argument("ref", help="the action's ref; for add, the finding's")
+    act.add_argument("--evidence", help="what shows it was done")
+    act.add_argument("--file", type=Path, help="a file of evidence, kept beside the store with its sha256")
+    act.add_argument("--on", type=iso_date, help="the day it was done (default: today, UTC)")
+    act.add_argument("--due", type=iso_date, help="the new due date (extend, add)")
+    act.add_argument("--reason", help="why (extend, cancel)")
+    act.add_argument("--kind", choices=workflow.ACTION_KINDS, default="corrective")
+    act.add_argument("--description")
+    act.add_argument("--owner")
+
+    nc = commands.add_parser("nc", help="verify or reopen a nonconformity")
+    nc.add_argument("move", choices=("verify", "reopen"))
+    nc.add_argument("ref")
+    nc.add_argument("--effective", choices=("yes", "no"))
+    nc.add_argument("--note", help="what the verification found (required when not effective)")
+    nc.add_argument("--on", type=iso_date, help="the verification date (default: today, UTC)")
+    nc.add_argument("--reason", help="why it is reopened")
+
+    history = commands.add_parser("history", help="every change to a record (a finding: with its actions), oldest first")
+    history.add_argument("ref")
+    history.add_argument("--format", choices=("text", "csv", "json"), default="text")
+
+    user = commands.add_parser("user", help="give a person (by email) a role and the unit whose subtree they see")
+    user.add_argument("email")
+    user.add_argument("--role", choices=identity.ROLES, required=True)
+    user.add_argument("--unit", help="default: the whole organisation")
+    user.add_argument("--name", help="as written in actions' owner column")
+
+    for sub in (act, nc, history, user):
+        sub.add_argument("--db")
+        sub.add_argument("--as", dest="actor", default=None, help="who is acting (default: the login name)")
+        sub.add_argument("--version", type=int, help="the version read; refused if the record changed since")
     return p
 
 
@@ -104,18 +144,91 @@ def run_metrics(args, t) -> str:
     return json.dumps(metrics.contract(con, f), ensure_ascii=False, indent=2)
 
 
+def run_trail(args, t) -> str:
+    con = store.connect(args.db, create=False)
+    if args.task == "seal":
+        with store.transaction(con):
+            block = trail.seal(con)
+        return t("trail_sealed", block=block) if block else t("trail_nothing_to_seal")
+    verdict = trail.verify(con, args.head)
+    if not verdict.ok:
+        raise Refused(verdict.problems[0].key, **verdict.problems[0].details)
+    return t("trail_verified", events=f"{verdict.events:,}", blocks=f"{verdict.blocks:,}", head=verdict.head)
+
+
+def run_action(args, t) -> str:
+    con = store.connect(args.db, create=False)
+    who = identity.for_command_line(con, args.actor or getpass.getuser())
+    if args.move == "add":
+        ref = workflow.add_action(con, who, args.ref, kind=args.kind, description=args.description,
+                                  owner=args.owner, due_on=args.due, version=args.version)
+        return t("action_added", ref=ref, nc=args.ref)
+    if args.move == "start":
+        done = workflow.start(con, who, args.ref, version=args.version)
+    elif args.move == "done":
+        attachment = (args.file.name, args.file.read_bytes()) if args.file else None
+        done = workflow.done(con, who, args.ref, evidence=args.evidence, on=args.on, version=args.version,
+                             attachment=attachment)
+    elif args.move == "extend":
+        if args.due is None:
+            raise Refused("refused_due_required")
+        done = workflow.extend(con, who, args.ref, due_on=args.due, reason=args.reason, version=args.version)
+    else:
+        done = workflow.cancel(con, who, args.ref, reason=args.reason, version=args.version)
+    return t("move_recorded", ref=args.ref, events=done["events"], block=done["block"])
+
+
+def run_nc(args, t) -> str:
+    con = store.connect(args.db, create=False)
+    who = identity.for_command_line(con, args.actor or getpass.getuser())
+    if args.move == "verify":
+        if args.effective is None:
+            raise Refused("refused_effective_required")
+        done = workflow.verify(con, who, args.ref, effective=args.effective == "yes", note=args.note, on=args.on,
+                               version=args.version)
+    else:
+        done = workflow.reopen(con, who, args.ref, reason=args.reason, version=args.version)
+    return t("move_recorded", ref=args.ref, events=done["events"], block=done["block"])
+
+
+def run_history(args, t) -> str:
+    con = store.connect(args.db, create=False)
+    who = identity.for_command_line(con, args.actor or getpass.getuser())
+    rows = store.run(con, "record_history", {"ref": args.ref, "scope": who.scope})
+    if rows.empty:
+        raise Refused("history_none", ref=args.ref)
+    if args.format == "csv":
+        return rows.to_csv(index=False).rstrip("\n")
+    if args.format == "json":
+        return rows.to_json(orient="records", date_format="iso", force_ascii=False, indent=2)
+    return "\n".join(
+        f"{r.at:%Y-%m-%d %H:%M:%S}Z  {r.actor}  {r.entity} {r.ref}  {r.field}: "
+        f"{'' if r.old is None else r.old} → {'' if r.new is None else r.new}"
+        + (f"  ({r.reason})" if r.reason else "")
+        for r in rows.itertuples()
+    )
+
+
+def run_user(args, t) -> str:
+    con = store.connect(args.db, create=False)
+    who = identity.for_command_line(con, args.actor or getpass.getuser())
+    workflow.set_user(con, who, args.email, role=args.role, unit=args.unit, name=args.name, version=args.version)
+    return t("user_set", email=args.email.strip().lower(), role=args.role, unit=args.unit or t("whole_organisation"))
+
+
 def main(argv: list[str] | None = None) -> int:
     lang = i18n.cli_language()
     t = i18n.translator(lang)
     args = parser().parse_args(argv)
-    commands = {"demo": run_demo, "import": run_import, "metrics": run_metrics}
+    commands = {"demo": run_demo, "import": run_import, "metrics": run_metrics, "trail": run_trail,
+                "action": run_action, "nc": run_nc, "history": run_history, "user": run_user}
     try:
         if args.command == "bench":
             from closeloop import bench
 
             return bench.main(args)
         print(commands[args.command](args, t))
-    except (Refused, store.StoreError, ledger.LedgerError) as e:
+    except (Refused, store.StoreError, ledger.LedgerError, workflow.Refused) as e:
         print(t(e.key, **e.details), file=sys.stderr)
         return 2
     return 0

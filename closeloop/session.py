@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from closeloop import filters, i18n, metrics, store
+from closeloop import filters, i18n, identity, metrics, store, workflow
 from closeloop.filters import Filters
 
 DEMO_NCS = 3000
@@ -41,8 +41,9 @@ def t(key: str, **values) -> str:
 
 
 def scope() -> str | None:
-    """The unit subtree the viewer may see; None is the whole organisation (local administrator)."""
-    return None
+    """The unit subtree the viewer may see; None is the whole organisation (an administrator of it)."""
+    who = viewer()
+    return identity.NOWHERE if who is None else who.scope
 
 
 def generation() -> int:
@@ -119,3 +120,57 @@ def language_picker() -> None:
 
 def store_counts() -> dict:
     return query("store_counts").iloc[0].to_dict()
+
+
+# ---------------------------------------------------------------------------------------------
+# Who is looking, and what they may see
+
+
+def viewer() -> identity.Identity | None:
+    """Who is looking: from st.user and the users table, never from a widget, the URL or session state."""
+    return identity.signed_in(connection())
+
+
+def me() -> list[str]:
+    """The names an action's owner may carry for the viewer (the "mine" view), lower-case."""
+    who = viewer()
+    return [v.strip().lower() for v in (who.actor, who.name) if v] if who else []
+
+
+def sign_in() -> identity.Identity:
+    """The viewer, named in the sidebar; without one, a sign-in screen and nothing else."""
+    who = viewer()
+    if who is None:
+        st.title(t("app_title"))
+        st.info(t("sign_in_prompt"))
+        st.button(t("sign_in"), on_click=st.login, type="primary", icon=":material/login:")
+        st.stop()
+    if who.local:
+        st.sidebar.caption(t("admin_local"))
+        return who
+    role = t(f"role_{who.role}") if who.role else t("role_none")
+    st.sidebar.caption(t("signed_in_as", who=who.name or who.actor, role=role,
+                         scope=unit_label(who.unit) if who.unit else t("whole_organisation")))
+    st.sidebar.button(t("sign_out"), on_click=st.logout, icon=":material/logout:")
+    if who.role is None:
+        st.error(t("not_registered", email=who.actor))
+        st.stop()
+    return who
+
+
+def refuse(what: str, value: str) -> None:
+    """Log a link outside the viewer's scope, once per session and value."""
+    logged = st.session_state.setdefault("_refused_links", set())
+    if (what, value) in logged:
+        return
+    logged.add((what, value))
+    workflow.log_refused(connection(), viewer(), what, value, st.context.url or "")
+
+
+def refuse_links_outside_scope(tree: pd.DataFrame) -> None:
+    """A ?unit= the viewer may not see shows nothing, and is logged."""
+    asked = st.query_params.get("unit")
+    if asked and asked not in set(tree["code"]):
+        refuse("unit", asked)
+        st.warning(t("unit_out_of_scope", unit=asked))
+        st.stop()

@@ -1,0 +1,98 @@
+"""Who the viewer is: the local administrator without [auth], else the signed-in person's row in `users`."""
+
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass
+
+ROLES = ("viewer", "unit_editor", "auditor", "administrator")
+EDITING = frozenset({"add_action", "start", "done", "extend", "cancel"})
+VERIFYING = frozenset({"verify", "reopen"})
+# What each role may do, besides seeing its unit's subtree.
+MAY = {
+    "viewer": frozenset(),
+    "unit_editor": EDITING,
+    "auditor": VERIFYING,
+    "administrator": EDITING | VERIFYING | {"manage_users"},
+}
+# A scope no unit has: the subtree of nothing, for someone who is not (yet) anyone.
+NOWHERE = "\x00nowhere"
+
+
+@dataclass(frozen=True)
+class Identity:
+    actor: str  # what the trail records: the email a provider vouched for, or the local login name
+    role: str | None  # None: signed in, but not a user of this store
+    unit: str | None = None  # the root of the subtree they see and change; None: the whole organisation
+    name: str | None = None  # as written in actions' owner column
+    local: bool = False
+
+    def may(self, move: str) -> bool:
+        return move in MAY.get(self.role, ())
+
+    @property
+    def scope(self) -> str | None:
+        return NOWHERE if self.role is None else self.unit
+
+    def is_owner(self, owner: str | None) -> bool:
+        """Whether an action's owner names this person (by login, email or name, ignoring case)."""
+        if not owner:
+            return False
+        me = {v.strip().casefold() for v in (self.actor, self.name) if v}
+        return owner.strip().casefold() in me
+
+
+def local_administrator(actor: str | None = None) -> Identity:
+    """The embedded default: one administrator of the whole organisation, like a notebook on your own machine."""
+    return Identity(actor=actor or getpass.getuser(), role="administrator", local=True)
+
+
+def lookup(con, email: str) -> Identity | None:
+    cur = con.cursor()
+    try:
+        row = cur.execute(
+            "select email, role::varchar, unit, name from users where email = lower(trim($email))", {"email": email}
+        ).fetchone()
+    finally:
+        cur.close()
+    return Identity(actor=row[0], role=row[1], unit=row[2], name=row[3]) if row else None
+
+
+def for_command_line(con, user: str | None) -> Identity:
+    """`--as USER`: that user's role and unit when the store knows them, else the local administrator."""
+    return (lookup(con, user) if user else None) or local_administrator(user)
+
+
+def from_claims(email: str, claims: dict) -> Identity:
+    """An identity provider may vouch for the role and unit itself (claims closeloop_role, closeloop_unit)."""
+    role = claims.get("closeloop_role")
+    return Identity(
+        actor=email.strip().lower(),
+        role=role if role in ROLES else None,
+        unit=claims.get("closeloop_unit") or None,
+        name=claims.get("name"),
+    )
+
+
+def auth_configured() -> bool:
+    """Whether .streamlit/secrets.toml has an [auth] section (then st.login decides who the viewer is)."""
+    import streamlit as st
+
+    try:
+        return "auth" in st.secrets
+    except FileNotFoundError:
+        return False
+
+
+def signed_in(con) -> Identity | None:
+    """The viewer of this browser session: None while nobody has signed in."""
+    import streamlit as st
+
+    if not auth_configured():
+        return local_administrator()
+    if not st.user.is_logged_in:
+        return None
+    email = (st.user.get("email") or "").strip().lower()
+    if not email:
+        return Identity(actor=str(st.user.get("sub") or "?"), role=None)
+    return lookup(con, email) or from_claims(email, st.user.to_dict())
