@@ -11,6 +11,7 @@ import pyarrow as pa
 from closeloop import store
 
 HASH_BYTES = 32
+FIRST = -(2**63)  # below any event id: "after FIRST" is every event
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def seal(con) -> int | None:
     both claim the next block id: the second to commit fails and rolls back whole.
     """
     last = last_block(con)
-    ids, hashes = _hashes(con, last.last_event if last else 0)
+    ids, hashes = _hashes(con, last.last_event if last else FIRST)
     if not len(ids):
         return None
     block = Block(
@@ -112,8 +113,8 @@ def verify(con, head: str | None = None) -> Verdict:
     blocks = [Block(*row) for row in con.execute(
         "select id, first_event, last_event, events, digest, previous, hash from trail_blocks order by id"
     ).fetchall()]
-    ids, hashes = _hashes(con, 0)
-    problems = _row_problems(con, ids, hashes, blocks[-1].last_event if blocks else 0)
+    ids, hashes = _hashes(con, FIRST)
+    problems = _row_problems(con, ids, hashes, blocks[-1].last_event if blocks else FIRST)
     previous = ""
     for number, block in enumerate(blocks, start=1):
         lo = np.searchsorted(ids, block.first_event, side="left")

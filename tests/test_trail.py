@@ -1,0 +1,217 @@
+"""The trail: sealed as written, verified from the command line, and a tampered copy caught by the row."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from closeloop import identity, store, trail, workflow
+
+ROOT = Path(__file__).resolve().parents[1]
+ADMIN = identity.local_administrator("admin")
+
+
+@pytest.fixture(scope="module")
+def sealed_store(tmp_path_factory, cli, golden_dir) -> Path:
+    """The golden ledger imported, then an action done, its finding verified and another reopened."""
+    db = tmp_path_factory.mktemp("trail") / "closeloop.duckdb"
+    assert cli("import", golden_dir, "--db", db, "--as", "import").returncode == 0
+    for args in (("action", "done", "CA-0006-1", "--evidence", "會議記錄已歸檔", "--as", "張三"),
+                 ("nc", "verify", "NC-0006", "--effective", "yes", "--as", "審核員"),
+                 ("nc", "reopen", "NC-0001", "--reason", "複查發現未落實", "--as", "審核員")):
+        done = cli(*args, "--db", db)
+        assert done.returncode == 0, done.stderr
+    return db
+
+
+@pytest.fixture
+def tampered(tmp_path, sealed_store):
+    """tampered(sql) → a copy of the sealed store changed behind the application's back with duckdb directly."""
+
+    def change(*statements: str) -> Path:
+        copy = tmp_path / f"copy-{len(list(tmp_path.iterdir()))}.duckdb"
+        shutil.copy(sealed_store, copy)
+        con = duckdb.connect(str(copy))
+        for statement in statements:
+            con.execute(statement)
+        con.close()
+        return copy
+
+    return change
+
+
+def test_the_sealed_store_verifies(cli, sealed_store):
+    done = cli("trail", "verify", "--db", sealed_store)
+    assert done.returncode == 0, done.stderr
+    assert re.fullmatch(r"Trail verified: 330 events in 4 blocks; head [0-9a-f]{64}\n", done.stdout)
+
+
+def test_an_event_changed_in_a_copy_is_named(cli, tampered):
+    copy = tampered("update events set new = '2026-01-01' where id = 330")
+    done = cli("trail", "verify", "--db", copy)
+    assert (done.returncode, done.stderr) == (2, "Event 330 does not fit its seal: it was changed.\n")
+
+
+def test_an_event_changed_together_with_its_kept_fingerprint_is_caught_by_its_block(cli, tampered):
+    # The fingerprint is recomputed the way closeloop does it, so only the block digest can tell.
+    copy = tampered(
+        "update events set actor = '王明' where id = 323",
+        "update event_hashes set fingerprint = (select ('0x' || left(hex(hash), 16))::ubigint "
+        "from event_hashes_after(322) where id = 323) where event = 323",
+    )
+    done = cli("trail", "verify", "--db", copy)
+    assert (done.returncode, done.stderr) == (
+        2, "Block 2 (events 322–325) does not fit the events it covers.\n",
+    )
+
+
+def test_a_removed_event_is_named(cli, tampered):
+    done = cli("trail", "verify", "--db", tampered("delete from events where id = 100"))
+    assert (done.returncode, done.stderr) == (2, "Event 100 was sealed but is gone: it was removed.\n")
+
+
+def test_an_inserted_event_is_named(cli, tampered):
+    # Ids run without gaps here, so a forged row has to take one below the first.
+    copy = tampered("insert into events (id, actor, entity, ref, field, old, new) "
+                    "values (0, '王明', 'nonconformity', 'NC-0001', 'status', 'open', 'closed')")
+    done = cli("trail", "verify", "--db", copy)
+    assert (done.returncode, done.stderr) == (2, "Event 0 is not in its seal: it was inserted afterwards.\n")
+
+
+def test_events_written_without_a_seal_are_named(cli, tampered):
+    copy = tampered("insert into events (actor, entity, ref, field) values ('x', 'action', 'CA-0006-1', 'note')")
+    done = cli("trail", "verify", "--db", copy)
+    assert (done.returncode, done.stderr) == (2, "Event 331 and any after it were never sealed.\n")
+
+
+def test_a_rewritten_block_hash_breaks_the_chain(cli, tampered):
+    done = cli("trail", "verify", "--db", tampered("update trail_blocks set hash = repeat('0', 64) where id = 2"))
+    assert (done.returncode, done.stderr) == (2, "Block 2 (events 322–325) has been altered.\n")
+
+
+def test_a_chain_rewritten_from_scratch_is_caught_by_a_head_kept_elsewhere(cli, sealed_store, tampered):
+    head = cli("trail", "verify", "--db", sealed_store).stdout.split()[-1]
+    rewritten = tampered("delete from trail_blocks", "delete from event_hashes",
+                         "update events set new = 'closed' where id = 330")
+    assert cli("trail", "seal", "--db", rewritten).returncode == 0
+    assert cli("trail", "verify", "--db", rewritten).returncode == 0  # self-consistent again
+    done = cli("trail", "verify", "--db", rewritten, "--head", head)
+    assert (done.returncode, done.stderr) == (2, f"No block in the chain has the hash {head}: the chain was rewritten.\n")
+
+
+def test_verify_names_the_first_problem_first(tmp_path, sealed_store):
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(sealed_store, copy)
+    con = duckdb.connect(str(copy))
+    con.execute("update events set reason = 'x' where id in (200, 12)")
+    verdict = trail.verify(con)
+    assert [(p.key, p.details) for p in verdict.problems] == [
+        ("trail_event_changed", {"event": 12}),
+        ("trail_event_changed", {"event": 200}),
+        ("trail_block_does_not_fit", {"block": 1, "first": 1, "last": 321}),
+    ]
+
+
+def test_a_store_written_before_the_trail_is_sealed_once_and_then_verifies(tmp_path):
+    con = store.connect(tmp_path / "old.duckdb")
+    con.execute("insert into events (actor, entity, ref, field) values ('old', 'nonconformity', 'NC-1', 'created')")
+    assert [p.key for p in trail.verify(con).problems] == ["trail_event_unsealed"]
+    with store.transaction(con):
+        assert trail.seal(con) == 1
+    with store.transaction(con):
+        assert trail.seal(con) is None
+    assert trail.verify(con).ok
+
+
+def test_no_code_path_updates_or_deletes_the_trail():
+    # The trail is append-only: no update or delete of events, their seals or their blocks anywhere.
+    pattern = re.compile(r"\b(update|delete\s+from|truncate|alter\s+table)\s+(events|event_hashes|trail_blocks)\b",
+                         re.IGNORECASE)
+    files = [*(ROOT / "closeloop").rglob("*.py"), *(ROOT / "closeloop").rglob("*.sql"),
+             *(ROOT / "pages").rglob("*.py"), *(ROOT / "queries").rglob("*.sql"), ROOT / "dashboard.py"]
+    offending = [f"{f.relative_to(ROOT)}: {m.group(0)}" for f in files
+                 for m in pattern.finditer(f.read_text(encoding="utf-8"))]
+    assert len(files) > 20 and offending == []
+
+
+def test_no_code_path_hard_deletes_a_record():
+    pattern = re.compile(r"\bdelete\s+from\s+(units|criteria|audits|nonconformities|actions|users)\b", re.IGNORECASE)
+    files = [*(ROOT / "closeloop").rglob("*.py"), *(ROOT / "pages").rglob("*.py"), *(ROOT / "queries").rglob("*.sql")]
+    assert [str(f.relative_to(ROOT)) for f in files if pattern.search(f.read_text(encoding="utf-8"))] == []
+
+
+# The command line for scripts
+
+
+def test_action_done_then_nc_verify_then_history(cli, tmp_path, golden_dir):
+    db = tmp_path / "closeloop.duckdb"
+    assert cli("import", golden_dir, "--db", db, "--as", "import").returncode == 0
+    done = cli("action", "done", "CA-0006-1", "--evidence", "會議記錄已歸檔", "--on", "2026-06-01", "--as", "張三",
+               "--db", db)
+    assert (done.returncode, done.stdout) == (0, "CA-0006-1: saved 4 changes (trail block 2).\n")
+    done = cli("nc", "verify", "NC-0006", "--effective", "yes", "--on", "2026-06-02", "--as", "審核員", "--db", db)
+    assert (done.returncode, done.stdout) == (0, "NC-0006: saved 3 changes (trail block 3).\n")
+    done = cli("history", "NC-0006", "--db", db)
+    lines = [re.sub(r"^\S+ \S+Z  ", "", line) for line in done.stdout.splitlines()]
+    assert lines == [
+        "import  nonconformity NC-0006  created:  →   (import)",
+        "import  action CA-0006-1  created:  →   (import)",
+        "張三  action CA-0006-1  done_on:  → 2026-06-01  (done)",
+        "張三  action CA-0006-1  evidence:  → 會議記錄已歸檔  (done)",
+        "張三  action CA-0006-1  status: planned → done  (done)",
+        "張三  nonconformity NC-0006  status: in_progress → awaiting_verification  (done)",
+        "審核員  nonconformity NC-0006  status: awaiting_verification → closed  (verified_effective)",
+        "審核員  nonconformity NC-0006  closed_on:  → 2026-06-02  (verified_effective)",
+        "審核員  nonconformity NC-0006  verified_by:  → 審核員  (verified_effective)",
+    ]
+
+
+@pytest.mark.parametrize("args,message", [
+    (("action", "done", "CA-0006-1", "--evidence", ""), "Say what shows it was done (evidence).\n"),
+    (("action", "done", "CA-NOPE", "--evidence", "x"), "No action CA-NOPE.\n"),
+    (("nc", "verify", "NC-0006"), "Say whether it was effective: --effective yes or no.\n"),
+    (("nc", "verify", "NC-0001", "--effective", "yes"), "NC-0001 is already verified and closed.\n"),
+    (("history", "NC-NOPE"), "No history for NC-NOPE, or it is outside your scope.\n"),
+])
+def test_refused_commands_exit_2_with_one_line(cli, tmp_path, golden_dir, args, message):
+    db = tmp_path / "closeloop.duckdb"
+    assert cli("import", golden_dir, "--db", db, "--as", "import").returncode == 0
+    done = cli(*args, "--db", db)
+    assert (done.returncode, done.stderr) == (2, message)
+
+
+def test_history_as_a_user_of_another_unit_shows_nothing(cli, tmp_path, golden_dir):
+    db = tmp_path / "closeloop.duckdb"
+    assert cli("import", golden_dir, "--db", db, "--as", "import").returncode == 0
+    assert cli("user", "dh@example.org", "--role", "viewer", "--unit", "DH", "--db", db).returncode == 0
+    assert cli("history", "NC-0006", "--as", "dh@example.org", "--db", db).returncode == 2  # NC-0006 is in PT
+    assert cli("history", "NC-0006", "--db", db).returncode == 0
+
+
+def test_history_exports_as_csv(cli, tmp_path, golden_dir):
+    db = tmp_path / "closeloop.duckdb"
+    assert cli("import", golden_dir, "--db", db, "--as", "import").returncode == 0
+    done = cli("history", "CA-0006-1", "--format", "csv", "--db", db)
+    assert done.stdout.splitlines()[0] == "id,at,actor,entity,ref,field,old,new,reason,batch"
+    assert done.stdout.splitlines()[1].endswith(",import,action,CA-0006-1,created,,,import,1")
+
+
+def test_a_move_on_a_seen_version_that_changed_is_refused(cli, tmp_path, golden_dir):
+    db = tmp_path / "closeloop.duckdb"
+    assert cli("import", golden_dir, "--db", db, "--as", "import").returncode == 0
+    assert cli("action", "start", "CA-0006-1", "--version", "1", "--as", "甲", "--db", db).returncode == 0
+    done = cli("action", "done", "CA-0006-1", "--evidence", "x", "--version", "1", "--as", "乙", "--db", db)
+    assert done.returncode == 2
+    assert re.fullmatch(r"Not saved: CA-0006-1 was changed by 甲 at \S+ \S+ UTC after you opened it\. "
+                        r"Reload it and try again\.\n", done.stderr)
+
+
+def test_the_workflow_refuses_what_the_command_line_does(tmp_path):
+    # The same refusal through the module, for the page: a viewer cannot record anything.
+    con = store.connect(tmp_path / "s.duckdb")
+    with pytest.raises(workflow.Refused):
+        workflow.start(con, identity.Identity("v@x", "viewer"), "CA-1")
