@@ -31,4 +31,8 @@ pages = [
             url_path="time-to-close"),
     st.Page("pages/data.py", title=t("page_data"), icon=":material/table_view:", url_path="data"),
 ]
-st.navigation(pages).run()
+st.session_state["_framed"] = True
+try:
+    st.navigation(pages).run()
+finally:
+    st.session_state["_framed"] = False

@@ -59,18 +59,63 @@ class Filters:
         return dataclasses.replace(self, **changes)
 
 
-# The sidebar: keyed widgets drawn once by dashboard.py; pages call current(). Dates are bound to the
-# URL by Streamlit. The pickers are synced by hand (seed_from_url / write_to_url): a bound select puts
-# its translated label in the URL, so a link made in Chinese would not open in English; the URL holds
-# codes instead (?unit=DH&sources=inspection,internal_audit&lang=en).
+# The sidebar: keyed widgets drawn once by dashboard.py; pages call current(). Every filter is synced
+# to the URL by hand, as codes (?as_of=2026-06-30&unit=DH&sources=inspection,internal_audit&lang=en),
+# rather than with bind="query-params": a bound select puts its translated label in the URL, so a link
+# made in Chinese would not open in English, and writing st.query_params for the unbound ones drops the
+# bound ones from the browser's URL.
 
 SOURCES = ("internal_audit", "inspection", "satisfaction_survey", "management_review", "superior_assessment")
 SEVERITIES = ("major", "minor", "observation")
-PICKERS = ("unit", "sources", "severities", "categories")
+WINDOW_LIMITS = (1, 3650)
 
 
-def seed_from_url(allowed: dict[str, set]) -> None:
-    """On a session's first run, set each picker from the URL, keeping only codes it allows."""
+def _parsed(key: str, raw: str, allowed: set | None):
+    """A URL value as the widget's value, or None when it is not one the widget can hold."""
+    try:
+        if key in ("as_of", "since", "until"):
+            return date.fromisoformat(raw)
+        if key == "window_days":
+            days = int(raw)
+            return days if WINDOW_LIMITS[0] <= days <= WINDOW_LIMITS[1] else None
+    except ValueError:
+        return None
+    if key in ("sources", "severities", "categories"):
+        return [code for code in raw.split(",") if code in allowed]
+    return raw if raw in allowed else None
+
+
+def _encoded(value) -> str | None:
+    if isinstance(value, (list, tuple)):
+        return ",".join(value) or None
+    if isinstance(value, date):
+        return value.isoformat()
+    return None if value is None else str(value)
+
+
+def remembered(key: str) -> dict:
+    """Keyword arguments for a filter widget that keeps its value on every page.
+
+    Streamlit starts a widget afresh when its label or default changes (switching the language
+    changes every label), so a plain session key remembers the value and hands it back before the
+    widget is drawn.
+    """
+    import streamlit as st
+
+    kept = f"_kept_{key}"
+    if kept in st.session_state:
+        st.session_state[key] = st.session_state[kept]
+    return {"key": key, "on_change": remember, "args": (key,)}
+
+
+def remember(key: str) -> None:
+    import streamlit as st
+
+    st.session_state[f"_kept_{key}"] = st.session_state.get(key)
+
+
+def seed_from_url(allowed: dict[str, set | None]) -> None:
+    """On a session's first run, set each keyed widget from the URL where it holds a value it allows."""
     import streamlit as st
 
     seeded = st.session_state.setdefault("_seeded_from_url", set())
@@ -79,24 +124,19 @@ def seed_from_url(allowed: dict[str, set]) -> None:
             continue
         seeded.add(key)
         raw = st.query_params.get(key)
-        if not raw:
-            continue
-        if key in ("unit", "lang"):
-            if raw in codes:
-                st.session_state[key] = raw
-        else:
-            st.session_state[key] = [c for c in raw.split(",") if c in codes]
+        value = _parsed(key, raw, codes) if raw else None
+        if value is not None:
+            st.session_state[key] = value
+            st.session_state[f"_kept_{key}"] = value
 
 
 def write_to_url(defaults: dict) -> None:
-    """Put each picker's code(s) in the URL, or take it out where it holds the default."""
+    """Put each widget's value in the URL, or take it out where it holds the default."""
     import streamlit as st
 
     for key, default in defaults.items():
-        value = st.session_state.get(key)
-        if isinstance(value, list):
-            value = ",".join(value)
-        if value in (None, "", default):
+        value = _encoded(st.session_state.get(key))
+        if value is None or value == _encoded(default):
             st.query_params.pop(key, None)
         elif st.query_params.get(key) != value:
             st.query_params[key] = value
@@ -109,27 +149,29 @@ def sidebar(units, categories, t) -> None:
     labels = dict(zip(units["code"], units["label"]))
     depths = dict(zip(units["code"], units["depth"]))
     category_labels = dict(zip(categories["category"], categories["label"]))
-    seed_from_url({"unit": set(labels), "sources": set(SOURCES), "severities": set(SEVERITIES),
-                   "categories": set(category_labels)})
+    seed_from_url({"as_of": None, "since": None, "until": None, "window_days": None, "unit": set(labels),
+                   "sources": set(SOURCES), "severities": set(SEVERITIES), "categories": set(category_labels)})
+    st.session_state.setdefault("window_days", DEFAULT_WINDOW_DAYS)  # its widget is on the Recurrence page
     with st.sidebar:
         st.subheader(t("filters"))
-        st.date_input(t("as_of"), key="as_of", bind="query-params")
-        st.date_input(t("since"), value=None, key="since", bind="query-params", help=t("period_help"))
-        st.date_input(t("until"), value=None, key="until", bind="query-params", help=t("period_help"))
+        st.date_input(t("as_of"), **remembered("as_of"))
+        st.date_input(t("since"), value=None, help=t("period_help"), **remembered("since"))
+        st.date_input(t("until"), value=None, help=t("period_help"), **remembered("until"))
         st.selectbox(
             t("unit"),
             [None, *units["code"]],
             format_func=lambda code: t("whole_organisation") if code is None
             else "\u3000" * int(depths[code]) + labels[code],
-            key="unit",
+            **remembered("unit"),
         )
-        st.multiselect(t("sources"), SOURCES, format_func=lambda s: t(f"source_{s}"), key="sources",
-                       placeholder=t("all"))
+        st.multiselect(t("sources"), SOURCES, format_func=lambda s: t(f"source_{s}"), placeholder=t("all"),
+                       **remembered("sources"))
         st.multiselect(t("severities"), SEVERITIES, format_func=lambda s: t(f"severity_{s}"),
-                       key="severities", placeholder=t("all"))
+                       placeholder=t("all"), **remembered("severities"))
         st.multiselect(t("categories"), list(category_labels), format_func=category_labels.get,
-                       key="categories", placeholder=t("all"))
-    write_to_url(dict.fromkeys(PICKERS))
+                       placeholder=t("all"), **remembered("categories"))
+    write_to_url({"as_of": date.today(), "since": None, "until": None, "unit": None, "sources": None,
+                  "severities": None, "categories": None, "window_days": DEFAULT_WINDOW_DAYS})
 
 
 def current() -> Filters:
@@ -160,3 +202,11 @@ def describe(f: Filters, t, unit_label: str | None) -> str:
     if f.categories:
         parts.append(t("filter_sentence_categories", v=", ".join(f.categories)))
     return " ".join(parts)
+
+
+def choose_unit(code: str | None) -> None:
+    """Make `code` the unit filter for every page; call from a widget callback, before the sidebar draws."""
+    import streamlit as st
+
+    st.session_state["unit"] = code
+    remember("unit")

@@ -32,8 +32,9 @@ def connection():
 
 
 def language() -> str:
-    """The language chosen in the sidebar (and the URL's ?lang=), else the browser's."""
-    return st.session_state.get("lang") or i18n.language_from_locale(st.context.locale)
+    """The language chosen in the sidebar, else the URL's ?lang=, else the browser's."""
+    chosen = st.session_state.get("lang") or st.query_params.get("lang")
+    return chosen if chosen in i18n.LANGUAGES else i18n.language_from_locale(st.context.locale)
 
 
 def t(key: str, **values) -> str:
@@ -107,19 +108,62 @@ def language_picker() -> None:
     """The first widget: everything drawn after it speaks the chosen language (?lang= in the URL)."""
     default = i18n.language_from_locale(st.context.locale)
     filters.seed_from_url({"lang": set(i18n.LANGUAGES)})
+    st.session_state.setdefault("lang", default)
     st.sidebar.segmented_control(
         " / ".join(i18n.translate(lang, "language") for lang in i18n.LANGUAGES),
         i18n.LANGUAGES,
-        default=default,
         required=True,
         format_func=lambda lang: i18n.translate(lang, "language_name"),
-        key="lang",
+        **filters.remembered("lang"),
     )
     filters.write_to_url({"lang": default})
 
 
 def store_counts() -> dict:
     return query("store_counts").iloc[0].to_dict()
+
+
+def label() -> str:
+    """The name column to show: name_en in English where the store has one."""
+    return "name_en" if language() == "en" else "name"
+
+
+def lineage(code: str | None) -> list[str]:
+    """The codes from the top of the viewer's tree down to `code` (empty for the whole organisation)."""
+    tree = units().set_index("code")
+    chain = []
+    while code is not None and code in tree.index:
+        chain.append(code)
+        code = tree.at[code, "parent_code"]
+    return chain[::-1]
+
+
+def children(code: str | None) -> list[str]:
+    tree = units()
+    if code is None:
+        return list(tree.loc[tree["depth"] == tree["depth"].min(), "code"])
+    return list(tree.loc[tree["parent_code"] == code, "code"])
+
+
+def unit_kpis(f: Filters) -> pd.DataFrame:
+    """The Overview's KPIs for each unit one level below f.unit."""
+    counts = query("kpis_by_child_unit", f)
+    medians = metrics.quantiles_by(metrics.survival_by(query("durations_by_group", f, split="unit")))
+    return metrics.unit_kpis(counts, medians)
+
+
+def require_frame() -> None:
+    """Rerun through dashboard.py when a page was started without it.
+
+    On a fresh server, Streamlit's legacy discovery of a pages/ folder runs the first request's page
+    on its own (no sidebar, no filters) until st.navigation has run once. Pages call this first.
+    """
+    if st.session_state.get("_framed"):
+        return
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
+    st.rerun()
 
 
 # ---------------------------------------------------------------------------------------------

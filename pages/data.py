@@ -2,7 +2,10 @@
 
 import streamlit as st
 
+from closeloop import session
 from closeloop.session import t
+
+session.require_frame()
 
 st.title(t("page_data"))
 st.info(t("coming", what=t("coming_data")))

@@ -5,6 +5,8 @@ import streamlit as st
 from closeloop import charts, filters, kpis, session
 from closeloop.session import t
 
+session.require_frame()
+
 f = filters.current()
 label = "name_en" if session.language() == "en" else "name"
 
