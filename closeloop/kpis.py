@@ -18,13 +18,15 @@ KPIS = (
 
 
 def value_text(value, kind: str, t) -> str:
-    if value is None:
+    if value is None or value != value:  # None, or NaN from a table
         return t("none")
     if kind == "rate":
         return f"{value:.1%}"
     if kind == "days":
         return f"{value:.0f}"
-    return f"{value:,}"
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.1f}"  # a median of counts can fall between two
 
 
 def delta_text(now, before, kind: str) -> str | None:
@@ -50,3 +52,15 @@ def row(now: dict, before: dict, t, window_days: int) -> None:
                 help=t(f"kpi_help_{key}", window=window_days, open=now["actions_open"]),
                 border=True,
             )
+
+
+def scorecard_table(table, t):
+    """metrics.scorecard rows as text in the viewer's language."""
+    kinds = {key: kind for key, kind, _ in KPIS}
+    return table.assign(
+        kpi=[t(f"kpi_{k}") for k in table["kpi"]],
+        unit=[value_text(v, kinds[k], t) for k, v in zip(table["kpi"], table["unit"])],
+        parent=[value_text(v, kinds[k], t) for k, v in zip(table["kpi"], table["parent"])],
+        peers_median=[value_text(v, kinds[k], t) for k, v in zip(table["kpi"], table["peers_median"])],
+    ).rename(columns={"kpi": t("col_kpi"), "unit": t("col_this_unit"), "parent": t("col_parent"),
+                      "peers_median": t("col_peers_median")})

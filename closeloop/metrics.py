@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+from statistics import NormalDist
+
 import numpy as np
 import pandas as pd
 
@@ -19,26 +22,38 @@ def ratio(part: int, whole: int) -> float | None:
 def survival(durations: pd.DataFrame) -> pd.DataFrame:
     """Kaplan–Meier from grouped counts (duration, events, exits) sorted by duration.
 
-    S(t) = prod over event times t_i <= t of (1 - d_i / n_i), n_i = items still at risk at t_i;
-    computed as exp(cumsum(log)), the form the reference implementation uses, so the two agree
-    to the last bit when S(t) lands exactly on a quantile.
+    S(t) = prod over event times t_i <= t of (1 - d_i / n_i), n_i = items still at risk at t_i.
     """
     at_risk = durations["exits"][::-1].cumsum()[::-1].to_numpy(dtype=float)
     events = durations["events"].to_numpy(dtype=float)
-    with np.errstate(divide="ignore"):
-        steps = np.log(at_risk - events) - np.log(at_risk)
     return pd.DataFrame({
         "duration": durations["duration"].to_numpy(),
         "at_risk": at_risk.astype(int),
         "events": events.astype(int),
-        "survival": np.exp(np.cumsum(steps)),
+        "survival": np.cumprod(1 - events / np.where(at_risk > 0, at_risk, 1)),
     })
 
 
 def quantile_days(curve: pd.DataFrame, q: float = 0.5) -> float | None:
-    """The smallest t with S(t) <= 1 - q; None when the curve never gets there."""
-    reached = curve.loc[curve["survival"] <= 1 - q, "duration"]
-    return float(reached.iloc[0]) if len(reached) else None
+    """The smallest t with S(t) <= 1 - q; None when the curve never gets there.
+
+    Where the float product lands within rounding of 1 - q, the product is recomputed exactly:
+    S(t) is often exactly one half (half of an uncensored group closed), and rounding would
+    otherwise push the median to the next event time.
+    """
+    target = 1 - Fraction(str(q))
+    s = curve["survival"].to_numpy()
+    for i in np.flatnonzero(s <= float(target) + 1e-9):
+        if s[i] < float(target) - 1e-9 or _exact_survival(curve, i) <= target:
+            return float(curve["duration"].iloc[i])
+    return None
+
+
+def _exact_survival(curve: pd.DataFrame, upto: int) -> Fraction:
+    product = Fraction(1)
+    for n, d in zip(curve["at_risk"].iloc[: upto + 1], curve["events"].iloc[: upto + 1]):
+        product *= Fraction(int(n) - int(d), int(n))
+    return product
 
 
 def contract(con, f: Filters, scope: str | None = None) -> dict:
@@ -62,3 +77,76 @@ def contract(con, f: Filters, scope: str | None = None) -> dict:
         "actions_overdue": counts["actions_overdue"],
         "no_due_date_open": counts["no_due_date_open"],
     }
+
+
+def survival_by(durations: pd.DataFrame) -> pd.DataFrame:
+    """Kaplan–Meier per group from rows (grp, duration, events, exits)."""
+    curves = [survival(rows).assign(grp=grp) for grp, rows in durations.groupby("grp", sort=True)]
+    columns = ["grp", "duration", "at_risk", "events", "survival"]
+    return pd.concat(curves, ignore_index=True)[columns] if curves else pd.DataFrame(columns=columns)
+
+
+def quantiles_by(curves: pd.DataFrame) -> pd.DataFrame:
+    """One row per group: items, median and 90th percentile days to close (None where not reached)."""
+    rows = [
+        {"grp": grp, "items": int(curve["at_risk"].iloc[0]),
+         "median": quantile_days(curve, 0.5), "p90": quantile_days(curve, 0.9)}
+        for grp, curve in curves.groupby("grp", sort=True)
+    ]
+    return pd.DataFrame(rows, columns=["grp", "items", "median", "p90"])
+
+
+def unit_kpis(counts: pd.DataFrame, medians: pd.DataFrame) -> pd.DataFrame:
+    """The Overview's KPIs per unit, from kpis_by_child_unit rows and per-unit Kaplan–Meier medians."""
+    out = counts.copy()
+    out["on_time_closure_rate"] = [ratio(a, b) for a, b in zip(out["closed_on_time_in_period"], out["closed_in_period"])]
+    out["recurrence_rate"] = [ratio(a, b) for a, b in zip(out["repeat_in_period"], out["opened_in_period"])]
+    median = dict(zip(medians["grp"], medians["median"]))
+    out["median_days_to_close_km"] = [median.get(u) for u in out["unit"]]
+    return out
+
+
+def funnel_limits(p0: float, largest: int, coverage: tuple[float, ...] = (0.95, 0.998), points: int = 60) -> pd.DataFrame:
+    """Control limits p0 ± z·sqrt(p0(1−p0)/n) around the organisation's rate, clipped to [0, 1].
+
+    One row per volume n; columns lower_<c>/upper_<c> per two-sided coverage c. A unit outside the
+    99.8 % limits is unlikely (2 in 1,000) to differ from the organisation by chance alone.
+    """
+    n = np.unique(np.geomspace(1, max(largest, 2), points).round().astype(int))
+    out = pd.DataFrame({"n": n})
+    for c in coverage:
+        z = NormalDist().inv_cdf(0.5 + c / 2)
+        spread = z * np.sqrt(p0 * (1 - p0) / n)
+        out[f"lower_{c}"] = np.clip(p0 - spread, 0, 1)
+        out[f"upper_{c}"] = np.clip(p0 + spread, 0, 1)
+    return out
+
+
+def outside_limits(p0: float, volume: pd.Series, rate: pd.Series, coverage: float = 0.998) -> pd.Series:
+    """True where a unit's rate lies outside the limits for its own volume."""
+    z = NormalDist().inv_cdf(0.5 + coverage / 2)
+    spread = z * np.sqrt(p0 * (1 - p0) / volume.clip(lower=1))
+    return (volume > 0) & ((rate < p0 - spread) | (rate > p0 + spread))
+
+
+def funnel_points(counts: pd.DataFrame, measure: str) -> pd.DataFrame:
+    """Each unit's volume and rate for a funnel plot: overdue share of open items, or repeats among opened."""
+    numerator, volume = {"overdue": ("overdue", "open"), "repeat": ("repeat_in_period", "opened_in_period")}[measure]
+    points = counts.assign(volume=counts[volume], events=counts[numerator])
+    points = points[points["volume"] > 0].copy()
+    points["rate"] = points["events"] / points["volume"]
+    return points
+
+
+def scorecard(mine: dict, parent: dict | None, peers: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """One row per KPI: this unit, its parent, and the median of its siblings (None where not known)."""
+    rows = []
+    for key in keys:
+        values = pd.to_numeric(peers[key], errors="coerce").dropna() if key in peers else pd.Series(dtype=float)
+        rows.append({
+            "kpi": key,
+            "unit": mine[key],
+            "parent": parent[key] if parent else None,
+            "peers_median": float(values.median()) if len(values) else None,
+        })
+    return pd.DataFrame(rows)

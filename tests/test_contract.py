@@ -127,11 +127,8 @@ def test_km_median_is_none_when_the_curve_never_reaches_one_half(km_never_half_s
     assert contract(km_never_half_store)["median_days_to_close_km"] is None
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "DESIGN: the median is the smallest t with S(t) <= 0.5. Three of six closed at 10 days is S(10) = 1/2 "
-    "exactly, but survival() computes exp(log 3 - log 6) = 0.5000000000000001, as lifelines does, and "
-    "reports 20. Kept to agree with the reference; see the report."
-))
+# DESIGN: the median is the smallest t with S(t) <= 0.5. Three of six closed at 10 days is S(10) = 1/2
+# exactly; a float product reads 0.5000000000000001 there (lifelines reports 20), the contract says 10.
 def test_km_median_is_the_day_survival_reaches_exactly_one_half():
     curve = metrics.survival(pd.DataFrame({"duration": [10, 20], "events": [3, 3], "exits": [3, 3]}))
     assert metrics.quantile_days(curve) == 10.0

@@ -1,0 +1,101 @@
+"""From a chart point to the findings behind it: the conditions, the rows, and their downloads."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from closeloop import export, session
+from closeloop.filters import Filters
+
+SHOWN_ROWS = 500
+ALL_ROWS = 10_000_000
+TRANSLATED = {"severity": "severity_", "source": "source_", "status": "status_"}
+
+
+@dataclass(frozen=True)
+class Drill:
+    """Conditions added to the filters; None or False means any."""
+
+    unit: str | None = None
+    criterion: str | None = None
+    category: str | None = None
+    severity: str | None = None
+    source: str | None = None
+    found_from: date | None = None
+    found_to: date | None = None
+    closed_from: date | None = None
+    closed_to: date | None = None
+    days_from: int | None = None
+    days_to: int | None = None
+    open: bool = False
+    overdue: bool = False
+    repeat: bool = False
+
+    def params(self) -> dict:
+        return {f"drill_{name}": value for name, value in asdict(self).items()}
+
+
+def point(event) -> list | None:
+    """The customdata of the first selected chart point (a treemap node: its id), or None."""
+    points = (event or {}).get("selection", {}).get("points", []) if event else []
+    if not points:
+        return None
+    data = points[0].get("customdata", points[0].get("id"))
+    return data if isinstance(data, list) else [data]
+
+
+def readable(rows: pd.DataFrame, t) -> pd.DataFrame:
+    """Codes shown in the viewer's language and columns named in it."""
+    rows = rows.copy()
+    for column in rows.select_dtypes("datetime").columns:
+        rows[column] = rows[column].dt.date
+    for column in rows.select_dtypes("object").columns:
+        rows[column] = rows[column].map(lambda v: t("none") if v is None else v)
+    for column, prefix in TRANSLATED.items():
+        if column in rows:
+            rows[column] = rows[column].map(lambda v: t(prefix + v) if isinstance(v, str) else v)
+    return rows.rename(columns={c: t(f"col_{c}") for c in rows.columns})
+
+
+def downloads(rows_for_download, name: str, t, key: str) -> None:
+    """CSV and XLSX buttons; the file is built only when someone clicks."""
+    row = st.container(horizontal=True)
+    row.download_button(t("download_csv"), lambda: export.csv_bytes(rows_for_download()),
+                         file_name=f"{name}.csv", mime="text/csv", key=f"{key}-csv", icon=":material/download:")
+    row.download_button(t("download_xlsx"), lambda: export.xlsx_bytes(rows_for_download(), name),
+                          file_name=f"{name}.xlsx", key=f"{key}-xlsx", icon=":material/download:",
+                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def show(f: Filters, drill: Drill, t, key: str, title: str) -> None:
+    """The findings behind a clicked point, newest first, with downloads of all of them."""
+    params = drill.params()
+    rows = session.query("nonconformity_rows", f, **params, limit=SHOWN_ROWS)
+    with st.container(border=True, key=f"rows-{key}"):
+        st.markdown(f"**{title}** · " + t("rows_shown", n=len(rows)))
+        st.dataframe(readable(rows, t), hide_index=True, key=f"{key}-table")
+        downloads(lambda: readable(session.query("nonconformity_rows", f, **params, limit=ALL_ROWS), t),
+                  key, t, key)
+
+
+def unit_from(chart_key: str):
+    """An on_select callback: the unit clicked in the chart becomes the unit filter on every page."""
+    from closeloop import filters
+
+    def choose() -> None:
+        clicked = point(st.session_state.get(chart_key))
+        if clicked and clicked[0]:
+            filters.choose_unit(clicked[0])
+
+    return choose
+
+
+def period_end(start: date, grain: str, until: date) -> date:
+    """The last day of the month or quarter starting on `start`, not past `until`."""
+    months = 3 if grain == "quarter" else 1
+    year, month = divmod(start.month - 1 + months, 12)
+    return min(date(start.year + year, month + 1, 1) - timedelta(days=1), until)

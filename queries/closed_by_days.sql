@@ -1,0 +1,10 @@
+-- one row per days-to-close value among findings closed in the period: how many took exactly that long
+select
+    days_to_close,
+    count(*) as closed,
+from nonconformity_in_scope(
+    $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
+)
+where closed_on between $since and $until
+group by days_to_close
+order by days_to_close

@@ -1,0 +1,14 @@
+-- one row per month or quarter ($grain) of the period: findings opened, how many were repeats, and how many repeated a closed one
+select
+    date_trunc($grain, found_on)::date as period_start,
+    count(*) as opened,
+    count(*) filter (where is_repeat) as repeats,
+    count(*) filter (where is_repeat_after_closure) as repeats_after_closure,
+    count(*) filter (where is_repeat) / count(*) as recurrence_rate,
+    count(*) filter (where is_repeat_after_closure) / count(*) as repeat_after_closure_rate,
+from nonconformity_in_scope(
+    $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
+)
+where found_on between $since and $until
+group by all
+order by period_start

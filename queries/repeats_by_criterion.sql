@@ -1,0 +1,22 @@
+-- one row per criterion with repeats opened in the period, most first, with the cumulative share of all repeats
+with counted as (
+    select
+        n.criterion,
+        any_value(c.title) as title,
+        any_value(coalesce(c.title_en, c.title)) as title_en,
+        count(*) as repeats,
+        count(*) filter (where n.is_repeat_after_closure) as repeats_after_closure,
+    from nonconformity_in_scope(
+        $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
+    ) as n
+    join criteria as c on c.code = n.criterion
+    where n.found_on between $since and $until
+        and n.is_repeat
+    group by n.criterion
+)
+
+select
+    *,
+    sum(repeats) over (order by repeats desc, criterion rows unbounded preceding) / sum(repeats) over () as cumulative_share,
+from counted
+order by repeats desc, criterion

@@ -1,0 +1,38 @@
+-- one row per unit in the chosen subtree: findings opened in the period and open/overdue at the as-of date, with everything below it
+with scoped as (
+    from nonconformity_in_scope(
+        $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
+    )
+),
+
+own as (
+    select
+        unit_path,
+        count(*) filter (where found_on between $since and $until) as opened,
+        count(*) filter (where is_open) as open,
+        count(*) filter (where is_overdue) as overdue,
+    from scoped
+    group by unit_path
+),
+
+credited as (
+    select ancestor, o.opened, o.open, o.overdue
+    from own as o, unnest(string_split(trim(o.unit_path, '/'), '/')) as a (ancestor)
+)
+
+select
+    u.code,
+    u.name,
+    coalesce(u.name_en, u.name) as name_en,
+    u.parent_code,
+    u.depth,
+    coalesce(sum(c.opened), 0) as opened,
+    coalesce(sum(c.open), 0) as open,
+    coalesce(sum(c.overdue), 0) as overdue,
+    coalesce(sum(c.overdue), 0) / nullif(sum(c.open), 0) as overdue_share,
+from units as u
+left join credited as c on c.ancestor = u.code
+where u.code in (select code from unit_subtree($unit))
+    and u.code in (select code from unit_subtree($scope))
+group by all
+order by any_value(u.path)
