@@ -236,7 +236,8 @@ class Baseline:
             .sort_values(["opened", "category"], ascending=[False, True])
             .reset_index(drop=True)
         )
-        names = self.tables.criteria.dropna(subset=["category_en"]).groupby("category")["category_en"].first()
+        named = self.tables.criteria.dropna(subset=["category_en"])
+        names = named.groupby("category")["category_en"].min()  # one name per category, as the SQL has it
         counts["category_en"] = counts["category"].map(names).fillna(counts["category"])
         counts["cumulative_share"] = counts["opened"].cumsum() / counts["opened"].sum()
         return counts[["category", "category_en", "opened", "cumulative_share"]]

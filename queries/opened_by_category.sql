@@ -1,13 +1,20 @@
 -- one row per checklist category: findings opened in the period, most first, with the cumulative share
-with counted as (
+with category_names as (
+    -- one row per category, so that criteria disagreeing on its English name cannot count a finding twice
+    select category, min(category_en) as category_en,
+    from criteria
+    group by category
+),
+
+counted as (
     select
         coalesce(n.category, '') as category,
         coalesce(any_value(c.category_en), any_value(n.category), '') as category_en,
         count(*) as opened,
-    from nonconformity_in_scope(
-        $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
+    from nonconformity_terms_in_scope(
+        $as_of, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
     ) as n
-    left join (select distinct category, category_en from criteria) as c on c.category = n.category
+    left join category_names as c on c.category = n.category
     where n.found_on between $since and $until
     group by coalesce(n.category, '')
 )

@@ -1,7 +1,7 @@
 -- one row per month of the period: findings opened and closed in it, and the open backlog at its end
 with scoped as (
-    from nonconformity_in_scope(
-        $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
+    from nonconformity_terms_in_scope(
+        $as_of, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
     )
 ),
 

@@ -1,15 +1,24 @@
 -- one row per unit with overdue findings as of the date, most overdue first: its open and overdue counts
+with counted as (
+    select
+        unit,
+        count(*) as open,
+        count(*) filter (where is_overdue) as overdue,
+    from nonconformity_terms_in_scope(
+        $as_of, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
+    )
+    where is_open
+    group by unit
+    having count(*) filter (where is_overdue) > 0
+)
+
 select
-    n.unit,
+    c.unit,
     u.name,
     coalesce(u.name_en, u.name) as name_en,
-    count(*) filter (where n.is_open) as open,
-    count(*) filter (where n.is_overdue) as overdue,
-from nonconformity_in_scope(
-    $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
-) as n
-join units as u on u.code = n.unit
-group by all
-having count(*) filter (where n.is_overdue) > 0
-order by overdue desc, open desc, n.unit
+    c.open,
+    c.overdue,
+from counted as c
+join units as u on u.code = c.unit
+order by c.overdue desc, c.open desc, c.unit
 limit 10

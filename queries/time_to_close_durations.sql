@@ -1,7 +1,7 @@
 -- one row per (duration in days): findings opened in the period that closed then (events) or were still open then (censored)
 with opened as (
-    from nonconformity_in_scope(
-        $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
+    from nonconformity_terms_in_scope(
+        $as_of, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
     )
     where found_on between $since and $until
         and found_on <= $as_of

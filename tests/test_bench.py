@@ -9,11 +9,16 @@ import argparse
 import copy
 import json
 
-import pytest
+from datetime import date
 
-from closeloop import bench
+import pytest
+from conftest import CRITERIA, nc
+
+from closeloop import baseline, bench, i18n
+from closeloop.filters import Filters
 
 NCS = 2000
+T = date(2026, 6, 30)
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +92,40 @@ def test_a_mismatch_fails_the_command_loudly(measured, monkeypatch, capsys):
 def test_bad_sizes_are_refused_in_one_line(capsys):
     assert bench.main(argparse.Namespace(sizes="lots", json=None, repeat=1)) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+@pytest.mark.parametrize("fixture", [
+    "status_store", "period_store", "on_time_store", "km_store", "km_never_half_store", "repeat_store",
+    "aging_store", "spread_store", "actions_store",
+])
+@pytest.mark.parametrize("unit", [None, "DH"])
+def test_both_ways_agree_on_the_contract_cases(fixture, unit, request):
+    """The pandas way is an independent cross-check of the SQL: on every literal case of the contract too."""
+    con = request.getfixturevalue(fixture)
+    f, t = Filters.default(T, unit=unit), i18n.translator("en")
+    ours = bench.plain(bench.overview(con, f, t))
+    theirs = bench.plain(bench.overview_pandas(baseline.Baseline(baseline.load(con)), f, t))
+    assert bench.differences(ours, theirs) == []
+
+
+def test_a_category_named_differently_by_its_criteria_counts_each_finding_once(store_from_rows):
+    criteria = [
+        {**CRITERIA[0], "category_en": "Organisation"},  # 組織建設 has an English name here …
+        {"code": "1.2", "title": "組織生活會", "category": CRITERIA[0]["category"], "category_en": None},  # … not here
+        {**CRITERIA[1], "category_en": None},
+        {**CRITERIA[2], "category_en": None},
+    ]
+    con = store_from_rows(
+        [nc("C-1", "DH-01", "2026-01-01"), nc("C-2", "DH-01", "2026-02-01", criterion="1.2"),
+         nc("C-3", "DS", "2026-03-01", criterion="2.1")],
+        criteria=criteria,
+    )
+    f = Filters.default(T)
+    expected = [
+        {"category": "組織建設", "category_en": "Organisation", "opened": 2, "cumulative_share": 2 / 3},
+        {"category": "思想建設", "category_en": "思想建設", "opened": 1, "cumulative_share": 1.0},
+    ]
+    sql = bench.plain(bench.store.run(con, "opened_by_category", f.params()))
+    assert bench.differences(sql, expected) == []
+    pandas = bench.plain(baseline.Baseline(baseline.load(con)).opened_by_category(f))
+    assert bench.differences(pandas, expected) == []
