@@ -117,7 +117,7 @@ def test_every_page_file_is_smoke_tested():
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("page", TITLES)
 def test_page_runs_and_shows_its_title_in_the_chosen_language(golden_store, page, lang):
-    at = dashboard(lang).run()
+    at = dashboard(lang).run()  # a first run registers st.navigation's pages (url_path differs from the file)
     assert not at.exception
     at.switch_page(f"pages/{page}.py").run()
     assert not at.exception
