@@ -387,15 +387,15 @@ def _insert_events(cur, who: Identity, rows: list[tuple]) -> None:
 
 
 def _follow(cur, who: Identity, nc_ref: str, reason: str) -> int:
-    """A finding's status follows its actions: all live ones done → awaiting verification; any started → in progress."""
+    """A finding follows its actions forward: all live ones done → awaiting verification; work started on an
+    open one → in progress; work added to one awaiting verification → in progress. It never moves back to open."""
     nc = _record(cur, "nonconformity", nc_ref)
     live = [a["status"] for a in _actions_of(cur, nc_ref) if a["status"] != "cancelled"]
+    status = nc["status"]
     if live and all(s == "done" for s in live):
         status = "awaiting_verification"
-    elif any(s in ("in_progress", "done") for s in live):
+    elif status == "awaiting_verification" or (status == "open" and any(s != "planned" for s in live)):
         status = "in_progress"
-    else:
-        status = "open"
     return _update(cur, who, "nonconformity", nc, {"status": status}, reason)
 
 

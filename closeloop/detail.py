@@ -1,0 +1,230 @@
+"""The Rectification page's parts: its lists, and a record's detail panel with its moves and its history."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import pandas as pd
+import streamlit as st
+
+from closeloop import drill, session, workflow
+from closeloop.filters import Filters
+from closeloop.i18n import CATALOG
+
+VIEWS = ("open", "overdue", "due_soon", "awaiting_verification", "mine", "all")
+NONCONFORMITY_MOVES = ("add_action", "verify", "reopen")
+ACTION_MOVES = ("start", "done", "extend", "cancel")
+SHOWN_ROWS = drill.SHOWN_ROWS
+
+
+def known(t, prefix: str, value):
+    """The catalog's word for a code, or the code itself when the catalog has none (free text)."""
+    return t(prefix + value) if isinstance(value, str) and prefix + value in CATALOG else value
+
+
+def readable(rows: pd.DataFrame, t, status_prefix: str = "status_") -> pd.DataFrame:
+    """Codes in the viewer's language, columns named in it (a finding's status or an action's)."""
+    rows = rows.drop(columns=[c for c in ("version",) if c in rows])
+    for column in rows.select_dtypes("datetime").columns:
+        rows[column] = rows[column].dt.date
+    words = {"status": status_prefix, "nonconformity_status": "status_", "severity": "severity_",
+             "kind": "action_kind_", "source": "source_"}
+    for column, prefix in words.items():
+        if column in rows:
+            rows[column] = rows[column].map(lambda v, p=prefix: known(t, p, v))
+    return rows.rename(columns={c: t(f"col_{c}") for c in rows.columns})
+
+
+def listing(rows: pd.DataFrame, t, key: str, status_prefix: str) -> None:
+    """A list whose selected row opens in the detail panel (and in the URL, so the view can be shared)."""
+    shown = rows.head(SHOWN_ROWS)
+    st.caption(t("rows_shown", n=f"{len(shown):,}") if len(rows) > SHOWN_ROWS else t("rows_count", n=f"{len(rows):,}"))
+    st.dataframe(readable(shown, t, status_prefix), hide_index=True, on_select=partial(_open, key, list(shown["ref"])),
+                 selection_mode="single-row", key=key)
+    drill.downloads(lambda: readable(rows, t, status_prefix), key, t, f"{key}-download")
+
+
+def _open(key: str, refs: list[str]) -> None:
+    picked = st.session_state[key]["selection"]["rows"]
+    if picked:
+        st.query_params["ref"] = refs[picked[0]]
+
+
+def panel(ref: str | None, f: Filters, t) -> str | None:
+    """One finding (or the finding of one action): its fields, its actions, what may be recorded.
+
+    Returns the finding's ref; None when no row is chosen, or the viewer may not see it (the attempt is logged).
+    """
+    if not ref:
+        st.info(t("pick_a_row"))
+        return None
+    found = session.query("record_nonconformity", f, ref=ref)
+    if found.empty:
+        session.refuse("ref", ref)
+        st.warning(t("record_out_of_scope", ref=ref))
+        return None
+    nc = found.iloc[0]
+    actions = session.query("record_actions", f, ref=nc["ref"])
+    with st.container(border=True, key="detail"):
+        flash = st.session_state.pop("_flash", None)
+        if flash:
+            getattr(st, flash[0])(flash[1])
+        st.subheader(f"{nc['ref']} · {nc['title']}")
+        unit = nc["unit_name_en"] if session.language() == "en" else nc["unit_name"]
+        facts = [t(f"status_{nc['status']}"), f"{unit} ({nc['unit']})", t(f"severity_{nc['severity']}"),
+                 t("found_due", found=_day(nc["found_on"]), due=_day(nc["due_on"]))]
+        if pd.notna(nc["days_overdue"]):
+            facts.append(t("overdue_by", n=int(nc["days_overdue"])))
+        if nc["status"] == "closed":
+            facts.append(t("closed_by", on=_day(nc["closed_on"]), who=nc["verified_by"] or t("none")))
+        st.markdown(" · ".join(facts))
+        if nc["description"]:
+            st.caption(nc["description"])
+        st.markdown("###### " + t("actions_of_finding"))
+        if actions.empty:
+            st.info(t("no_actions"))
+        else:
+            brief = actions[["ref", "kind", "description", "owner", "due_on", "status", "done_on", "evidence"]]
+            st.dataframe(readable(brief, t, "action_status_"), hide_index=True, key="detail-actions")
+        moves(nc, actions, ref, t)
+    return nc["ref"]
+
+
+def history(ref: str, f: Filters, t) -> None:
+    """Every change to the finding and its actions, oldest first, with downloads."""
+    rows = trail_rows(session.query("record_history", f, ref=ref), t)
+    with st.container(border=True, key="history"):
+        st.markdown("##### " + t("history_of", ref=ref))
+        st.dataframe(rows, hide_index=True, key="detail-history")
+        drill.downloads(lambda: rows, f"history-{ref}", t, "history-download")
+
+
+def trail_rows(history: pd.DataFrame, t) -> pd.DataFrame:
+    rows = history.drop(columns=["batch"]).copy()
+    rows["at"] = rows["at"].dt.strftime("%Y-%m-%d %H:%M:%S")
+    status = rows["field"] == "status"
+    prefixes = rows["entity"].map({"nonconformity": "status_", "action": "action_status_"})
+    for column in ("old", "new"):
+        rows.loc[status, column] = [known(t, p, v) if isinstance(p, str) else v
+                                    for p, v in zip(prefixes[status], rows.loc[status, column])]
+    rows["field"] = rows["field"].map(lambda v: known(t, "field_", v))
+    rows["entity"] = rows["entity"].map(lambda v: known(t, "entity_", v))
+    rows["reason"] = rows["reason"].map(lambda v: known(t, "trail_reason_", v))
+    return rows.rename(columns={c: t(f"col_{c}") for c in rows.columns})
+
+
+def _day(value) -> str:
+    return value.isoformat()[:10] if pd.notna(value) else "—"
+
+
+# ---------------------------------------------------------------------------------------------
+# Recording what happened: one form per move, each saved in one transaction by closeloop.workflow
+
+
+def moves(nc, actions: pd.DataFrame, ref: str, t) -> None:
+    who = session.viewer()
+    choices = list(NONCONFORMITY_MOVES) + (list(ACTION_MOVES) if len(actions) else [])
+    move = st.segmented_control(t("record_what"), choices, format_func=lambda m: t(f"move_{m}"), key="move")
+    if move is None:
+        return
+    if not who.may(move):
+        st.info(t("refused_role", role=known(t, "role_", who.role), move=t(f"move_{move}")))
+        return
+    if move in ACTION_MOVES:
+        refs = list(actions["ref"])
+        chosen = st.selectbox(t("field_action"), refs, index=refs.index(ref) if ref in refs else 0,
+                              format_func=lambda r: f"{r} · {actions.set_index('ref').at[r, 'description']}",
+                              key="move-action")
+        action = actions.set_index("ref").loc[chosen]
+        entity, target, status, version = "action", chosen, action["status"], int(action["version"])
+    else:
+        entity, target, status, version = "nonconformity", nc["ref"], nc["status"], int(nc["version"])
+    why = workflow.refusal(entity, move, status)
+    if why is None and move in ACTION_MOVES and nc["status"] == "closed":
+        why = "refused_nc_closed"
+    if why:
+        st.info(t(why, ref=target, status=status))
+        return
+    with st.form(f"form-{move}", clear_on_submit=True, border=False):
+        FORMS[move](t)
+        st.form_submit_button(t("save"), type="primary", on_click=_save, args=(move, target, version))
+
+
+def _add_action_form(t) -> None:
+    st.selectbox(t("field_kind"), workflow.ACTION_KINDS, index=1, format_func=lambda k: t(f"action_kind_{k}"),
+                 key="f-kind")
+    st.text_area(t("field_description"), key="f-description")
+    st.text_input(t("field_owner"), key="f-owner")
+    st.date_input(t("field_due"), value=None, key="f-due")
+
+
+def _done_form(t) -> None:
+    st.text_area(t("field_evidence"), key="f-evidence")
+    st.file_uploader(t("field_evidence_file"), key="f-file")
+    st.date_input(t("field_done_on"), value=workflow.today(), max_value=workflow.today(), key="f-on")
+
+
+def _extend_form(t) -> None:
+    st.date_input(t("field_new_due"), value=None, key="f-due")
+    st.text_input(t("field_reason"), key="f-reason")
+
+
+def _reason_form(t) -> None:
+    st.text_input(t("field_reason"), key="f-reason")
+
+
+def _verify_form(t) -> None:
+    st.radio(t("field_effective"), ["yes", "no"], format_func=lambda v: t(f"effective_{v}"), horizontal=True,
+             key="f-effective")
+    st.text_input(t("field_note"), key="f-note", help=t("field_note_help"))
+    st.date_input(t("field_verified_on"), value=workflow.today(), max_value=workflow.today(), key="f-on")
+
+
+def _start_form(t) -> None:
+    st.caption(t("start_help"))
+
+
+FORMS = {"add_action": _add_action_form, "start": _start_form, "done": _done_form, "extend": _extend_form,
+         "cancel": _reason_form, "verify": _verify_form, "reopen": _reason_form}
+
+
+def _save(move: str, ref: str, version: int) -> None:
+    """The form's values, the record's version when it was drawn, and the move: saved or refused, said once."""
+    s, t, con, who = st.session_state, session.t, session.connection(), session.viewer()
+    try:
+        if move == "add_action":
+            made = workflow.add_action(con, who, ref, kind=s["f-kind"], description=s["f-description"],
+                                       owner=s["f-owner"], due_on=s["f-due"], version=version)
+            s["_flash"] = ("success", t("action_added", ref=made, nc=ref))
+            return
+        if move == "start":
+            done = workflow.start(con, who, ref, version=version)
+        elif move == "done":
+            upload = s.get("f-file")
+            done = workflow.done(con, who, ref, evidence=s["f-evidence"], on=s["f-on"], version=version,
+                                 attachment=(upload.name, upload.getvalue()) if upload else None)
+        elif move == "extend":
+            if s["f-due"] is None:
+                raise workflow.Refused("refused_due_required")
+            done = workflow.extend(con, who, ref, due_on=s["f-due"], reason=s["f-reason"], version=version)
+        elif move == "cancel":
+            done = workflow.cancel(con, who, ref, reason=s["f-reason"], version=version)
+        elif move == "verify":
+            done = workflow.verify(con, who, ref, effective=s["f-effective"] == "yes", note=s["f-note"],
+                                   on=s["f-on"], version=version)
+        else:
+            done = workflow.reopen(con, who, ref, reason=s["f-reason"], version=version)
+        message = t("move_recorded", ref=ref, events=done["events"], block=done["block"])
+        if move == "verify" and s["f-effective"] == "no":
+            message += " " + t("not_effective_next")
+        s["_flash"] = ("success", message)
+        s["move"] = "add_action" if move == "verify" and s["f-effective"] == "no" else None
+    except workflow.StaleRecord as e:
+        s["_flash"] = ("error", t(e.key, **e.details))
+    except workflow.Refused as e:
+        s["_flash"] = ("error", t(e.key, **e.details))
+
+
+def views(t) -> str:
+    return st.segmented_control(t("quick_view"), VIEWS, default="open", required=True,
+                                format_func=lambda v: t(f"view_{v}"), key="rectification_view")
