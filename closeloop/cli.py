@@ -116,13 +116,15 @@ def run_demo(args, t) -> str:
 
 
 def run_import(args, t) -> str:
-    sheets = ledger.read(args.paths)
+    reading = ledger.read_files(args.paths)
+    for sheet in reading.skipped:
+        print(t("import_skipped_sheet", sheet=sheet), file=sys.stderr)
     con = store.connect(args.db)
-    outcome = ledger.load(con, sheets, actor=args.actor or getpass.getuser())
+    outcome = ledger.load(con, reading.sheets, actor=args.actor or getpass.getuser())
     if not outcome.ok:
         lines = [
-            t("import_problem_line", file=p.file, row=p.row, column=p.column,
-              reason=t(f"reason_{p.reason}"), value=p.value if p.value is not None else "")
+            t("import_problem_line", file=f"{p.file} › {p.sheet}" if p.sheet else p.file, row=p.row,
+              column=p.column, reason=t(f"reason_{p.reason}"), value=p.value if p.value is not None else "")
             for p in outcome.problems
         ]
         print("\n".join(lines), file=sys.stderr)

@@ -236,6 +236,13 @@ CATALOG: dict[str, dict[str, str]] = {
     "reason_done_without_date": {"zh": "状态为已完成但没有完成日期", "en": "done, but no completion date"},
     "reason_date_without_done": {"zh": "有完成日期但状态不是已完成", "en": "a completion date, but the status is not done"},
     "reason_formula": {"zh": "单元格是公式，请填写数值", "en": "the cell holds a formula, not a value"},
+    "reason_ambiguous_date": {"zh": "日期有歧义（日和月都不大于 12，无法判断哪个是日）：请写成 2024-03-05", "en": "an ambiguous date (day and month both 12 or under): write it as 2024-03-05"},
+    "reason_conflicting_value": {"zh": "同一问题的后续行与首行的取值不一致", "en": "a later row of the same finding says something else than its first row"},
+    "xlsx_unreadable": {"zh": "{file}：不是可读取的 .xlsx 工作簿。", "en": "{file}: not a readable .xlsx workbook."},
+    "xlsx_bomb": {"zh": "{file}：解压后将达 {mb} MB，疑似压缩炸弹，已拒绝。", "en": "{file}: it would unpack to {mb} MB, which looks like a zip bomb; refused."},
+    "xlsx_unsafe": {"zh": "{file}：{part} 含有 DOCTYPE/实体声明，已拒绝（不解析外部实体）。", "en": "{file}: {part} declares a DOCTYPE or entities; refused (no entities are expanded)."},
+    "upload_too_large": {"zh": "{file}：文件超过 {mb} MB 的上传上限。", "en": "{file}: over the upload limit of {mb} MB."},
+    "import_skipped_sheet": {"zh": "已跳过工作表 {sheet}：未识别到表头。", "en": "Sheet {sheet} skipped: no header row recognised."},
     "demo_built": {"zh": "演示数据已生成：{units} 个单位，{criteria} 条细则，{ncs} 条不合格项，{actions} 项整改措施 → {db}", "en": "Demo store built: {units} units, {criteria} criteria, {ncs} nonconformities, {actions} actions → {db}"},
     "store_not_empty": {"zh": "数据库 {path} 已有数据；演示数据只写入空数据库。", "en": "The store {path} already holds data; demo data is only written to an empty store."},
     # Rectification, the trail, and who may do what

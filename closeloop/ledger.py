@@ -1,4 +1,4 @@
-"""Ledger import: read sheets, map their headers, check every row, then merge all of it or none."""
+"""Ledger import: read sheets, find their header rows, check every row, then merge all of it or none."""
 
 from __future__ import annotations
 
@@ -6,25 +6,37 @@ import codecs
 import csv
 import hashlib
 import io
+import re
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from pathlib import Path
+from typing import Callable
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
-from closeloop import store, trail
+from closeloop import i18n, store, trail
 
 KINDS = ("units", "criteria", "nonconformities", "actions")
 
 # Canonical columns of each kind; the first is the key. Values in NORMALISED columns are codes or
 # dates and get NFKC (full-width → half-width); free text is kept as entered, only trimmed.
+# A nonconformities sheet may carry one action per row (a "ledger" sheet): the action_* columns,
+# owner and evidence; import_split.sql turns them into actions.
+LEDGER_ACTION_COLUMNS = (
+    "action_ref", "action", "action_kind", "owner", "action_due_on", "action_done_on", "action_status", "evidence",
+)
 COLUMNS = {
     "units": ("code", "name", "name_en", "parent"),
     "criteria": ("code", "title", "title_en", "category", "category_en"),
     "nonconformities": (
         "ref", "unit", "audit", "criterion", "source", "severity", "title", "description",
         "root_cause", "found_on", "due_on", "closed_on", "status", "verified_by",
-    ),
+    ) + LEDGER_ACTION_COLUMNS,
     "actions": ("ref", "nc_ref", "kind", "description", "owner", "due_on", "done_on", "status", "evidence"),
 }
 REQUIRED = {
@@ -35,61 +47,116 @@ REQUIRED = {
 }
 NORMALISED = {
     "code", "parent", "ref", "unit", "audit", "criterion", "source", "severity", "found_on",
-    "due_on", "closed_on", "status", "nc_ref", "kind", "done_on",
+    "due_on", "closed_on", "status", "nc_ref", "kind", "done_on", "action_ref", "action_kind",
+    "action_due_on", "action_done_on", "action_status",
 }
 
-# Header spellings seen in real ledgers, after NFKC and lower-casing.
+# Header spellings seen in real ledgers, after NFKC and lower-casing, Traditional and Simplified.
 HEADER_ALIASES = {
-    "units": {"編號": "code", "编号": "code", "單位編號": "code", "单位编号": "code", "單位": "name",
-              "单位": "name", "單位名稱": "name", "单位名称": "name", "上級單位": "parent",
-              "上级单位": "parent", "parent_code": "parent"},
-    "criteria": {"條款": "code", "条款": "code", "細則編號": "code", "细则编号": "code",
-                 "考核細則": "title", "考核细则": "title", "類別": "category", "类别": "category"},
+    "units": {"編號": "code", "编号": "code", "單位編號": "code", "单位编号": "code", "單位代碼": "code",
+              "单位代码": "code", "單位": "name", "单位": "name", "單位名稱": "name", "单位名称": "name",
+              "英文名稱": "name_en", "英文名称": "name_en", "上級單位": "parent", "上级单位": "parent",
+              "上級單位編號": "parent", "上级单位编号": "parent", "parent_code": "parent"},
+    "criteria": {"條款": "code", "条款": "code", "細則編號": "code", "细则编号": "code", "編號": "code",
+                 "编号": "code", "考核細則": "title", "考核细则": "title", "細則": "title", "细则": "title",
+                 "考核項目": "title", "考核项目": "title", "類別": "category", "类别": "category",
+                 "英文標題": "title_en", "英文标题": "title_en", "英文類別": "category_en", "英文类别": "category_en"},
     "nonconformities": {
         "編號": "ref", "编号": "ref", "序號": "ref", "序号": "ref", "問題編號": "ref", "问题编号": "ref",
         "單位": "unit", "单位": "unit", "責任單位": "unit", "责任单位": "unit", "被檢查單位": "unit",
-        "被检查单位": "unit", "問題來源": "source", "问题来源": "source", "來源": "source", "来源": "source",
+        "被检查单位": "unit", "單位名稱": "unit", "单位名称": "unit", "單位編號": "unit", "单位编号": "unit",
+        "問題來源": "source", "问题来源": "source", "來源": "source", "来源": "source",
         "檢查類型": "source", "检查类型": "source", "考核細則": "criterion", "考核细则": "criterion",
         "條款": "criterion", "条款": "criterion", "考核項目": "criterion", "考核项目": "criterion",
+        "細則編號": "criterion", "细则编号": "criterion", "檢查/審核編號": "audit", "審核編號": "audit",
+        "审核编号": "audit", "檢查編號": "audit", "检查编号": "audit",
         "問題等級": "severity", "问题等级": "severity", "嚴重程度": "severity", "严重程度": "severity",
-        "存在問題": "title", "存在问题": "title", "問題描述": "title", "问题描述": "title",
-        "原因分析": "root_cause", "發現日期": "found_on", "发现日期": "found_on", "檢查日期": "found_on",
-        "检查日期": "found_on", "整改期限": "due_on", "整改時限": "due_on", "整改时限": "due_on",
-        "完成時間": "closed_on", "完成时间": "closed_on", "銷號日期": "closed_on", "销号日期": "closed_on",
-        "整改完成日期": "closed_on", "整改狀態": "status", "整改状态": "status", "狀態": "status",
-        "状态": "status", "驗證人": "verified_by", "验证人": "verified_by",
+        "等級": "severity", "等级": "severity",
+        "存在問題": "title", "存在问题": "title", "問題描述": "title", "问题描述": "title", "問題": "title",
+        "问题": "title", "具體情況": "description", "具体情况": "description", "問題詳情": "description",
+        "问题详情": "description", "原因分析": "root_cause", "根本原因": "root_cause",
+        "發現日期": "found_on", "发现日期": "found_on", "檢查日期": "found_on", "检查日期": "found_on",
+        "發現時間": "found_on", "发现时间": "found_on", "整改期限": "due_on", "整改時限": "due_on",
+        "整改时限": "due_on", "完成時間": "closed_on", "完成时间": "closed_on", "銷號日期": "closed_on",
+        "销号日期": "closed_on", "整改完成日期": "closed_on", "整改完成時間": "closed_on",
+        "整改完成时间": "closed_on", "關閉日期": "closed_on", "关闭日期": "closed_on",
+        "整改狀態": "status", "整改状态": "status", "狀態": "status", "状态": "status",
+        "驗證人": "verified_by", "验证人": "verified_by", "複查人": "verified_by", "复查人": "verified_by",
+        # one action on the finding's row
+        "措施編號": "action_ref", "措施编号": "action_ref", "整改措施": "action", "措施": "action",
+        "措施類型": "action_kind", "措施类型": "action_kind", "責任人": "owner", "责任人": "owner",
+        "整改責任人": "owner", "整改责任人": "owner", "措施期限": "action_due_on", "措施完成日期": "action_done_on",
+        "措施完成時間": "action_done_on", "措施完成时间": "action_done_on", "措施狀態": "action_status",
+        "措施状态": "action_status", "佐證": "evidence", "佐证": "evidence", "佐證材料": "evidence",
+        "佐证材料": "evidence",
     },
     "actions": {"措施編號": "ref", "措施编号": "ref", "問題編號": "nc_ref", "问题编号": "nc_ref",
-                "措施類型": "kind", "措施类型": "kind", "整改措施": "description", "責任人": "owner",
-                "责任人": "owner", "整改期限": "due_on", "完成時間": "done_on", "完成时间": "done_on",
-                "狀態": "status", "状态": "status", "佐證": "evidence", "佐证": "evidence"},
+                "措施類型": "kind", "措施类型": "kind", "整改措施": "description", "措施內容": "description",
+                "措施内容": "description", "責任人": "owner", "责任人": "owner", "整改期限": "due_on",
+                "措施期限": "due_on", "完成時間": "done_on", "完成时间": "done_on", "完成日期": "done_on",
+                "狀態": "status", "状态": "status", "措施狀態": "status", "措施状态": "status",
+                "佐證": "evidence", "佐证": "evidence", "佐證材料": "evidence", "佐证材料": "evidence"},
+}
+# Spellings that name the same column less surely: used only when no other header names it
+# (序號 is often a running number beside a real 問題編號).
+WEAK_HEADERS = {"序號", "序号", "no", "no.", "#"}
+# Columns real ledgers carry that have no place in the store: read past, shown as not imported.
+IGNORED_HEADERS = {
+    "備註", "备注", "說明", "说明", "附件", "remarks", "remark", "notes", "note", "unit_name", "criterion_title",
 }
 
-# Values in Chinese (and other spellings) for the enumerated columns, after NFKC.
+# Values in Chinese (and other spellings) for the enumerated columns, after NFKC. The catalog's own
+# labels in both languages are added below, so a ledger exported by Closeloop reads back as it was.
 VALUE_ALIASES = {
     "source": {"內部稽核": "internal_audit", "内部稽核": "internal_audit", "內部審核": "internal_audit",
-               "内部审核": "internal_audit", "檢查": "inspection", "检查": "inspection", "督查": "inspection",
+               "内部审核": "internal_audit", "內審": "internal_audit", "内审": "internal_audit",
+               "檢查": "inspection", "检查": "inspection", "督查": "inspection",
                "定期檢查": "inspection", "定期检查": "inspection", "不定期檢查": "inspection",
-               "不定期检查": "inspection", "滿意度調查": "satisfaction_survey",
+               "不定期检查": "inspection", "專項檢查": "inspection", "专项检查": "inspection",
+               "巡查": "inspection", "滿意度調查": "satisfaction_survey",
                "满意度调查": "satisfaction_survey", "管理評審": "management_review",
                "管理评审": "management_review", "上級考核": "superior_assessment",
                "上级考核": "superior_assessment"},
-    "severity": {"嚴重": "major", "严重": "major", "一般": "minor", "觀察項": "observation",
-                 "观察项": "observation", "觀察": "observation", "观察": "observation"},
-    "nc_status": {"未整改": "open", "整改中": "in_progress", "待驗證": "awaiting_verification",
+    "severity": {"嚴重": "major", "严重": "major", "重大": "major", "一般": "minor", "輕微": "minor",
+                 "轻微": "minor", "觀察項": "observation", "观察项": "observation", "觀察": "observation",
+                 "观察": "observation"},
+    "nc_status": {"未整改": "open", "未開始": "open", "未开始": "open", "整改中": "in_progress",
+                  "進行中": "in_progress", "进行中": "in_progress", "待驗證": "awaiting_verification",
                   "待验证": "awaiting_verification", "待複查": "awaiting_verification",
                   "待复查": "awaiting_verification", "已整改": "closed", "已完成": "closed",
-                  "已銷號": "closed", "已销号": "closed"},
+                  "已銷號": "closed", "已销号": "closed", "已關閉": "closed", "已关闭": "closed"},
     "action_status": {"計劃": "planned", "计划": "planned", "未開始": "planned", "未开始": "planned",
-                      "進行中": "in_progress", "进行中": "in_progress", "整改中": "in_progress",
-                      "已完成": "done", "已整改": "done", "已取消": "cancelled"},
+                      "未整改": "planned", "進行中": "in_progress", "进行中": "in_progress",
+                      "整改中": "in_progress", "已完成": "done", "已整改": "done", "完成": "done",
+                      "已取消": "cancelled", "取消": "cancelled"},
     "kind": {"糾正": "correction", "纠正": "correction", "糾正措施": "corrective",
              "纠正措施": "corrective", "預防措施": "preventive", "预防措施": "preventive"},
 }
+_CATALOG_VALUES = {"source": "source_", "severity": "severity_", "nc_status": "status_",
+                   "action_status": "action_status_", "kind": "action_kind_"}
+
+# Sheet or file names that say what a sheet holds, whatever its headers would suggest.
+KIND_NAMES = {
+    "units": {"units", "單位", "单位", "單位表", "单位表", "單位清單", "单位清单"},
+    "criteria": {"criteria", "考核細則", "考核细则", "細則", "细则"},
+    "nonconformities": {"nonconformities", "不合格項", "不合格项", "問題清單", "问题清单"},
+    "actions": {"actions", "整改措施", "措施"},
+}
+
+HEADER_SCAN_ROWS = 30
+MIN_HEADER_MATCHES = 2
+# The upload limit (also .streamlit/config.toml's server.maxUploadSize), and what a workbook may
+# unpack to: a declared total over either bound is refused before any XML is parsed.
+MAX_UPLOAD_MB = 50
+MAX_UNPACKED_BYTES = 512 * 1024 * 1024
+MAX_UNPACK_RATIO = 200
+# Excel serial day numbers accepted as dates: 1950-01-01 … 2099-12-31. A bare number outside is
+# more likely a year or a count than a day.
+SERIAL_RANGE = (18264, 73415)
 
 
 class LedgerError(Exception):
-    """A whole-file problem (encoding, headers); `key` names the catalog message."""
+    """A whole-file problem (encoding, headers, safety); `key` names the catalog message."""
 
     def __init__(self, key: str, **details):
         super().__init__(key, details)
@@ -103,9 +170,11 @@ class Sheet:
 
     file: str
     kind: str
-    columns: dict[str, list[str | None]]
-    rows: list[int]
+    columns: dict[str, list[str | None] | pa.Array]
+    rows: list[int] | np.ndarray
     sha256: str = ""
+    sheet: str | None = None
+    header_row: int = 1
 
 
 @dataclass
@@ -115,6 +184,7 @@ class Problem:
     column: str | None
     value: str | None
     reason: str
+    sheet: str | None = None
 
 
 @dataclass
@@ -127,6 +197,10 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Text: encodings, cells and headers
 
 
 def decode(raw: bytes, file: str) -> str:
@@ -152,93 +226,440 @@ def clean(value: str | None, normalise: bool) -> str | None:
     return value or None
 
 
-def header_name(kind: str, header: str) -> str | None:
-    key = clean(header, True)
-    key = key.lower() if key else ""
-    if key in COLUMNS[kind]:
-        return key
-    return HEADER_ALIASES[kind].get(key)
+def _cleaned(values: pa.Array, normalise: bool) -> pa.Array:
+    """clean() over a whole column at once: NFKC for codes and dates, trimmed, empty → null."""
+    values = values.cast(pa.string())
+    if normalise:
+        values = pc.utf8_normalize(values, "NFKC")
+    values = pc.utf8_trim_whitespace(values)
+    return pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
 
 
-def guess_kind(file: str, headers: list[str]) -> str | None:
-    stem = Path(file).stem.lower()
-    if stem in KINDS:
-        return stem
-    scores = {
-        kind: sum(header_name(kind, h) is not None for h in headers) for kind in KINDS
-    }
-    best = max(scores, key=scores.get)
-    return best if scores[best] >= len(REQUIRED[best]) else None
+def _header_candidates(header) -> list[str]:
+    """The spellings one header cell may stand for: "*整改期限（日期）" → 整改期限; "编号\\nref" → 编号, ref."""
+    text = clean(str(header), True) if header is not None else None
+    if not text:
+        return []
+    text = text.lower().replace("*", "").replace("＊", "")
+    parts = [text, re.sub(r"\s+", "", text), re.sub(r"[(（][^)）]*[)）]", "", text).strip()]
+    parts += [p.strip() for p in re.split(r"[\n/|]", text) if p.strip()]
+    parts += [p.strip() for p in text.split() if p.strip()]
+    return list(dict.fromkeys(p for p in parts if p))
+
+
+def header_name(kind: str, header) -> str | None:
+    """The canonical column a header names in a sheet of this kind; "" for a known column left out."""
+    for key in _header_candidates(header):
+        if key in COLUMNS[kind]:
+            return key
+        if key in HEADER_ALIASES[kind]:
+            return HEADER_ALIASES[kind][key]
+        if key in WEAK_HEADERS and kind == "nonconformities":
+            return "ref"
+        if key in IGNORED_HEADERS:
+            return ""
+    return None
+
+
+def mapping_for(kind: str, headers: list) -> list[str | None]:
+    """Each header's canonical column; where two name one column, the surer one keeps it."""
+    names = [header_name(kind, h) for h in headers]
+    for index, header in enumerate(headers):
+        weak = any(c in WEAK_HEADERS for c in _header_candidates(header))
+        if names[index] and weak and names.count(names[index]) > 1:
+            names[index] = ""
+    seen = set()
+    for index, name in enumerate(names):
+        if name and name in seen:
+            names[index] = ""  # the first of two equal headers is the one imported
+        seen.add(name)
+    return names
+
+
+def _score(kind: str, headers: list) -> int:
+    return len({n for n in mapping_for(kind, headers) if n})
+
+
+# ---------------------------------------------------------------------------------------------
+# Sources: a sheet or CSV as read, before its header is known
+
+
+@dataclass
+class Source:
+    """One worksheet or CSV file: its first rows (to find the header) and a way to read all of it."""
+
+    file: str
+    sheet: str | None
+    head: list[list[str | None]]  # the first HEADER_SCAN_ROWS rows; head[i] is spreadsheet row i + 1
+    sha256: str
+    body: Callable[[int], tuple[pa.Table, np.ndarray]]  # header row → (that row and all below, row numbers)
+
+    @property
+    def label(self) -> str:
+        return f"{self.file} › {self.sheet}" if self.sheet else self.file
+
+
+@dataclass
+class Layout:
+    """Where a source's header is, what it holds, and which canonical column each position fills."""
+
+    header_row: int
+    kind: str
+    headers: list[str | None]
+    columns: list[str | None]  # canonical name, "" to leave out, None where the header is unknown
+
+
+def _name_kind(source: Source) -> str | None:
+    name = (source.sheet or Path(source.file).stem).strip().lower()
+    return next((kind for kind, names in KIND_NAMES.items() if name in names), None)
+
+
+def detect(source: Source) -> Layout:
+    """The header row: of the first rows, the one naming most known columns; its kind by the same count."""
+    named = _name_kind(source)
+    best = None
+    for index, row in enumerate(source.head):
+        for kind in ([named] if named else KINDS):
+            score = _score(kind, row)
+            if score >= MIN_HEADER_MATCHES and (best is None or score > best[0]):
+                best = (score, index, kind)
+    if best is None:
+        raise LedgerError("kind_unknown", file=source.label)
+    _, index, kind = best
+    headers = source.head[index]
+    return Layout(index + 1, kind, list(headers), mapping_for(kind, headers))
+
+
+def sheet_from(source: Source, layout: Layout) -> Sheet:
+    """The rows below the header as canonical columns, cleaned; blank rows dropped."""
+    unknown = [str(h) for h, c in zip(layout.headers, layout.columns) if c is None and clean(_text(h), False)]
+    if unknown:
+        raise LedgerError("columns_unknown", file=source.label, columns=", ".join(unknown))
+    present = {c for c in layout.columns if c}
+    # A sheet per unit, without a unit column: the sheet's (or file's) name names the unit.
+    unit_from_name = layout.kind == "nonconformities" and "unit" not in present
+    missing = [c for c in REQUIRED[layout.kind] if c not in present and not (c == "unit" and unit_from_name)]
+    if missing:
+        raise LedgerError("columns_missing", file=source.label, columns=", ".join(missing))
+    table, rows = source.body(layout.header_row)
+    table, rows = table.slice(1), rows[1:]
+    columns: dict[str, pa.Array] = {}
+    for index, name in enumerate(layout.columns):
+        if name and index < table.num_columns:
+            columns[name] = _cleaned(table.column(index).combine_chunks(), name in NORMALISED)
+    if columns:
+        blank = None
+        for values in columns.values():
+            empty = pc.is_null(values)
+            blank = empty if blank is None else pc.and_(blank, empty)
+        keep = pc.invert(blank)
+        columns = {name: pc.filter(values, keep) for name, values in columns.items()}
+        rows = rows[np.asarray(keep.to_numpy(zero_copy_only=False), dtype=bool)]
+    if unit_from_name:
+        unit = clean(source.sheet or Path(source.file).stem, True)
+        columns["unit"] = pa.array([unit] * len(rows), pa.string())
+    return Sheet(source.file, layout.kind, columns, rows, source.sha256, source.sheet, layout.header_row)
+
+
+def _text(value) -> str | None:
+    """A cell as text: dates as ISO dates, whole numbers without ".0", formulas kept as written."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, time):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value)
+
+
+def _records_table(records: list[list], first_row: int) -> tuple[pa.Table, np.ndarray]:
+    """Rows of cells (ragged, any types) as a table of text columns f0…, rows numbered from first_row."""
+    width = max((len(r) for r in records), default=0)
+    columns = [[_text(r[i]) if i < len(r) else None for r in records] for i in range(width)]
+    table = pa.table({f"f{i}": pa.array(c, pa.string()) for i, c in enumerate(columns)}) if width else pa.table({})
+    return table, np.arange(first_row, first_row + len(records))
+
+
+def rows_source(file: str, records: list[list], row_numbers: list[int] | None = None, sheet: str | None = None,
+                sha256: str = "") -> Source:
+    """A source from rows already in memory (row_numbers default to 1, 2, …)."""
+    numbers = np.asarray(row_numbers if row_numbers is not None else range(1, len(records) + 1))
+    by_number = dict(zip(numbers.tolist(), records))
+    head = [list(by_number.get(n, [])) for n in range(1, HEADER_SCAN_ROWS + 1)]
+
+    def body(header_row: int):
+        keep = numbers >= header_row
+        table, _ = _records_table([r for r, k in zip(records, keep) if k], header_row)
+        return table, numbers[keep]
+
+    return Source(file, sheet, [[_text(c) for c in r] for r in head], sha256, body)
 
 
 def sheet_from_rows(file: str, records: list[list[str]], row_numbers: list[int], kind: str | None = None,
                     sha256: str = "") -> Sheet:
     """A sheet from a header row and data rows (the header is records[0])."""
-    headers, body = records[0], records[1:]
-    kind = kind or guess_kind(file, headers)
-    if kind is None:
-        raise LedgerError("kind_unknown", file=file)
-    names = [header_name(kind, h) for h in headers]
-    unknown = [h for h, n in zip(headers, names) if n is None and (h or "").strip()]
-    if unknown:
-        raise LedgerError("columns_unknown", file=file, columns=", ".join(unknown))
-    missing = [c for c in REQUIRED[kind] if c not in names]
-    if missing:
-        raise LedgerError("columns_missing", file=file, columns=", ".join(missing))
-    columns: dict[str, list[str | None]] = {}
-    for index, name in enumerate(names):
-        if name is None:
-            continue
-        normalise = name in NORMALISED
-        columns[name] = [clean(r[index] if index < len(r) else None, normalise) for r in body]
-    return Sheet(file, kind, columns, row_numbers[1:], sha256)
+    source = rows_source(file, records, row_numbers, sha256=sha256)
+    headers = [_text(c) for c in records[0]]
+    layout = detect(source) if kind is None else Layout(row_numbers[0], kind, headers, mapping_for(kind, headers))
+    return sheet_from(source, layout)
 
 
-def read_csv(path: Path) -> Sheet:
-    raw = path.read_bytes()
-    text = decode(raw, path.name)
+# ---------------------------------------------------------------------------------------------
+# CSV
+
+
+def _delimiter(text: str) -> str:
+    """Comma, or the tab of Excel's "Unicode text", or a semicolon: whichever finds the best header."""
+    lines = text[:100_000].splitlines()[:HEADER_SCAN_ROWS]
+    scores = {}
+    for delimiter in (",", "\t", ";"):
+        rows = list(csv.reader(lines, delimiter=delimiter))
+        scores[delimiter] = max((_score(k, r) for r in rows for k in KINDS), default=0)
+    return max(scores, key=lambda d: (scores[d], d == ","))
+
+
+def csv_source(name: str, raw: bytes) -> Source:
+    text = decode(raw, name)
+    delimiter = _delimiter(text)
+    head = []
+    for record in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+        head.append(record)
+        if len(head) == HEADER_SCAN_ROWS:
+            break
+    if not any(any(c.strip() for c in r) for r in head):
+        raise LedgerError("file_empty", file=name)
+
+    def body(header_row: int):
+        width = len(head[header_row - 1])
+        return _csv_fast(text, delimiter, header_row, width) or _csv_slow(text, delimiter, header_row)
+
+    return Source(name, None, head, hashlib.sha256(raw).hexdigest(), body)
+
+
+def _csv_slow(text: str, delimiter: str, header_row: int) -> tuple[pa.Table, np.ndarray]:
     records, rows = [], []
     # Row numbers as a spreadsheet shows the file: one per record, blank ones included, whatever
     # the line breaks inside quoted cells.
-    for row, record in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
-        if any(cell.strip() for cell in record):
+    for row, record in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1):
+        if row >= header_row and any(cell.strip() for cell in record):
             records.append(record)
             rows.append(row)
-    if not records:
-        raise LedgerError("file_empty", file=path.name)
-    return sheet_from_rows(path.name, records, rows, sha256=hashlib.sha256(raw).hexdigest())
+    table, _ = _records_table(records, header_row)
+    return table, np.asarray(rows, dtype=np.int64)
 
 
-def read(paths: list[Path]) -> list[Sheet]:
-    """Every sheet in the given files and folders (a folder means its CSV files)."""
+def _csv_fast(text: str, delimiter: str, header_row: int, width: int) -> tuple[pa.Table, np.ndarray] | None:
+    """Arrow's parser for a well-formed file, with row numbers from where its records end (None: fall back).
+
+    A record ends at a line feed outside quotes (an even number of quotes before it); Arrow skips the
+    empty ones, so the others keep their spreadsheet row numbers.
+    """
+    data = text.encode("utf-8")
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    feeds = np.flatnonzero(buffer == 10)
+    quotes = np.flatnonzero(buffer == 34)
+    ends = feeds[np.searchsorted(quotes, feeds) % 2 == 0]
+    starts = np.concatenate(([0], ends + 1))
+    stops = np.concatenate((ends, [len(data)]))
+    if starts[-1] >= len(data):
+        starts, stops = starts[:-1], stops[:-1]
+    if header_row > len(starts):
+        return None
+    lengths = stops - starts
+    carriage = (lengths == 1) & (buffer[np.minimum(starts, max(len(data) - 1, 0))] == 13)
+    numbers = np.arange(1, len(starts) + 1)
+    kept = (lengths > 0) & ~carriage & (numbers >= header_row)
+    try:
+        table = pa_csv.read_csv(
+            io.BytesIO(data[starts[header_row - 1]:]),
+            read_options=pa_csv.ReadOptions(autogenerate_column_names=True, use_threads=True),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=True),
+            # every cell as text: "001" and "1.10" are codes, not numbers
+            convert_options=pa_csv.ConvertOptions(column_types={f"f{i}": pa.string() for i in range(width)}),
+        )
+    except (pa.ArrowInvalid, ValueError):
+        return None
+    if table.num_rows != int(kept.sum()):
+        return None
+    return table, numbers[kept]
+
+
+# ---------------------------------------------------------------------------------------------
+# XLSX
+
+
+def _check_workbook(raw: bytes, name: str) -> None:
+    """Refuse a zip bomb (by the sizes the archive declares) and XML that declares a DOCTYPE or entities."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(raw))
+    except zipfile.BadZipFile:
+        raise LedgerError("xlsx_unreadable", file=name) from None
+    with archive:
+        members = archive.infolist()
+        unpacked = sum(m.file_size for m in members)
+        if unpacked > MAX_UNPACKED_BYTES or unpacked > MAX_UNPACK_RATIO * max(len(raw), 1):
+            raise LedgerError("xlsx_bomb", file=name, mb=f"{unpacked / 2**20:,.0f}")
+        for member in members:
+            if member.filename.endswith((".xml", ".rels", ".vml")):
+                with archive.open(member) as part:
+                    prolog = part.read(4096).upper()
+                if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog:
+                    raise LedgerError("xlsx_unsafe", file=name, part=member.filename)
+
+
+def _has_formulas(raw: bytes) -> bool:
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        for member in archive.infolist():
+            if member.filename.startswith("xl/worksheets/") and member.filename.endswith(".xml"):
+                with archive.open(member) as part:
+                    tail = b""
+                    while chunk := part.read(1 << 20):
+                        if b"<f>" in tail + chunk or b"<f " in tail + chunk:
+                            return True
+                        tail = chunk[-3:]
+    return False
+
+
+def xlsx_sources(name: str, raw: bytes) -> list[Source]:
+    """Every worksheet of a workbook, read once with cached values (a formula without one stays a formula)."""
+    from openpyxl import load_workbook
+
+    _check_workbook(raw, name)
+    sha = hashlib.sha256(raw).hexdigest()
+    try:
+        book = load_workbook(io.BytesIO(raw), read_only=True, data_only=True, keep_links=False)
+        formulas = _formula_cells(raw) if _has_formulas(raw) else {}
+        sources = []
+        for ws in book.worksheets:
+            ws.reset_dimensions()
+            records = [list(row) for row in ws.iter_rows(values_only=True)]
+            for (row, column), formula in formulas.get(ws.title, {}).items():
+                if row <= len(records) and column <= len(records[row - 1]) and records[row - 1][column - 1] is None:
+                    records[row - 1][column - 1] = formula
+            kept = [(n, r) for n, r in enumerate(records, start=1) if any(c is not None and str(c).strip() for c in r)]
+            if kept:
+                sources.append(rows_source(name, [r for _, r in kept], [n for n, _ in kept], ws.title, sha))
+        book.close()
+    except LedgerError:
+        raise
+    except Exception as e:  # openpyxl's and defusedxml's many refusals: one line naming the file
+        raise LedgerError("xlsx_unreadable", file=name, reason=type(e).__name__) from None
+    if not sources:
+        raise LedgerError("file_empty", file=name)
+    return sources
+
+
+def _formula_cells(raw: bytes) -> dict[str, dict[tuple[int, int], str]]:
+    """sheet → (row, column) → formula text, for every formula cell of the workbook."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(raw), read_only=True, data_only=False, keep_links=False)
+    found: dict[str, dict[tuple[int, int], str]] = {}
+    for ws in book.worksheets:
+        ws.reset_dimensions()
+        for row in ws.iter_rows():
+            for cell in row:
+                if getattr(cell, "data_type", None) == "f":
+                    found.setdefault(ws.title, {})[(cell.row, cell.column)] = str(cell.value)
+    book.close()
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading files
+
+
+@dataclass
+class Reading:
+    """What a set of files held: the sheets to import, and the worksheets passed over (and why)."""
+
+    sheets: list[Sheet]
+    skipped: list[str]
+
+
+def sources_of(name: str, raw: bytes) -> list[Source]:
+    suffix = Path(name).suffix.lower()
+    if suffix == ".csv":
+        return [csv_source(name, raw)]
+    if suffix == ".xlsx":
+        return xlsx_sources(name, raw)
+    raise LedgerError("file_type_unknown", file=name)
+
+
+def read_sources(sources: list[Source], workbook: bool) -> Reading:
+    """Sheets from sources; in a workbook, a worksheet with no header we know is passed over, not fatal."""
+    sheets, skipped = [], []
+    for source in sources:
+        try:
+            layout = detect(source)
+        except LedgerError:
+            if not workbook:
+                raise
+            skipped.append(source.label)
+            continue
+        sheets.append(sheet_from(source, layout))
+    if workbook and not sheets:
+        raise LedgerError("kind_unknown", file=sources[0].file if sources else "")
+    return Reading(sheets, skipped)
+
+
+def read_files(paths: list[Path]) -> Reading:
+    """Every sheet in the given files and folders (a folder means its CSV and XLSX files)."""
     files: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
-            files += sorted(p for p in path.iterdir() if p.suffix.lower() == ".csv")
+            files += sorted(p for p in path.iterdir() if p.suffix.lower() in (".csv", ".xlsx"))
         elif path.exists():
             files.append(path)
         else:
             raise LedgerError("file_missing", file=str(path))
-    sheets = []
+    sheets, skipped = [], []
     for file in files:
-        if file.suffix.lower() == ".csv":
-            sheets.append(read_csv(file))
-        else:
-            raise LedgerError("file_type_unknown", file=file.name)
-    return sheets
+        sources = sources_of(file.name, file.read_bytes())
+        reading = read_sources(sources, workbook=file.suffix.lower() == ".xlsx")
+        sheets += reading.sheets
+        skipped += reading.skipped
+    return Reading(sheets, skipped)
+
+
+def read(paths: list[Path]) -> list[Sheet]:
+    return read_files(paths).sheets
+
+
+def read_csv(path: Path) -> Sheet:
+    return read_files([path]).sheets[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking and merging
+
+
+def _column(sheet: Sheet, name: str, n: int) -> pa.Array:
+    values = sheet.columns.get(name)
+    if values is None:
+        return pa.nulls(n, pa.string())
+    return values if isinstance(values, pa.Array) else pa.array(values, pa.string())
 
 
 def _staged(sheets: list[Sheet], kind: str) -> pa.Table:
     """All sheets of one kind as one Arrow table of text, every canonical column present."""
-    names = ("file", "row_no") + COLUMNS[kind]
+    names = ("file", "sheet", "row_no") + COLUMNS[kind]
     parts = []
     for sheet in (s for s in sheets if s.kind == kind):
         n = len(sheet.rows)
-        data = {"file": [sheet.file] * n, "row_no": sheet.rows}
+        data = {"file": pa.array([sheet.file] * n, pa.string()), "sheet": pa.array([sheet.sheet or ""] * n, pa.string()),
+                "row_no": pa.array(np.asarray(sheet.rows, dtype=np.int64))}
         for column in COLUMNS[kind]:
-            data[column] = sheet.columns.get(column, [None] * n)
-        parts.append(pa.table({k: pa.array(data[k], pa.int64() if k == "row_no" else pa.string())
-                               for k in names}))
+            data[column] = _column(sheet, column, n)
+        parts.append(pa.table(data))
     if not parts:
         return pa.table({k: pa.array([], pa.int64() if k == "row_no" else pa.string()) for k in names})
     return pa.concat_tables(parts)
@@ -250,42 +671,86 @@ def _present(sheets: list[Sheet], kind: str) -> list[str]:
     for sheet in sheets:
         if sheet.kind == kind:
             seen.update(sheet.columns)
+        if kind == "actions" and sheet.kind == "nonconformities" and seen_actions(sheet):
+            # a ledger sheet's actions: description, owner, kind, dates and status, as import_split.sql fills them
+            seen.update({"nc_ref", "kind", "description", "owner", "due_on", "done_on", "status"})
+            if "evidence" in sheet.columns:
+                seen.add("evidence")
     # A status the ledger leaves out follows its closing date (import_typed.sql), so it changes with it.
     if seen & {"closed_on", "done_on"}:
         seen.add("status")
     return [c for c in COLUMNS[kind] if c in seen]
 
 
+def seen_actions(sheet: Sheet) -> bool:
+    return any(c in sheet.columns for c in ("action", "owner", "action_ref"))
+
+
 def _value_aliases() -> pa.Table:
-    rows = [(column, alias, value) for column, aliases in VALUE_ALIASES.items() for alias, value in aliases.items()]
-    return pa.table({
-        "domain": [r[0] for r in rows], "alias": [r[1] for r in rows], "value": [r[2] for r in rows],
+    aliases = {domain: dict(values) for domain, values in VALUE_ALIASES.items()}
+    for domain, prefix in _CATALOG_VALUES.items():
+        for key, texts in i18n.CATALOG.items():
+            if key.startswith(prefix) and not (prefix == "status_" and key.startswith("status_label")):
+                for text in texts.values():
+                    aliases[domain].setdefault(unicodedata.normalize("NFKC", text).strip().lower(), key[len(prefix):])
+    rows = [(d, alias.lower(), value) for d, values in aliases.items() for alias, value in values.items()]
+    return pa.table({"domain": [r[0] for r in rows], "alias": [r[1] for r in rows], "value": [r[2] for r in rows]})
+
+
+def _names(cur, staged: pa.Table, stored: str, columns: tuple[str, ...]) -> pa.Table:
+    """alias → code for units or criteria: every code, and each name (NFKC) that only one record has."""
+    tables = (staged, cur.sql(stored).to_arrow_table())
+    codes = pc.unique(pa.concat_arrays([t.column("code").combine_chunks().cast(pa.string()) for t in tables]))
+    codes = codes.filter(pc.is_valid(codes))
+    names = pa.table({
+        "alias": pa.concat_arrays([_cleaned(t.column(c).combine_chunks(), True) for t in tables for c in columns]),
+        "code": pa.concat_arrays([t.column("code").combine_chunks().cast(pa.string()) for t in tables for _ in columns]),
     })
+    names = names.filter(pc.and_(pc.is_valid(names["alias"]), pc.invert(pc.is_in(names["alias"], codes))))
+    unique = names.group_by("alias").aggregate([("code", "count_distinct"), ("code", "min")])
+    unique = unique.filter(pc.equal(unique["code_count_distinct"], 1))
+    return pa.table({"alias": pa.concat_arrays([codes, unique["alias"].combine_chunks()]),
+                     "code": pa.concat_arrays([codes, unique["code_min"].combine_chunks()])})
 
 
-def load(con, sheets: list[Sheet], actor: str) -> Outcome:
+def load(con, sheets: list[Sheet], actor: str, progress: Callable[[float], None] | None = None) -> Outcome:
     """Check every row of every sheet; if none has a problem, merge them all in one transaction."""
     outcome = Outcome()
+    step = progress or (lambda done: None)
     # A cursor of its own: the caller's connection may be shared, or hold a result not fetched to the end.
     cur = con.cursor()
     try:
+        staged = {kind: _staged(sheets, kind) for kind in KINDS}
         for kind in KINDS:
-            cur.register(f"staged_{kind}_arrow", _staged(sheets, kind))
+            cur.register(f"staged_{kind}_arrow", staged[kind])
         cur.register("value_aliases_arrow", _value_aliases())
+        cur.register("unit_aliases_arrow", _names(cur, staged["units"], "select code, name, name_en from units",
+                                                  ("code", "name", "name_en")))
+        cur.register("criterion_aliases_arrow", _names(
+            cur, staged["criteria"], "select code, title, title_en from criteria", ("code", "title", "title_en")))
+        step(0.1)
         with store.transaction(cur):
             for kind in KINDS:
                 cur.execute(f"create or replace temp table staged_{kind} as from staged_{kind}_arrow")
-            cur.execute("create or replace temp table value_aliases as from value_aliases_arrow")
+            for name in ("value_aliases", "unit_aliases", "criterion_aliases"):
+                cur.execute(f"create or replace temp table {name} as from {name}_arrow")
+            cur.execute(store.sql("import_split"))
             cur.execute(store.sql("import_typed"))
+            step(0.4)
             problems = cur.execute(store.sql("import_problems")).fetchall()
-            outcome.problems = [Problem(*p) for p in problems]
+            # a CSV's sheet is staged as "" so that joins on (file, sheet, row_no) match
+            outcome.problems = [Problem(file, row, column, value, reason, sheet or None)
+                                for file, sheet, row, column, value, reason in problems]
+            step(0.6)
             if outcome.problems:
                 raise _Rejected
             outcome.batch = _merge(cur, sheets, actor, outcome)
+            step(0.95)
     except _Rejected:
         pass
     finally:
         cur.close()
+    step(1.0)
     return outcome
 
 

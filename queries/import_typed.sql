@@ -1,26 +1,67 @@
--- typed_<kind>: one row per staged ledger row, enumerations mapped from their aliases, dates parsed (null where they do not parse)
+-- typed_<kind>: one row per staged ledger row, enumerations mapped from their aliases, units and criteria resolved to codes, dates parsed (null where they do not parse)
+
+-- An Excel serial day number (1950–2099: a bare number outside is more likely a year or a count).
+-- Day 60 is Excel's 1900-02-29, which never was; every serial in range is past it, so day 0 is 1899-12-30.
+create or replace temp macro ledger_serial(s) as
+    case
+        when regexp_full_match(s, '[0-9]{5}(\.[0-9]+)?') and floor(s::double) between 18264 and 73415
+            then date '1899-12-30' + floor(s::double)::integer
+    end;
+
+-- d/m/yyyy or m/d/yyyy: only when the two first parts tell which is the day (one is over 12, or they are equal)
+create or replace temp macro year_last_part(s, i) as
+    try_cast(regexp_extract(s, '^([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})$', i) as integer);
+
+create or replace temp macro ledger_date_ambiguous(s) as
+    coalesce(
+        year_last_part(s, 1) <> year_last_part(s, 2)
+        and year_last_part(s, 1) <= 12 and year_last_part(s, 2) <= 12,
+        false
+    );
+
 create or replace temp macro ledger_date(s) as
-    try_strptime(s, ['%Y-%m-%d', '%Y/%m/%d', '%Y.%m.%d', '%Y年%m月%d日', '%Y-%m-%d %H:%M:%S'])::date;
+    case
+        when regexp_full_match(s, '[0-9]{4}-[0-9]{2}-[0-9]{2}') then try_cast(s as date)
+        when regexp_full_match(s, '[0-9]{5}(\.[0-9]+)?') then ledger_serial(s)
+        when regexp_full_match(s, '[0-9]{8}') then try_strptime(s, '%Y%m%d')::date
+        when year_last_part(s, 3) is not null then
+            case
+                when year_last_part(s, 1) > 12 or year_last_part(s, 1) = year_last_part(s, 2)
+                    then try(make_date(year_last_part(s, 3), year_last_part(s, 2), year_last_part(s, 1)))
+                when year_last_part(s, 2) > 12
+                    then try(make_date(year_last_part(s, 3), year_last_part(s, 1), year_last_part(s, 2)))
+            end
+        else try_strptime(s, [
+            '%Y-%m-%d', '%Y/%m/%d', '%Y.%m.%d', '%Y年%m月%d日', '%Y-%m-%d %H:%M:%S', '%Y/%m/%d %H:%M:%S',
+            '%Y-%m-%d %H:%M', '%Y/%m/%d %H:%M', '%Y-%m-%dT%H:%M:%S'
+        ])::date
+    end;
 
 create or replace temp macro ledger_value(domain_name, s) as
-    coalesce((select value from value_aliases where domain = domain_name and alias = s), lower(s));
+    coalesce(
+        (select value from value_aliases where domain = domain_name and alias = lower(s)),
+        replace(replace(lower(s), ' ', '_'), '-', '_')
+    );
 
 create or replace temp table typed_units as
-select file, row_no, code, name, name_en, parent,
-from staged_units;
+select s.file, s.sheet, s.row_no, s.code, s.name, s.name_en, p.code as parent,
+from staged_units as s
+left join unit_aliases as p on p.alias = s.parent;
 
 create or replace temp table typed_criteria as
-select file, row_no, code, title, title_en, category, category_en,
+select file, sheet, row_no, code, title, title_en, category, category_en,
 from staged_criteria;
 
 create or replace temp table typed_nonconformities as
 select
     s.file,
+    s.sheet,
     s.row_no,
     s.ref,
-    s.unit,
+    u.code as unit,
     s.audit,
-    s.criterion,
+    -- by code, by title, or by a code that opens the cell ("1.1 三會一課按期召開")
+    coalesce(c.code, cp.code) as criterion,
     try_cast(ledger_value('source', s.source) as source) as source,
     try_cast(ledger_value('severity', s.severity) as severity) as severity,
     s.title,
@@ -42,11 +83,15 @@ select
     ) as status,
     s.verified_by,
 from staged_nonconformities as s
-left join nonconformities as o on o.ref = s.ref;
+left join nonconformities as o on o.ref = s.ref
+left join unit_aliases as u on u.alias = s.unit
+left join criterion_aliases as c on c.alias = s.criterion
+left join criterion_aliases as cp on c.code is null and cp.alias = regexp_extract(s.criterion, '^[0-9]+(\.[0-9]+)*');
 
 create or replace temp table typed_actions as
 select
     s.file,
+    s.sheet,
     s.row_no,
     s.ref,
     s.nc_ref,
