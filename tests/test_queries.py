@@ -42,6 +42,7 @@ DESCRIPTIVE = {"depth", "units"}
 EXTRA = Drill().params() | {
     "split": "unit", "grain": "month", "limit": 1000, "chain_unit": None, "chain_criterion": None,
     "ref": "N2", "view": "all", "me": ["王明"],
+    "previous_as_of": date(2025, 12, 31), "change": "new", "review": 1,
 }
 
 

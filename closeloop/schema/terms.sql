@@ -88,3 +88,30 @@ select
     a.status <> 'cancelled' and (a.done_on is null or a.done_on > as_of) as is_open,
     is_open and coalesce(a.due_on < as_of, false) as is_overdue,
 from actions as a;
+
+-- one row per nonconformity the filters select, with how it changed after previous_as_of up to as_of:
+-- found, closed, became overdue (overdue at as_of, not at previous_as_of), reopened (a status event away
+-- from closed, by the day it was recorded, UTC), or found as a repeat
+create or replace macro nonconformity_changes(
+    previous_as_of, as_of, window_days, unit, sources, severities, categories, scope
+) as table
+with reopened as (
+    select distinct ref
+    from events
+    where entity = 'nonconformity'
+        and field = 'status'
+        and old = 'closed'
+        and new <> 'closed'
+        and timezone('UTC', "at")::date > previous_as_of
+        and timezone('UTC', "at")::date <= as_of
+)
+
+select
+    n.*,
+    n.found_on > previous_as_of and n.found_on <= as_of as is_new,
+    coalesce(n.closed_on > previous_as_of and n.closed_on <= as_of, false) as is_closed_since,
+    n.is_overdue and not coalesce(before.is_overdue, false) as is_newly_overdue,
+    n.ref in (select ref from reopened) as is_reopened,
+    n.found_on > previous_as_of and n.found_on <= as_of and n.is_repeat as is_new_repeat,
+from nonconformity_in_scope(as_of, window_days, unit, sources, severities, categories, scope) as n
+left join nonconformity_terms(previous_as_of) as before on before.ref = n.ref;

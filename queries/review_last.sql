@@ -1,0 +1,12 @@
+-- one row (or none): the latest review of the unit filter's subtree held on data before the as-of date
+select
+    r.id,
+    r.held_on,
+    r.title,
+    r.as_of,
+from reviews as r
+where r.unit is not distinct from $unit
+    and r.as_of < $as_of
+    and ($scope is null or r.unit in (select code from unit_subtree($scope)))
+order by r.as_of desc, r.id desc
+limit 1
