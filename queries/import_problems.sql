@@ -124,12 +124,12 @@ problems as (
             ('source', s.source, case when s.source is not null and t.source is null then 'unknown_value' end),
             ('severity', s.severity, case when s.severity is not null and t.severity is null then 'unknown_value' end),
             ('status', s.status, case when t.status is null then 'unknown_value' end),
-            ('found_on', s.found_on, case when t.found_on is null and not ledger_date_ambiguous(s.found_on) and s.found_on is not null then 'not_a_date' end),
-            ('due_on', s.due_on, case when t.due_on is null and not ledger_date_ambiguous(s.due_on) and s.due_on is not null then 'not_a_date' end),
-            ('closed_on', s.closed_on, case when t.closed_on is null and not ledger_date_ambiguous(s.closed_on) and s.closed_on is not null then 'not_a_date' end),
-            ('found_on', s.found_on, case when ledger_date_ambiguous(s.found_on) then 'ambiguous_date' end),
-            ('due_on', s.due_on, case when ledger_date_ambiguous(s.due_on) then 'ambiguous_date' end),
-            ('closed_on', s.closed_on, case when ledger_date_ambiguous(s.closed_on) then 'ambiguous_date' end),
+            ('found_on', s.found_on, case when t.found_on is null and s.found_on is not null then case when not ledger_date_ambiguous(s.found_on) then 'not_a_date' end end),
+            ('due_on', s.due_on, case when t.due_on is null and s.due_on is not null then case when not ledger_date_ambiguous(s.due_on) then 'not_a_date' end end),
+            ('closed_on', s.closed_on, case when t.closed_on is null and s.closed_on is not null then case when not ledger_date_ambiguous(s.closed_on) then 'not_a_date' end end),
+            ('found_on', s.found_on, case when t.found_on is null and s.found_on is not null then case when ledger_date_ambiguous(s.found_on) then 'ambiguous_date' end end),
+            ('due_on', s.due_on, case when t.due_on is null and s.due_on is not null then case when ledger_date_ambiguous(s.due_on) then 'ambiguous_date' end end),
+            ('closed_on', s.closed_on, case when t.closed_on is null and s.closed_on is not null then case when ledger_date_ambiguous(s.closed_on) then 'ambiguous_date' end end),
             ('closed_on', s.closed_on, case when t.closed_on < t.found_on then 'closed_before_found' end),
             ('closed_on', s.closed_on, case when t.status = 'closed' and s.closed_on is null then 'closed_without_date' end),
             ('status', s.status, case when t.status <> 'closed' and t.closed_on is not null then 'date_without_closure' end)
@@ -143,10 +143,10 @@ problems as (
         values
             ('kind', s.kind, case when s.kind is not null and t.kind is null then 'unknown_value' end),
             ('status', s.status, case when t.status is null then 'unknown_value' end),
-            ('due_on', s.due_on, case when t.due_on is null and not ledger_date_ambiguous(s.due_on) and s.due_on is not null then 'not_a_date' end),
-            ('done_on', s.done_on, case when t.done_on is null and not ledger_date_ambiguous(s.done_on) and s.done_on is not null then 'not_a_date' end),
-            ('due_on', s.due_on, case when ledger_date_ambiguous(s.due_on) then 'ambiguous_date' end),
-            ('done_on', s.done_on, case when ledger_date_ambiguous(s.done_on) then 'ambiguous_date' end),
+            ('due_on', s.due_on, case when t.due_on is null and s.due_on is not null then case when not ledger_date_ambiguous(s.due_on) then 'not_a_date' end end),
+            ('done_on', s.done_on, case when t.done_on is null and s.done_on is not null then case when not ledger_date_ambiguous(s.done_on) then 'not_a_date' end end),
+            ('due_on', s.due_on, case when t.due_on is null and s.due_on is not null then case when ledger_date_ambiguous(s.due_on) then 'ambiguous_date' end end),
+            ('done_on', s.done_on, case when t.done_on is null and s.done_on is not null then case when ledger_date_ambiguous(s.done_on) then 'ambiguous_date' end end),
             ('done_on', s.done_on, case when t.status = 'done' and s.done_on is null then 'done_without_date' end),
             ('status', s.status, case when t.status <> 'done' and t.done_on is not null then 'date_without_done' end)
     ) as c (col, val, reason)

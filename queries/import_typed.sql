@@ -21,7 +21,8 @@ create or replace temp macro ledger_date_ambiguous(s) as
 
 create or replace temp macro ledger_date(s) as
     case
-        when regexp_full_match(s, '[0-9]{4}-[0-9]{2}-[0-9]{2}') then try_cast(s as date)
+        when s is null then null
+        when len(s) = 10 and s[5] = '-' and s[8] = '-' then try_strptime(s, '%Y-%m-%d')::date
         when regexp_full_match(s, '[0-9]{5}(\.[0-9]+)?') then ledger_serial(s)
         when regexp_full_match(s, '[0-9]{8}') then try_strptime(s, '%Y%m%d')::date
         when year_last_part(s, 3) is not null then
@@ -31,7 +32,8 @@ create or replace temp macro ledger_date(s) as
                 when year_last_part(s, 2) > 12
                     then try(make_date(year_last_part(s, 3), year_last_part(s, 1), year_last_part(s, 2)))
             end
-        else try_strptime(s, [
+        -- strptime's %Y would take "5/3/24" as the year 5: the year comes first, in four digits
+        when regexp_matches(s, '^[0-9]{4}[-/.年]') then try_strptime(s, [
             '%Y-%m-%d', '%Y/%m/%d', '%Y.%m.%d', '%Y年%m月%d日', '%Y-%m-%d %H:%M:%S', '%Y/%m/%d %H:%M:%S',
             '%Y-%m-%d %H:%M', '%Y/%m/%d %H:%M', '%Y-%m-%dT%H:%M:%S'
         ])::date
