@@ -134,17 +134,23 @@ def recurrence_trend(periods: pd.DataFrame, t) -> go.Figure:
 
 
 def repeat_heatmap(cells: pd.DataFrame, label: str, t) -> go.Figure:
-    """Units (rows) × criteria (columns), repeats in each cell."""
-    grid = cells.pivot_table(index=["unit", label], columns="criterion", values="repeats", fill_value=0)
-    units, criteria = grid.index.get_level_values("unit"), list(grid.columns)
-    custom = [[[u, c] for c in criteria] for u in units]
-    fig = go.Figure(go.Heatmap(
-        z=grid.to_numpy(), x=criteria, y=grid.index.get_level_values(label), customdata=custom,
-        colorscale="Reds", colorbar=dict(title=t("repeats")),
-        hovertemplate="%{y} · %{x}: %{z}<extra></extra>",
+    """Units (rows) × criteria (columns), repeats in each cell.
+
+    Drawn as square scatter markers rather than go.Heatmap: Streamlit reports clicks on scatter
+    points, not on heatmap cells, and a click here opens the repeat chains behind the cell.
+    """
+    units = list(dict.fromkeys(cells[label]))
+    fig = go.Figure(go.Scatter(
+        x=cells["criterion"], y=cells[label], mode="markers+text", text=cells["repeats"],
+        marker=dict(symbol="square", size=30, color=cells["repeats"], colorscale="Reds", cmin=0,
+                    colorbar=dict(title=t("repeats")), line=dict(color="#fff", width=1)),
+        textfont=dict(color=["#fff" if v > cells["repeats"].max() / 2 else "#222" for v in cells["repeats"]]),
+        customdata=cells[["unit", "criterion"]].to_numpy(),
+        hovertemplate="%{y} · %{x}: %{text}<extra></extra>",
     ))
-    return _layout(fig, height=max(320, 28 * len(units) + 80), xaxis=dict(type="category", title=t("criterion")),
-                   yaxis=dict(type="category", autorange="reversed"))
+    return _layout(fig, height=max(320, 34 * len(units) + 100),
+                   xaxis=dict(type="category", title=t("criterion"), categoryorder="category ascending"),
+                   yaxis=dict(type="category", autorange="reversed", categoryorder="array", categoryarray=units))
 
 
 def systemic(criteria: pd.DataFrame, label: str, t) -> go.Figure:

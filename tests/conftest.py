@@ -306,3 +306,28 @@ def empty_store(tmp_path):
     con = store.connect(tmp_path / "closeloop.duckdb")
     yield con
     con.close()
+
+
+@pytest.fixture
+def analysis_store(store_from_rows):
+    """The analysis pages' queries, as of T = 2026-06-30 over 2025-07-01 … 2026-06-30 (window 365).
+
+    DH-01 fails 1.1 three times: N2 and N3 repeat N1 (and N3 repeats N2), each after a closure.
+    """
+    return store_from_rows(
+        [
+            nc("N1", "DH-01", "2025-08-01", "2025-09-01", "2025-10-01", severity="major"),  # 61 days, late
+            nc("N2", "DH-01", "2026-01-15", "2026-02-15", "2026-02-10"),  # 26 days, on time; repeats N1
+            nc("N3", "DH-01", "2026-05-01", "2026-06-01"),  # open, 29 days overdue; repeats N1 and N2
+            nc("N4", "DH-02", "2026-03-01", "2026-07-15", severity="observation"),  # open, not yet due
+            nc("N5", "DS", "2026-02-01", "2026-03-01", "2026-04-02", criterion="2.1", severity="major"),  # 60 days
+            nc("N6", "DH", "2025-12-01", "2026-01-01", criterion="2.1"),  # open on DH itself, 180 days overdue
+        ],
+        [
+            action("C1", "N1", "2025-09-15", "2025-09-20") | {"owner": "王明"},
+            action("C2", "N1", "2025-09-30", "2025-09-25", kind="preventive") | {"owner": "李華"},
+            action("C3", "N2", "2026-02-10", "2026-02-05") | {"owner": "王明"},
+            action("C4", "N3", "2026-06-15") | {"owner": "李華"},  # open and overdue
+            action("C5", "N5", "2026-03-31", "2026-03-30") | {"owner": "陳靜"},
+        ],
+    )

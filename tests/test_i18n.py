@@ -117,3 +117,13 @@ def test_every_reason_the_import_checks_give_has_a_message():
     reasons = problem_reasons()
     assert {"missing", "duplicate_key", "unit_cycle", "not_a_date", "formula"} <= reasons  # the scan works
     assert sorted(r for r in reasons if f"reason_{r}" not in CATALOG) == []
+
+
+def test_no_two_columns_of_a_table_share_a_name_in_either_language():
+    # A table with two columns of the same translated name cannot be shown (pyarrow refuses it).
+    from closeloop.i18n import CATALOG
+
+    columns = [key for key in CATALOG if key.startswith("col_")]
+    for lang in ("zh", "en"):
+        names = [CATALOG[key][lang] for key in columns]
+        assert len(names) == len(set(names)), sorted({n for n in names if names.count(n) > 1})
