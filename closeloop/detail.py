@@ -123,12 +123,12 @@ def _day(value) -> str:
 
 def moves(nc, actions: pd.DataFrame, ref: str, t) -> None:
     who = session.viewer()
-    choices = list(NONCONFORMITY_MOVES) + (list(ACTION_MOVES) if len(actions) else [])
+    choices = [m for m in NONCONFORMITY_MOVES + (ACTION_MOVES if len(actions) else ()) if who.may(m)]
+    if not choices:
+        st.caption(t("read_only_role", role=known(t, "role_", who.role)))
+        return
     move = st.segmented_control(t("record_what"), choices, format_func=lambda m: t(f"move_{m}"), key="move")
     if move is None:
-        return
-    if not who.may(move):
-        st.info(t("refused_role", role=known(t, "role_", who.role), move=t(f"move_{move}")))
         return
     if move in ACTION_MOVES:
         refs = list(actions["ref"])

@@ -329,6 +329,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "history": {"zh": "变更记录", "en": "History"},
     "history_of": {"zh": "{ref} 的变更记录", "en": "History of {ref}"},
     "record_what": {"zh": "记录", "en": "Record"},
+    "read_only_role": {"zh": "您的角色（{role}）可以查看此问题，但不能修改。", "en": "Your role ({role}) may see this finding but not change it."},
     "move_add_action": {"zh": "新增措施", "en": "Add an action"},
     "move_start": {"zh": "开始整改", "en": "Start"},
     "move_done": {"zh": "标记完成", "en": "Mark done"},

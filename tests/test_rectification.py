@@ -1,0 +1,134 @@
+"""The Rectification page under AppTest: its lists and views, a record's detail, a move saved, and scope."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+APP = Path(__file__).parents[1]
+AS_OF = date(2026, 6, 30)
+AUTH = {"auth": {"redirect_uri": "http://127.0.0.1:1/oauth2callback", "cookie_secret": "test", "client_id": "x",
+                 "client_secret": "y", "server_metadata_url": "http://127.0.0.1:1/.well-known/openid-configuration"}}
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture(scope="module")
+def golden_file(tmp_path_factory, cli, golden_dir) -> Path:
+    db = tmp_path_factory.mktemp("rectification") / "closeloop.duckdb"
+    assert cli("import", golden_dir, "--db", db, "--as", "import").returncode == 0
+    assert cli("user", "viewer@dh.example", "--role", "viewer", "--unit", "DH", "--db", db).returncode == 0
+    return db
+
+
+@pytest.fixture
+def golden_store(tmp_path, monkeypatch, golden_file) -> Path:
+    db = tmp_path / "closeloop.duckdb"
+    shutil.copy(golden_file, db)
+    monkeypatch.setenv("CLOSELOOP_DB", str(db))
+    return db
+
+
+def rectification(url: dict | None = None, state: dict | None = None, user: dict | None = None) -> AppTest:
+    """The page through dashboard.py, state and URL preset before the first run (see STYLE.md)."""
+    at = AppTest.from_file(str(APP / "dashboard.py"), default_timeout=60)
+    at.session_state["as_of"] = AS_OF
+    for key, value in (state or {}).items():
+        at.session_state[key] = value
+    at.query_params["lang"] = "en"
+    for key, value in (url or {}).items():
+        at.query_params[key] = value
+    if user is not None:
+        at.secrets.update(AUTH)
+        at.user = user
+    at.run()
+    assert not at.exception
+    at.switch_page("pages/rectification.py").run()
+    assert not at.exception
+    return at
+
+
+def tabs(at: AppTest) -> list[str]:
+    return [tab.label for tab in at.tabs]
+
+
+@pytest.mark.parametrize("view,expected", [
+    ("open", ["Actions (27)", "Nonconformities (41)"]),
+    ("overdue", ["Actions (27)", "Nonconformities (35)"]),
+    ("due_soon", ["Actions (0)", "Nonconformities (3)"]),
+    ("awaiting_verification", ["Actions (5)", "Nonconformities (8)"]),
+    ("all", ["Actions (174)", "Nonconformities (126)"]),
+])
+def test_quick_views_count_the_golden_ledger(golden_store, view, expected):
+    at = rectification(state={"rectification_view": view})
+    assert tabs(at) == expected
+
+
+def test_without_a_chosen_row_the_page_says_how_to_open_one(golden_store):
+    at = rectification()
+    assert [i.value for i in at.info] == ["Select a row in a list to see its detail and its whole history."]
+
+
+def test_a_link_to_a_record_opens_its_detail_and_history(golden_store):
+    at = rectification(url={"ref": "CA-0009-1"})
+    assert [h.value for h in at.subheader if h.value.startswith("NC-")] == ["NC-0009 · 不合格項 9"]
+    assert "Open · 普陀分局機關支部 (PT-01) · Observation · found 2024-01-13, due 2024-02-12 · 869 days overdue" in [
+        m.value for m in at.markdown]
+    (history,) = [d.value for d in at.dataframe if "Field" in d.value.columns]
+    assert history[["Ref", "Field", "Reason"]].values.tolist() == [
+        ["NC-0009", "Created", "ledger import"], ["CA-0009-1", "Created", "ledger import"]]
+
+
+def test_a_link_to_nothing_shows_nothing_and_is_logged(golden_store):
+    at = rectification(url={"ref": "NC-NOPE"})
+    assert [w.value for w in at.warning] == [
+        "Nothing to show: NC-NOPE does not exist or is outside the units you may see. The attempt was logged."]
+    st.cache_resource.clear()  # let go of the store to read it
+    con = duckdb.connect(str(golden_store), read_only=True)
+    assert con.execute("select entity, ref, field, reason from events where entity = 'access'").fetchall() == [
+        ("access", "NC-NOPE", "ref", "out_of_scope")]
+
+
+def test_marking_an_action_done_saves_and_moves_its_finding(golden_store):
+    at = rectification(url={"ref": "NC-0006"})
+    at.button_group(key="move").set_value("done").run()
+    at.text_area(key="f-evidence").input("会议记录及签到表已归档")  # sent with the form, on Save
+    next(b for b in at.button if b.label == "Save").click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == ["CA-0006-1: saved 4 changes (trail block 3)."]
+    assert any(m.value.startswith("Awaiting verification · ") for m in at.markdown)
+
+
+def test_a_signed_in_viewer_sees_only_their_subtree_and_cannot_record(golden_store):
+    at = rectification(state={"rectification_view": "all"}, url={"ref": "NC-0017"},
+                       user={"is_logged_in": True, "email": "viewer@dh.example"})
+    # DH's subtree holds 58 of the 126 golden findings; the finding of DH-02 opens, with no moves offered.
+    assert tabs(at)[1] == "Nonconformities (58)"
+    assert [c.value for c in at.caption if c.value.startswith("Your role")] == [
+        "Your role (viewer) may see this finding but not change it."]
+
+
+def test_a_signed_in_viewer_following_a_link_outside_their_subtree_sees_nothing(golden_store):
+    at = rectification(url={"unit": "PT"}, user={"is_logged_in": True, "email": "viewer@dh.example"})
+    assert [w.value for w in at.warning] == [
+        "Nothing to show: unit PT does not exist or is outside what you may see. The attempt was logged."]
+    assert tabs(at) == []
+
+
+def test_someone_not_signed_in_sees_only_the_sign_in_button(golden_store):
+    at = rectification(url={"ref": "NC-0017"}, user={"is_logged_in": False})
+    assert [b.label for b in at.button] == ["Sign in"]
+    assert tabs(at) == []
