@@ -102,6 +102,23 @@ def parser() -> argparse.ArgumentParser:
         sub.add_argument("--db")
         sub.add_argument("--as", dest="actor", default=None, help="who is acting (default: the login name)")
         sub.add_argument("--version", type=int, help="the version read; refused if the record changed since")
+
+    pack = commands.add_parser("report", help="the meeting pack for the filters: --out pack.pdf, .pptx or .xlsx")
+    pack.add_argument("--out", type=Path, required=True)
+    pack.add_argument("--lang", choices=i18n.LANGUAGES, help="the pack's language (default: the command line's)")
+    rev = commands.add_parser("review", help="record a management review (freezing its snapshot), or list them")
+    rev.add_argument("task", choices=("record", "list"))
+    rev.add_argument("--held-on", type=iso_date, help="the day it met (default: today, UTC)")
+    rev.add_argument("--title")
+    rev.add_argument("--attendees", help="comma-separated names")
+    rev.add_argument("--as", dest="actor", default=None, help="who records it (default: the login name)")
+    for sub in (pack, rev):
+        sub.add_argument("--db")
+        sub.add_argument("--as-of", type=iso_date)
+        sub.add_argument("--from", dest="since", type=iso_date)
+        sub.add_argument("--to", dest="until", type=iso_date)
+        sub.add_argument("--unit")
+        sub.add_argument("--window-days", type=int, default=DEFAULT_WINDOW_DAYS)
     return p
 
 
@@ -144,6 +161,46 @@ def run_metrics(args, t) -> str:
     if args.unit and not con.execute("select count(*) from units where code = $u", {"u": args.unit}).fetchone()[0]:
         raise Refused("unknown_unit_arg", unit=args.unit)
     return json.dumps(metrics.contract(con, f), ensure_ascii=False, indent=2)
+
+
+def filters_of(args, con) -> Filters:
+    """--as-of, --from, --to, --unit and --window-days as Filters, checked against the store."""
+    f = Filters.default(args.as_of or date.today(), window_days=args.window_days, unit=args.unit)
+    f = f.replace(since=args.since or f.since, until=args.until or f.until)
+    if f.since > f.until:
+        raise Refused("bad_period")
+    if args.unit and not con.execute("select count(*) from units where code = $u", {"u": args.unit}).fetchone()[0]:
+        raise Refused("unknown_unit_arg", unit=args.unit)
+    return f
+
+
+def run_report(args, t) -> str:
+    from closeloop import report
+
+    kind = report.kind_of(args.out)
+    con = store.connect(args.db, create=False)
+    built = report.build(con, filters_of(args, con), args.lang or i18n.cli_language(), kind)
+    args.out.write_bytes(built)
+    return t("pack_written", path=str(args.out), size=f"{len(built) / 1024:,.0f}")
+
+
+def run_review(args, t) -> str:
+    from closeloop import review
+
+    con = store.connect(args.db, create=False)
+    who = identity.for_command_line(con, args.actor or getpass.getuser())
+    if args.task == "record":
+        made = review.record(con, who, filters_of(args, con), held_on=args.held_on or workflow.today(),
+                             title=args.title, attendees=(args.attendees or "").split(","))
+        return t("review_recorded", id=made)
+    rows = store.run(con, "review_list", {"scope": who.scope})
+    if rows.empty:
+        return t("review_list_empty")
+    return "\n".join(
+        t("review_list_line", id=r.id, held_on=f"{r.held_on:%Y-%m-%d}", title=r.title, as_of=f"{r.as_of:%Y-%m-%d}",
+          scope=r.unit or t("whole_organisation"), decisions=r.decisions)
+        for r in rows.itertuples()
+    )
 
 
 def run_trail(args, t) -> str:
@@ -218,19 +275,27 @@ def run_user(args, t) -> str:
     return t("user_set", email=args.email.strip().lower(), role=args.role, unit=args.unit or t("whole_organisation"))
 
 
+def _pack_errors() -> tuple[type[Exception], ...]:
+    """The meeting pack's and the reviews' refusals (imported late: the pack's libraries are heavy)."""
+    from closeloop import report, review
+
+    return report.PackError, review.Refused
+
+
 def main(argv: list[str] | None = None) -> int:
     lang = i18n.cli_language()
     t = i18n.translator(lang)
     args = parser().parse_args(argv)
     commands = {"demo": run_demo, "import": run_import, "metrics": run_metrics, "trail": run_trail,
-                "action": run_action, "nc": run_nc, "history": run_history, "user": run_user}
+                "action": run_action, "nc": run_nc, "history": run_history, "user": run_user,
+                "report": run_report, "review": run_review}
     try:
         if args.command == "bench":
             from closeloop import bench
 
             return bench.main(args)
         print(commands[args.command](args, t))
-    except (Refused, store.StoreError, ledger.LedgerError, workflow.Refused) as e:
+    except (Refused, store.StoreError, ledger.LedgerError, workflow.Refused, *_pack_errors()) as e:
         print(t(e.key, **e.details), file=sys.stderr)
         return 2
     return 0

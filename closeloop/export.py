@@ -26,7 +26,20 @@ def csv_bytes(table: pd.DataFrame) -> bytes:
 
 def xlsx_bytes(table: pd.DataFrame, sheet: str) -> bytes:
     """One sheet: bold frozen header with an autofilter, dates as dates, text kept as text."""
+    return xlsx_book({sheet: table})
+
+
+def xlsx_book(sheets: dict[str, pd.DataFrame]) -> bytes:
+    """A workbook of several such sheets, in the order given (names cut to Excel's 31 characters)."""
     book = Workbook(write_only=True)
+    for sheet, table in sheets.items():
+        _sheet(book, table, sheet)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _sheet(book: Workbook, table: pd.DataFrame, sheet: str) -> None:
     ws = book.create_sheet(sheet[:31])
     ws.freeze_panes = "A2"
     for index, column in enumerate(table.columns, start=1):
@@ -41,9 +54,6 @@ def xlsx_bytes(table: pd.DataFrame, sheet: str) -> bytes:
     for row in table.itertuples(index=False):
         ws.append([_cell(ws, v) for v in row])
     ws.auto_filter.ref = f"A1:{get_column_letter(max(len(table.columns), 1))}{len(table) + 1}"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 def _cell(ws, value):

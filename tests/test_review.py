@@ -224,3 +224,19 @@ def test_no_code_path_deletes_or_rewrites_a_review():
                      for p in Path(review.__file__).parent.rglob("*.py"))
     for table in ("reviews", "review_snapshots", "review_open_items", "review_decisions"):
         assert f"delete from {table}" not in code and f"update {table}" not in code
+
+
+# ---------------------------------------------------------------------------------------------
+# The command line
+
+
+def test_the_command_line_records_and_lists_reviews(cli, tmp_path, golden_dir):
+    db = tmp_path / "closeloop.duckdb"
+    assert cli("import", golden_dir, "--db", db).returncode == 0
+    done = cli("review", "record", "--db", db, "--as-of", "2026-03-31", "--held-on", "2026-04-02",
+               "--title", "Q1 review", "--attendees", "chair, quality", "--unit", "DH")
+    assert (done.returncode, done.stdout.strip()) == (0, "Review 1 recorded.")
+    listed = cli("review", "list", "--db", db)
+    assert listed.stdout.strip() == "1  2026-04-02  Q1 review  (DH, data as of 2026-03-31, 0 decisions)"
+    refused = cli("review", "record", "--db", db, "--title", "Q2")
+    assert (refused.returncode, refused.stderr.strip()) == (2, "A review needs a title and at least one attendee.")

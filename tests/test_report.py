@@ -1,0 +1,179 @@
+"""The meeting pack: the PDF's numbers are the command line's, one slide per chart, an appendix without formulas."""
+
+from __future__ import annotations
+
+import ast
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from closeloop import i18n, identity, kpis, report, review, store
+from closeloop.filters import Filters
+
+REPO = Path(__file__).resolve().parents[1]
+AS_OF = "2026-06-30"
+ADMIN = identity.local_administrator("chair")
+
+
+def closeloop(*args, lang: str = "en", **env) -> subprocess.CompletedProcess:
+    """`python -m closeloop ARGS` in a fresh process, with its messages in `lang` and `env` on top."""
+    environment = {k: v for k, v in os.environ.items() if k != "CLOSELOOP_DB"} | {"CLOSELOOP_LANG": lang} | env
+    return subprocess.run([sys.executable, "-m", "closeloop", *map(str, args)], cwd=REPO, env=environment,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def golden_file(tmp_path_factory, golden_dir) -> Path:
+    """The golden ledger, with a review recorded as of 2026-03-31 that decided one action on a new topic
+    whose title a spreadsheet would run as a formula."""
+    db = tmp_path_factory.mktemp("pack-store") / "closeloop.duckdb"
+    assert closeloop("import", golden_dir, "--db", db).returncode == 0
+    con = store.connect(db)
+    made = review.record(con, ADMIN, Filters.default(date(2026, 3, 31)), held_on=date(2026, 4, 2), title="Q1",
+                         attendees=["chair"])
+    review.decide(con, ADMIN, made, topic='=HYPERLINK("http://example.org","逾期通报")', description="每月通报",
+                  owner="王明", due_on=date(2026, 5, 31))
+    con.close()
+    return db
+
+
+@pytest.fixture
+def golden(tmp_path, golden_file) -> Path:
+    """A private copy of that store for one test."""
+    db = tmp_path / "closeloop.duckdb"
+    shutil.copy(golden_file, db)
+    return db
+
+
+def metrics_of(db: Path, *extra: str) -> dict:
+    done = closeloop("metrics", "--db", db, "--as-of", AS_OF, *extra)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def pdf_text(path: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def table_rows(text: str) -> dict[str, list[str]]:
+    """Lines of a table as pdftotext lays them out: label → the cells after it (two or more spaces apart)."""
+    rows = {}
+    for line in text.splitlines():
+        cells = re.split(r"\s{2,}", line.strip())
+        if len(cells) > 1:
+            rows.setdefault(cells[0], cells[1:])
+    return rows
+
+
+@pytest.mark.parametrize("lang,scope", [("zh", []), ("en", []), ("en", ["--unit", "DH"])])
+def test_the_pdf_shows_the_numbers_of_the_metrics_command(golden, tmp_path, lang, scope):
+    expected = metrics_of(golden, *scope)
+    out = tmp_path / f"pack-{lang}.pdf"
+    done = closeloop("report", "--db", golden, "--as-of", AS_OF, *scope, "--out", out, "--lang", lang)
+    assert done.returncode == 0, done.stderr
+    t = i18n.translator(lang)
+    rows = table_rows(pdf_text(out))
+    shown = {key: rows[t(f"kpi_{key}")][0] for key, _ in report.CONTRACT_ROWS}
+    assert shown == {key: kpis.value_text(expected[key], kind, t) for key, kind in report.CONTRACT_ROWS}
+    aging = {bucket: rows[t("aging_bucket", bucket=bucket)][0] for bucket in expected["aging"]}
+    assert aging == {bucket: f"{n:,}" for bucket, n in expected["aging"].items()}
+
+
+def test_the_pdf_has_a_cover_page_numbers_the_since_section_and_an_embedded_cjk_font(golden, tmp_path):
+    out = tmp_path / "pack.pdf"
+    assert closeloop("report", "--db", golden, "--as-of", AS_OF, "--out", out, "--lang", "zh").returncode == 0
+    text = pdf_text(out)
+    pages = text.split("\f")[:-1]
+    assert re.search(r"舟山港務管理局\s+管理评审会议资料", pages[0])
+    assert [f"第 {n} 页，共 {len(pages)} 页" in page for n, page in enumerate(pages, start=1)] == [True] * len(pages)
+    con = store.connect(golden)
+    changes = review.changes(con, date(2026, 3, 31), Filters.default(date.fromisoformat(AS_OF)), None)
+    con.close()
+    rows = table_rows(text)
+    t = i18n.translator("zh")
+    assert {c: rows[t(f"change_{c}")][0] for c in review.CHANGES} == {c: f"{n:,}" for c, n in changes.items()}
+    assert changes["new"] > 0 and changes["closed"] > 0
+    assert "每月通报" in text  # the last review's decision, with its status
+    assert "逾期问题及责任人" in text
+    fonts = subprocess.run(["pdffonts", str(out)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"\+NotoSansCJKSC\s.*\syes\s+yes\s+yes", fonts)
+
+
+def test_every_chart_of_the_three_pages_is_in_the_pack(golden):
+    def chart_titles(page: str) -> set[str]:
+        tree = ast.parse((REPO / "pages" / f"{page}.py").read_text(encoding="utf-8"))
+        return {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+                and n.value.startswith("chart_")}
+
+    con = store.connect(golden)
+    charts = report.gather(con, Filters.default(date.fromisoformat(AS_OF)), "en").charts
+    con.close()
+    in_pack = {}
+    for chart in charts:
+        in_pack.setdefault(chart.page, set()).add(chart.title)
+    assert in_pack == {f"page_{page}": chart_titles(page) for page in ("overview", "recurrence", "time_to_close")}
+
+
+def test_the_pptx_has_a_slide_per_chart_with_east_asian_fonts_named(golden):
+    from pptx import Presentation
+    from pptx.oxml.ns import qn
+
+    con = store.connect(golden)
+    f = Filters.default(date.fromisoformat(AS_OF))
+    steps = []
+    built = report.build(con, f, "zh", "pptx", progress=lambda fraction, text: steps.append(fraction))
+    charts = report.gather(con, f, "zh").charts
+    con.close()
+    deck = Presentation(io.BytesIO(built))
+    slides = list(deck.slides)
+    pictures = [s for s in slides if any(shape.shape_type == 13 for shape in s.shapes)]
+    assert len(slides) == 2 + len(charts)
+    assert len(pictures) == sum(c.figure is not None for c in charts) >= 10
+    titles = [s.shapes[0].text_frame.paragraphs[0].text for s in slides[2:]]
+    assert titles == [i18n.translate("zh", c.title) for c in charts]
+    run = slides[2].shapes[0].text_frame.paragraphs[0].runs[0]._r
+    assert run.find(f"{qn('a:rPr')}/{qn('a:ea')}").get("typeface") == report.FONT_NAME
+    assert steps[0] == 0.0 and steps[-1] == 1.0 and steps == sorted(steps)
+
+
+def test_the_xlsx_appendix_has_every_list_and_no_live_formula(golden, tmp_path):
+    out = tmp_path / "pack.xlsx"
+    done = closeloop("report", "--db", golden, "--as-of", AS_OF, "--out", out, "--lang", "en")
+    assert done.returncode == 0, done.stderr
+    expected = metrics_of(golden)
+    book = load_workbook(out)
+    t = i18n.translator("en")
+    assert book.sheetnames == [t("pack_kpis"), t("pack_since_review"), *(t(f"change_{c}") for c in review.CHANGES),
+                               t("pack_decisions_sheet"), t("pack_overdue_sheet"), t("pack_open_sheet")]
+    assert book[t("pack_overdue_sheet")].max_row - 1 == expected["overdue"]
+    assert book[t("pack_open_sheet")].max_row - 1 == expected["open"]
+    cells = [c for ws in book for row in ws.iter_rows() for c in row]
+    assert [c.coordinate for c in cells if c.data_type == "f"] == []
+    formula_text = [c for c in cells if c.value == '=HYPERLINK("http://example.org","逾期通报")']
+    assert formula_text and {c.data_type for c in formula_text} == {"s"}  # kept as text, never run
+
+
+@pytest.mark.parametrize("env,key,value", [
+    ({"CLOSELOOP_FONT_DIR": "/nowhere/fonts"}, "pack_no_font", "/nowhere/fonts/NotoSansCJK-Regular.ttc"),
+    ({"CLOSELOOP_BROWSER": "/nowhere/chromium"}, "pack_no_browser", "/nowhere/chromium"),
+])
+def test_a_missing_font_or_browser_is_one_clear_line(golden, tmp_path, env, key, value):
+    out = tmp_path / "pack.pdf"
+    done = closeloop("report", "--db", golden, "--as-of", AS_OF, "--out", out, **env)
+    assert (done.returncode, done.stderr) == (2, i18n.translate("en", key, path=value) + "\n")
+    assert not out.exists()
+
+
+def test_an_unknown_kind_of_file_is_refused_in_the_users_language(golden, tmp_path):
+    done = closeloop("report", "--db", golden, "--out", tmp_path / "pack.docx", lang="zh")
+    assert (done.returncode, done.stderr.strip()) == (2, i18n.translate("zh", "pack_bad_kind",
+                                                                        path=str(tmp_path / "pack.docx")))
