@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 
 from closeloop import i18n, identity, ledger, metrics, store, trail, workflow
-from closeloop.filters import DEFAULT_WINDOW_DAYS, Filters
+from closeloop.filters import DEFAULT_WINDOW_DAYS, SEVERITIES, SOURCES, Filters
 
 
 class Refused(Exception):
@@ -62,6 +62,18 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--sizes", default="100000,1000000")
     bench.add_argument("--json", type=Path)
     bench.add_argument("--repeat", type=int, default=5)
+
+    out = commands.add_parser("export", help="the filtered ledger as the template has it: --out FILE.xlsx or .csv")
+    out.add_argument("--out", type=Path, required=True)
+    out.add_argument("--db")
+    out.add_argument("--as-of", type=iso_date)
+    out.add_argument("--from", dest="since", type=iso_date)
+    out.add_argument("--to", dest="until", type=iso_date)
+    out.add_argument("--unit")
+    for name, values in (("source", "internal_audit,inspection,…"), ("severity", "major,minor,observation"),
+                         ("category", "a category of the checklist")):
+        out.add_argument(f"--{name}", action="append", default=[], help=f"repeat or comma-separate: {values}")
+    out.add_argument("--lang", choices=i18n.LANGUAGES, help="the words for sources, severities and statuses")
 
     tr = commands.add_parser("trail", help="verify the hash-chained trail (or seal a store written before it)")
     tr.add_argument("task", choices=("verify", "seal"))
@@ -150,6 +162,32 @@ def run_import(args, t) -> str:
         f"{kind} +{outcome.accepted[kind]} ~{outcome.changed[kind]}" for kind in ledger.KINDS
     )
     return t("import_done", summary=summary, batch=outcome.batch)
+
+
+def run_export(args, t) -> str:
+    from closeloop import export
+
+    suffix = args.out.suffix.lower()
+    if suffix not in (".xlsx", ".csv"):
+        raise Refused("export_type_unknown", file=args.out.name)
+    listed = {name: [v.strip() for value in getattr(args, name) for v in value.split(",") if v.strip()]
+              for name in ("source", "severity", "category")}
+    for name, allowed in (("source", SOURCES), ("severity", SEVERITIES)):
+        unknown = [v for v in listed[name] if v not in allowed]
+        if unknown:
+            raise Refused("export_value_unknown", value=", ".join(unknown), allowed=", ".join(allowed))
+    f = Filters.default(args.as_of or date.today(), unit=args.unit, sources=tuple(listed["source"]),
+                        severities=tuple(listed["severity"]), categories=tuple(listed["category"]))
+    f = f.replace(since=args.since or f.since, until=args.until or f.until)
+    if f.since > f.until:
+        raise Refused("bad_period")
+    con = store.connect(args.db, create=False)
+    if args.unit and not con.execute("select count(*) from units where code = $u", {"u": args.unit}).fetchone()[0]:
+        raise Refused("unknown_unit_arg", unit=args.unit)
+    rows = store.run(con, "ledger_rows", f.params())
+    table = export.ledger_table(rows, args.lang or i18n.cli_language())
+    args.out.write_bytes(export.ledger_xlsx(table) if suffix == ".xlsx" else export.csv_bytes(table))
+    return t("export_written", path=str(args.out), findings=f"{rows['ref'].nunique():,}", rows=f"{len(rows):,}")
 
 
 def run_metrics(args, t) -> str:
@@ -286,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     lang = i18n.cli_language()
     t = i18n.translator(lang)
     args = parser().parse_args(argv)
-    commands = {"demo": run_demo, "import": run_import, "metrics": run_metrics, "trail": run_trail,
+    commands = {"demo": run_demo, "import": run_import, "export": run_export, "metrics": run_metrics, "trail": run_trail,
                 "action": run_action, "nc": run_nc, "history": run_history, "user": run_user,
                 "report": run_report, "review": run_review}
     try:

@@ -61,12 +61,13 @@ def readable(rows: pd.DataFrame, t) -> pd.DataFrame:
     return rows.rename(columns={c: t(f"col_{c}") for c in rows.columns})
 
 
-def downloads(rows_for_download, name: str, t, key: str) -> None:
-    """CSV and XLSX buttons; the file is built only when someone clicks."""
+def downloads(rows_for_download, name: str, t, key: str, xlsx=None) -> None:
+    """CSV and XLSX buttons; the file is built only when someone clicks. `xlsx`: the workbook's maker."""
+    make_xlsx = xlsx or (lambda rows: export.xlsx_bytes(rows, name))
     row = st.container(horizontal=True)
     row.download_button(t("download_csv"), lambda: export.csv_bytes(rows_for_download()),
                          file_name=f"{name}.csv", mime="text/csv", key=f"{key}-csv", icon=":material/download:")
-    row.download_button(t("download_xlsx"), lambda: export.xlsx_bytes(rows_for_download(), name),
+    row.download_button(t("download_xlsx"), lambda: make_xlsx(rows_for_download()),
                           file_name=f"{name}.xlsx", key=f"{key}-xlsx", icon=":material/download:",
                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 

@@ -7,7 +7,7 @@ import io
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 FORMULA_LEADS = ("=", "+", "-", "@")
@@ -67,3 +67,118 @@ def _cell(ws, value):
     if hasattr(value, "year"):
         cell.number_format = "yyyy-mm-dd"
     return cell
+
+
+# ---------------------------------------------------------------------------------------------
+# The ledger: the template users fill in, and the filtered ledger in the same shape
+
+# Column → its Chinese header (one the importer knows): the template and every ledger export head
+# their columns "中文\ncanonical", so either language reads back.
+LEDGER_HEADERS = {
+    "ref": "问题编号", "unit": "单位", "audit": "审核编号", "criterion": "考核细则", "source": "问题来源",
+    "severity": "严重程度", "title": "存在问题", "description": "具体情况", "root_cause": "原因分析",
+    "found_on": "发现日期", "due_on": "整改期限", "closed_on": "销号日期", "status": "整改状态",
+    "verified_by": "验证人", "action_ref": "措施编号", "action_kind": "措施类型", "action": "整改措施",
+    "owner": "责任人", "action_due_on": "措施期限", "action_done_on": "措施完成日期", "action_status": "措施状态",
+    "evidence": "佐证",
+}
+LEDGER_SHEET = "整改台账"
+# Enumerated columns: the catalog prefix of their labels and their values (the drop-downs, the exported words).
+LEDGER_CHOICES = {
+    "source": ("source_", ("internal_audit", "inspection", "satisfaction_survey", "management_review",
+                           "superior_assessment")),
+    "severity": ("severity_", ("major", "minor", "observation")),
+    "status": ("status_", ("open", "in_progress", "awaiting_verification", "closed")),
+    "action_kind": ("action_kind_", ("correction", "corrective", "preventive")),
+    "action_status": ("action_status_", ("planned", "in_progress", "done", "cancelled")),
+}
+TEMPLATE_ROWS = 2000
+
+
+def ledger_header(column: str) -> str:
+    return f"{LEDGER_HEADERS[column]}\n{column}"
+
+
+def choices(column: str, lang: str = "zh") -> list[str]:
+    from closeloop import i18n
+
+    prefix, values = LEDGER_CHOICES[column]
+    return [i18n.translate(lang, prefix + v) for v in values]
+
+
+def ledger_table(rows: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The ledger's rows with enumerations in words and bilingual headers, ready for ledger_xlsx or csv_bytes."""
+    from closeloop import i18n
+
+    rows = rows.copy()
+    for column, (prefix, _) in LEDGER_CHOICES.items():
+        if column in rows:
+            rows[column] = rows[column].map(lambda v: i18n.translate(lang, prefix + v) if isinstance(v, str) else v)
+    return rows.rename(columns={c: ledger_header(c) for c in rows.columns if c in LEDGER_HEADERS})
+
+
+def ledger_xlsx(table: pd.DataFrame) -> bytes:
+    """The ledger sheet as the template has it: wrapped bilingual header, frozen, filtered, dates as dates."""
+    book = Workbook(write_only=True)
+    ws = book.create_sheet(LEDGER_SHEET)
+    ws.freeze_panes = "B2"
+    for index, column in enumerate(table.columns, start=1):
+        ws.column_dimensions[get_column_letter(index)].width = _width(column, table[column])
+    ws.row_dimensions[1].height = 32
+    ws.append([_header_cell(ws, name) for name in table.columns])
+    for row in table.itertuples(index=False):
+        ws.append([_cell(ws, v) for v in row])
+    ws.auto_filter.ref = f"A1:{get_column_letter(max(len(table.columns), 1))}{len(table) + 1}"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def template_bytes(lang: str = "zh") -> bytes:
+    """An empty ledger to fill in: the ledger sheet with drop-downs for the enumerations, and how to fill it."""
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    from closeloop import i18n
+
+    book = Workbook()
+    ws = book.active
+    ws.title = LEDGER_SHEET
+    columns = list(LEDGER_HEADERS)
+    ws.append([ledger_header(c) for c in columns])
+    for index, column in enumerate(columns, start=1):
+        cell = ws.cell(row=1, column=index)
+        cell.font, cell.alignment, cell.fill = Font(bold=True), Alignment(wrap_text=True, vertical="top"), HEADER_FILL
+        ws.column_dimensions[get_column_letter(index)].width = 22 if column in ("title", "action", "description") else 14
+        letter = get_column_letter(index)
+        if column in LEDGER_CHOICES:
+            listed = DataValidation(type="list", formula1='"' + ",".join(choices(column)) + '"', allow_blank=True,
+                                    showErrorMessage=True)
+            listed.add(f"{letter}2:{letter}{TEMPLATE_ROWS}")
+            ws.add_data_validation(listed)
+        if column.endswith("_on"):
+            for row in range(2, TEMPLATE_ROWS + 1):
+                ws.cell(row=row, column=index).number_format = "yyyy-mm-dd"
+    ws.row_dimensions[1].height = 32
+    ws.freeze_panes = "B2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}1"
+    notes = book.create_sheet(i18n.translate(lang, "template_notes_sheet"))
+    for line in i18n.translate(lang, "template_notes").split("\n"):
+        notes.append([line])
+    notes.column_dimensions["A"].width = 100
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+
+
+def _header_cell(ws, name: str):
+    cell = WriteOnlyCell(ws, value=str(name))
+    cell.font, cell.alignment, cell.fill = Font(bold=True), Alignment(wrap_text=True, vertical="top"), HEADER_FILL
+    return cell
+
+
+def _width(column: str, values: pd.Series) -> float:
+    longest = max([len(line) for line in str(column).split("\n")] + [len(str(v)) for v in values.head(200)])
+    return min(max(longest * 1.6, 10), 60)  # Chinese characters are about twice as wide as Latin ones

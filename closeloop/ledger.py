@@ -132,8 +132,14 @@ VALUE_ALIASES = {
     "kind": {"糾正": "correction", "纠正": "correction", "糾正措施": "corrective",
              "纠正措施": "corrective", "預防措施": "preventive", "预防措施": "preventive"},
 }
-_CATALOG_VALUES = {"source": "source_", "severity": "severity_", "nc_status": "status_",
-                   "action_status": "action_status_", "kind": "action_kind_"}
+_CATALOG_VALUES = {
+    "source": ("source_", ("internal_audit", "inspection", "satisfaction_survey", "management_review",
+                           "superior_assessment")),
+    "severity": ("severity_", ("major", "minor", "observation")),
+    "nc_status": ("status_", ("open", "in_progress", "awaiting_verification", "closed")),
+    "action_status": ("action_status_", ("planned", "in_progress", "done", "cancelled")),
+    "kind": ("action_kind_", ("correction", "corrective", "preventive")),
+}
 
 # Sheet or file names that say what a sheet holds, whatever its headers would suggest.
 KIND_NAMES = {
@@ -688,11 +694,10 @@ def seen_actions(sheet: Sheet) -> bool:
 
 def _value_aliases() -> pa.Table:
     aliases = {domain: dict(values) for domain, values in VALUE_ALIASES.items()}
-    for domain, prefix in _CATALOG_VALUES.items():
-        for key, texts in i18n.CATALOG.items():
-            if key.startswith(prefix) and not (prefix == "status_" and key.startswith("status_label")):
-                for text in texts.values():
-                    aliases[domain].setdefault(unicodedata.normalize("NFKC", text).strip().lower(), key[len(prefix):])
+    for domain, (prefix, values) in _CATALOG_VALUES.items():
+        for value in values:
+            for text in i18n.CATALOG[prefix + value].values():
+                aliases[domain].setdefault(unicodedata.normalize("NFKC", text).strip().lower(), value)
     rows = [(d, alias.lower(), value) for d, values in aliases.items() for alias, value in values.items()]
     return pa.table({"domain": [r[0] for r in rows], "alias": [r[1] for r in rows], "value": [r[2] for r in rows]})
 
@@ -713,6 +718,49 @@ def _names(cur, staged: pa.Table, stored: str, columns: tuple[str, ...]) -> pa.T
                      "code": pa.concat_arrays([codes, unique["code_min"].combine_chunks()])})
 
 
+def _checked(cur, sheets: list[Sheet]) -> list[Problem]:
+    """Stage every sheet, type it and find its problems, inside the caller's transaction."""
+    staged = {kind: _staged(sheets, kind) for kind in KINDS}
+    for kind in KINDS:
+        cur.register(f"staged_{kind}_arrow", staged[kind])
+    cur.register("value_aliases_arrow", _value_aliases())
+    cur.register("unit_aliases_arrow", _names(cur, staged["units"], "select code, name, name_en from units",
+                                              ("code", "name", "name_en")))
+    cur.register("criterion_aliases_arrow", _names(
+        cur, staged["criteria"], "select code, title, title_en from criteria", ("code", "title", "title_en")))
+    for kind in KINDS:
+        cur.execute(f"create or replace temp table staged_{kind} as from staged_{kind}_arrow")
+    for name in ("value_aliases", "unit_aliases", "criterion_aliases"):
+        cur.execute(f"create or replace temp table {name} as from {name}_arrow")
+    cur.execute(store.sql("import_split"))
+    cur.execute(store.sql("import_typed"))
+    problems = cur.execute(store.sql("import_problems")).fetchall()
+    # a CSV's sheet is staged as "" so that joins on (file, sheet, row_no) match
+    return [Problem(file, row, column, value, reason, sheet or None) for file, sheet, row, column, value, reason in problems]
+
+
+def check(con, sheets: list[Sheet]) -> Outcome:
+    """What load() would say, storing nothing: the problems, or how many records are new and how many stored."""
+    outcome = Outcome()
+    cur = con.cursor()
+    try:
+        with store.transaction(cur):
+            outcome.problems = _checked(cur, sheets)
+            for kind in KINDS:
+                key = KEYS[kind]
+                new, stored = cur.execute(
+                    f"select count(*) filter (where o.{key} is null), count(o.{key}) "
+                    f"from typed_{kind} as t left join {kind} as o on o.{key} = t.{key}"
+                ).fetchone()
+                outcome.accepted[kind], outcome.changed[kind] = new, stored
+            raise _Rejected
+    except _Rejected:
+        pass
+    finally:
+        cur.close()
+    return outcome
+
+
 def load(con, sheets: list[Sheet], actor: str, progress: Callable[[float], None] | None = None) -> Outcome:
     """Check every row of every sheet; if none has a problem, merge them all in one transaction."""
     outcome = Outcome()
@@ -720,32 +768,14 @@ def load(con, sheets: list[Sheet], actor: str, progress: Callable[[float], None]
     # A cursor of its own: the caller's connection may be shared, or hold a result not fetched to the end.
     cur = con.cursor()
     try:
-        staged = {kind: _staged(sheets, kind) for kind in KINDS}
-        for kind in KINDS:
-            cur.register(f"staged_{kind}_arrow", staged[kind])
-        cur.register("value_aliases_arrow", _value_aliases())
-        cur.register("unit_aliases_arrow", _names(cur, staged["units"], "select code, name, name_en from units",
-                                                  ("code", "name", "name_en")))
-        cur.register("criterion_aliases_arrow", _names(
-            cur, staged["criteria"], "select code, title, title_en from criteria", ("code", "title", "title_en")))
-        step(0.1)
         with store.transaction(cur):
-            for kind in KINDS:
-                cur.execute(f"create or replace temp table staged_{kind} as from staged_{kind}_arrow")
-            for name in ("value_aliases", "unit_aliases", "criterion_aliases"):
-                cur.execute(f"create or replace temp table {name} as from {name}_arrow")
-            cur.execute(store.sql("import_split"))
-            cur.execute(store.sql("import_typed"))
-            step(0.4)
-            problems = cur.execute(store.sql("import_problems")).fetchall()
-            # a CSV's sheet is staged as "" so that joins on (file, sheet, row_no) match
-            outcome.problems = [Problem(file, row, column, value, reason, sheet or None)
-                                for file, sheet, row, column, value, reason in problems]
-            step(0.6)
+            step(0.1)
+            outcome.problems = _checked(cur, sheets)
+            step(0.5)
             if outcome.problems:
                 raise _Rejected
             outcome.batch = _merge(cur, sheets, actor, outcome)
-            step(0.95)
+            step(0.9)
     except _Rejected:
         pass
     finally:

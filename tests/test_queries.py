@@ -41,7 +41,7 @@ DESCRIPTIVE = {"depth", "units"}
 # The parameters some queries take beyond the filters: values that select rows from A, so a leak shows.
 EXTRA = Drill().params() | {
     "split": "unit", "grain": "month", "limit": 1000, "chain_unit": None, "chain_criterion": None,
-    "ref": "N2", "view": "all", "me": ["王明"],
+    "ref": "N2", "view": "all", "me": ["王明"], "check": "no_root_cause",
     "previous_as_of": date(2025, 12, 31), "change": "new", "review": 1,
 }
 

@@ -1,0 +1,63 @@
+-- one row per finding (or per action, for done_without_evidence) of the ledger in view that fails the check $check, oldest first
+with findings as (
+    from nonconformity_terms_in_scope(
+        $as_of, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
+    )
+    where (found_on between $since and $until) or is_open
+),
+
+action_counts as (
+    select nonconformity, count(*) as actions, count(owner) as owned,
+    from actions
+    where nonconformity in (select ref from findings)
+    group by nonconformity
+),
+
+duplicated as (
+    select e.ref, string_agg(distinct b.file_name, ' | ' order by b.file_name) as ledgers,
+    from events as e
+    join import_batches as b on b.id = e.batch
+    where e.entity = 'nonconformity'
+    group by e.ref
+    having count(distinct b.file_name) > 1
+),
+
+failing as (
+    select f.ref, null::varchar as action_ref, null::varchar as owner, null::varchar as evidence, d.ledgers,
+    from findings as f
+    left join action_counts as a on a.nonconformity = f.ref
+    left join duplicated as d on d.ref = f.ref
+    where case $check
+        when 'no_due_date' then f.due_on is null
+        when 'no_owner' then coalesce(a.owned, 0) = 0
+        when 'no_action' then coalesce(a.actions, 0) = 0
+        when 'no_root_cause' then f.root_cause is null
+        when 'closed_without_verifier' then f.status = 'closed' and f.verified_by is null
+        when 'duplicated_across_ledgers' then d.ref is not null
+        else false
+    end
+    union all
+    select x.nonconformity, x.ref, x.owner, x.evidence, null,
+    from actions as x
+    where $check = 'done_without_evidence'
+        and x.status = 'done' and x.evidence is null and x.nonconformity in (select ref from findings)
+)
+
+select
+    n.ref,
+    n.unit,
+    u.name as unit_name,
+    n.title,
+    n.status::varchar as status,
+    n.found_on,
+    n.due_on,
+    n.closed_on,
+    n.verified_by,
+    x.action_ref,
+    x.owner,
+    x.ledgers,
+from failing as x
+join findings as n on n.ref = x.ref
+join units as u on u.code = n.unit
+order by n.found_on, n.ref, x.action_ref
+limit $limit

@@ -1,0 +1,34 @@
+-- one row per (finding, action) of the ledger as of the as-of date: findings found in the period or still open then, within the filters and the viewer's scope; a finding without actions is one row
+with findings as (
+    from nonconformity_terms_in_scope(
+        $as_of, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
+    )
+    where (found_on between $since and $until) or is_open
+)
+
+select
+    n.ref,
+    n.unit,
+    n.audit,
+    n.criterion,
+    n.source::varchar as source,
+    n.severity::varchar as severity,
+    n.title,
+    n.description,
+    n.root_cause,
+    n.found_on,
+    n.due_on,
+    n.closed_on,
+    n.status::varchar as status,
+    n.verified_by,
+    a.ref as action_ref,
+    a.kind::varchar as action_kind,
+    a.description as action,
+    a.owner,
+    a.due_on as action_due_on,
+    a.done_on as action_done_on,
+    a.status::varchar as action_status,
+    a.evidence,
+from findings as n
+left join actions as a on a.nonconformity = n.ref
+order by n.found_on, n.ref, a.ref
