@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from closeloop import filters, session, store
+from closeloop import filters, i18n, session, store
 from closeloop.session import t
 
 st.set_page_config(page_title="Closeloop · 闭环", page_icon=":material/published_with_changes:", layout="wide")
@@ -16,13 +16,15 @@ except store.StoreError as e:
 
 session.sign_in()
 session.refuse_links_outside_scope(session.units())
-filters.sidebar(session.units(), session.categories(), t)
+# Bound to this run's language: a picker's format_func is called again later, outside the run.
+filters.sidebar(session.units(), session.categories(), i18n.translator(session.language()))
 if session.is_demo():
     st.info(t("demo_notice", ncs=f"{session.store_counts()['nonconformities']:,}", db=store.db_path()))
 
 pages = [
     st.Page("pages/overview.py", title=t("page_overview"), icon=":material/dashboard:", url_path="overview",
             default=True),
+    st.Page("pages/review.py", title=t("page_review"), icon=":material/groups:", url_path="review"),
     st.Page("pages/units.py", title=t("page_units"), icon=":material/account_tree:", url_path="units"),
     st.Page("pages/rectification.py", title=t("page_rectification"), icon=":material/task_alt:",
             url_path="rectification"),

@@ -78,7 +78,7 @@ def pareto(counts: pd.DataFrame, label: str, t, value: str = "opened", key: str 
         xaxis=dict(type="category"),
         yaxis=dict(title=t("count"), rangemode="tozero", tickformat=",d"),
         yaxis2=dict(title=t("cumulative_share"), overlaying="y", side="right", range=[0, 1.05],
-                    tickformat=".0%", showgrid=False),
+                    tickformat=".0%", tickmode="array", tickvals=[0, 0.25, 0.5, 0.75, 1], showgrid=False),
     )
 
 

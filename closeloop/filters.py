@@ -90,7 +90,7 @@ def _encoded(value) -> str | None:
         return ",".join(value) or None
     if isinstance(value, date):
         return value.isoformat()
-    return None if value is None else str(value)
+    return None if value in (None, "") else str(value)
 
 
 def remembered(key: str) -> dict:
@@ -105,6 +105,10 @@ def remembered(key: str) -> dict:
     kept = f"_kept_{key}"
     if kept in st.session_state:
         st.session_state[key] = st.session_state[kept]
+    elif key in st.session_state:
+        # Assigning the value again makes the widget redraw its label in the new language
+        # (a select keeps the old text otherwise).
+        st.session_state[key] = st.session_state[key]
     return {"key": key, "on_change": remember, "args": (key,)}
 
 
@@ -159,8 +163,8 @@ def sidebar(units, categories, t) -> None:
         st.date_input(t("until"), value=None, help=t("period_help"), **remembered("until"))
         st.selectbox(
             t("unit"),
-            [None, *units["code"]],
-            format_func=lambda code: t("whole_organisation") if code is None
+            ["", *units["code"]],  # "" is the whole organisation: None would read as "nothing chosen"
+            format_func=lambda code: t("whole_organisation") if not code
             else "\u3000" * int(depths[code]) + labels[code],
             **remembered("unit"),
         )
@@ -181,7 +185,7 @@ def current() -> Filters:
     state = st.session_state
     f = Filters.default(
         state.get("as_of") or date.today(),
-        unit=state.get("unit"),
+        unit=state.get("unit") or None,
         sources=tuple(state.get("sources") or ()),
         severities=tuple(state.get("severities") or ()),
         categories=tuple(state.get("categories") or ()),
@@ -208,5 +212,5 @@ def choose_unit(code: str | None) -> None:
     """Make `code` the unit filter for every page; call from a widget callback, before the sidebar draws."""
     import streamlit as st
 
-    st.session_state["unit"] = code
+    st.session_state["unit"] = code or ""
     remember("unit")

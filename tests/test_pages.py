@@ -23,19 +23,20 @@ TITLES = {
     "recurrence": {"zh": "重复发生", "en": "Recurrence"},
     "time_to_close": {"zh": "整改时效", "en": "Time to close"},
     "data": {"zh": "数据", "en": "Data"},
+    "review": {"zh": "管理评审", "en": "Management review"},
 }
 
 # The Overview's KPI row: container key → label, in each language.
 KPI_LABELS = {
     "zh": {
         "open": "未关闭", "overdue": "已逾期", "opened_in_period": "期内新增", "closed_in_period": "期内关闭",
-        "on_time_closure_rate": "按期关闭率", "median_days_to_close_km": "整改时长中位数（天，KM）",
+        "on_time_closure_rate": "按期关闭率", "median_days_to_close_km": "整改天数中位数",
         "recurrence_rate": "重复发生率", "actions_overdue": "逾期整改措施",
     },
     "en": {
         "open": "Open", "overdue": "Overdue", "opened_in_period": "Opened in period",
         "closed_in_period": "Closed in period", "on_time_closure_rate": "On-time closure rate",
-        "median_days_to_close_km": "Median days to close (KM)", "recurrence_rate": "Recurrence rate",
+        "median_days_to_close_km": "Median days to close", "recurrence_rate": "Recurrence rate",
         "actions_overdue": "Open actions overdue",
     },
 }

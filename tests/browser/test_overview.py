@@ -83,9 +83,8 @@ def test_switching_pages_keeps_the_language_and_the_filters(new_page, golden_ser
     expect(kpi_value(page, "open")).to_have_text(f"{golden_server.metrics['DH']['open']:,}")
 
 
-@pytest.mark.xfail(strict=True, reason="Streamlit keeps a picker's old text when only format_func's output "
-                   "changes (streamlit/streamlit#13788); filters.remembered() re-sets only pickers the user has "
-                   "touched, so the untouched unit picker still reads 全局 after switching to English")
+# Streamlit keeps a picker's old text when only format_func's output changes (streamlit#13788):
+# filters.remembered() assigns every picker's value again, which redraws it.
 def test_switching_language_relabels_the_chosen_unit(new_page, golden_server):
     page = new_page(locale="zh-CN")
     page.goto(f"{golden_server.url}/?as_of={golden_server.as_of}")
