@@ -141,12 +141,22 @@ def _row_problems(con, ids: np.ndarray, hashes: bytes, sealed_up_to: int) -> lis
     order = np.argsort(kept_ids, kind="stable")
     kept_ids, kept_prints = kept_ids[order], kept_prints[order]
     prints = _fingerprints(hashes)
-    both, here, there = np.intersect1d(ids, kept_ids, assume_unique=False, return_indices=True)
-    found = [(int(e), "changed") for e in both[prints[here] != kept_prints[there]]]
-    found += [(int(e), "removed") for e in np.setdiff1d(kept_ids, ids)]
-    for e in np.setdiff1d(ids, kept_ids):
-        found.append((int(e), "unsealed" if e > sealed_up_to else "inserted"))
+    if np.array_equal(ids, kept_ids):  # the usual case: one fingerprint per event, compared in place
+        return [Problem("trail_event_changed", {"event": int(e)}) for e in ids[prints != kept_prints]]
+    here = _members(ids, kept_ids)
+    there = np.searchsorted(kept_ids, ids[here])
+    found = [(int(e), "changed") for e in ids[here][prints[here] != kept_prints[there]]]
+    found += [(int(e), "removed") for e in kept_ids[~_members(kept_ids, ids)]]
+    found += [(int(e), "unsealed" if e > sealed_up_to else "inserted") for e in ids[~here]]
     return [Problem(f"trail_event_{what}", {"event": event}) for event, what in sorted(found)]
+
+
+def _members(values: np.ndarray, sorted_pool: np.ndarray) -> np.ndarray:
+    """Which values occur in sorted_pool (both sorted; a merge by binary search, not numpy's set operations)."""
+    if not len(sorted_pool):
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_pool, values), len(sorted_pool) - 1)
+    return sorted_pool[at] == values
 
 
 def _fingerprints(hashes: bytes) -> np.ndarray:

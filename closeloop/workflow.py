@@ -297,11 +297,14 @@ def _write(con, who: Identity, entity: str, move: str, ref: str, version: int | 
                     why = refusal(entity, move, record["status"])
                     if why:
                         raise Refused(why, ref=ref, status=record["status"])
+                    before = cur.execute("select coalesce(max(id), 0) from events").fetchone()[0]
                     if entity == "nonconformity":
                         written = change(cur, record, _actions_of(cur, ref))
                     else:
                         written = change(cur, record, nc)
-                    store.forget_repeats(cur)
+                    if cur.execute("select count(*) from events where id > $before and entity = 'nonconformity'",
+                                   {"before": before}).fetchone()[0]:
+                        store.forget_repeats(cur)
                     block = trail.seal(cur)
             except duckdb.TransactionException:
                 # Another process saved the same record, or sealed, first: this move is rolled back.

@@ -351,3 +351,10 @@ def test_the_command_line_acts_as_the_user_the_store_knows_else_as_the_local_adm
     workflow.set_user(con, ADMIN, "auditor@dh.example", role="auditor", unit="DH", name="審核員")
     assert identity.for_command_line(con, "Auditor@DH.example") == AUDITOR
     assert identity.for_command_line(con, "ops") == Identity("ops", "administrator", None, None, True)
+
+
+def test_a_move_that_leaves_the_finding_alone_keeps_the_repeat_flags(con):
+    store.ensure_repeats(con, 365)
+    flags = con.execute("select count(*) from repeats").fetchone()[0]
+    workflow.extend(con, EDITOR, "CA-WORK-1", due_on=date(2026, 9, 30), reason="待上級批覆")
+    assert flags > 0 and con.execute("select count(*) from repeats").fetchone()[0] == flags
