@@ -482,7 +482,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "decisions_this": {"zh": "本次评审决定的措施", "en": "Actions decided at this review"},
     "decisions_no_review": {"zh": "没有上次评审，因此没有待跟踪的评审决定。", "en": "There is no earlier review, so no decisions to follow up."},
     "decisions_none": {"zh": "该次评审没有记录决定。", "en": "That review recorded no decisions."},
-    "decisions_summary": {"zh": "共 {n} 项措施，截至 {as_of}：{done} 项已完成，{overdue} 项逾期。", "en": "{n} actions; as of {as_of}: {done} done, {overdue} overdue."},
+    "decisions_summary": {"zh": "共 {n} 项措施，截至 {as_of}：{done} 项已完成，{overdue} 项逾期。", "en": "Actions: {n}; as of {as_of}: {done} done, {overdue} overdue."},
     "review_record": {"zh": "记录本次评审", "en": "Record this review"},
     "review_record_help": {"zh": "记录后将冻结截至 {as_of} 的指标和 {n} 项未关闭问题清单（{scope}），之后可随时重新打开并与下次评审对比。", "en": "Recording freezes the figures and the list of {n} open findings as of {as_of} ({scope}); it can be opened again later and compared with the next review."},
     "review_held_on": {"zh": "召开日期", "en": "Held on"},

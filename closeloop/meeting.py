@@ -1,0 +1,203 @@
+"""The Management review page's parts: which review, what changed since the last one, its decisions, the pack."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from closeloop import drill, kpis, report, review, session, workflow
+from closeloop.filters import Filters
+
+PACK_MIME = {"pdf": "application/pdf",
+             "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def pick(reviews: pd.DataFrame, t) -> review.Review | None:
+    """The recorded review chosen (kept in the URL as ?review=ID), or None: the meeting being prepared now (0)."""
+    ids = [int(i) for i in reviews["id"]]
+    asked = st.query_params.get("review")
+    if st.session_state.get("review") not in (0, *ids):
+        st.session_state["review"] = int(asked) if asked and asked.isdigit() and int(asked) in ids else 0
+    held = dict(zip(ids, zip(reviews["held_on"], reviews["title"])))
+    chosen = st.selectbox(
+        t("review_pick"), [0, *ids], key="review", on_change=_to_url,
+        format_func=lambda i: f"{held[i][0]:%Y-%m-%d} · {held[i][1]}" if i else t("review_now"),
+    )
+    return review.load(session.connection(), chosen, session.scope()) if chosen else None
+
+
+def _to_url() -> None:
+    chosen = st.session_state.get("review")
+    if chosen:
+        st.query_params["review"] = str(chosen)
+    else:
+        st.query_params.pop("review", None)
+
+
+def header(opened: review.Review, t) -> None:
+    """Who met when, and what they looked at."""
+    scope = session.unit_label(opened.unit) if opened.unit else t("whole_organisation")
+    st.markdown(f"**{opened.title}** · " + t("review_held", held_on=opened.held_on, who=", ".join(opened.attendees)))
+    st.caption(t("review_frozen", as_of=opened.as_of, since=opened.filters.since, until=opened.filters.until,
+                 scope=scope, by=opened.created_by, at=f"{opened.created_at:%Y-%m-%d %H:%M} UTC",
+                 digest=opened.digest[:12]))
+
+
+def compare(now: dict, now_label: str, last: review.Review | None, t) -> None:
+    """The KPIs side by side with those frozen at the last review."""
+    rows = []
+    for key, kind, _ in kpis.KPIS:
+        before = last.contract[key] if last else None
+        rows.append({t("col_kpi"): t(f"kpi_{key}"), now_label: kpis.value_text(now[key], kind, t),
+                     t("review_then"): kpis.value_text(before, kind, t) if last else t("none"),
+                     t("pack_change"): kpis.delta_text(now[key], before, kind) or t("none")})
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="review-compare")
+
+
+def since(last: review.Review | None, f: Filters, t) -> None:
+    """Each way a finding changed since the last review, as a count that opens its rows."""
+    if last is None:
+        st.info(t("review_none_before", as_of=f.as_of))
+        return
+    st.caption(t("since_review_caption", title=last.title, held_on=last.held_on, previous_as_of=last.as_of,
+                 as_of=f.as_of))
+    counts = session.query("since_review_counts", f, previous_as_of=last.as_of).iloc[0]
+    change = st.pills(t("since_review_pick"), review.CHANGES, key="since-change",
+                      format_func=lambda c: f"{t(f'change_{c}')} · {int(counts[c]):,}")
+    if change is None:
+        return
+    extra = {"previous_as_of": last.as_of, "change": change}
+    rows = session.query("since_review_rows", f, **extra, limit=drill.SHOWN_ROWS)
+    st.caption(t(f"change_help_{change}"))
+    st.dataframe(report.readable(rows, t), hide_index=True, key="since-rows")
+    drill.downloads(lambda: report.readable(session.query("since_review_rows", f, **extra, limit=drill.ALL_ROWS), t),
+                    f"since-review-{change}", t, "since-rows-download")
+
+
+def decisions(of: review.Review | None, as_of: date, t, key: str) -> None:
+    """The actions a review decided and where each stands as of `as_of`."""
+    if of is None:
+        st.info(t("decisions_no_review"))
+        return
+    rows = session.query("review_decisions", Filters.default(as_of), review=of.id)
+    if rows.empty:
+        st.info(t("decisions_none"))
+        return
+    done = int((rows["status"] == "done").sum())
+    st.caption(t("decisions_summary", n=len(rows), done=done, overdue=int(rows["is_overdue"].sum()), as_of=as_of))
+    st.dataframe(report.readable(rows.drop(columns=["is_overdue"]), t, "action_status_"), hide_index=True, key=key)
+
+
+# ---------------------------------------------------------------------------------------------
+# Recording: the review itself, then its decisions
+
+
+def record_form(f: Filters, t) -> None:
+    who = session.viewer()
+    st.markdown("##### " + t("review_record"))
+    open_now = session.contract(f)["open"]
+    st.caption(t("review_record_help", as_of=f.as_of, n=f"{open_now:,}",
+                 scope=session.unit_label(f.unit) if f.unit else t("whole_organisation")))
+    if not review.may_record(who):
+        st.info(t("refused_role", role=who.role or "-", move=t("review_record")))
+        return
+    with st.form("review-record", border=False):
+        st.date_input(t("review_held_on"), value=workflow.today(), max_value=workflow.today(), key="r-held-on")
+        st.text_input(t("review_title"), value=t("review_default_title", as_of=f.as_of), key="r-title")
+        st.text_area(t("review_attendees"), help=t("review_attendees_help"), key="r-attendees")
+        st.form_submit_button(t("review_record_button"), type="primary", on_click=_record, args=(f,))
+
+
+def _record(f: Filters) -> None:
+    s, t = st.session_state, session.t
+    attendees = [a for line in (s["r-attendees"] or "").splitlines() for a in line.replace("，", ",").split(",")]
+    try:
+        made = review.record(session.connection(), session.viewer(), f, held_on=s["r-held-on"], title=s["r-title"],
+                             attendees=attendees)
+    except (review.Refused, workflow.Refused) as e:
+        s["_review_flash"] = ("error", t(e.key, **e.details))
+        return
+    s["review"] = made
+    st.query_params["review"] = str(made)
+    s["_review_flash"] = ("success", t("review_recorded", id=made))
+
+
+def decision_form(opened: review.Review, t) -> None:
+    who = session.viewer()
+    if not who.may("add_action"):
+        st.info(t("refused_role", role=who.role or "-", move=t("decision_add")))
+        return
+    open_list = session.query("review_open_items", Filters.default(opened.as_of), review=opened.id)
+    titles = dict(zip(open_list["ref"], open_list["title"]))
+    units = session.units()
+    labels = dict(zip(units["code"], units["label"]))
+    unit_choices = list(units["code"]) if opened.unit is None else session.children(opened.unit) + [opened.unit]
+    with st.expander(t("decision_add"), icon=":material/add_task:"), st.form("review-decide", clear_on_submit=True,
+                                                                              border=False):
+        st.caption(t("decision_help"))
+        st.text_input(t("decision_topic"), key="d-topic")
+        st.selectbox(t("decision_finding"), [None, *titles], format_func=lambda r: t("decision_finding_none")
+                     if r is None else f"{r} · {titles[r]}", key="d-finding")
+        left, right = st.columns(2)
+        left.selectbox(t("unit"), unit_choices, index=len(unit_choices) - 1 if opened.unit else 0,
+                       format_func=labels.get, key="d-unit")
+        right.selectbox(t("severities"), review.SEVERITIES, index=2, format_func=lambda s: t(f"severity_{s}"),
+                        key="d-severity")
+        st.selectbox(t("field_kind"), workflow.ACTION_KINDS, index=1, format_func=lambda k: t(f"action_kind_{k}"),
+                     key="d-kind")
+        st.text_area(t("field_description"), key="d-description")
+        left, right = st.columns(2)
+        left.text_input(t("field_owner"), key="d-owner")
+        right.date_input(t("field_due"), value=None, min_value=opened.held_on, key="d-due")
+        st.form_submit_button(t("decision_save"), type="primary", on_click=_decide, args=(opened.id,))
+
+
+def _decide(review_id: int) -> None:
+    s, t = st.session_state, session.t
+    try:
+        made = review.decide(session.connection(), session.viewer(), review_id, topic=s["d-topic"],
+                             nonconformity=s["d-finding"], unit=s["d-unit"], severity=s["d-severity"],
+                             kind=s["d-kind"], description=s["d-description"], owner=s["d-owner"], due_on=s["d-due"])
+    except (review.Refused, workflow.Refused) as e:
+        s["_review_flash"] = ("error", t(e.key, **e.details))
+        return
+    s["_review_flash"] = ("success", t("decision_saved", ref=made))
+
+
+def flash() -> None:
+    """What the last save did, said once."""
+    said = st.session_state.pop("_review_flash", None)
+    if said:
+        getattr(st, said[0])(said[1])
+
+
+# ---------------------------------------------------------------------------------------------
+# The meeting pack
+
+
+def pack(f: Filters, t) -> None:
+    """A button per format; the file is built (with a progress bar) when asked, then offered for download."""
+    st.caption(t("pack_help"))
+    lang = session.language()
+    columns = st.columns(len(report.KINDS))
+    for column, kind in zip(columns, report.KINDS):
+        if column.button(t(f"pack_build_{kind}"), key=f"pack-{kind}", icon=":material/picture_as_pdf:"
+                         if kind == "pdf" else ":material/slideshow:" if kind == "pptx" else ":material/table_view:"):
+            bar = st.progress(0.0, text=t("pack_step_queries"))
+            try:
+                built = report.build(session.connection(), f, lang, kind, session.scope(),
+                                     progress=lambda fraction, text: bar.progress(fraction, text=text))
+            except report.PackError as e:
+                bar.empty()
+                st.error(t(e.key, **e.details))
+                continue
+            bar.empty()
+            st.session_state[f"_pack_{kind}"] = (f, lang, built)
+        kept = st.session_state.get(f"_pack_{kind}")
+        if kept and kept[0] == f and kept[1] == lang:
+            column.download_button(t("pack_download", kind=kind.upper(), size=f"{len(kept[2]) / 1024:,.0f}"),
+                                   kept[2], file_name=f"closeloop-{f.as_of}-{lang}.{kind}", mime=PACK_MIME[kind],
+                                   key=f"pack-{kind}-download", icon=":material/download:")

@@ -1,0 +1,127 @@
+"""The Management review page under AppTest: the comparison with the last review, its counts and rows, recording."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from closeloop import i18n, identity, kpis, review, store
+from closeloop.filters import Filters
+
+APP = Path(__file__).parents[1]
+AS_OF = date(2026, 6, 30)
+LAST = date(2026, 3, 31)
+ADMIN = identity.local_administrator("chair")
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    """st.cache_data and st.cache_resource outlive an AppTest: one test's store must not leak into the next."""
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture(scope="module")
+def reviewed_file(tmp_path_factory, cli, golden_dir) -> Path:
+    """The golden ledger with one review recorded as of 2026-03-31 that decided one action."""
+    db = tmp_path_factory.mktemp("reviewed") / "closeloop.duckdb"
+    assert cli("import", golden_dir, "--db", db).returncode == 0
+    con = store.connect(db)
+    made = review.record(con, ADMIN, Filters.default(LAST), held_on=date(2026, 4, 2), title="Q1",
+                         attendees=["局长", "质量部"])
+    review.decide(con, ADMIN, made, topic="逾期整改月度通报", description="每月通报逾期项", owner="王明",
+                  due_on=date(2026, 5, 31))
+    con.close()
+    return db
+
+
+@pytest.fixture
+def reviewed(tmp_path, monkeypatch, reviewed_file, cli) -> dict:
+    """A private copy, made the dashboard's store; what the command line and the store say about it."""
+    db = tmp_path / "closeloop.duckdb"
+    shutil.copy(reviewed_file, db)
+    metrics = json.loads(cli("metrics", "--db", db, "--as-of", AS_OF.isoformat()).stdout)
+    con = store.connect(db)
+    facts = {"metrics": metrics, "last": review.load(con, 1, None),
+             "changes": review.changes(con, LAST, Filters.default(AS_OF), None),
+             "newly_overdue": sorted(review.changed_rows(con, LAST, Filters.default(AS_OF), None, "newly_overdue")["ref"])}
+    con.close()
+    monkeypatch.setenv("CLOSELOOP_DB", str(db))
+    return facts
+
+
+def review_page(lang: str = "en", url: dict | None = None) -> AppTest:
+    """The app run once as of 2026-06-30, then switched to the review page (state and URL preset first)."""
+    at = AppTest.from_file(str(APP / "dashboard.py"), default_timeout=60)
+    at.session_state["as_of"] = AS_OF
+    at.query_params["lang"] = lang
+    for key, value in (url or {}).items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page("pages/review.py").run()
+    assert not at.exception
+    return at
+
+
+def compared(at: AppTest) -> dict[str, list[str]]:
+    table = at.get_by_key("review-kpis").dataframe[0].value
+    return {column: list(table[column]) for column in table.columns}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_kpis_now_stand_beside_those_frozen_at_the_last_review(reviewed, lang):
+    at = review_page(lang)
+    t = i18n.translator(lang)
+    table = compared(at)
+    assert table[t("pack_now")] == [kpis.value_text(reviewed["metrics"][k], kind, t) for k, kind, _ in kpis.KPIS]
+    assert table[t("review_then")] == [kpis.value_text(reviewed["last"].contract[k], kind, t)
+                                       for k, kind, _ in kpis.KPIS]
+
+
+def test_each_change_since_the_last_review_is_a_count_that_opens_its_rows(reviewed):
+    at = review_page()
+    counts = at.button_group(key="since-change")
+    assert counts.options == [f"{i18n.translate('en', f'change_{c}')} · {n:,}" for c, n in reviewed["changes"].items()]
+    counts.set_value("newly_overdue").run()
+    assert not at.exception
+    rows = at.get_by_key("review-since").dataframe[0].value
+    assert sorted(rows["Ref"]) == reviewed["newly_overdue"] and len(rows) == reviewed["changes"]["newly_overdue"] > 0
+
+
+def test_the_last_reviews_decisions_show_where_they_stand(reviewed):
+    at = review_page()
+    decided = at.get_by_key("review-previous-decisions").dataframe[0].value
+    assert list(decided["Description"]) == ["每月通报逾期项"]
+    assert list(decided["Days overdue"]) == [30]
+
+
+def test_recording_the_review_freezes_it_and_opens_it(reviewed):
+    at = review_page()
+    at.text_input(key="r-title").input("Q2")
+    at.text_area(key="r-attendees").input("局长\n质量部，办公室")
+    at.get_by_key("review-record").button[0].click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == ["Review 2 recorded."]
+    assert at.selectbox(key="review").value == 2 and at.query_params["review"] == "2"
+    assert at.markdown[0].value.startswith("**Q2** · held on ")
+    assert at.markdown[0].value.endswith("attended by 局长, 质量部, 办公室")
+    assert compared(at)["At this review"][0] == f"{reviewed['metrics']['open']:,}"
+
+
+def test_a_recorded_review_opens_from_its_link_with_its_own_decisions(reviewed):
+    at = review_page(url={"review": "1"})
+    assert at.markdown[0].value == "**Q1** · held on 2026-04-02; attended by 局长, 质量部"
+    assert compared(at)["At this review"][0] == f"{reviewed['last'].contract['open']:,}"
+    assert [i.value for i in at.get_by_key("review-since").info] == [
+        i18n.translate("en", "review_none_before", as_of=LAST)]
+    own = at.get_by_key("review-decisions").dataframe[0].value
+    assert list(own["Owner"]) == ["王明"]
