@@ -191,6 +191,8 @@ def _mapping(intake: Intake, t, db, con, actor) -> None:
             )
             intake.layouts[index] = relayout(source, kind, int(header_row),
                                              [c or NOT_IMPORTED for c in edited["column"].fillna(NOT_IMPORTED)])
+            if kind == "nonconformities" and "unit" not in intake.layouts[index].columns:
+                st.caption(t("mapping_unit_from_name", name=source.sheet or Path(source.file).stem))
     row = st.container(horizontal=True)
     if row.button(t("mapping_check"), type="primary", key="intake-check"):
         with st.spinner(t("checking")):

@@ -255,3 +255,10 @@ def test_the_data_page_shows_its_tabs_the_quality_counts_and_the_upload(fresh_ca
     pills = at.get("button_group")[0].proto
     assert [o.content for o in pills.options][:3] == [
         f"{tr('quality_no_due_date')} · 1", f"{tr('quality_no_owner')} · 16", f"{tr('quality_no_action')} · 16"]
+
+
+def test_the_servers_upload_limit_is_the_one_checked_in_code():
+    import tomllib
+
+    config = tomllib.loads((APP / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["server"]["maxUploadSize"] == ledger.MAX_UPLOAD_MB
