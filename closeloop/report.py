@@ -115,7 +115,12 @@ def gather(con, f: Filters, lang: str, scope: str | None = None) -> Pack:
     tree = run("unit_tree")
     names = dict(zip(tree["code"], tree["name_en" if lang == "en" else "name"]))
     top = tree.loc[tree["depth"] == tree["depth"].min(), "code"]
-    open_items = run("open_items", limit=review.ALL_ROWS)
+
+    def named(rows: pd.DataFrame) -> pd.DataFrame:
+        """Each row's unit by its name in the pack's language (the queries give the stored name)."""
+        return rows.assign(unit_name=rows["unit"].map(names).fillna(rows["unit_name"]))
+
+    open_items = named(run("open_items", limit=review.ALL_ROWS))
     now = metrics.contract(con, f, scope)
     pack = Pack(
         f=f, lang=lang, organisation=" · ".join(names[c] for c in top) or t("whole_organisation"),
@@ -129,8 +134,8 @@ def gather(con, f: Filters, lang: str, scope: str | None = None) -> Pack:
     if pack.last_review:
         previous_as_of = pack.last_review.as_of
         pack.changes = review.changes(con, previous_as_of, f, scope)
-        pack.changed = {c: review.changed_rows(con, previous_as_of, f, scope, c) for c in review.CHANGES}
-        pack.decisions = review.decisions(con, pack.last_review.id, f.as_of, scope)
+        pack.changed = {c: named(review.changed_rows(con, previous_as_of, f, scope, c)) for c in review.CHANGES}
+        pack.decisions = named(review.decisions(con, pack.last_review.id, f.as_of, scope))
     return pack
 
 
@@ -392,7 +397,7 @@ def pdf(pack: Pack, images: list[bytes | None]) -> bytes:
         paragraph(t("no_data"))
     else:
         shown = pack.overdue[["ref", "unit_name", "title", "severity", "due_on", "days_overdue", "owners"]].head(PDF_ROWS)
-        table(readable(shown, t), (1.2, 1.6, 3, 0.9, 1.1, 0.8, 1.4), size=8)
+        table(readable(shown, t), (1.5, 2.6, 2.4, 1.2, 1.1, 1.0, 1.3), size=8)
         if len(pack.overdue) > PDF_ROWS:
             paragraph(t("pack_more_in_appendix", n=f"{len(pack.overdue) - PDF_ROWS:,}"), 9)
     return bytes(doc.output())

@@ -125,3 +125,17 @@ def test_a_recorded_review_opens_from_its_link_with_its_own_decisions(reviewed):
         i18n.translate("en", "review_none_before", as_of=LAST)]
     own = at.get_by_key("review-decisions").dataframe[0].value
     assert list(own["Owner"]) == ["王明"]
+
+
+def test_a_decision_recorded_on_the_page_is_an_action_of_the_review(reviewed):
+    at = review_page(url={"review": "1"})
+    at.text_input(key="d-topic").input("培训不足")
+    at.text_area(key="d-description").input("组织专题培训")
+    at.text_input(key="d-owner").input("李華")
+    at.date_input(key="d-due").set_value(date(2026, 9, 30))
+    at.get_by_key("review-decisions").button[0].click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == ["Decision recorded: action CA-REV-1-02-1."]
+    own = at.get_by_key("review-decisions").dataframe[0].value
+    assert list(own["Description"]) == ["每月通报逾期项", "组织专题培训"]
+    assert list(own["Nonconformity"]) == ["REV-1-01", "REV-1-02"]
