@@ -211,13 +211,17 @@ class Outcome:
 
 def decode(raw: bytes, file: str) -> str:
     """UTF-8 with or without BOM, UTF-16 with BOM, GB18030 (a superset of GBK); else say so."""
+    return _decoded(raw, file)[0]
+
+
+def _decoded(raw: bytes, file: str) -> tuple[str, str]:
     if raw.startswith(codecs.BOM_UTF8):
-        return raw[len(codecs.BOM_UTF8):].decode("utf-8")
+        return raw[len(codecs.BOM_UTF8):].decode("utf-8"), "utf-8"
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return raw.decode("utf-16")
+        return raw.decode("utf-16"), "utf-16"
     for encoding in ("utf-8", "gb18030"):
         try:
-            return raw.decode(encoding)
+            return raw.decode(encoding), encoding
         except UnicodeDecodeError:
             continue
     raise LedgerError("encoding_unknown", file=file)
@@ -235,7 +239,8 @@ def clean(value: str | None, normalise: bool) -> str | None:
 def _cleaned(values: pa.Array, normalise: bool) -> pa.Array:
     """clean() over a whole column at once: NFKC for codes and dates, trimmed, empty → null."""
     values = values.cast(pa.string())
-    if normalise:
+    # NFKC leaves ASCII as it is, and most code and date columns are all ASCII
+    if normalise and pc.all(pc.string_is_ascii(values)).as_py() is False:
         values = pc.utf8_normalize(values, "NFKC")
     values = pc.utf8_trim_whitespace(values)
     return pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
@@ -358,9 +363,10 @@ def sheet_from(source: Source, layout: Layout) -> Sheet:
         for values in columns.values():
             empty = pc.is_null(values)
             blank = empty if blank is None else pc.and_(blank, empty)
-        keep = pc.invert(blank)
-        columns = {name: pc.filter(values, keep) for name, values in columns.items()}
-        rows = rows[np.asarray(keep.to_numpy(zero_copy_only=False), dtype=bool)]
+        if pc.any(blank).as_py():
+            keep = pc.invert(blank)
+            columns = {name: pc.filter(values, keep) for name, values in columns.items()}
+            rows = rows[np.asarray(keep.to_numpy(zero_copy_only=False), dtype=bool)]
     if unit_from_name:
         unit = clean(source.sheet or Path(source.file).stem, True)
         columns["unit"] = pa.array([unit] * len(rows), pa.string())
@@ -433,7 +439,10 @@ def _delimiter(text: str) -> str:
 
 
 def csv_source(name: str, raw: bytes) -> Source:
-    text = decode(raw, name)
+    text, encoding = _decoded(raw, name)
+    # Arrow reads UTF-8: the file's own bytes when they are, else the text encoded again
+    utf8 = raw[len(codecs.BOM_UTF8):] if raw.startswith(codecs.BOM_UTF8) else raw
+    data = utf8 if encoding == "utf-8" else text.encode("utf-8")
     delimiter = _delimiter(text)
     head = []
     for record in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
@@ -445,7 +454,7 @@ def csv_source(name: str, raw: bytes) -> Source:
 
     def body(header_row: int):
         width = len(head[header_row - 1])
-        return _csv_fast(text, delimiter, header_row, width) or _csv_slow(text, delimiter, header_row)
+        return _csv_fast(data, delimiter, header_row, width) or _csv_slow(text, delimiter, header_row)
 
     return Source(name, None, head, hashlib.sha256(raw).hexdigest(), body)
 
@@ -462,13 +471,12 @@ def _csv_slow(text: str, delimiter: str, header_row: int) -> tuple[pa.Table, np.
     return table, np.asarray(rows, dtype=np.int64)
 
 
-def _csv_fast(text: str, delimiter: str, header_row: int, width: int) -> tuple[pa.Table, np.ndarray] | None:
+def _csv_fast(data: bytes, delimiter: str, header_row: int, width: int) -> tuple[pa.Table, np.ndarray] | None:
     """Arrow's parser for a well-formed file, with row numbers from where its records end (None: fall back).
 
     A record ends at a line feed outside quotes (an even number of quotes before it); Arrow skips the
     empty ones, so the others keep their spreadsheet row numbers.
     """
-    data = text.encode("utf-8")
     buffer = np.frombuffer(data, dtype=np.uint8)
     feeds = np.flatnonzero(buffer == 10)
     quotes = np.flatnonzero(buffer == 34)
@@ -663,11 +671,16 @@ def _staged(sheets: list[Sheet], kind: str) -> pa.Table:
         n = len(sheet.rows)
         data = {"file": pa.array([sheet.file] * n, pa.string()), "sheet": pa.array([sheet.sheet or ""] * n, pa.string()),
                 "row_no": pa.array(np.asarray(sheet.rows, dtype=np.int64))}
+        formula = pa.array(np.zeros(n, dtype=bool))
         for column in COLUMNS[kind]:
             data[column] = _column(sheet, column, n)
+            formula = pc.or_(formula, pc.fill_null(pc.starts_with(data[column], "="), False))
+        # which rows hold a cell to look at in import_problems.sql's formula check (most hold none)
+        data["has_formula"] = formula
         parts.append(pa.table(data))
     if not parts:
-        return pa.table({k: pa.array([], pa.int64() if k == "row_no" else pa.string()) for k in names})
+        empty = {k: pa.array([], pa.int64() if k == "row_no" else pa.string()) for k in names}
+        return pa.table(empty | {"has_formula": pa.array([], pa.bool_())})
     return pa.concat_tables(parts)
 
 

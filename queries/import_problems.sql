@@ -18,26 +18,26 @@ known_nonconformities as (
     select ref from nonconformities
 ),
 
--- only the rows with a cell that starts like a formula are unpivoted: most rows have none
+-- only the rows with a cell that starts like a formula (has_formula, flagged as they were staged) are unpivoted
 cells as (
     unpivot (
-        select file, sheet, row_no, columns(* exclude (file, sheet, row_no)) from staged_units
-        where list_bool_or(list_transform(list_value(*columns(* exclude (file, sheet, row_no))), lambda x: starts_with(x, '=')))
+        select file, sheet, row_no, columns(* exclude (file, sheet, row_no, has_formula)) from staged_units
+        where has_formula
     ) on columns(* exclude (file, sheet, row_no)) into name col value val
     union all by name
     unpivot (
-        select file, sheet, row_no, columns(* exclude (file, sheet, row_no)) from staged_criteria
-        where list_bool_or(list_transform(list_value(*columns(* exclude (file, sheet, row_no))), lambda x: starts_with(x, '=')))
+        select file, sheet, row_no, columns(* exclude (file, sheet, row_no, has_formula)) from staged_criteria
+        where has_formula
     ) on columns(* exclude (file, sheet, row_no)) into name col value val
     union all by name
     unpivot (
-        select file, sheet, row_no, columns(* exclude (file, sheet, row_no)) from staged_nonconformities
-        where list_bool_or(list_transform(list_value(*columns(* exclude (file, sheet, row_no))), lambda x: starts_with(x, '=')))
+        select file, sheet, row_no, columns(* exclude (file, sheet, row_no, has_formula)) from staged_nonconformities
+        where has_formula
     ) on columns(* exclude (file, sheet, row_no)) into name col value val
     union all by name
     unpivot (
-        select file, sheet, row_no, columns(* exclude (file, sheet, row_no)) from staged_actions
-        where list_bool_or(list_transform(list_value(*columns(* exclude (file, sheet, row_no))), lambda x: starts_with(x, '=')))
+        select file, sheet, row_no, columns(* exclude (file, sheet, row_no, has_formula)) from staged_actions
+        where has_formula
     ) on columns(* exclude (file, sheet, row_no)) into name col value val
 ),
 
@@ -48,28 +48,47 @@ problems as (
 
     -- required values
     union all
-    select file, sheet, row_no, 'code', null, 'missing' from staged_units where code is null
+    select file, sheet, row_no, 'code', null, 'missing'
+    from staged_units where code is null
     union all
-    select file, sheet, row_no, 'name', null, 'missing' from staged_units where name is null
+    select file, sheet, row_no, 'name', null, 'missing'
+    from staged_units where name is null
     union all
-    select file, sheet, row_no, 'code', null, 'missing' from staged_criteria where code is null
+    select file, sheet, row_no, 'code', null, 'missing'
+    from staged_criteria where code is null
     union all
-    select file, sheet, row_no, 'title', null, 'missing' from staged_criteria where title is null
+    select file, sheet, row_no, 'title', null, 'missing'
+    from staged_criteria where title is null
     union all
-    select file, sheet, row_no, 'category', null, 'missing' from staged_criteria where category is null
+    select file, sheet, row_no, 'category', null, 'missing'
+    from staged_criteria where category is null
     union all
-    select s.file, s.sheet, s.row_no, r.col, null, 'missing'
-    from staged_nonconformities as s
-    cross join lateral (
-        values ('ref', s.ref), ('unit', s.unit), ('source', s.source), ('severity', s.severity),
-            ('title', s.title), ('found_on', s.found_on)
-    ) as r (col, val)
-    where r.val is null
+    select file, sheet, row_no, 'ref', null, 'missing'
+    from staged_nonconformities where ref is null
     union all
-    select s.file, s.sheet, s.row_no, r.col, null, 'missing'
-    from staged_actions as s
-    cross join lateral (values ('ref', s.ref), ('nc_ref', s.nc_ref), ('kind', s.kind)) as r (col, val)
-    where r.val is null
+    select file, sheet, row_no, 'unit', null, 'missing'
+    from staged_nonconformities where unit is null
+    union all
+    select file, sheet, row_no, 'source', null, 'missing'
+    from staged_nonconformities where source is null
+    union all
+    select file, sheet, row_no, 'severity', null, 'missing'
+    from staged_nonconformities where severity is null
+    union all
+    select file, sheet, row_no, 'title', null, 'missing'
+    from staged_nonconformities where title is null
+    union all
+    select file, sheet, row_no, 'found_on', null, 'missing'
+    from staged_nonconformities where found_on is null
+    union all
+    select file, sheet, row_no, 'ref', null, 'missing'
+    from staged_actions where ref is null
+    union all
+    select file, sheet, row_no, 'nc_ref', null, 'missing'
+    from staged_actions where nc_ref is null
+    union all
+    select file, sheet, row_no, 'kind', null, 'missing'
+    from staged_actions where kind is null
 
     -- duplicate keys within the import
     union all
@@ -90,67 +109,88 @@ problems as (
     select file, sheet, row_no, col, val, 'conflicting_value'
     from ledger_conflicts
 
-    -- references, by code or by name
+    -- references, by code or by name (each check one scan of a typed table, which keeps what the ledger wrote)
     union all
-    select s.file, s.sheet, s.row_no, 'parent', s.parent, 'unknown_unit'
-    from staged_units as s
-    join typed_units as t using (file, sheet, row_no)
-    where s.parent is not null and t.parent is null
+    select file, sheet, row_no, 'parent', given_parent, 'unknown_unit'
+    from typed_units where given_parent is not null and parent is null
     union all
     select file, sheet, row_no, 'parent', parent, 'unit_cycle'
     from typed_units
     where code is not null and parent is not null and code not in (select code from reachable)
     union all
-    select s.file, s.sheet, s.row_no, 'unit', s.unit, 'unknown_unit'
-    from staged_nonconformities as s
-    join typed_nonconformities as t using (file, sheet, row_no)
-    where s.unit is not null and t.unit is null
+    select file, sheet, row_no, 'unit', given_unit, 'unknown_unit'
+    from typed_nonconformities where given_unit is not null and unit is null
     union all
-    select s.file, s.sheet, s.row_no, 'criterion', s.criterion, 'unknown_criterion'
-    from staged_nonconformities as s
-    join typed_nonconformities as t using (file, sheet, row_no)
-    where s.criterion is not null and t.criterion is null
+    select file, sheet, row_no, 'criterion', given_criterion, 'unknown_criterion'
+    from typed_nonconformities where given_criterion is not null and criterion is null
     union all
     select file, sheet, row_no, 'nc_ref', nc_ref, 'unknown_nonconformity'
     from staged_actions where nc_ref is not null and nc_ref not in (select ref from known_nonconformities)
 
-    -- values
+    -- values of findings
     union all
-    select s.file, s.sheet, s.row_no, c.col, c.val, c.reason
-    from staged_nonconformities as s
-    join typed_nonconformities as t using (file, sheet, row_no)
-    cross join lateral (
-        values
-            ('source', s.source, case when s.source is not null and t.source is null then 'unknown_value' end),
-            ('severity', s.severity, case when s.severity is not null and t.severity is null then 'unknown_value' end),
-            ('status', s.status, case when t.status is null then 'unknown_value' end),
-            ('found_on', s.found_on, case when t.found_on is null and s.found_on is not null then case when not ledger_date_ambiguous(s.found_on) then 'not_a_date' end end),
-            ('due_on', s.due_on, case when t.due_on is null and s.due_on is not null then case when not ledger_date_ambiguous(s.due_on) then 'not_a_date' end end),
-            ('closed_on', s.closed_on, case when t.closed_on is null and s.closed_on is not null then case when not ledger_date_ambiguous(s.closed_on) then 'not_a_date' end end),
-            ('found_on', s.found_on, case when t.found_on is null and s.found_on is not null then case when ledger_date_ambiguous(s.found_on) then 'ambiguous_date' end end),
-            ('due_on', s.due_on, case when t.due_on is null and s.due_on is not null then case when ledger_date_ambiguous(s.due_on) then 'ambiguous_date' end end),
-            ('closed_on', s.closed_on, case when t.closed_on is null and s.closed_on is not null then case when ledger_date_ambiguous(s.closed_on) then 'ambiguous_date' end end),
-            ('closed_on', s.closed_on, case when t.closed_on < t.found_on then 'closed_before_found' end),
-            ('closed_on', s.closed_on, case when t.status = 'closed' and s.closed_on is null then 'closed_without_date' end),
-            ('status', s.status, case when t.status <> 'closed' and t.closed_on is not null then 'date_without_closure' end)
-    ) as c (col, val, reason)
-    where c.reason is not null
+    select file, sheet, row_no, 'source', given_source, 'unknown_value'
+    from typed_nonconformities where given_source is not null and source is null
     union all
-    select s.file, s.sheet, s.row_no, c.col, c.val, c.reason
-    from staged_actions as s
-    join typed_actions as t using (file, sheet, row_no)
-    cross join lateral (
-        values
-            ('kind', s.kind, case when s.kind is not null and t.kind is null then 'unknown_value' end),
-            ('status', s.status, case when t.status is null then 'unknown_value' end),
-            ('due_on', s.due_on, case when t.due_on is null and s.due_on is not null then case when not ledger_date_ambiguous(s.due_on) then 'not_a_date' end end),
-            ('done_on', s.done_on, case when t.done_on is null and s.done_on is not null then case when not ledger_date_ambiguous(s.done_on) then 'not_a_date' end end),
-            ('due_on', s.due_on, case when t.due_on is null and s.due_on is not null then case when ledger_date_ambiguous(s.due_on) then 'ambiguous_date' end end),
-            ('done_on', s.done_on, case when t.done_on is null and s.done_on is not null then case when ledger_date_ambiguous(s.done_on) then 'ambiguous_date' end end),
-            ('done_on', s.done_on, case when t.status = 'done' and s.done_on is null then 'done_without_date' end),
-            ('status', s.status, case when t.status <> 'done' and t.done_on is not null then 'date_without_done' end)
-    ) as c (col, val, reason)
-    where c.reason is not null
+    select file, sheet, row_no, 'severity', given_severity, 'unknown_value'
+    from typed_nonconformities where given_severity is not null and severity is null
+    union all
+    select file, sheet, row_no, 'status', given_status, 'unknown_value'
+    from typed_nonconformities where status is null
+    union all
+    select
+        file, sheet, row_no, d.col, d.val,
+        coalesce(case when ledger_date_ambiguous(d.val) then 'ambiguous_date' end,
+                 case when not ledger_date_ambiguous(d.val) then 'not_a_date' end)
+    from (
+        unpivot (
+            select file, sheet, row_no,
+                case when found_on is null then given_found_on end as found_on,
+                case when due_on is null then given_due_on end as due_on,
+                case when closed_on is null then given_closed_on end as closed_on,
+            from typed_nonconformities
+            where (found_on is null and given_found_on is not null)
+                or (due_on is null and given_due_on is not null)
+                or (closed_on is null and given_closed_on is not null)
+        ) on found_on, due_on, closed_on into name col value val
+    ) as d
+    union all
+    select file, sheet, row_no, 'closed_on', given_closed_on, 'closed_before_found'
+    from typed_nonconformities where closed_on < found_on
+    union all
+    select file, sheet, row_no, 'closed_on', given_closed_on, 'closed_without_date'
+    from typed_nonconformities where status = 'closed' and given_closed_on is null
+    union all
+    select file, sheet, row_no, 'status', given_status, 'date_without_closure'
+    from typed_nonconformities where status <> 'closed' and closed_on is not null
+
+    -- values of actions
+    union all
+    select file, sheet, row_no, 'kind', given_kind, 'unknown_value'
+    from typed_actions where given_kind is not null and kind is null
+    union all
+    select file, sheet, row_no, 'status', given_status, 'unknown_value'
+    from typed_actions where status is null
+    union all
+    select
+        file, sheet, row_no, d.col, d.val,
+        coalesce(case when ledger_date_ambiguous(d.val) then 'ambiguous_date' end,
+                 case when not ledger_date_ambiguous(d.val) then 'not_a_date' end)
+    from (
+        unpivot (
+            select file, sheet, row_no,
+                case when due_on is null then given_due_on end as due_on,
+                case when done_on is null then given_done_on end as done_on,
+            from typed_actions
+            where (due_on is null and given_due_on is not null) or (done_on is null and given_done_on is not null)
+        ) on due_on, done_on into name col value val
+    ) as d
+    union all
+    select file, sheet, row_no, 'done_on', given_done_on, 'done_without_date'
+    from typed_actions where status = 'done' and given_done_on is null
+    union all
+    select file, sheet, row_no, 'status', given_status, 'date_without_done'
+    from typed_actions where status <> 'done' and done_on is not null
 )
 
 select file, sheet, row_no, col, val, reason

@@ -39,14 +39,11 @@ create or replace temp macro ledger_date(s) as
         ])::date
     end;
 
-create or replace temp macro ledger_value(domain_name, s) as
-    coalesce(
-        (select value from value_aliases where domain = domain_name and alias = lower(s)),
-        replace(replace(lower(s), ' ', '_'), '-', '_')
-    );
+-- a value the aliases do not name, as an enumeration would spell it ("In progress" → in_progress)
+create or replace temp macro ledger_token(s) as replace(replace(lower(s), ' ', '_'), '-', '_');
 
 create or replace temp table typed_units as
-select s.file, s.sheet, s.row_no, s.code, s.name, s.name_en, p.code as parent,
+select s.file, s.sheet, s.row_no, s.code, s.name, s.name_en, p.code as parent, s.parent as given_parent,
 from staged_units as s
 left join unit_aliases as p on p.alias = s.parent;
 
@@ -64,8 +61,8 @@ select
     s.audit,
     -- by code, by title, or by a code that opens the cell ("1.1 三會一課按期召開")
     coalesce(c.code, cp.code) as criterion,
-    try_cast(ledger_value('source', s.source) as source) as source,
-    try_cast(ledger_value('severity', s.severity) as severity) as severity,
+    try_cast(coalesce(vs.value, ledger_token(s.source)) as source) as source,
+    try_cast(coalesce(vv.value, ledger_token(s.severity)) as severity) as severity,
     s.title,
     s.description,
     s.root_cause,
@@ -75,7 +72,7 @@ select
     -- a status left empty follows the closing date, keeping a stored status that still fits it
     try_cast(
         coalesce(
-            ledger_value('nc_status', s.status),
+            coalesce(vn.value, ledger_token(s.status)),
             case
                 when s.closed_on is not null then 'closed'
                 when o.status <> 'closed' then o.status::varchar
@@ -84,11 +81,24 @@ select
         ) as nonconformity_status
     ) as status,
     s.verified_by,
+    -- as the ledger wrote them, for import_problems.sql to name
+    s.unit as given_unit,
+    s.criterion as given_criterion,
+    s.source as given_source,
+    s.severity as given_severity,
+    s.status as given_status,
+    s.found_on as given_found_on,
+    s.due_on as given_due_on,
+    s.closed_on as given_closed_on,
 from staged_nonconformities as s
 left join nonconformities as o on o.ref = s.ref
 left join unit_aliases as u on u.alias = s.unit
 left join criterion_aliases as c on c.alias = s.criterion
-left join criterion_aliases as cp on c.code is null and cp.alias = regexp_extract(s.criterion, '^[0-9]+(\.[0-9]+)*');
+left join criterion_aliases as cp on c.code is null and cp.alias = regexp_extract(s.criterion, '^[0-9]+(\.[0-9]+)*')
+-- the enumerations' aliases: joins, not a lookup per row
+left join value_aliases as vs on vs.domain = 'source' and vs.alias = lower(s.source)
+left join value_aliases as vv on vv.domain = 'severity' and vv.alias = lower(s.severity)
+left join value_aliases as vn on vn.domain = 'nc_status' and vn.alias = lower(s.status);
 
 create or replace temp table typed_actions as
 select
@@ -97,14 +107,14 @@ select
     s.row_no,
     s.ref,
     s.nc_ref,
-    try_cast(ledger_value('kind', s.kind) as action_kind) as kind,
+    try_cast(coalesce(vk.value, ledger_token(s.kind)) as action_kind) as kind,
     s.description,
     s.owner,
     ledger_date(s.due_on) as due_on,
     ledger_date(s.done_on) as done_on,
     try_cast(
         coalesce(
-            ledger_value('action_status', s.status),
+            coalesce(va.value, ledger_token(s.status)),
             case
                 when s.done_on is not null then 'done'
                 when o.status <> 'done' then o.status::varchar
@@ -113,5 +123,11 @@ select
         ) as action_status
     ) as status,
     s.evidence,
+    s.kind as given_kind,
+    s.status as given_status,
+    s.due_on as given_due_on,
+    s.done_on as given_done_on,
 from staged_actions as s
-left join actions as o on o.ref = s.ref;
+left join actions as o on o.ref = s.ref
+left join value_aliases as vk on vk.domain = 'kind' and vk.alias = lower(s.kind)
+left join value_aliases as va on va.domain = 'action_status' and va.alias = lower(s.status);
