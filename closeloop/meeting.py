@@ -7,16 +7,23 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from closeloop import drill, kpis, report, review, session, workflow
+from closeloop import drill, i18n, kpis, report, review, session, workflow
 from closeloop.filters import Filters
 
+PACK_ICONS = {"pdf": ":material/picture_as_pdf:", "pptx": ":material/slideshow:", "xlsx": ":material/table_view:"}
 PACK_MIME = {"pdf": "application/pdf",
              "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
              "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
+def bound():
+    """A translator bound to this run's language: a picker's format_func is called again after the run."""
+    return i18n.translator(session.language())
+
+
 def pick(reviews: pd.DataFrame, t) -> review.Review | None:
     """The recorded review chosen (kept in the URL as ?review=ID), or None: the meeting being prepared now (0)."""
+    t = bound()
     ids = [int(i) for i in reviews["id"]]
     asked = st.query_params.get("review")
     if st.session_state.get("review") not in (0, *ids):
@@ -59,6 +66,7 @@ def compare(now: dict, now_label: str, last: review.Review | None, t) -> None:
 
 def since(last: review.Review | None, f: Filters, t) -> None:
     """Each way a finding changed since the last review, as a count that opens its rows."""
+    t = bound()
     if last is None:
         st.info(t("review_none_before", as_of=f.as_of))
         return
@@ -126,6 +134,7 @@ def _record(f: Filters) -> None:
 
 
 def decision_form(opened: review.Review, t) -> None:
+    t = bound()
     who = session.viewer()
     if not who.may("add_action"):
         st.info(t("refused_role", role=who.role or "-", move=t("decision_add")))
@@ -182,22 +191,27 @@ def pack(f: Filters, t) -> None:
     """A button per format; the file is built (with a progress bar) when asked, then offered for download."""
     st.caption(t("pack_help"))
     lang = session.language()
-    columns = st.columns(len(report.KINDS))
-    for column, kind in zip(columns, report.KINDS):
-        if column.button(t(f"pack_build_{kind}"), key=f"pack-{kind}", icon=":material/picture_as_pdf:"
-                         if kind == "pdf" else ":material/slideshow:" if kind == "pptx" else ":material/table_view:"):
-            bar = st.progress(0.0, text=t("pack_step_queries"))
-            try:
-                built = report.build(session.connection(), f, lang, kind, session.scope(),
-                                     progress=lambda fraction, text: bar.progress(fraction, text=text))
-            except report.PackError as e:
-                bar.empty()
-                st.error(t(e.key, **e.details))
-                continue
-            bar.empty()
-            st.session_state[f"_pack_{kind}"] = (f, lang, built)
+    columns = dict(zip(report.KINDS, st.columns(len(report.KINDS))))
+    for kind, column in columns.items():
+        column.button(t(f"pack_build_{kind}"), key=f"pack-{kind}", icon=PACK_ICONS[kind], on_click=_ask, args=(kind,))
+    asked = st.session_state.pop("_pack_asked", None)
+    if asked:
+        bar = st.progress(0.0, text=t("pack_step_queries"))
+        try:
+            built = report.build(session.connection(), f, lang, asked, session.scope(),
+                                 progress=lambda fraction, text: bar.progress(fraction, text=text))
+        except report.PackError as e:
+            st.error(t(e.key, **e.details))
+        else:
+            st.session_state[f"_pack_{asked}"] = (f, lang, built)
+        bar.empty()
+    for kind, column in columns.items():
         kept = st.session_state.get(f"_pack_{kind}")
         if kept and kept[0] == f and kept[1] == lang:
             column.download_button(t("pack_download", kind=kind.upper(), size=f"{len(kept[2]) / 1024:,.0f}"),
                                    kept[2], file_name=f"closeloop-{f.as_of}-{lang}.{kind}", mime=PACK_MIME[kind],
                                    key=f"pack-{kind}-download", icon=":material/download:")
+
+
+def _ask(kind: str) -> None:
+    st.session_state["_pack_asked"] = kind

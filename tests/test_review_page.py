@@ -139,3 +139,12 @@ def test_a_decision_recorded_on_the_page_is_an_action_of_the_review(reviewed):
     own = at.get_by_key("review-decisions").dataframe[0].value
     assert list(own["Description"]) == ["每月通报逾期项", "组织专题培训"]
     assert list(own["Nonconformity"]) == ["REV-1-01", "REV-1-02"]
+
+
+def test_a_missing_browser_is_said_in_one_line_where_the_pack_is_built(reviewed, monkeypatch):
+    monkeypatch.setenv("CLOSELOOP_BROWSER", "/nowhere/chromium")
+    at = review_page("zh")
+    at.button(key="pack-pdf").click().run()
+    assert not at.exception
+    assert [e.value for e in at.get_by_key("review-pack").error] == [
+        i18n.translate("zh", "pack_no_browser", path="/nowhere/chromium")]
