@@ -72,11 +72,11 @@ def panel(ref: str | None, f: Filters, t) -> str | None:
         st.subheader(f"{nc['ref']} · {nc['title']}")
         unit = nc["unit_name_en"] if session.language() == "en" else nc["unit_name"]
         facts = [t(f"status_{nc['status']}"), f"{unit} ({nc['unit']})", t(f"severity_{nc['severity']}"),
-                 t("found_due", found=_day(nc["found_on"]), due=_day(nc["due_on"]))]
+                 t("found_due", found=_day(nc["found_on"], t), due=_day(nc["due_on"], t))]
         if pd.notna(nc["days_overdue"]):
             facts.append(t("overdue_by", n=int(nc["days_overdue"])))
         if nc["status"] == "closed":
-            facts.append(t("closed_by", on=_day(nc["closed_on"]), who=nc["verified_by"] or t("none")))
+            facts.append(t("closed_by", on=_day(nc["closed_on"], t), who=nc["verified_by"] or t("none")))
         st.markdown(" · ".join(facts))
         if nc["description"]:
             st.caption(nc["description"])
@@ -113,8 +113,8 @@ def trail_rows(history: pd.DataFrame, t) -> pd.DataFrame:
     return rows.rename(columns={c: t(f"col_{c}") for c in rows.columns})
 
 
-def _day(value) -> str:
-    return value.isoformat()[:10] if pd.notna(value) else "—"
+def _day(value, t) -> str:
+    return value.isoformat()[:10] if pd.notna(value) else t("none")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -218,7 +218,7 @@ def _save(move: str, ref: str, version: int) -> None:
         if move == "verify" and s["f-effective"] == "no":
             message += " " + t("not_effective_next")
         s["_flash"] = ("success", message)
-        s["move"] = "add_action" if move == "verify" and s["f-effective"] == "no" else None
+        s["move"] = "add_action" if move == "verify" and s["f-effective"] == "no" and who.may("add_action") else None
     except workflow.StaleRecord as e:
         s["_flash"] = ("error", t(e.key, **e.details))
     except workflow.Refused as e:

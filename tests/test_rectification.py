@@ -132,3 +132,20 @@ def test_someone_not_signed_in_sees_only_the_sign_in_button(golden_store):
     at = rectification(url={"ref": "NC-0017"}, user={"is_logged_in": False})
     assert [b.label for b in at.button] == ["Sign in"]
     assert tabs(at) == []
+
+
+def test_the_history_download_keeps_formula_text_as_text():
+    import pandas as pd
+
+    from closeloop import detail, export, i18n
+
+    history = pd.DataFrame({
+        "id": [7], "at": pd.to_datetime(["2026-06-01 08:00:00+00:00"]), "actor": ["王明"], "entity": ["action"],
+        "ref": ["CA-1"], "field": ["evidence"], "old": [None], "new": ["=HYPERLINK(\"http://x\")"], "reason": ["done"],
+        "batch": [None],
+    })
+    text = export.csv_bytes(detail.trail_rows(history, i18n.translator("en"))).decode("utf-8-sig")
+    assert text.splitlines() == [
+        "No.,When (UTC),Who,Record,Ref,Field,Old value,New value,Reason",
+        "7,2026-06-01 08:00:00,王明,Action,CA-1,Evidence,,\"'=HYPERLINK(\"\"http://x\"\")\",action done",
+    ]

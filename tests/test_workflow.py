@@ -7,7 +7,8 @@ from datetime import date
 
 import pytest
 
-from closeloop import identity, ledger, store, trail, workflow
+from closeloop import identity, ledger, metrics, store, trail, workflow
+from closeloop.filters import Filters
 from closeloop.identity import Identity
 
 UNITS = """code,name,parent
@@ -19,13 +20,14 @@ DS,岱山分局,HQ
 CRITERIA = """code,title,category
 1.1,三會一課按期召開,組織建設
 """
-# One finding in each status, and one in another subtree.
+# One finding in each status, one in another subtree, and a later one repeating DH-01's.
 NONCONFORMITIES = """ref,unit,criterion,source,severity,title,found_on,due_on,closed_on,status,verified_by
 NC-OPEN,DH-01,1.1,inspection,minor,會議記錄不全,2026-01-10,2026-03-10,,open,
 NC-WORK,DH-01,1.1,inspection,major,學習記錄缺失,2026-02-01,2026-04-01,,in_progress,
 NC-READY,DH-01,1.1,internal_audit,minor,黨費未按月收繳,2026-03-01,2026-05-01,,awaiting_verification,
 NC-CLOSED,DH,1.1,internal_audit,observation,台賬未更新,2026-01-05,2026-02-05,2026-02-20,closed,審核員
 NC-DS,DS,1.1,inspection,minor,窗口辦件超時,2026-04-01,2026-05-01,,open,
+NC-LATER,DH-01,1.1,inspection,minor,會議記錄再次不全,2026-06-15,2026-07-15,,open,
 """
 ACTIONS = """ref,nc_ref,kind,description,owner,due_on,done_on,status,evidence
 CA-OPEN-1,NC-OPEN,corrective,補齊會議記錄,王明,2026-02-28,,planned,
@@ -255,10 +257,12 @@ def test_every_move_is_sealed_in_its_own_block(con):
     assert trail.verify(con).ok
 
 
-def test_a_move_on_a_finding_drops_the_repeat_flags(con):
-    store.ensure_repeats(con, 365)
+def test_closing_a_finding_makes_a_later_one_of_its_unit_and_criterion_a_repeat_after_closure(con):
+    # NC-LATER repeats the DH-01 findings before it; none of them was closed before it was found, until now.
+    f = Filters.default(date(2026, 6, 30), unit="DH-01")
+    before = metrics.contract(con, f)["repeat_after_closure_in_period"]
     workflow.verify(con, AUDITOR, "NC-READY", effective=True, on=ON)
-    assert con.execute("select count(*) from repeats").fetchone()[0] == 0
+    assert (before, metrics.contract(con, f)["repeat_after_closure_in_period"]) == (0, 1)
 
 
 def test_an_evidence_file_is_kept_beside_the_store_under_its_sha256(con, tmp_path):
@@ -352,9 +356,3 @@ def test_the_command_line_acts_as_the_user_the_store_knows_else_as_the_local_adm
     assert identity.for_command_line(con, "Auditor@DH.example") == AUDITOR
     assert identity.for_command_line(con, "ops") == Identity("ops", "administrator", None, None, True)
 
-
-def test_a_move_that_leaves_the_finding_alone_keeps_the_repeat_flags(con):
-    store.ensure_repeats(con, 365)
-    flags = con.execute("select count(*) from repeats").fetchone()[0]
-    workflow.extend(con, EDITOR, "CA-WORK-1", due_on=date(2026, 9, 30), reason="待上級批覆")
-    assert flags > 0 and con.execute("select count(*) from repeats").fetchone()[0] == flags
