@@ -112,6 +112,7 @@ def done(con, who: Identity, ref: str, *, evidence: str, on: date | None = None,
     on = on or today()
     if on > today():
         raise Refused("refused_future_date", on=on)
+    _allowed(who, "done")  # before a file is written
     stored = _keep(con, attachment) if attachment else None
     return _act(con, who, "done", ref, version, {"done_on": on, "evidence": evidence}, None, stored)
 
@@ -226,8 +227,7 @@ def set_user(con, who: Identity, email: str, *, role: str, unit: str | None, nam
     """Give a person a role and a unit (within the administrator's own subtree); returns the events written."""
     from closeloop.identity import ROLES
 
-    if not who.may("manage_users"):
-        raise Refused("refused_role", role=who.role or "-", move="manage_users")
+    _allowed(who, "manage_users")
     email = (email or "").strip().lower()
     if "@" not in email or role not in ROLES:
         raise Refused("refused_bad_user", email=email, role=role)
@@ -280,9 +280,13 @@ def log_refused(con, who: Identity, what: str, value: str, where: str) -> None:
 # One transaction per move: check, change, write the events, forget the repeat flags, seal.
 
 
-def _write(con, who: Identity, entity: str, move: str, ref: str, version: int | None, change) -> dict:
+def _allowed(who: Identity, move: str) -> None:
     if not who.may(move):
         raise Refused("refused_role", role=who.role or "-", move=move)
+
+
+def _write(con, who: Identity, entity: str, move: str, ref: str, version: int | None, change) -> dict:
+    _allowed(who, move)
     with _writing:
         cur = con.cursor()
         try:
