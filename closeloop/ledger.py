@@ -59,7 +59,9 @@ HEADER_ALIASES = {
               "上級單位編號": "parent", "上级单位编号": "parent", "parent_code": "parent"},
     "criteria": {"條款": "code", "条款": "code", "細則編號": "code", "细则编号": "code", "編號": "code",
                  "编号": "code", "考核細則": "title", "考核细则": "title", "細則": "title", "细则": "title",
-                 "考核項目": "title", "考核项目": "title", "類別": "category", "类别": "category",
+                 "考核項目": "title", "考核项目": "title", "考核內容": "title", "考核内容": "title",
+                 "內容": "title", "内容": "title", "類別": "category", "类别": "category",
+                 "考核類別": "category", "考核类别": "category",
                  "英文標題": "title_en", "英文标题": "title_en", "英文類別": "category_en", "英文类别": "category_en"},
     "nonconformities": {
         "編號": "ref", "编号": "ref", "序號": "ref", "序号": "ref", "問題編號": "ref", "问题编号": "ref",
@@ -73,7 +75,10 @@ HEADER_ALIASES = {
         "問題等級": "severity", "问题等级": "severity", "嚴重程度": "severity", "严重程度": "severity",
         "等級": "severity", "等级": "severity",
         "存在問題": "title", "存在问题": "title", "問題描述": "title", "问题描述": "title", "問題": "title",
-        "问题": "title", "具體情況": "description", "具体情况": "description", "問題詳情": "description",
+        "问题": "title", "問題內容": "title", "问题内容": "title", "發現問題": "title", "发现问题": "title",
+        "責任部門": "unit", "责任部门": "unit", "計劃完成時間": "due_on", "计划完成时间": "due_on",
+        "實際完成時間": "closed_on", "实际完成时间": "closed_on", "驗證日期": "closed_on", "验证日期": "closed_on",
+        "具體情況": "description", "具体情况": "description", "問題詳情": "description",
         "问题详情": "description", "原因分析": "root_cause", "根本原因": "root_cause",
         "發現日期": "found_on", "发现日期": "found_on", "檢查日期": "found_on", "检查日期": "found_on",
         "發現時間": "found_on", "发现时间": "found_on", "整改期限": "due_on", "整改時限": "due_on",
@@ -318,6 +323,7 @@ class Layout:
     kind: str
     headers: list[str | None]
     columns: list[str | None]  # canonical name, "" to leave out, None where the header is unknown
+    depth: int = 1  # rows the header takes
 
 
 def _name_kind(source: Source) -> str | None:
@@ -326,19 +332,40 @@ def _name_kind(source: Source) -> str | None:
 
 
 def detect(source: Source) -> Layout:
-    """The header row: of the first rows, the one naming most known columns; its kind by the same count."""
+    """The header row: of the first rows, the one naming most known columns; its kind by the same count.
+
+    Where two kinds name as many (an actions sheet's 問題編號, 整改措施, 責任人 … also fit a ledger sheet),
+    the one with more of its required columns wins. A header over two rows (a group cell such as 整改情況
+    above 整改措施, 責任人; the other cells merged down) is read as one.
+    """
     named = _name_kind(source)
     best = None
     for index, row in enumerate(source.head):
         for kind in ([named] if named else KINDS):
-            score = _score(kind, row)
-            if score >= MIN_HEADER_MATCHES and (best is None or score > best[0]):
-                best = (score, index, kind)
+            headers = _two_row_header(source.head, index, kind)
+            names = {n for n in mapping_for(kind, headers) if n}
+            score = (len(names), len(names & set(REQUIRED[kind])) / len(REQUIRED[kind]))
+            if score[0] >= MIN_HEADER_MATCHES and (best is None or score > best[0]):
+                best = (score, index, kind, headers)
     if best is None:
         raise LedgerError("kind_unknown", file=source.label)
-    _, index, kind = best
-    headers = source.head[index]
-    return Layout(index + 1, kind, list(headers), mapping_for(kind, headers))
+    _, index, kind, headers = best
+    depth = 2 if headers is not source.head[index] else 1
+    return Layout(index + 1, kind, list(headers), mapping_for(kind, headers), depth)
+
+
+def _two_row_header(head: list[list], index: int, kind: str) -> list:
+    """The header row, or it completed by the row below where that row names columns under cells it leaves."""
+    row = head[index]
+    below = head[index + 1] if index + 1 < len(head) else []
+    filled = [c for c in below if c is not None and str(c).strip()]
+    if not filled or any(header_name(kind, c) is None for c in filled) or _score(kind, row) < MIN_HEADER_MATCHES:
+        return row
+    width = max(len(row), len(below))
+    cells = [row[i] if i < len(row) else None for i in range(width)]
+    merged = [below[i] if i < len(below) and below[i] is not None and str(below[i]).strip() else cells[i]
+              for i in range(width)]
+    return merged if _score(kind, merged) > _score(kind, row) else row
 
 
 def sheet_from(source: Source, layout: Layout) -> Sheet:
@@ -349,11 +376,13 @@ def sheet_from(source: Source, layout: Layout) -> Sheet:
     present = {c for c in layout.columns if c}
     # A sheet per unit, without a unit column: the sheet's (or file's) name names the unit.
     unit_from_name = layout.kind == "nonconformities" and "unit" not in present
-    missing = [c for c in REQUIRED[layout.kind] if c not in present and not (c == "unit" and unit_from_name)]
+    # An actions sheet may leave out the kind (corrective, then) and its own refs (<finding>-A1, -A2 …).
+    derived = {"unit"} if unit_from_name else {"kind", "ref"} if layout.kind == "actions" else set()
+    missing = [c for c in REQUIRED[layout.kind] if c not in present and c not in derived]
     if missing:
         raise LedgerError("columns_missing", file=source.label, columns=", ".join(missing))
     table, rows = source.body(layout.header_row)
-    table, rows = table.slice(1), rows[1:]
+    table, rows = table.slice(layout.depth), rows[layout.depth:]
     columns: dict[str, pa.Array] = {}
     for index, name in enumerate(layout.columns):
         if name and index < table.num_columns:
@@ -367,10 +396,45 @@ def sheet_from(source: Source, layout: Layout) -> Sheet:
             keep = pc.invert(blank)
             columns = {name: pc.filter(values, keep) for name, values in columns.items()}
             rows = rows[np.asarray(keep.to_numpy(zero_copy_only=False), dtype=bool)]
+    if columns and layout.kind in ("nonconformities", "actions"):
+        columns, rows = _without_footer(columns, rows)
     if unit_from_name:
-        unit = clean(source.sheet or Path(source.file).stem, True)
-        columns["unit"] = pa.array([unit] * len(rows), pa.string())
+        columns["unit"] = pa.array([unit_of_name(source.sheet or Path(source.file).stem)] * len(rows), pa.string())
+    if layout.kind == "actions" and "kind" not in present:
+        columns["kind"] = pa.array(["corrective"] * len(rows), pa.string())  # a ledger that does not say
+    if layout.kind == "actions" and "ref" not in present:
+        seen: dict[str, int] = {}
+        refs = []
+        for finding in columns["nc_ref"].to_pylist():
+            seen[finding] = seen.get(finding, 0) + 1
+            refs.append(None if finding is None else f"{finding}-A{seen[finding]}")
+        columns["ref"] = pa.array(refs, pa.string())
     return Sheet(source.file, layout.kind, columns, rows, source.sha256, source.sheet, layout.header_row)
+
+
+def unit_of_name(name: str) -> str | None:
+    """The unit a sheet's name stands for: "2024年定海分局整改台賬" → 定海分局."""
+    name = clean(name, True) or ""
+    name = re.sub(r"^\d{4}年度?", "", name)
+    return re.sub(r"(整改)?(台[賬账]|問題清單|问题清单|清單|清单)$", "", name).strip() or name
+
+
+FOOTER = re.compile(r"^(填表|填報|填报|制表|審核|审核|審批|审批|負責人|负责人|聯繫|联系|日期|備註|备注|說明|说明|注)|[:：]")
+
+
+def _without_footer(columns: dict[str, pa.Array], rows: np.ndarray):
+    """Drop the last rows when each fills at most two cells, all labels: 填表人：張三　審核：李四 …"""
+    end = len(rows)
+    while end:
+        cells = [values[end - 1].as_py() for values in columns.values()]
+        filled = [c for c in cells if c is not None]
+        if not filled or len(filled) > 2 or not all(FOOTER.search(c) for c in filled):
+            break
+        end -= 1
+    if end < len(rows):
+        columns = {name: values.slice(0, end) for name, values in columns.items()}
+        rows = rows[:end]
+    return columns, rows
 
 
 def _text(value) -> str | None:

@@ -571,3 +571,47 @@ def test_the_golden_workbook_with_one_impossible_row_is_refused_whole_naming_its
     assert stored(con, "select (select count(*) from nonconformities) + (select count(*) from units) "
                        "+ (select count(*) from events) + (select count(*) from import_batches)") == [(0,)]
     con.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Shapes seen in real ledgers
+
+
+def test_an_actions_sheet_is_told_from_a_ledger_sheet_by_its_required_columns(org, tmp_path):
+    data = workbook({
+        "問題": [["編號", "單位", "問題來源", "問題等級", "存在問題", "發現日期"],
+                 ["NC-1", "DH", "督查", "一般", "記錄不全", "2024-03-05"]],
+        # no 措施類型 and no 措施編號: corrective, and refs after the finding's
+        "Sheet2": [["問題編號", "整改措施", "責任人", "整改期限", "完成時間", "狀態"],
+                   ["NC-1", "補齊記錄", "王明", "2024-04-05", "2024-03-20", "已完成"],
+                   ["NC-1", "建立制度", "李華", "2024-04-05", None, "進行中"]],
+    })
+    reading = ledger.read_files([write(tmp_path, "ledger.xlsx", data)])
+    assert [(s.sheet, s.kind) for s in reading.sheets] == [("問題", "nonconformities"), ("Sheet2", "actions")]
+    assert problems(ledger.load(org, reading.sheets, actor="test")) == []
+    assert stored(org, "select ref, kind::varchar, owner, status::varchar from actions order by ref") == [
+        ("NC-1-A1", "corrective", "王明", "done"), ("NC-1-A2", "corrective", "李華", "in_progress"),
+    ]
+
+
+def test_a_header_over_two_rows_with_a_group_cell_is_read_as_one(org, tmp_path):
+    rows = [["定海分局整改台賬"],
+            ["編號", "單位", "問題來源", "問題等級", "存在問題", "發現日期", "整改情況", None],
+            [None, None, None, None, None, None, "整改措施", "責任人"],
+            ["NC-1", "DH", "督查", "一般", "記錄不全", "2024-03-05", "補齊記錄", "王明"]]
+    data = workbook({"台賬": rows}, merged={"台賬": ["G2:H2"] + [f"{c}2:{c}3" for c in "ABCDEF"]})
+    source = ledger.sources_of("ledger.xlsx", data)[0]
+    assert (ledger.detect(source).header_row, ledger.detect(source).depth) == (2, 2)
+    assert problems(load(org, write(tmp_path, "ledger.xlsx", data))) == []
+    assert stored(org, "select ref, nonconformity, owner from actions") == [("NC-1-A1", "NC-1", "王明")]
+
+
+def test_signature_rows_below_the_ledger_are_left_out_and_a_sheet_name_with_a_title_names_the_unit(org, tmp_path):
+    rows = [["編號", "問題來源", "問題等級", "存在問題", "發現日期"],
+            ["NC-1", "督查", "一般", "記錄不全", "2024-03-05"],
+            [],
+            ["填表人：張三", None, "審核人：李四"],
+            ["日期：2024年6月30日"]]
+    outcome = load(org, write(tmp_path, "ledger.xlsx", workbook({"2024年定海分局整改台賬": rows})))
+    assert problems(outcome) == []
+    assert stored(org, "select ref, unit from nonconformities") == [("NC-1", "DH")]
