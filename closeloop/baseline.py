@@ -30,8 +30,12 @@ def load(con) -> Tables:
     """Every table into memory, as a dashboard reading `from <table>` once would hold it."""
     units = con.sql("from units").df()
     criteria = con.sql("from criteria").df()
-    nonconformities = con.sql("from nonconformities").df()
-    actions = con.sql("from actions").df()
+    # the records as entered: what the store keeps on them for its own queries (integer keys, paths,
+    # categories, repeat flags) is not the pandas way's to use
+    nonconformities = con.sql(
+        "select * exclude (id, unit_path, category, is_repeat_365, is_repeat_after_closure_365) from nonconformities"
+    ).df()
+    actions = con.sql("select * exclude (nonconformity_id) from actions").df()
     findings = nonconformities.merge(
         criteria[["code", "category"]].rename(columns={"code": "criterion"}), on="criterion", how="left",
     )

@@ -158,7 +158,7 @@ def build(con, ncs: int = 3000, seed: int = 7) -> dict:
             )
             con.execute("select max(nextval('event_id')) from range($n)",
                         {"n": len(tables["demo_events"]) - 1}).fetchall()
-            store.forget_repeats(con)
+            store.refresh_findings(con)
             trail.seal(con)
     finally:
         for name in tables:

@@ -897,6 +897,11 @@ def _merge(con, sheets: list[Sheet], actor: str, outcome: Outcome) -> int:
         },
     ).fetchone()[0]
     params = {"actor": actor, "batch": batch}
+    # every unit a finding of this import is in, before and after it (store.refresh_findings)
+    touched = [unit for (unit,) in con.execute(
+        "select o.unit from typed_nonconformities as t join nonconformities as o on o.ref = t.ref "
+        "union select unit from typed_nonconformities"
+    ).fetchall()]
     for kind in KINDS:
         # Identifiers below come from the fixed tables above, never from the file; values are bound.
         key = KEYS[kind]
@@ -917,6 +922,8 @@ def _merge(con, sheets: list[Sheet], actor: str, outcome: Outcome) -> int:
         )
         if pairs:
             assignments = ", ".join(f"{s} = t.{c}" for s, c in pairs)
+            if kind == "actions" and "nc_ref" in present:
+                assignments += ", nonconformity_id = null"  # store.refresh_findings looks it up again
             con.execute(
                 f"update {table} set {assignments}, version = {table}.version + 1 from {typed} as t "
                 f"where {table}.{key} = t.{key} and {table}.{key} in (select ref from changes)"
@@ -942,6 +949,8 @@ def _merge(con, sheets: list[Sheet], actor: str, outcome: Outcome) -> int:
         outcome.accepted[kind] = inserted
         outcome.changed[kind] = con.execute("select count(distinct ref) from changes").fetchone()[0]
     con.execute(store.sql("unit_paths_refresh"))
-    store.forget_repeats(con)
+    # a unit's path or a criterion's category may have changed under findings this import did not write
+    everything = any(outcome.accepted[k] or outcome.changed[k] for k in ("units", "criteria"))
+    store.refresh_findings(con, None if everything else touched)
     trail.seal(con)
     return batch

@@ -232,7 +232,7 @@ def _raise_finding(con, who: Identity, review: Review, topic: str, unit: str | N
         _events(cur, who, [("nonconformity", ref, "created", None, None)]
                 + [("nonconformity", ref, k, None, v if isinstance(v, str) else v.isoformat())
                    for k, v in row.items() if k != "ref" and v is not None], "review_decision")
-        store.forget_repeats(cur)
+        store.refresh_findings(cur, [unit])
         return ref
 
     return _transaction(con, write)

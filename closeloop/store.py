@@ -19,6 +19,7 @@ DEFAULT_DB = ROOT / "data" / "closeloop.duckdb"
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _COMMENT = re.compile(r"--[^\n]*")
 _repeats_lock = threading.Lock()
+FINDING_TERMS_KEPT = 5  # the migration from which findings keep their terms on their row
 
 
 class StoreError(Exception):
@@ -72,6 +73,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         "create table if not exists schema_version (version integer primary key, applied_at timestamptz default now())"
     )
     current = con.execute("select coalesce(max(version), 0) from schema_version").fetchone()[0]
+    before = current
     for file in sorted(SCHEMA.glob("[0-9][0-9][0-9]_*.sql")):
         version = int(file.name[:3])
         if version <= current:
@@ -82,6 +84,8 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         current = version
     with transaction(con):
         con.execute((SCHEMA / "terms.sql").read_text(encoding="utf-8"))
+        if before < FINDING_TERMS_KEPT <= current:
+            refresh_findings(con)  # the records stored before the finding's terms were kept on its row
     return current
 
 
@@ -129,8 +133,20 @@ def run(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None):
         cur.close()
 
 
+KEPT_WINDOW = 365  # the window whose repeat flags every finding keeps on its row (terms.sql: kept_window)
+
+
+def script(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None) -> None:
+    """Run queries/<name>.sql, a script of statements each ending with ';' at a line's end, binding each."""
+    for statement in re.split(r";\s*$", sql(name), flags=re.MULTILINE):
+        if _COMMENT.sub("", statement).strip():
+            con.execute(statement, bind(statement, params or {}))
+
+
 def ensure_repeats(con: duckdb.DuckDBPyConnection, window_days: int) -> None:
-    """Compute the repeat flags for a window once; writers drop them (forget_repeats)."""
+    """Compute the repeat flags for a window other than the kept one, once; refresh_findings keeps them true."""
+    if window_days == KEPT_WINDOW:
+        return
     with _repeats_lock:
         cur = con.cursor()
         try:
@@ -142,13 +158,35 @@ def ensure_repeats(con: duckdb.DuckDBPyConnection, window_days: int) -> None:
             with transaction(cur):
                 cur.execute(
                     "insert into repeats select $w, nonconformity, is_repeat, is_repeat_after_closure "
-                    "from repeat_flags($w)",
+                    "from repeat_flags($w, null)",
                     {"w": window_days},
                 )
         finally:
             cur.close()
 
 
-def forget_repeats(con: duckdb.DuckDBPyConnection) -> None:
-    """Call inside the transaction of any write to nonconformities."""
-    con.execute("delete from repeats")
+def refresh_findings(con: duckdb.DuckDBPyConnection, units: list[str] | None = None) -> None:
+    """Keep what each finding carries for the pages true after a write; call it inside the writing transaction.
+
+    The findings of `units` (every finding when None: an import that changed units or criteria, a new
+    store) get their unit's path, their criterion's category and the kept window's repeat flags again,
+    actions without their finding's id get it, and the flags cached for other windows are recomputed
+    for those units (dropped, when None). Repeats never cross units: pass the units of every finding
+    written, before and after the write.
+    """
+    bound = {"units": None if units is None else sorted(set(units))}
+    script(con, "findings_refresh", bound)
+    if units is None:
+        con.execute("delete from repeats")
+        return
+    cached = [w for (w,) in con.execute("select distinct window_days from repeats").fetchall()]
+    con.execute(
+        "delete from repeats where nonconformity in (select id from nonconformities where list_contains($units, unit))",
+        bound,
+    )
+    for window_days in cached:
+        con.execute(
+            "insert into repeats select $w, nonconformity, is_repeat, is_repeat_after_closure "
+            "from repeat_flags($w, $units::varchar[])",
+            bound | {"w": window_days},
+        )

@@ -277,7 +277,7 @@ def log_refused(con, who: Identity, what: str, value: str, where: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# One transaction per move: check, change, write the events, forget the repeat flags, seal.
+# One transaction per move: check, change, write the events, refresh the finding's unit, seal.
 
 
 def _allowed(who: Identity, move: str) -> None:
@@ -301,14 +301,11 @@ def _write(con, who: Identity, entity: str, move: str, ref: str, version: int | 
                     why = refusal(entity, move, record["status"])
                     if why:
                         raise Refused(why, ref=ref, status=record["status"])
-                    before = cur.execute("select coalesce(max(id), 0) from events").fetchone()[0]
                     if entity == "nonconformity":
                         written = change(cur, record, _actions_of(cur, ref))
                     else:
                         written = change(cur, record, nc)
-                    if cur.execute("select count(*) from events where id > $before and entity = 'nonconformity'",
-                                   {"before": before}).fetchone()[0]:
-                        store.forget_repeats(cur)
+                    store.refresh_findings(cur, [nc["unit"]])
                     block = trail.seal(cur)
             except duckdb.TransactionException:
                 # Another process saved the same record, or sealed, first: this move is rolled back.

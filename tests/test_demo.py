@@ -190,11 +190,10 @@ def test_criteria_are_bilingual_and_cover_the_assessment(con):
 
 
 def test_repeats_exist_and_concentrate_in_few_pairs(con):
-    store.ensure_repeats(con, 365)
     pairs = con.execute("""
-        select count(*) filter (where r.is_repeat) as repeats, count(*) filter (where r.is_repeat_after_closure)
-        from nonconformities as n join repeats as r on r.nonconformity = n.ref and r.window_days = 365
-        group by n.unit, n.criterion
+        select count(*) filter (where is_repeat) as repeats, count(*) filter (where is_repeat_after_closure)
+        from nonconformity_at(current_date, 365)
+        group by unit, criterion
         order by repeats desc
     """).fetchall()
     repeats = [r[0] for r in pairs]

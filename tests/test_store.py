@@ -7,7 +7,9 @@ from datetime import date
 import duckdb
 import pytest
 
-from closeloop import i18n, ledger, store
+from conftest import csv_text, nc
+
+from closeloop import i18n, ledger, metrics, store
 from closeloop.filters import Filters
 
 MACROS = {"nonconformity_at", "nonconformity_in_scope", "unit_subtree", "action_at", "repeat_flags"}
@@ -106,3 +108,80 @@ def test_a_bad_date_argument_is_refused_in_one_line(tmp_path, cli):
     assert (done.returncode, done.stdout) == (2, "")
     assert len(done.stderr.splitlines()) == 1
     assert i18n.translate("en", "bad_date", value="2026-13-01") in done.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# What each finding keeps on its row for the pages (store.refresh_findings), kept true by every writer
+
+
+def reimport(con, tmp_path, name: str, rows: list[dict]) -> None:
+    folder = tmp_path / f"again-{name}"
+    folder.mkdir()
+    (folder / f"{name}.csv").write_text(csv_text(rows), encoding="utf-8")
+    assert ledger.load(con, ledger.read([folder]), actor="test").ok
+
+
+def kept(con) -> list[tuple]:
+    """Per finding: its unit's path and its category as kept, and the kept flags next to those computed afresh."""
+    return con.execute("""
+        select
+            n.ref, n.unit_path, n.category, n.is_repeat_365, n.is_repeat_after_closure_365,
+            coalesce(r.is_repeat, false), coalesce(r.is_repeat_after_closure, false),
+        from nonconformities as n
+        left join repeat_flags(365, null) as r on r.nonconformity = n.id
+        order by n.ref
+    """).fetchall()
+
+
+def test_an_import_that_moves_a_finding_keeps_the_repeat_flags_of_both_units_true(store_from_rows, tmp_path):
+    moved = nc("N2", "DH-01", "2026-03-01")  # repeats N1 after its closure, until it moves to DH-02
+    con = store_from_rows([nc("N1", "DH-01", "2026-01-01", closed_on="2026-01-20"), moved,
+                           nc("N3", "DH-02", "2026-04-01")])
+    assert [row[3:5] for row in kept(con)] == [(False, False), (True, True), (False, False)]
+    reimport(con, tmp_path, "nonconformities", [moved | {"unit": "DH-02"}])
+    assert kept(con) == [
+        ("N1", "/HQ/DH/DH-01/", "組織建設", False, False, False, False),
+        ("N2", "/HQ/DH/DH-02/", "組織建設", False, False, False, False),
+        ("N3", "/HQ/DH/DH-02/", "組織建設", True, False, True, False),  # N2 is now before it in DH-02
+    ]
+
+
+def test_a_unit_moved_under_another_unit_takes_its_findings_into_that_subtree(store_from_rows, tmp_path):
+    con = store_from_rows([nc("N1", "DH-01-1", "2026-01-01"), nc("N2", "DS", "2026-02-01")])
+    reimport(con, tmp_path, "units", [{"code": "DH-01", "name": "定海分局機關支部", "parent": "DS"}])
+    assert [row[:3] for row in kept(con)] == [("N1", "/HQ/DS/DH-01/DH-01-1/", "組織建設"), ("N2", "/HQ/DS/", "組織建設")]
+    assert metrics.contract(con, Filters.default(date(2026, 6, 30), unit="DS"))["open"] == 2
+
+
+def test_a_criterion_moved_to_another_category_takes_its_findings_along(store_from_rows, tmp_path):
+    con = store_from_rows([nc("N1", "DH-01", "2026-01-01"), nc("N2", "DS", "2026-02-01", criterion="2.1")])
+    reimport(con, tmp_path, "criteria", [{"code": "1.1", "title": "三會一課按期召開", "category": "黨風廉政"}])
+    assert [row[:3] for row in kept(con)] == [("N1", "/HQ/DH/DH-01/", "黨風廉政"), ("N2", "/HQ/DS/", "思想建設")]
+
+
+def test_a_store_made_before_the_kept_terms_gets_them_when_it_is_next_opened(tmp_path, monkeypatch):
+    older = tmp_path / "schema"
+    older.mkdir()
+    for file in store.SCHEMA.glob("[0-9][0-9][0-9]_*.sql"):
+        if int(file.name[:3]) < store.FINDING_TERMS_KEPT:
+            (older / file.name).write_text(file.read_text(encoding="utf-8"), encoding="utf-8")
+    (older / "terms.sql").write_text("select 1;", encoding="utf-8")  # that store's terms play no part here
+    monkeypatch.setattr(store, "SCHEMA", older)
+    con = store.connect(tmp_path / "older.duckdb")
+    con.execute("""
+        insert into units (code, name, parent_code, path, depth) values
+            ('HQ', '總局', null, '/HQ/', 0), ('DH', '定海分局', 'HQ', '/HQ/DH/', 1);
+        insert into criteria (code, title, category) values ('1.1', '三會一課按期召開', '組織建設');
+        insert into nonconformities (ref, unit, criterion, source, severity, title, found_on, closed_on, status) values
+            ('N1', 'DH', '1.1', 'inspection', 'minor', 'N1', '2026-01-01', '2026-01-20', 'closed'),
+            ('N2', 'DH', '1.1', 'inspection', 'minor', 'N2', '2026-03-01', null, 'open');
+        insert into actions (ref, nonconformity, kind, status) values ('A2', 'N2', 'corrective', 'planned');
+    """)
+    con.close()
+    monkeypatch.undo()
+    con = store.connect(tmp_path / "older.duckdb")
+    assert kept(con) == [("N1", "/HQ/DH/", "組織建設", False, False, False, False),
+                         ("N2", "/HQ/DH/", "組織建設", True, True, True, True)]
+    assert con.execute("select a.ref, n.ref from actions as a join nonconformities as n on n.id = a.nonconformity_id"
+                       ).fetchall() == [("A2", "N2")]
+    con.close()

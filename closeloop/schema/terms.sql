@@ -1,18 +1,24 @@
 -- Business terms, defined once. Re-created on every migration run; every page query reads them.
 
--- one row per nonconformity with a criterion: is it a repeat within window_days, and after a closure?
-create or replace macro repeat_flags(window_days) as table
+-- one row per nonconformity with a criterion, of the given units (null: all): is it a repeat within
+-- window_days, and after a closure? Pairs never cross units, so a unit's findings are enough.
+-- store.refresh_findings keeps the default window's flags on each finding's row.
+create or replace macro repeat_flags(window_days, units) as table
 select
-    ref as nonconformity,
+    id as nonconformity,
     count(*) over earlier > 0 as is_repeat,
     coalesce(min(closed_on) over earlier <= found_on, false) as is_repeat_after_closure,
 from nonconformities
 where criterion is not null
+    and (units is null or list_contains(units, unit))
 window earlier as (
     partition by unit, criterion
     order by found_on - date '1970-01-01'
     range between window_days preceding and 1 preceding
 );
+
+-- the window whose repeat flags each finding keeps on its row (is_repeat_365, is_repeat_after_closure_365)
+create or replace macro kept_window() as 365;
 
 -- one row per unit below (and including) root; a null root means the whole organisation
 create or replace macro unit_subtree(root) as table
@@ -29,29 +35,30 @@ create or replace macro child_below(unit_path, root) as
         coalesce(root, string_split(trim(unit_path, '/'), '/')[1])
     );
 
--- one row per nonconformity: the metric contract's terms as of a date, all but the repeat flags
+-- one row per nonconformity: the metric contract's terms as of a date, all but the repeat flags of a
+-- chosen window. unit_path and category are kept on the row (store.refresh_findings): no join.
 create or replace macro nonconformity_terms(as_of) as table
 select
     n.*,
-    c.category,
-    u.path as unit_path,
     n.found_on <= as_of and (n.closed_on is null or n.closed_on > as_of) as is_open,
     is_open and coalesce(n.due_on < as_of, false) as is_overdue,
     case when is_open then as_of - n.found_on end as age_days,
     n.closed_on - n.found_on as days_to_close,
     coalesce(n.closed_on <= n.due_on, false) as is_closed_on_time,
-from nonconformities as n
-join units as u on u.code = n.unit
-left join criteria as c on c.code = n.criterion;
+from nonconformities as n;
 
--- one row per nonconformity: the metric contract's terms as of a date, with the repeat flags for a window
+-- one row per nonconformity: the metric contract's terms as of a date, with the repeat flags for a
+-- window: the kept ones for the default window, else those cached in `repeats` (store.ensure_repeats).
+-- For the default window the join's condition is false once the window is bound, and DuckDB drops it.
 create or replace macro nonconformity_at(as_of, window_days) as table
 select
-    n.*,
-    coalesce(r.is_repeat, false) as is_repeat,
-    coalesce(r.is_repeat_after_closure, false) as is_repeat_after_closure,
+    n.* exclude (is_repeat_365, is_repeat_after_closure_365),
+    if(window_days = kept_window(), n.is_repeat_365, coalesce(r.is_repeat, false)) as is_repeat,
+    if(window_days = kept_window(), n.is_repeat_after_closure_365, coalesce(r.is_repeat_after_closure, false))
+        as is_repeat_after_closure,
 from nonconformity_terms(as_of) as n
-left join repeats as r on r.nonconformity = n.ref and r.window_days = window_days;
+left join repeats as r
+    on window_days <> kept_window() and r.window_days = window_days and r.nonconformity = n.id;
 
 -- is a finding (by its unit's path, source, severity, category) within the unit filter, the viewer's
 -- scope and the other filters? A subtree is every unit whose path starts with its root's path.
@@ -72,8 +79,8 @@ select n.*
 from nonconformity_at(as_of, window_days) as n
 where is_in_scope(n.unit_path, n.source, n.severity, n.category, unit, sources, severities, categories, scope);
 
--- the same without the repeat flags, for queries that do not read them: DuckDB keeps a left join whose
--- columns go unused, and the one on ref was most of each query's time at 1M findings
+-- the same without the repeat flags of a chosen window, for queries that do not read them (a window
+-- other than the kept one costs a join)
 create or replace macro nonconformity_terms_in_scope(
     as_of, unit, sources, severities, categories, scope
 ) as table
@@ -114,4 +121,4 @@ select
     n.ref in (select ref from reopened) as is_reopened,
     n.found_on > previous_as_of and n.found_on <= as_of and n.is_repeat as is_new_repeat,
 from nonconformity_in_scope(as_of, window_days, unit, sources, severities, categories, scope) as n
-left join nonconformity_terms(previous_as_of) as before on before.ref = n.ref;
+left join nonconformity_terms(previous_as_of) as before on before.id = n.id;
