@@ -788,11 +788,21 @@ def _names(cur, staged: pa.Table, stored: str, columns: tuple[str, ...]) -> pa.T
         "alias": pa.concat_arrays([_cleaned(t.column(c).combine_chunks(), True) for t in tables for c in columns]),
         "code": pa.concat_arrays([t.column("code").combine_chunks().cast(pa.string()) for t in tables for _ in columns]),
     })
+    names = pa.concat_tables([names] + [_converted(names, way) for way in ("t2s", "s2t")])
     names = names.filter(pc.and_(pc.is_valid(names["alias"]), pc.invert(pc.is_in(names["alias"], codes))))
     unique = names.group_by("alias").aggregate([("code", "count_distinct"), ("code", "min")])
     unique = unique.filter(pc.equal(unique["code_count_distinct"], 1))
     return pa.table({"alias": pa.concat_arrays([codes, unique["alias"].combine_chunks()]),
                      "code": pa.concat_arrays([codes, unique["code_min"].combine_chunks()])})
+
+
+def _converted(names: pa.Table, way: str) -> pa.Table:
+    """The names in the other script (機關 ↔ 机关): a ledger in Simplified names a unit stored in Traditional."""
+    import opencc
+
+    convert = opencc.OpenCC(way).convert
+    aliases = [None if a is None else convert(a) for a in names["alias"].to_pylist()]
+    return pa.table({"alias": pa.array(aliases, pa.string()), "code": names["code"]})
 
 
 def _checked(cur, sheets: list[Sheet]) -> list[Problem]:

@@ -481,11 +481,15 @@ def criteria_title(criteria: list[dict], nc: dict) -> str:
 
 def gbk_csv() -> bytes:
     """The golden ledger as one CSV in GBK: Simplified headers, full-width refs, a row per action with the
-    finding repeated, units by name, criteria as "code title", dates as text in every accepted form."""
+    finding repeated, units by their names written in Simplified (the store has them in Traditional),
+    criteria as "code title", dates as text in every accepted form."""
+    import opencc
+
+    simplify = opencc.OpenCC("t2s").convert
     units, criteria = read_golden("units.csv"), read_golden("criteria.csv")
     ncs, actions = read_golden("nonconformities.csv"), read_golden("actions.csv")
-    name = {u["code"]: u["name"] for u in units}
-    title = {c["code"]: c["title"] for c in criteria}
+    name = {u["code"]: simplify(u["name"]) for u in units}
+    title = {c["code"]: simplify(c["title"]) for c in criteria}
     by_nc: dict[str, list[dict]] = {}
     for a in actions:
         by_nc.setdefault(a["nc_ref"], []).append(a)
@@ -615,3 +619,17 @@ def test_signature_rows_below_the_ledger_are_left_out_and_a_sheet_name_with_a_ti
     outcome = load(org, write(tmp_path, "ledger.xlsx", workbook({"2024年定海分局整改台賬": rows})))
     assert problems(outcome) == []
     assert stored(org, "select ref, unit from nonconformities") == [("NC-1", "DH")]
+
+
+def test_units_and_criteria_named_in_the_other_script_are_found(empty_store, tmp_path):
+    assert load(empty_store, write(tmp_path, "units.csv", "code,name,parent\nHQ,舟山港務管理局,\nDH,定海分局機關支部,HQ\n"
+                                   "DS,岱山分局,HQ\n"),
+                write(tmp_path, "criteria.csv", "code,title,category\n1.1,三會一課按期召開,組織建設\n"
+                                                "2.1,党员学习教育记录,思想建设\n")).ok
+    text = ("编号,单位,考核细则,来源,严重程度,问题描述,发现日期\n"
+            "NC-1,定海分局机关支部,三会一课按期召开,检查,一般,记录不全,2024-03-05\n"  # Simplified for Traditional
+            "NC-2,舟山港務管理局,黨員學習教育記錄,檢查,一般,記錄不全,2024-03-05\n")  # Traditional for Simplified
+    assert problems(load(empty_store, write(tmp_path, "台账.csv", text, "gbk"))) == []
+    assert stored(empty_store, "select ref, unit, criterion from nonconformities order by ref") == [
+        ("NC-1", "DH", "1.1"), ("NC-2", "HQ", "2.1"),
+    ]
