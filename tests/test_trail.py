@@ -215,3 +215,11 @@ def test_the_workflow_refuses_what_the_command_line_does(tmp_path):
     con = store.connect(tmp_path / "s.duckdb")
     with pytest.raises(workflow.Refused):
         workflow.start(con, identity.Identity("v@x", "viewer"), "CA-1")
+
+
+def test_every_module_that_writes_events_seals_them():
+    # A writer that forgets the seal leaves events `trail verify` reports as never sealed.
+    writers = [f for f in (ROOT / "closeloop").rglob("*.py")
+               if re.search(r"insert\s+into\s+events\b", f.read_text(encoding="utf-8"), re.IGNORECASE)]
+    assert writers and [str(f.relative_to(ROOT)) for f in writers
+                        if "trail.seal(" not in f.read_text(encoding="utf-8")] == []
