@@ -133,7 +133,7 @@ def show(t, db: Path, con, actor: str, allowed: bool) -> None:
     import streamlit as st
 
     intake: Intake = st.session_state.setdefault("intake", Intake())
-    st.download_button(t("template_download"), export.template_bytes(), file_name=t("template_file"),
+    st.download_button(t("template_download"), export.template_bytes, file_name=t("template_file"),
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        icon=":material/download:", key="template")
     if not allowed:
