@@ -24,7 +24,7 @@ def known(t, prefix: str, value):
 
 def readable(rows: pd.DataFrame, t, status_prefix: str = "status_") -> pd.DataFrame:
     """Codes in the viewer's language, columns named in it (a finding's status or an action's)."""
-    rows = rows.drop(columns=[c for c in ("version",) if c in rows])
+    rows = rows.drop(columns=[c for c in ("version", "rows_in_view") if c in rows])
     for column in rows.select_dtypes("datetime").columns:
         rows[column] = rows[column].dt.date
     words = {"status": status_prefix, "nonconformity_status": "status_", "severity": "severity_",
@@ -35,13 +35,19 @@ def readable(rows: pd.DataFrame, t, status_prefix: str = "status_") -> pd.DataFr
     return rows.rename(columns={c: t(f"col_{c}") for c in rows.columns})
 
 
-def listing(rows: pd.DataFrame, t, key: str, status_prefix: str) -> None:
-    """A list whose selected row opens in the detail panel (and in the URL, so the view can be shared)."""
-    shown = rows.head(SHOWN_ROWS)
-    st.caption(t("rows_shown", n=f"{len(shown):,}") if len(rows) > SHOWN_ROWS else t("rows_count", n=f"{len(rows):,}"))
-    st.dataframe(readable(shown, t, status_prefix), hide_index=True, on_select=partial(_open, key, list(shown["ref"])),
+def listing(rows: pd.DataFrame, t, key: str, status_prefix: str, every) -> None:
+    """The first rows of a list, a selected one opening in the detail panel (and in the URL, so the view can
+    be shared); `every()` gives all of them, for the download, when someone clicks it."""
+    total = rows_in_view(rows)
+    st.caption(t("rows_shown", n=f"{len(rows):,}") if total > len(rows) else t("rows_count", n=f"{total:,}"))
+    st.dataframe(readable(rows, t, status_prefix), hide_index=True, on_select=partial(_open, key, list(rows["ref"])),
                  selection_mode="single-row", key=key)
-    drill.downloads(lambda: readable(rows, t, status_prefix), key, t, f"{key}-download")
+    drill.downloads(lambda: readable(every(), t, status_prefix), key, t, f"{key}-download")
+
+
+def rows_in_view(rows: pd.DataFrame) -> int:
+    """How many rows a list's view holds, of which its query returned the first."""
+    return int(rows["rows_in_view"].iloc[0]) if len(rows) else 0
 
 
 def _open(key: str, refs: list[str]) -> None:

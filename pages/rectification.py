@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from closeloop import detail, filters, session
+from closeloop import detail, drill, filters, session
 from closeloop.session import t
 
 session.require_frame()
@@ -12,17 +12,23 @@ st.title(t("page_rectification"))
 st.caption(filters.describe(f, t, session.unit_label(f.unit)))
 
 view = detail.views(t)
-actions = session.query("rectification_actions", f, view=view, me=session.me())
-findings = session.query("rectification_nonconformities", f, view=view, me=session.me())
+
+
+def rows(name: str, limit: int = detail.SHOWN_ROWS):
+    return session.query(name, f, view=view, me=session.me(), limit=limit)
+
+
+actions, findings = rows("rectification_actions"), rows("rectification_nonconformities")
 
 lists, record = st.columns(2)
 with lists:
-    on_actions, on_findings = st.tabs([t("tab_actions", n=f"{len(actions):,}"),
-                                       t("tab_nonconformities", n=f"{len(findings):,}")])
+    on_actions, on_findings = st.tabs([t("tab_actions", n=f"{detail.rows_in_view(actions):,}"),
+                                       t("tab_nonconformities", n=f"{detail.rows_in_view(findings):,}")])
     with on_actions:
-        detail.listing(actions, t, "actions", "action_status_")
+        detail.listing(actions, t, "actions", "action_status_", lambda: rows("rectification_actions", drill.ALL_ROWS))
     with on_findings:
-        detail.listing(findings, t, "nonconformities", "status_")
+        detail.listing(findings, t, "nonconformities", "status_",
+                       lambda: rows("rectification_nonconformities", drill.ALL_ROWS))
 with record:
     opened = detail.panel(st.query_params.get("ref"), f, t)
 if opened:

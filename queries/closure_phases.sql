@@ -8,12 +8,12 @@ with closed as (
 
 action_dates as (
     select
-        a.nonconformity,
+        a.nonconformity_id,
         min(a.done_on) as first_done_on,
         max(a.done_on) as last_done_on,
     from actions as a
-    where a.nonconformity in (select ref from closed)
-    group by a.nonconformity
+    where a.nonconformity_id in (select id from closed)
+    group by a.nonconformity_id
     having count(*) filter (where a.status not in ('done', 'cancelled')) = 0
         and count(a.done_on) > 0
 )
@@ -25,4 +25,4 @@ select
     median(n.closed_on - d.last_done_on) as last_action_to_verified,
     median(n.days_to_close) as found_to_verified,
 from closed as n
-join action_dates as d on d.nonconformity = n.ref
+join action_dates as d on d.nonconformity_id = n.id

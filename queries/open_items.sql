@@ -1,16 +1,19 @@
 -- one row per finding open at the as-of date in the chosen subtree, oldest first, with the owners of its open actions
 with open_findings as (
+    -- the first $limit only: their owners are all the list needs
     from nonconformity_in_scope(
         $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
     )
     where is_open
+    order by found_on, ref
+    limit $limit
 ),
 
 owners as (
-    select a.nonconformity, string_agg(distinct a.owner, ', ' order by a.owner) as owners
+    select a.nonconformity_id, string_agg(distinct a.owner, ', ' order by a.owner) as owners
     from action_at($as_of) as a
-    where a.is_open and a.nonconformity in (select ref from open_findings)
-    group by a.nonconformity
+    where a.is_open and a.nonconformity_id in (select id from open_findings)
+    group by a.nonconformity_id
 )
 
 select
@@ -27,6 +30,5 @@ select
     o.owners,
 from open_findings as n
 join units as u on u.code = n.unit
-left join owners as o on o.nonconformity = n.ref
+left join owners as o on o.nonconformity_id = n.id
 order by n.found_on, n.ref
-limit $limit

@@ -1,4 +1,4 @@
--- one row per action in the quick view $view on a finding the viewer may see and the filters select, most overdue first
+-- one row per action in the quick view $view on a finding the viewer may see and the filters select, most overdue first: the first $limit, each with how many the view holds
 with findings as (
     from nonconformity_in_scope(
         $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
@@ -19,8 +19,9 @@ select
     a.evidence,
     n.status as nonconformity_status,
     a.version,
+    count(*) over () as rows_in_view,
 from action_at($as_of) as a
-join findings as n on n.ref = a.nonconformity
+join findings as n on n.id = a.nonconformity_id
 where case $view
     when 'open' then a.is_open
     when 'overdue' then a.is_overdue
@@ -30,3 +31,4 @@ where case $view
     else true
 end
 order by days_overdue desc nulls last, a.due_on nulls last, a.ref
+limit $limit

@@ -1,16 +1,36 @@
 -- one row per (unit one level below the chosen one, criterion) with repeats opened in the period
+with by_path as (
+    -- counted per unit first: the unit one level below is then found for thousands of rows, not millions
+    select
+        unit_path,
+        criterion,
+        count(*) as repeats,
+        count(*) filter (where is_repeat_after_closure) as repeats_after_closure,
+    from nonconformity_in_scope(
+        $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
+    )
+    where found_on between $since and $until
+        and is_repeat
+    group by unit_path, criterion
+),
+
+by_child as (
+    select
+        child_below(unit_path, $unit) as unit,
+        criterion,
+        sum(repeats)::bigint as repeats,
+        sum(repeats_after_closure)::bigint as repeats_after_closure,
+    from by_path
+    group by all
+)
+
 select
-    child_below(n.unit_path, $unit) as unit,
-    any_value(u.name) as unit_name,
-    any_value(coalesce(u.name_en, u.name)) as unit_name_en,
-    n.criterion,
-    count(*) filter (where n.is_repeat) as repeats,
-    count(*) filter (where n.is_repeat_after_closure) as repeats_after_closure,
-from nonconformity_in_scope(
-    $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
-) as n
-join units as u on u.code = child_below(n.unit_path, $unit)
-where n.found_on between $since and $until
-    and n.is_repeat
-group by all
-order by repeats desc, unit, n.criterion
+    c.unit,
+    u.name as unit_name,
+    coalesce(u.name_en, u.name) as unit_name_en,
+    c.criterion,
+    c.repeats,
+    c.repeats_after_closure,
+from by_child as c
+join units as u on u.code = c.unit
+order by c.repeats desc, c.unit, c.criterion
