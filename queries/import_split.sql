@@ -1,4 +1,4 @@
--- ledger_rows: one row per row of a ledger sheet, with its finding; each action on one becomes a staged action, and a finding's later rows fold into its first
+-- ledger_rows: one row per row of a ledger sheet (a findings sheet with action columns), with its finding; each action on one becomes a staged action, and a finding's later rows fold into its first
 -- A ledger sheet is a nonconformities sheet with action columns. Its layouts: one row per finding, one
 -- row per action with the finding repeated, or one row per action below a finding whose cells are
 -- merged (empty on the rows after the first: no ref, title or found date).
@@ -80,7 +80,8 @@ select
     action_status as status,
     evidence,
 from ledger_rows
-where action is not null or owner is not null or action_ref is not null;
+-- an action needs its description (or its own ref): an owner alone, on a finding with no action, makes none
+where action is not null or action_ref is not null;
 
 delete from staged_nonconformities as s
 using ledger_rows as l

@@ -633,3 +633,9 @@ def test_units_and_criteria_named_in_the_other_script_are_found(empty_store, tmp
     assert stored(empty_store, "select ref, unit, criterion from nonconformities order by ref") == [
         ("NC-1", "DH", "1.1"), ("NC-2", "HQ", "2.1"),
     ]
+
+
+def test_an_owner_without_an_action_makes_no_action(org, tmp_path):
+    rows = [LEDGER_HEADER, ["NC-1", "DH", "督查", "一般", "記錄不全", "2024-03-05", "2024-04-05", None, None, "王明"]]
+    assert problems(load(org, write(tmp_path, "ledger.xlsx", workbook({"台賬": rows})))) == []
+    assert stored(org, "select count(*) from actions") == [(0,)]
