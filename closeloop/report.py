@@ -6,6 +6,7 @@ import asyncio
 import io
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -269,13 +270,24 @@ def draw(charts_: list[Chart], step=lambda n: None) -> list[bytes | None]:
             return list(await asyncio.gather(*(one(c) for c in charts_)))
 
     try:
-        return asyncio.run(render())
+        return _run(render)
     except ChromeNotFoundError:
         raise PackError("pack_no_browser", path=str(path)) from None
     except PackError:
         raise
     except Exception as e:  # the browser died or a figure would not draw: one line, not a traceback
         raise PackError("pack_chart_failed", reason=(str(e).strip().splitlines() or [type(e).__name__])[0]) from None
+
+
+def _run(coroutine):
+    """asyncio.run(coroutine()), in a thread of its own when this one already runs an event loop (Playwright's
+    sync API, a notebook): asyncio refuses to start a second loop in a thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(coroutine())).result()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -177,3 +177,18 @@ def test_an_unknown_kind_of_file_is_refused_in_the_users_language(golden, tmp_pa
     done = closeloop("report", "--db", golden, "--out", tmp_path / "pack.docx", lang="zh")
     assert (done.returncode, done.stderr.strip()) == (2, i18n.translate("zh", "pack_bad_kind",
                                                                         path=str(tmp_path / "pack.docx")))
+
+
+def test_charts_draw_where_an_event_loop_already_runs(golden):
+    """Playwright's sync API (the browser tests) and notebooks keep a loop running in the calling thread."""
+    import asyncio
+
+    con = store.connect(golden)
+    charts = report.gather(con, Filters.default(date.fromisoformat(AS_OF)), "en").charts[:2]
+    con.close()
+
+    async def inside_a_loop():
+        return report.draw(charts)
+
+    images = asyncio.run(inside_a_loop())
+    assert [image[:8] for image in images] == [b"\x89PNG\r\n\x1a\n"] * 2
