@@ -19,7 +19,8 @@ DEFAULT_DB = ROOT / "data" / "closeloop.duckdb"
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _COMMENT = re.compile(r"--[^\n]*")
 _repeats_lock = threading.Lock()
-FINDING_TERMS_KEPT = 5  # the migration from which findings keep their terms on their row
+# the migrations that added columns refresh_findings keeps: a store migrated past one gets them filled
+KEPT_BY = (5, 6)
 
 
 class StoreError(Exception):
@@ -84,8 +85,8 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         current = version
     with transaction(con):
         con.execute((SCHEMA / "terms.sql").read_text(encoding="utf-8"))
-        if before < FINDING_TERMS_KEPT <= current:
-            refresh_findings(con)  # the records stored before the finding's terms were kept on its row
+        if any(before < version <= current for version in KEPT_BY):
+            refresh_findings(con)  # the records stored before these columns were kept
     return current
 
 
@@ -170,9 +171,9 @@ def refresh_findings(con: duckdb.DuckDBPyConnection, units: list[str] | None = N
 
     The findings of `units` (every finding when None: an import that changed units or criteria, a new
     store) get their unit's path, their criterion's category and the kept window's repeat flags again,
-    actions without their finding's id get it, and the flags cached for other windows are recomputed
-    for those units (dropped, when None). Repeats never cross units: pass the units of every finding
-    written, before and after the write.
+    their actions (and any action without its finding's id) their finding's id and scope columns, and
+    the flags cached for other windows are recomputed for those units (dropped, when None). Repeats
+    never cross units: pass the units of every finding written, before and after the write.
     """
     bound = {"units": None if units is None else sorted(set(units))}
     script(con, "findings_refresh", bound)

@@ -38,14 +38,14 @@ closed_counts as (
     where closed_on between $since and $until
 ),
 
--- open actions first: the semi join then probes a fraction of them
 action_counts as (
     select
         count(*) as actions_open,
-        count(*) filter (where a.is_overdue) as actions_overdue,
-    from action_at($as_of) as a
-    semi join scoped on scoped.id = a.nonconformity_id
-    where a.is_open
+        count(*) filter (where is_overdue) as actions_overdue,
+    from action_in_scope(
+        $as_of, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
+    )
+    where is_open
 )
 
 select *

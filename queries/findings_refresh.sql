@@ -1,4 +1,4 @@
--- findings_refresh: every finding of $units (all when null) with its unit's path, its criterion's category and the kept window's repeat flags as the store now has them; actions written without their finding's id get it
+-- findings_refresh: every finding of $units (all when null) with its unit's path, its criterion's category and the kept window's repeat flags as the store now has them; their actions, and actions written without their finding's id, with its id and scope columns
 update nonconformities as n
 set
     unit_path = f.unit_path,
@@ -26,8 +26,31 @@ where n.id = f.id
         or n.is_repeat_after_closure_365 <> f.is_repeat_after_closure
     );
 
+-- an action written without its finding's id: the id and the finding's scope columns
 update actions as a
-set nonconformity_id = n.id
+set
+    nonconformity_id = n.id,
+    nc_unit_path = n.unit_path,
+    nc_source = n.source,
+    nc_severity = n.severity,
+    nc_category = n.category,
 from nonconformities as n
 where a.nonconformity_id is null
     and n.ref = a.nonconformity;
+
+-- the actions of the findings of $units: their finding's scope columns as it now has them
+update actions as a
+set
+    nc_unit_path = n.unit_path,
+    nc_source = n.source,
+    nc_severity = n.severity,
+    nc_category = n.category,
+from nonconformities as n
+where n.id = a.nonconformity_id
+    and ($units is null or list_contains($units, n.unit))
+    and (
+        a.nc_unit_path is distinct from n.unit_path
+        or a.nc_source is distinct from n.source
+        or a.nc_severity is distinct from n.severity
+        or a.nc_category is distinct from n.category
+    );

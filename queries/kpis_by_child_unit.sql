@@ -32,16 +32,20 @@ by_path as (
         from scoped
         where closed_on between $since and $until
         group by unit_path
+        union all
+        -- a unit whose findings are all closed before the period still counts, with zeros
+        select unit_path, 0, 0, 0, 0, 0, 0,
+        from scoped
+        group by unit_path
     )
     group by unit_path
 ),
 
 late_actions as (
-    select s.unit_path, count(*) as actions_overdue
-    from action_at($as_of) as a
-    join scoped as s on s.id = a.nonconformity_id
-    where a.is_overdue
-    group by s.unit_path
+    select nc_unit_path as unit_path, count(*) as actions_overdue
+    from action_in_scope($as_of, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope)
+    where is_overdue
+    group by nc_unit_path
 ),
 
 by_child as (

@@ -163,7 +163,7 @@ def test_a_store_made_before_the_kept_terms_gets_them_when_it_is_next_opened(tmp
     older = tmp_path / "schema"
     older.mkdir()
     for file in store.SCHEMA.glob("[0-9][0-9][0-9]_*.sql"):
-        if int(file.name[:3]) < store.FINDING_TERMS_KEPT:
+        if int(file.name[:3]) < min(store.KEPT_BY):
             (older / file.name).write_text(file.read_text(encoding="utf-8"), encoding="utf-8")
     (older / "terms.sql").write_text("select 1;", encoding="utf-8")  # that store's terms play no part here
     monkeypatch.setattr(store, "SCHEMA", older)

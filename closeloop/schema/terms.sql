@@ -96,6 +96,13 @@ select
     is_open and coalesce(a.due_on < as_of, false) as is_overdue,
 from actions as a;
 
+-- one row per action on a finding the viewer may see and the filters select, with the terms as of a date;
+-- each action carries its finding's scope columns (nc_*), so no join is needed
+create or replace macro action_in_scope(as_of, unit, sources, severities, categories, scope) as table
+select a.*
+from action_at(as_of) as a
+where is_in_scope(a.nc_unit_path, a.nc_source, a.nc_severity, a.nc_category, unit, sources, severities, categories, scope);
+
 -- one row per nonconformity the filters select, with how it changed after previous_as_of up to as_of:
 -- found, closed, became overdue (overdue at as_of, not at previous_as_of), reopened (a status event away
 -- from closed, by the day it was recorded, UTC), or found as a repeat
