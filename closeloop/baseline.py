@@ -24,6 +24,8 @@ class Tables:
     # nonconformities with their criterion's category, and, per action, the row of its nonconformity
     findings: pd.DataFrame
     action_finding: np.ndarray
+    # refs that imports of more than one ledger file wrote (the Data page's duplicates check)
+    imported_twice: pd.Series
 
 
 def load(con) -> Tables:
@@ -41,7 +43,13 @@ def load(con) -> Tables:
     )
     position = pd.Series(np.arange(len(findings)), index=findings["ref"])
     action_finding = actions["nonconformity"].map(position).fillna(-1).to_numpy(dtype=np.int64)
-    return Tables(units, criteria, nonconformities, actions, findings, action_finding)
+    # The trail is the one table such an app would not hold whole: its import events only.
+    imports = con.sql(
+        "select e.ref, b.file_name from events as e join import_batches as b on b.id = e.batch "
+        "where e.entity = 'nonconformity'"
+    ).df()
+    files = imports.groupby("ref")["file_name"].nunique()
+    return Tables(units, criteria, nonconformities, actions, findings, action_finding, files.index[files > 1].to_series())
 
 
 def days(column: pd.Series) -> np.ndarray:
@@ -245,3 +253,304 @@ class Baseline:
         counts["category_en"] = counts["category"].map(names).fillna(counts["category"])
         counts["cumulative_share"] = counts["opened"].cumsum() / counts["opened"].sum()
         return counts[["category", "category_en", "opened", "cumulative_share"]]
+
+    # -----------------------------------------------------------------------------------------
+    # The other pages' numbers, each the pandas reading of the query named after it
+
+    def _column(self, name: str) -> np.ndarray:
+        return self.tables.findings[name].to_numpy()
+
+    def _paths(self) -> np.ndarray:
+        """Each finding's unit path."""
+        if not hasattr(self, "_unit_paths"):
+            paths = dict(zip(self.tables.units["code"], self.tables.units["path"]))
+            self._unit_paths = self.tables.findings["unit"].map(paths).to_numpy()
+        return self._unit_paths
+
+    def _child_below(self, paths, root: str | None) -> list:
+        """terms.sql's child_below for each path."""
+        depth = dict(zip(self.tables.units["code"], self.tables.units["depth"])).get(root, 0) if root else 0
+        out = []
+        for path in paths:
+            parts = path.strip("/").split("/")
+            out.append(parts[depth + 1] if depth + 1 < len(parts) else (root if root is not None else parts[0]))
+        return out
+
+    def _unit_names(self) -> pd.DataFrame:
+        units = self.tables.units
+        return pd.DataFrame({"code": units["code"], "name": units["name"],
+                             "name_en": units["name_en"].fillna(units["name"])})
+
+    def _open_owners(self, as_of: int, findings: np.ndarray) -> pd.DataFrame:
+        """Per finding row (position) among `findings`: its open actions' owners, sorted and joined, and how many."""
+        a = self.tables.actions
+        live = self.action_live & ~(self.action_done <= as_of)
+        rows = live & np.isin(self.tables.action_finding, findings)
+        owned = pd.DataFrame({"finding": self.tables.action_finding[rows], "owner": a["owner"].to_numpy()[rows]})
+        return owned.groupby("finding").agg(
+            owners=("owner", lambda o: ", ".join(sorted(set(o.dropna()))) or None),
+            actions_open=("owner", "size"),
+        )
+
+    def unit_tree(self, scope: str | None = None) -> pd.DataFrame:
+        units = self.tables.units
+        shown = units[units["code"].isin(subtree(units, scope))].sort_values("path")
+        return pd.DataFrame({"code": shown["code"], "name": shown["name"], "name_en": shown["name_en"].fillna(shown["name"]),
+                             "depth": shown["depth"], "parent_code": shown["parent_code"]}).reset_index(drop=True)
+
+    def unit_rollup(self, f: Filters, scope: str | None = None) -> pd.DataFrame:
+        keep = self.in_scope(f, scope)
+        as_of, since, until = day(f.as_of), day(f.since), day(f.until)
+        found, due, closed = self.found[keep], self.due[keep], self.closed[keep]
+        is_open = (found <= as_of) & ~(closed <= as_of)
+        own = (
+            pd.DataFrame({"path": self._paths()[keep], "opened": ((found >= since) & (found <= until)).astype(np.int64),
+                          "open": is_open.astype(np.int64), "overdue": (is_open & (due < as_of)).astype(np.int64)})
+            .groupby("path").sum()
+        )
+        credited = {}
+        for path, row in own.iterrows():
+            for ancestor in path.strip("/").split("/"):
+                credited[ancestor] = credited.get(ancestor, 0) + row.to_numpy()
+        units = self.tables.units
+        shown = units[units["code"].isin(subtree(units, f.unit)) & units["code"].isin(subtree(units, scope))]
+        shown = shown.sort_values("path")
+        sums = np.array([credited.get(code, np.zeros(3, dtype=np.int64)) for code in shown["code"]]).reshape(-1, 3)
+        out = pd.DataFrame({"code": shown["code"], "name": shown["name"], "name_en": shown["name_en"].fillna(shown["name"]),
+                            "parent_code": shown["parent_code"], "depth": shown["depth"],
+                            "opened": sums[:, 0], "open": sums[:, 1], "overdue": sums[:, 2]})
+        out["overdue_share"] = np.where(out["open"] > 0, out["overdue"] / out["open"].where(out["open"] > 0, 1), np.nan)
+        return out.reset_index(drop=True)
+
+    def kpis_by_child_unit(self, f: Filters, scope: str | None = None) -> pd.DataFrame:
+        keep = self.in_scope(f, scope)
+        as_of, since, until = day(f.as_of), day(f.since), day(f.until)
+        found, due, closed = self.found[keep], self.due[keep], self.closed[keep]
+        is_open = (found <= as_of) & ~(closed <= as_of)
+        opened = (found >= since) & (found <= until)
+        closed_in = (closed >= since) & (closed <= until)
+        repeat = self.repeats(f.window_days)["is_repeat"].to_numpy()[keep]
+        paths = self._paths()
+        per_finding = pd.DataFrame({
+            "path": paths[keep], "open": is_open, "overdue": is_open & (due < as_of), "opened_in_period": opened,
+            "closed_in_period": closed_in, "closed_on_time_in_period": closed_in & (closed <= due),
+            "repeat_in_period": opened & repeat,
+        }).groupby("path").sum()
+        live = self.action_live & ~(self.action_done <= as_of) & (self.action_due < as_of)
+        mine = self.tables.action_finding >= 0
+        mine[mine] = keep[self.tables.action_finding[mine]]
+        late = pd.Series(paths[self.tables.action_finding[live & mine]]).value_counts()
+        per_finding["actions_overdue"] = late.reindex(per_finding.index).fillna(0).astype(np.int64)
+        per_finding["unit"] = self._child_below(per_finding.index, f.unit)
+        counted = per_finding.groupby("unit").sum().reset_index()
+        out = counted.merge(self._unit_names().rename(columns={"code": "unit"}), on="unit").sort_values("unit")
+        return out[["unit", "name", "name_en", "open", "overdue", "opened_in_period", "closed_in_period",
+                    "closed_on_time_in_period", "repeat_in_period", "actions_overdue"]].reset_index(drop=True)
+
+    def open_items(self, f: Filters, limit: int, scope: str | None = None) -> pd.DataFrame:
+        keep = self.in_scope(f, scope)
+        as_of = day(f.as_of)
+        is_open = keep & (self.found <= as_of) & ~(self.closed <= as_of)
+        n = self.tables.findings
+        rows = np.flatnonzero(is_open)
+        rows = rows[np.lexsort((n["ref"].to_numpy()[rows], self.found[rows]))][:limit]
+        due = self.due[rows]
+        owners = self._open_owners(as_of, rows)["owners"]
+        names = dict(zip(self.tables.units["code"], self.tables.units["name"]))
+        return pd.DataFrame({
+            "ref": n["ref"].to_numpy()[rows], "unit": n["unit"].to_numpy()[rows],
+            "unit_name": [names.get(u) for u in n["unit"].to_numpy()[rows]], "title": n["title"].to_numpy()[rows],
+            "severity": n["severity"].astype(str).to_numpy()[rows], "status": n["status"].astype(str).to_numpy()[rows],
+            "found_on": n["found_on"].to_numpy()[rows], "due_on": n["due_on"].to_numpy()[rows],
+            "age_days": as_of - self.found[rows], "days_overdue": np.where(due < as_of, as_of - due, np.nan),
+            "owners": owners.reindex(rows).to_numpy(),
+        })
+
+    def _opened(self, f: Filters, scope: str | None) -> np.ndarray:
+        return self.in_scope(f, scope) & (self.found >= day(f.since)) & (self.found <= day(f.until))
+
+    def recurrence_by_period(self, f: Filters, grain: str, scope: str | None = None) -> pd.DataFrame:
+        rows = self._opened(f, scope)
+        flags = self.repeats(f.window_days)
+        found = self.tables.findings["found_on"][rows]
+        start = found.dt.to_period("M" if grain == "month" else "Q").dt.start_time
+        periods = pd.DataFrame({"period_start": start.to_numpy(), "opened": 1,
+                                "repeats": flags["is_repeat"].to_numpy()[rows].astype(np.int64),
+                                "repeats_after_closure": flags["is_repeat_after_closure"].to_numpy()[rows].astype(np.int64)})
+        out = periods.groupby("period_start", as_index=False).sum().sort_values("period_start")
+        out["recurrence_rate"] = out["repeats"] / out["opened"]
+        out["repeat_after_closure_rate"] = out["repeats_after_closure"] / out["opened"]
+        return out.reset_index(drop=True)
+
+    def _repeats_opened(self, f: Filters, scope: str | None) -> tuple[np.ndarray, pd.DataFrame]:
+        flags = self.repeats(f.window_days)
+        return self._opened(f, scope) & flags["is_repeat"].to_numpy(), flags
+
+    def repeats_by_unit_criterion(self, f: Filters, scope: str | None = None) -> pd.DataFrame:
+        rows, flags = self._repeats_opened(f, scope)
+        cells = pd.DataFrame({"unit": self._child_below(self._paths()[rows], f.unit),
+                              "criterion": self._column("criterion")[rows], "repeats": 1,
+                              "repeats_after_closure": flags["is_repeat_after_closure"].to_numpy()[rows].astype(np.int64)})
+        counted = cells.groupby(["unit", "criterion"], as_index=False).sum()
+        names = self._unit_names().rename(columns={"code": "unit", "name": "unit_name", "name_en": "unit_name_en"})
+        out = counted.merge(names, on="unit").sort_values(["repeats", "unit", "criterion"], ascending=[False, True, True])
+        return out[["unit", "unit_name", "unit_name_en", "criterion", "repeats", "repeats_after_closure"]].reset_index(drop=True)
+
+    def _criteria_names(self) -> pd.DataFrame:
+        c = self.tables.criteria
+        return pd.DataFrame({"criterion": c["code"], "title": c["title"], "title_en": c["title_en"].fillna(c["title"]),
+                             "category": c["category"]})
+
+    def repeats_by_criterion(self, f: Filters, scope: str | None = None) -> pd.DataFrame:
+        rows, flags = self._repeats_opened(f, scope)
+        counted = pd.DataFrame({
+            "criterion": self._column("criterion")[rows], "repeats": 1,
+            "repeats_after_closure": flags["is_repeat_after_closure"].to_numpy()[rows].astype(np.int64),
+        }).groupby("criterion", as_index=False).sum()
+        out = counted.merge(self._criteria_names(), on="criterion")
+        out = out.sort_values(["repeats", "criterion"], ascending=[False, True]).reset_index(drop=True)
+        out["cumulative_share"] = out["repeats"].cumsum() / out["repeats"].sum()
+        return out[["criterion", "title", "title_en", "repeats", "repeats_after_closure", "cumulative_share"]]
+
+    def systemic_criteria(self, f: Filters, scope: str | None = None) -> pd.DataFrame:
+        rows = self._opened(f, scope) & pd.notna(self._column("criterion"))
+        opened = pd.DataFrame({"criterion": self._column("criterion")[rows], "unit": self._column("unit")[rows],
+                               "repeat": self.repeats(f.window_days)["is_repeat"].to_numpy()[rows].astype(np.int64)})
+        with_findings = opened["unit"].nunique()
+        counted = opened.groupby("criterion").agg(units=("unit", "nunique"), findings=("unit", "size"),
+                                                  repeats=("repeat", "sum")).reset_index()
+        out = counted.merge(self._criteria_names(), on="criterion")
+        out["units_with_findings"] = with_findings
+        out["unit_share"] = out["units"] / with_findings
+        out = out.sort_values(["units", "findings", "criterion"], ascending=[False, False, True])
+        return out[["criterion", "title", "title_en", "category", "units", "units_with_findings", "unit_share",
+                    "findings", "repeats"]].reset_index(drop=True)
+
+    def durations_by_group(self, f: Filters, split: str, scope: str | None = None) -> pd.DataFrame:
+        as_of = day(f.as_of)
+        rows = self._opened(f, scope) & (self.found <= as_of)
+        found, closed = self.found[rows], self.closed[rows]
+        event = closed <= as_of
+        if split in ("severity", "source"):
+            grp = self.tables.findings[split].astype(str).to_numpy()[rows]
+        elif split == "unit":
+            grp = self._child_below(self._paths()[rows], f.unit)
+        else:
+            quarter = self.tables.findings["found_on"][rows].dt.to_period("Q")
+            grp = (quarter.dt.year.astype(str) + "-Q" + quarter.dt.quarter.astype(str)).to_numpy()
+        durations = pd.DataFrame({"grp": grp, "duration": np.where(event, closed - found, as_of - found).astype(np.int64),
+                                  "events": event.astype(np.int64), "exits": 1})
+        return durations.groupby(["grp", "duration"], as_index=False).sum().sort_values(["grp", "duration"]) \
+            .reset_index(drop=True)
+
+    def _closed_in_period(self, f: Filters, scope: str | None) -> np.ndarray:
+        return self.in_scope(f, scope) & (self.closed >= day(f.since)) & (self.closed <= day(f.until))
+
+    def on_time_by_quarter(self, f: Filters, scope: str | None = None) -> pd.DataFrame:
+        rows = self._closed_in_period(f, scope)
+        quarters = pd.DataFrame({
+            "quarter_start": self.tables.findings["closed_on"][rows].dt.to_period("Q").dt.start_time.to_numpy(),
+            "closed": 1, "closed_on_time": (self.closed[rows] <= self.due[rows]).astype(np.int64),
+        }).groupby("quarter_start", as_index=False).sum().sort_values("quarter_start")
+        quarters["on_time_rate"] = quarters["closed_on_time"] / quarters["closed"]
+        return quarters.reset_index(drop=True)
+
+    def closure_phases(self, f: Filters, scope: str | None = None) -> pd.DataFrame:
+        rows = np.flatnonzero(self._closed_in_period(f, scope))
+        a = self.tables.actions
+        mine = np.isin(self.tables.action_finding, rows)
+        acts = pd.DataFrame({"finding": self.tables.action_finding[mine], "done": self.action_done[mine],
+                             "settled": a["status"].isin(["done", "cancelled"]).to_numpy()[mine]})
+        per = acts.groupby("finding").agg(settled=("settled", "all"), done=("done", "count"),
+                                          first=("done", "min"), last=("done", "max"))
+        per = per[per["settled"] & (per["done"] > 0)]
+        found, closed = self.found[per.index.to_numpy()], self.closed[per.index.to_numpy()]
+
+        def median(values):
+            return float(np.median(values)) if len(values) else None
+
+        return pd.DataFrame([{
+            "findings": len(per),
+            "found_to_first_action": median(per["first"].to_numpy() - found),
+            "first_to_last_action": median(per["last"].to_numpy() - per["first"].to_numpy()),
+            "last_action_to_verified": median(closed - per["last"].to_numpy()),
+            "found_to_verified": median(closed - found),
+        }])
+
+    def closed_by_days(self, f: Filters, scope: str | None = None) -> pd.DataFrame:
+        rows = self._closed_in_period(f, scope)
+        days_to_close = (self.closed[rows] - self.found[rows]).astype(np.int64)
+        return (pd.DataFrame({"days_to_close": days_to_close, "closed": 1}).groupby("days_to_close", as_index=False).sum()
+                .sort_values("days_to_close").reset_index(drop=True))
+
+    def rectification_actions(self, f: Filters, view: str, limit: int, scope: str | None = None) -> pd.DataFrame:
+        """The "open" view (the page's first): open actions on findings in view, most overdue first."""
+        assert view == "open"
+        as_of = day(f.as_of)
+        a, n = self.tables.actions, self.tables.findings
+        keep = self.in_scope(f, scope)
+        mine = self.tables.action_finding >= 0
+        mine[mine] = keep[self.tables.action_finding[mine]]
+        rows = np.flatnonzero(mine & self.action_live & ~(self.action_done <= as_of))
+        due = self.action_due[rows]
+        overdue = np.where(due < as_of, as_of - due, np.nan)
+        order = np.lexsort((a["ref"].to_numpy()[rows], np.where(np.isnan(due), np.inf, due),
+                            np.where(np.isnan(overdue), np.inf, -overdue)))
+        listed = rows[order][:limit]
+        finding = self.tables.action_finding[listed]
+        return pd.DataFrame({
+            "ref": a["ref"].to_numpy()[listed], "nonconformity": a["nonconformity"].to_numpy()[listed],
+            "unit": n["unit"].to_numpy()[finding], "kind": a["kind"].astype(str).to_numpy()[listed],
+            "description": a["description"].to_numpy()[listed], "owner": a["owner"].to_numpy()[listed],
+            "due_on": a["due_on"].to_numpy()[listed], "status": a["status"].astype(str).to_numpy()[listed],
+            "days_overdue": overdue[order][:limit], "done_on": a["done_on"].to_numpy()[listed],
+            "evidence": a["evidence"].to_numpy()[listed], "nonconformity_status": n["status"].astype(str).to_numpy()[finding],
+            "version": a["version"].to_numpy()[listed], "rows_in_view": len(rows),
+        })
+
+    def rectification_nonconformities(self, f: Filters, view: str, limit: int, scope: str | None = None) -> pd.DataFrame:
+        """The "open" view: findings open at the as-of date, most overdue first, with their open actions' owners."""
+        assert view == "open"
+        as_of = day(f.as_of)
+        n = self.tables.findings
+        rows = np.flatnonzero(self.in_scope(f, scope) & (self.found <= as_of) & ~(self.closed <= as_of))
+        due = self.due[rows]
+        overdue = np.where(due < as_of, as_of - due, np.nan)
+        order = np.lexsort((n["ref"].to_numpy()[rows], np.where(np.isnan(due), np.inf, due),
+                            np.where(np.isnan(overdue), np.inf, -overdue)))
+        listed = rows[order][:limit]
+        owners = self._open_owners(as_of, listed).reindex(listed)
+        return pd.DataFrame({
+            "ref": n["ref"].to_numpy()[listed], "unit": n["unit"].to_numpy()[listed],
+            "severity": n["severity"].astype(str).to_numpy()[listed], "title": n["title"].to_numpy()[listed],
+            "owners": owners["owners"].to_numpy(), "found_on": n["found_on"].to_numpy()[listed],
+            "due_on": n["due_on"].to_numpy()[listed], "status": n["status"].astype(str).to_numpy()[listed],
+            "days_overdue": overdue[order][:limit], "actions_open": owners["actions_open"].fillna(0).to_numpy(),
+            "closed_on": n["closed_on"].to_numpy()[listed], "version": n["version"].to_numpy()[listed],
+            "rows_in_view": len(rows),
+        })
+
+    def data_quality(self, f: Filters, scope: str | None = None) -> pd.DataFrame:
+        as_of = day(f.as_of)
+        n, a = self.tables.findings, self.tables.actions
+        keep = self.in_scope(f, scope)
+        rows = keep & (((self.found >= day(f.since)) & (self.found <= day(f.until)))
+                       | ((self.found <= as_of) & ~(self.closed <= as_of)))
+        mine = self.tables.action_finding >= 0
+        mine[mine] = rows[self.tables.action_finding[mine]]
+        finding = self.tables.action_finding[mine]
+        actions = np.bincount(finding, minlength=len(n))
+        owned = np.bincount(finding, weights=a["owner"].notna().to_numpy()[mine], minlength=len(n))
+        unproven = ((a["status"] == "done") & a["evidence"].isna()).to_numpy()[mine]
+        duplicated = n["ref"].isin(self.tables.imported_twice).to_numpy()
+        counts = {
+            "no_due_date": int((rows & np.isnan(self.due)).sum()),
+            "no_owner": int((rows & (owned == 0)).sum()),
+            "no_action": int((rows & (actions == 0)).sum()),
+            "no_root_cause": int((rows & n["root_cause"].isna().to_numpy()).sum()),
+            "done_without_evidence": int(unproven.sum()),
+            "closed_without_verifier": int((rows & (n["status"] == "closed").to_numpy()
+                                            & n["verified_by"].isna().to_numpy()).sum()),
+            "duplicated_across_ledgers": int((rows & duplicated).sum()),
+        }
+        return pd.DataFrame({"check": list(counts), "n": list(counts.values())})

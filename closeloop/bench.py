@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import multiprocessing
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from closeloop import baseline, charts, i18n, metrics, store
+from closeloop import baseline, charts, drill, i18n, metrics, store
 from closeloop.filters import Filters
 
 LANGUAGE = "zh"  # the first users'; the labels only change the figures' text
@@ -55,25 +56,157 @@ def overview_figures(now, before, monthly, overdue_units, by_category, t) -> dic
             "overdue_by_unit": overdue_units, "opened_by_category": by_category, "figures": len(figures)}
 
 
-PAGES = {"overview": (overview, overview_pandas)}
+def units(con, f: Filters, t) -> dict:
+    """pages/units.py as it opens on the whole organisation: tree, funnel one level down, open items."""
+    params = f.params(None)
+    tree = store.run(con, "unit_tree", params)
+    rollup = store.run(con, "unit_rollup", params)
+    level_counts = store.run(con, "kpis_by_child_unit", params)
+    organisation = metrics.contract(con, f)
+    items = store.run(con, "open_items", params | {"limit": drill.SHOWN_ROWS})
+    return units_figures(tree, rollup, level_counts, organisation, items, t)
+
+
+def units_pandas(b: baseline.Baseline, f: Filters, t) -> dict:
+    return units_figures(b.unit_tree(), b.unit_rollup(f), b.kpis_by_child_unit(f), b.contract(f),
+                         b.open_items(f, drill.SHOWN_ROWS), t)
+
+
+def units_figures(tree, rollup, level_counts, organisation, items, t) -> dict:
+    label = "name_en" if LANGUAGE == "en" else "name"
+    points = metrics.funnel_points(level_counts, "overdue")
+    p0 = metrics.ratio(organisation["overdue"], organisation["open"]) or 0.0
+    points["outside"] = metrics.outside_limits(p0, points["volume"], points["rate"])
+    limits = metrics.funnel_limits(p0, int(points["volume"].max()) if len(points) else 1)
+    figures = [charts.unit_treemap(rollup, label, t), charts.funnel(points, limits, p0, label, t)]
+    drill.readable(items, t)
+    return {"unit_tree": tree, "unit_rollup": rollup, "kpis_by_child_unit": level_counts,
+            "organisation": organisation, "open_items": items, "figures": len(figures)}
+
+
+def recurrence(con, f: Filters, t) -> dict:
+    """pages/recurrence.py by month, before a click: trend, heatmap, Pareto of criteria, systemic criteria."""
+    params = f.params(None)
+    return recurrence_figures(store.run(con, "recurrence_by_period", params | {"grain": "month"}),
+                              store.run(con, "repeats_by_unit_criterion", params),
+                              store.run(con, "repeats_by_criterion", params),
+                              store.run(con, "systemic_criteria", params), t)
+
+
+def recurrence_pandas(b: baseline.Baseline, f: Filters, t) -> dict:
+    return recurrence_figures(b.recurrence_by_period(f, "month"), b.repeats_by_unit_criterion(f),
+                              b.repeats_by_criterion(f), b.systemic_criteria(f), t)
+
+
+def recurrence_figures(trend, cells, by_criterion, systemic, t) -> dict:
+    title = "title_en" if LANGUAGE == "en" else "title"
+    unit_name = "unit_name_en" if LANGUAGE == "en" else "unit_name"
+    figures = [charts.recurrence_trend(trend, t)]
+    if not cells.empty:
+        figures.append(charts.repeat_heatmap(cells, unit_name, t))
+    if not by_criterion.empty:
+        figures.append(charts.pareto(by_criterion, title, t, value="repeats", key="criterion"))
+    if not systemic.empty:
+        figures.append(charts.systemic(systemic, title, t))
+    return {"recurrence_by_period": trend, "repeats_by_unit_criterion": cells, "repeats_by_criterion": by_criterion,
+            "systemic_criteria": systemic, "figures": len(figures)}
+
+
+def time_to_close(con, f: Filters, t) -> dict:
+    """pages/time_to_close.py split by severity: Kaplan–Meier curves, quarterly quantiles, on time, phases, histogram."""
+    params = f.params(None)
+    return time_to_close_figures(store.run(con, "unit_tree", params),
+                                 store.run(con, "durations_by_group", params | {"split": "severity"}),
+                                 store.run(con, "durations_by_group", params | {"split": "quarter"}),
+                                 store.run(con, "on_time_by_quarter", params),
+                                 store.run(con, "closure_phases", params),
+                                 store.run(con, "closed_by_days", params), t)
+
+
+def time_to_close_pandas(b: baseline.Baseline, f: Filters, t) -> dict:
+    return time_to_close_figures(b.unit_tree(), b.durations_by_group(f, "severity"), b.durations_by_group(f, "quarter"),
+                                 b.on_time_by_quarter(f), b.closure_phases(f), b.closed_by_days(f), t)
+
+
+def time_to_close_figures(tree, by_severity, by_quarter, on_time, phases, closed, t) -> dict:
+    curves = metrics.survival_by(by_severity)
+    quantiles = metrics.quantiles_by(curves)
+    quarterly = metrics.quantiles_by(metrics.survival_by(by_quarter))
+    phases = phases.iloc[0].to_dict()
+    names = {g: t(f"severity_{g}") for g in quantiles["grp"]}
+    figures = [charts.survival_curves(curves, quantiles, names, t), charts.quarterly_quantiles(quarterly, t),
+               charts.on_time_trend(on_time, t)]
+    if phases["findings"]:
+        figures.append(charts.phases(phases, t))
+    if not closed.empty:
+        figures.append(charts.days_to_close_histogram(closed, t))
+    drill.readable(quantiles, t)
+    return {"unit_tree": tree, "quantiles": quantiles, "quarterly": quarterly, "on_time_by_quarter": on_time,
+            "closure_phases": phases, "closed_by_days": closed, "figures": len(figures)}
+
+
+def rectification(con, f: Filters, t) -> dict:
+    """pages/rectification.py on its first view (open), no record chosen: both lists."""
+    params = f.params(None) | {"view": "open", "me": [], "limit": drill.SHOWN_ROWS}
+    return rectification_lists(store.run(con, "rectification_actions", params),
+                               store.run(con, "rectification_nonconformities", params), t)
+
+
+def rectification_pandas(b: baseline.Baseline, f: Filters, t) -> dict:
+    return rectification_lists(b.rectification_actions(f, "open", drill.SHOWN_ROWS),
+                               b.rectification_nonconformities(f, "open", drill.SHOWN_ROWS), t)
+
+
+def rectification_lists(actions, findings, t) -> dict:
+    from closeloop import detail
+
+    detail.readable(actions, t, "action_status_")
+    detail.readable(findings, t, "status_")
+    return {"rectification_actions": actions, "rectification_nonconformities": findings, "figures": 0}
+
+
+def data(con, f: Filters, t) -> dict:
+    """pages/data.py: the data-quality counts (the import and export tabs compute nothing until used)."""
+    return {"data_quality": store.run(con, "data_quality", f.params(None)), "figures": 0}
+
+
+def data_pandas(b: baseline.Baseline, f: Filters, t) -> dict:
+    return {"data_quality": b.data_quality(f), "figures": 0}
+
+
+PAGES = {
+    "overview": (overview, overview_pandas),
+    "units": (units, units_pandas),
+    "recurrence": (recurrence, recurrence_pandas),
+    "time_to_close": (time_to_close, time_to_close_pandas),
+    "rectification": (rectification, rectification_pandas),
+    "data": (data, data_pandas),
+}
 
 
 # ---------------------------------------------------------------------------------------------
 # Comparing the two ways' numbers
 
 
+LONG = 1000  # rows: a longer frame is compared by its length, its first rows and a digest of all of them
+
+
 def plain(value):
     """A page's result as JSON-able values: frames become lists of rows, dates ISO text."""
     if isinstance(value, pd.DataFrame):
-        return [{k: plain(v) for k, v in row.items()} for row in value.to_dict("records")]
+        rows = [{k: plain(v) for k, v in row.items()} for row in value.to_dict("records")]
+        if len(rows) <= LONG:
+            return rows
+        digest = hashlib.sha256(json.dumps(rows, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+        return {"rows": len(rows), "first": rows[:100], "sha256": digest}
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
-    if isinstance(value, (pd.Timestamp, date)):
-        return value.strftime("%Y-%m-%d")
     if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
         return None
+    if isinstance(value, (pd.Timestamp, date)):
+        return value.strftime("%Y-%m-%d")
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
     return value

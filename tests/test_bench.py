@@ -96,16 +96,16 @@ def test_bad_sizes_are_refused_in_one_line(capsys):
 
 @pytest.mark.parametrize("fixture", [
     "status_store", "period_store", "on_time_store", "km_store", "km_never_half_store", "repeat_store",
-    "aging_store", "spread_store", "actions_store",
+    "aging_store", "spread_store", "actions_store", "analysis_store",
 ])
 @pytest.mark.parametrize("unit", [None, "DH"])
 def test_both_ways_agree_on_the_contract_cases(fixture, unit, request):
-    """The pandas way is an independent cross-check of the SQL: on every literal case of the contract too."""
+    """The pandas way is an independent cross-check of the SQL: on every literal case of the contract too, every page."""
     con = request.getfixturevalue(fixture)
     f, t = Filters.default(T, unit=unit), i18n.translator("en")
-    ours = bench.plain(bench.overview(con, f, t))
-    theirs = bench.plain(bench.overview_pandas(baseline.Baseline(baseline.load(con)), f, t))
-    assert bench.differences(ours, theirs) == []
+    b = baseline.Baseline(baseline.load(con))
+    for page, (ours, theirs) in bench.PAGES.items():
+        assert bench.differences(bench.plain(ours(con, f, t)), bench.plain(theirs(b, f, t))) == [], page
 
 
 def test_a_category_named_differently_by_its_criteria_counts_each_finding_once(store_from_rows):
