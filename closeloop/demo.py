@@ -17,7 +17,13 @@ END = (DEMO_END - date(1970, 1, 1)).days
 START = (DEMO_START - date(1970, 1, 1)).days
 WINDOW = 365  # the dashboard's default repeat window: findings are spread out to stay clear of it
 DEFAULT_LEAVES = 53  # with the root and six branch bureaus, the ~60 units of the default 3,000 findings
-FINDINGS_PER_EXTRA_UNIT = 340  # 1M findings → ~3,000 units
+# A unit of the default demo has ~50 findings over its 3.5 years (~14 a year against 30 criteria), few
+# enough to be spread out so that only the chains below repeat (recurrence ~10 %). Larger demos keep that
+# density: 1M findings → ~17,000 units (an organisation of that size nationwide), 5M → ~83,000. With
+# 340 per unit (the earlier ~3,000 units at 1M) every unit failed every criterion about twice a year,
+# and 94 % of findings were repeats.
+FINDINGS_PER_EXTRA_UNIT = 60
+LEAVES_PER_DISTRICT = 40  # past this many leaves, a bureau's leaves sit in districts (片区) of about this many
 RECURRING_SHARE = 0.03  # chains of one unit failing one criterion again and again, per finding
 
 # The root and its branch bureaus head the groups every audit is run in: (code, name, name_en)
@@ -167,7 +173,7 @@ def build(con, ncs: int = 3000, seed: int = 7) -> dict:
 
 
 def unit_rows(ncs: int) -> dict:
-    """The root, its branch bureaus and their leaves, each group contiguous and headed by its head."""
+    """The root, its branch bureaus and their leaves (in districts when many), each group contiguous and headed by its head."""
     leaves = DEFAULT_LEAVES + max(0, ncs - 3000) // FINDINGS_PER_EXTRA_UNIT
     at_hq = leaves * len(HQ_LEAVES) // DEFAULT_LEAVES
     sizes = [at_hq, *np.diff(np.linspace(0, leaves - at_hq, len(GROUPS)).round().astype(int))]
@@ -176,10 +182,18 @@ def unit_rows(ncs: int) -> dict:
         path = "/HQ/" if g == 0 else f"/HQ/{code}/"
         rows.append((code, name, name_en, None if g == 0 else "HQ", path))
         standing, prefix, prefix_en = (HQ_LEAVES, "局机关", "HQ") if g == 0 else (BRANCH_LEAVES, name, name_en)
+        districts = sizes[g] // LEAVES_PER_DISTRICT if sizes[g] > 2 * LEAVES_PER_DISTRICT else 0
+        for d in range(1, districts + 1):
+            rows.append((f"{code}-D{d:02d}", f"{prefix}第{d}片区", f"{prefix_en} District {d}", code,
+                         f"{path}{code}-D{d:02d}/"))
+        width = len(str(sizes[g])) if sizes[g] >= 100 else 2
         for j in range(1, sizes[g] + 1):
             leaf, leaf_en = standing[j - 1] if j <= len(standing) else (f"第{j}党支部", f"Party Branch No. {j}")
-            leaf_code = f"{code}-{j:02d}"
-            rows.append((leaf_code, prefix + leaf, f"{prefix_en} {leaf_en}", code, f"{path}{leaf_code}/"))
+            leaf_code = f"{code}-{j:0{width}d}"
+            parent = f"{code}-D{(j - 1) % districts + 1:02d}" if districts else code
+            above = f"{path}{parent}/" if districts else path
+            rows.append((leaf_code, prefix + leaf, f"{prefix_en} {leaf_en}", parent, f"{above}{leaf_code}/"))
+        sizes[g] += districts
     code, name, name_en, parent, path = (list(c) for c in zip(*rows))
     table = pa.table({"code": code, "name": name, "name_en": name_en, "parent_code": parent, "path": path,
                       "depth": [p.count("/") - 2 for p in path]})
@@ -278,7 +292,12 @@ def repeat_of(unit, crit, found):
     """Whether each row repeats an earlier one (same unit and criterion within WINDOW), and which."""
     key = ((unit.astype(np.int64) * len(CRITERIA) + crit) << 20) + found  # days since 1970 fit in 20 bits
     order = np.argsort(key, kind="stable")
-    previous = order[np.maximum(np.searchsorted(key[order], key, side="left") - 1, 0)]
+    ordered = key[order]
+    # each row's previous row in key order that has a smaller key (the row before its run of equal keys)
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    run_start = starts[np.cumsum(np.r_[True, ordered[1:] != ordered[:-1]]) - 1]
+    previous = np.empty_like(order)
+    previous[order] = order[np.maximum(run_start - 1, 0)]
     gap = found - found[previous]
     near = (key[previous] >> 20 == key >> 20) & (gap > 0) & (gap <= WINDOW)
     return near, previous
