@@ -64,6 +64,7 @@ def readable(rows: pd.DataFrame, t) -> pd.DataFrame:
 def downloads(rows_for_download, name: str, t, key: str, xlsx=None) -> None:
     """CSV and XLSX buttons; the file is built only when someone clicks. `xlsx`: the workbook's maker."""
     make_xlsx = xlsx or (lambda rows: export.xlsx_bytes(rows, name))
+    rows_for_download = session.later(rows_for_download)  # built after the run: keep this run's viewer
     row = st.container(horizontal=True)
     row.download_button(t("download_csv"), lambda: export.csv_bytes(rows_for_download()),
                          file_name=f"{name}.csv", mime="text/csv", key=f"{key}-csv", icon=":material/download:")

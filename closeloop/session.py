@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 import pandas as pd
 import streamlit as st
 
@@ -33,6 +35,8 @@ def connection():
 
 def language() -> str:
     """The language chosen in the sidebar, else the URL's ?lang=, else the browser's."""
+    if _later.get():
+        return _later.get()[1]
     chosen = st.session_state.get("lang") or st.query_params.get("lang")
     return chosen if chosen in i18n.LANGUAGES else i18n.language_from_locale(st.context.locale)
 
@@ -172,7 +176,31 @@ def require_frame() -> None:
 
 def viewer() -> identity.Identity | None:
     """Who is looking: from st.user and the users table, never from a widget, the URL or session state."""
+    if _later.get():
+        return _later.get()[0]
     return identity.signed_in(connection())
+
+
+# Who was looking, and in which language, when a deferred callable was made (see later()).
+_later: ContextVar[tuple | None] = ContextVar("closeloop_later", default=None)
+
+
+def later(make):
+    """`make`, to run after this script run (a download built when clicked), as this run's viewer.
+
+    Outside a script run there is no st.user to ask, so the identity established now, in this run, goes
+    with the callable; nothing the browser sends can change it.
+    """
+    seen = (viewer(), language())
+
+    def run():
+        token = _later.set(seen)
+        try:
+            return make()
+        finally:
+            _later.reset(token)
+
+    return run
 
 
 def me() -> list[str]:
