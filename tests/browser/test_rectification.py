@@ -78,7 +78,7 @@ def download(page: Page, button) -> str:
         expect(button).to_be_visible()
         idle(page)
         try:
-            with page.expect_download(timeout=15_000) as started:
+            with page.expect_download(timeout=45_000) as started:
                 button.click()
             return started.value.path().read_text(encoding="utf-8-sig")
         except TimeoutError:

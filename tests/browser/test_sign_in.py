@@ -156,7 +156,7 @@ def lists_download(page: Page, tab: str) -> list[dict]:
         expect(button).to_be_visible()
         idle(page)
         try:
-            with page.expect_download(timeout=15_000) as download:
+            with page.expect_download(timeout=45_000) as download:
                 button.click()
             break
         except TimeoutError:
