@@ -298,8 +298,26 @@ def closeloop_side(db: str, as_of: date, repeat: int, pages: list[str]) -> dict:
     return out
 
 
-def pandas_side(db: str, as_of: date, repeat: int, pages: list[str], window_days: int) -> dict:
-    """The tables loaded once, repeat flags once per window, then every run filtered and grouped in pandas."""
+def pandas_side(db: str, as_of: date, repeat: int, pages: list[str], window_days: int,
+                memory_bytes: int | None = None) -> dict:
+    """The tables loaded once, repeat flags once per window, then every run filtered and grouped in pandas.
+
+    `memory_bytes` caps this process's address space, so that a size too large for memory fails here
+    with MemoryError rather than making the kernel kill some other process.
+    """
+    if memory_bytes:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    import duckdb
+
+    try:
+        return _pandas_side(db, as_of, repeat, pages, window_days)
+    except (MemoryError, duckdb.OutOfMemoryException):
+        return {"error": f"out of memory at {(memory_bytes or 0) / 2**30:.1f} GiB", "rss_mb": round(peak_rss_mb(), 1)}
+
+
+def _pandas_side(db: str, as_of: date, repeat: int, pages: list[str], window_days: int) -> dict:
     t = i18n.translator(LANGUAGE)
     warm_python(t)
     started = time.perf_counter()
@@ -326,7 +344,7 @@ def import_side(folder: str, db: str) -> dict:
     from closeloop import ledger
 
     con = store.connect(db)
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     sheets = ledger.read([Path(folder)])
     outcome = ledger.load(con, sheets, actor="bench")
     seconds = time.perf_counter() - started
@@ -334,7 +352,9 @@ def import_side(folder: str, db: str) -> dict:
     if not outcome.ok:
         raise RuntimeError(f"the demo's own ledger was rejected: {outcome.problems[:5]}")
     rows = sum(len(s.rows) for s in sheets)
+    ncs = sum(len(s.rows) for s in sheets if s.kind == "nonconformities")
     return {"rows": rows, "seconds": round(seconds, 2), "rows_per_s": round(rows / seconds),
+            "ncs_per_s": round(ncs / seconds), "cpu_s": round(time.process_time() - started_cpu, 2),
             "rss_mb": round(peak_rss_mb(), 1)}
 
 
@@ -362,16 +382,17 @@ EXPORTS = {
 }
 
 
-def export_ledger(con, folder: Path) -> None:
-    """The store's four tables as the canonical CSV ledger (the golden ledger's form)."""
-    from pyarrow import csv
+def export_ledger(db: Path, folder: Path) -> None:
+    """The store's four tables as the canonical CSV ledger: the golden ledger's form, quoted only where a cell needs it."""
+    import duckdb
 
     folder.mkdir(exist_ok=True)
-    for kind, query in EXPORTS.items():
-        batches = con.sql(query).arrow()
-        with csv.CSVWriter(folder / f"{kind}.csv", batches.schema) as out:
-            for batch in batches:
-                out.write_batch(batch)
+    con = duckdb.connect(str(db), read_only=True)  # the bench's own reading: COPY needs file access
+    try:
+        for kind, query in EXPORTS.items():
+            con.execute(f"copy ({query}) to '{folder / (kind + '.csv')}' (header, delimiter ',')")
+    finally:
+        con.close()
 
 
 def store_mb(db: Path) -> float:
@@ -379,12 +400,23 @@ def store_mb(db: Path) -> float:
     return round(sum(p.stat().st_size for p in files if p.exists()) / 2**20, 1)
 
 
-def measure(ncs: int, repeat: int, folder: Path, pages: list[str] | None = None,
-            window_days: int = 365) -> dict:
+def available_bytes() -> int | None:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as info:
+            return next(int(line.split()[1]) * 1024 for line in info if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration):
+        return None
+
+
+def measure(ncs: int, repeat: int, folder: Path, pages: list[str] | None = None, window_days: int = 365,
+            browser: bool = False) -> dict:
     """Everything the table and the JSON report for one size, plus both ways' numbers compared."""
+    from concurrent.futures.process import BrokenProcessPool
+
     from closeloop import demo
 
     pages = pages or list(PAGES)
+    load_before = [round(x, 2) for x in os.getloadavg()]
     db = folder / "demo.duckdb"
     started = time.perf_counter()
     con = store.connect(db)
@@ -394,39 +426,135 @@ def measure(ncs: int, repeat: int, folder: Path, pages: list[str] | None = None,
     size = store_mb(db)
 
     con = store.connect(db)
-    started = time.perf_counter()
-    store.ensure_repeats(con, window_days)
-    repeats_ms = ms(time.perf_counter() - started)
     as_of = con.execute("select max(found_on) from nonconformities").fetchall()[0][0]
-    export_ledger(con, folder / "ledger")
+    # Repeat flags: what every writer of all findings pays (an import, the demo), and a window asked for
+    # the first time (the Recurrence page's window input); the default window's are kept on the rows.
+    started = time.perf_counter()
+    with store.transaction(con):
+        store.refresh_findings(con)
+    refresh_ms = ms(time.perf_counter() - started)
+    started = time.perf_counter()
+    store.ensure_repeats(con, 180)
+    other_window_ms = ms(time.perf_counter() - started)
     con.close()
+    export_ledger(db, folder / "ledger")
 
     imported = in_own_process(import_side, str(folder / "ledger"), str(folder / "imported.duckdb"))
     ours = in_own_process(closeloop_side, str(db), as_of, repeat, pages)
-    theirs = in_own_process(pandas_side, str(db), as_of, repeat, pages, window_days)
+    try:
+        theirs = in_own_process(pandas_side, str(db), as_of, repeat, pages, window_days, available_bytes())
+    except BrokenProcessPool:
+        theirs = {"error": "the process was killed (out of memory?)", "rss_mb": None}
+    drawn = in_own_process(browser_side, str(db), as_of) if browser else None
 
     mismatches = []
-    for page in pages:
-        for run, (a, b) in enumerate(zip(ours["numbers"][page], theirs["numbers"][page])):
-            mismatches += [f"{page} run {run} (as of {as_of - timedelta(days=run)}){d}"
-                           for d in differences(a, b)]
+    if "error" not in theirs:
+        for page in pages:
+            for run, (a, b) in enumerate(zip(ours["numbers"][page], theirs["numbers"][page])):
+                mismatches += [f"{page} run {run} (as of {as_of - timedelta(days=run)}){d}"
+                               for d in differences(a, b)]
+    pandas_pages = theirs.get("pages", {})
     report = {
-        "pages": {page: {**ours["pages"][page], **theirs["pages"][page]} for page in pages},
+        "pages": {page: {**ours["pages"][page], **pandas_pages.get(page, {"pandas_ms": None})} for page in pages},
         "rss_mb": {"closeloop": ours["rss_mb"], "pandas": theirs["rss_mb"]},
         "store_mb": size,
         "import_rows_per_s": imported["rows_per_s"],
+        "import_ncs_per_s": imported["ncs_per_s"],
         "import_rows": imported["rows"],
         "import_s": imported["seconds"],
+        "import_cpu_s": imported["cpu_s"],
         "import_rss_mb": imported["rss_mb"],
+        "units": demo.unit_rows(ncs)["table"].num_rows,
         "build_s": round(build_s, 2),
         "as_of": as_of.isoformat(),
         "connect_ms": ours["connect_ms"],
-        "repeats_ms": {"closeloop": repeats_ms, "pandas": theirs["repeats_ms"]},
-        "pandas_load_ms": theirs["load_ms"],
-        "numbers_agree": not mismatches,
+        "repeats_ms": {"closeloop_refresh_all": refresh_ms, "closeloop_new_window": other_window_ms,
+                       "pandas": theirs.get("repeats_ms")},
+        "pandas_load_ms": theirs.get("load_ms"),
+        "pandas_error": theirs.get("error"),
+        "numbers_agree": not mismatches and "error" not in theirs,
+        "load_average": {"before": load_before, "after": [round(x, 2) for x in os.getloadavg()]},
     }
-    return {"report": report, "mismatches": mismatches,
-            "numbers": {"closeloop": ours["numbers"], "pandas": theirs["numbers"]}}
+    return {"report": report, "mismatches": mismatches, "browser": drawn,
+            "numbers": {"closeloop": ours["numbers"], "pandas": theirs.get("numbers")}}
+
+
+# ---------------------------------------------------------------------------------------------
+# The Overview in a browser
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage"]
+OVERVIEW_CHARTS = 4
+# Every chart of the Overview drawn (its SVG in place) and the script done: the screen a meeting sees.
+DRAWN = """(charts) => {
+    const app = document.querySelector('[data-testid=stApp]');
+    if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+    const boxes = [...document.querySelectorAll('[data-testid=stPlotlyChart]')];
+    return boxes.length >= charts && boxes.every((box) => box.querySelector('.js-plotly-plot .main-svg'));
+}"""
+
+
+def browser_side(db: str, as_of: date) -> dict:
+    """Navigation to the Overview until every chart is drawn, in Debian's Chromium against a served store.
+
+    The server runs already (a first visit, as of another day, opened the store). Cold: a new browser
+    context, its cache empty; warm: a second navigation in the same context. Each visit asks for a day
+    not asked before, so the server computes its numbers afresh, as in the server-side measurements.
+    """
+    import socket
+    import subprocess
+    import urllib.request
+
+    from playwright.sync_api import sync_playwright
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "CLOSELOOP_DB"} | {"CLOSELOOP_DB": db}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=store.ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                    if answer.read().strip() == b"ok":
+                        break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("the dashboard did not start") from None
+                time.sleep(0.25)
+        with sync_playwright() as p:
+            chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+
+            def visit(page, day: date) -> float:
+                started = time.perf_counter()
+                page.goto(f"{url}/?as_of={day.isoformat()}&lang=zh", wait_until="commit")
+                page.wait_for_function(DRAWN, arg=OVERVIEW_CHARTS, polling=50, timeout=180_000)
+                return ms(time.perf_counter() - started)
+
+            first = chromium.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+            visit(first.new_page(), as_of - timedelta(days=30))
+            first.close()
+            context = chromium.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+            page = context.new_page()
+            cold = visit(page, as_of)
+            warm = [visit(page, as_of - timedelta(days=i)) for i in range(1, 4)]
+            context.close()
+            chromium.close()
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    return {"overview_cold_ms": cold, "overview_warm_ms": statistics.median(warm), "overview_warm_runs_ms": warm}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -459,52 +587,73 @@ def machine() -> dict:
     }
 
 
-def table(sizes: dict[str, dict]) -> str:
-    """One line per (size, page), then two per size for memory, store and import.
+def table(sizes: dict[str, dict], browser: dict | None = None) -> str:
+    """One line per (size, page), then three per size for memory, store, import and repeat flags.
 
     Speed-up is pandas over closeloop warm; "(cpu)" is process CPU time, all threads (DuckDB uses every
     core, pandas one), which a busy machine inflates far less than wall time.
     """
-    head = (f"{'NCs':>9}  {'page':<10} {'cold ms':>8} {'(cpu)':>7} {'warm ms':>8} {'(cpu)':>7} {'pandas ms':>9}"
+    def number(value, spec=",.0f"):
+        return "-" if value is None else format(value, spec)
+
+    def ratio(part, whole):
+        return f"{part / whole:.2f}x" if part and whole else "-"
+
+    head = (f"{'NCs':>9}  {'page':<13} {'cold ms':>8} {'(cpu)':>7} {'warm ms':>8} {'(cpu)':>7} {'pandas ms':>9}"
             f" {'(cpu)':>7} {'speed-up':>8} {'(cpu)':>7}")
     lines = [head, "-" * len(head)]
     for n, r in sizes.items():
         for page, p in r["pages"].items():
-            ratio = p["pandas_ms"] / p["closeloop_warm_ms"] if p["closeloop_warm_ms"] else float("inf")
-            cpu_ratio = p.get("pandas_cpu_ms", 0) / p["closeloop_warm_cpu_ms"] if p.get("closeloop_warm_cpu_ms") else 0
             lines.append(
-                f"{int(n):>9,}  {page:<10} {p['closeloop_cold_ms']:>8,.0f} {p.get('closeloop_cold_cpu_ms', 0):>7,.0f}"
-                f" {p['closeloop_warm_ms']:>8,.0f}"
-                f" {p.get('closeloop_warm_cpu_ms', 0):>7,.0f} {p['pandas_ms']:>9,.0f} {p.get('pandas_cpu_ms', 0):>7,.0f}"
-                f" {ratio:>7.2f}x {cpu_ratio:>6.2f}x"
+                f"{int(n):>9,}  {page:<13} {p['closeloop_cold_ms']:>8,.0f} {number(p.get('closeloop_cold_cpu_ms')):>7}"
+                f" {p['closeloop_warm_ms']:>8,.0f} {number(p.get('closeloop_warm_cpu_ms')):>7}"
+                f" {number(p.get('pandas_ms')):>9} {number(p.get('pandas_cpu_ms')):>7}"
+                f" {ratio(p.get('pandas_ms'), p['closeloop_warm_ms']):>8}"
+                f" {ratio(p.get('pandas_cpu_ms'), p.get('closeloop_warm_cpu_ms')):>7}"
             )
+        pandas = r["rss_mb"]["pandas"]
         lines.append(
-            f"{'':>11}RSS MB closeloop {r['rss_mb']['closeloop']:,.0f} / pandas {r['rss_mb']['pandas']:,.0f}; "
-            f"store {r['store_mb']:,.1f} MB, built in {r['build_s']:.1f} s; "
-            f"import {r['import_rows_per_s']:,} rows/s ({r['import_rows']:,} rows in {r['import_s']:.1f} s)"
+            f"{'':>11}{r.get('units', 0):,} units; RSS MB closeloop {r['rss_mb']['closeloop']:,.0f} / pandas "
+            f"{number(pandas)}{' (' + r['pandas_error'] + ')' if r.get('pandas_error') else ''}; "
+            f"store {r['store_mb']:,.1f} MB, built in {r['build_s']:.1f} s"
         )
         lines.append(
-            f"{'':>11}pandas load {r['pandas_load_ms'] / 1000:,.1f} s; repeat flags once per window: closeloop "
-            f"{r['repeats_ms']['closeloop']:,.0f} ms / pandas {r['repeats_ms']['pandas']:,.0f} ms"
+            f"{'':>11}import {r.get('import_ncs_per_s', 0):,} NCs/s, {r['import_rows_per_s']:,} rows/s "
+            f"({r['import_rows']:,} rows in {r['import_s']:.1f} s, {number(r.get('import_cpu_s'), ',.1f')} s CPU)"
+        )
+        repeats = r["repeats_ms"]
+        lines.append(
+            f"{'':>11}repeat flags: every finding refreshed {number(repeats.get('closeloop_refresh_all'))} ms, a new "
+            f"window {number(repeats.get('closeloop_new_window'))} ms; pandas once per session "
+            f"{number(repeats.get('pandas'))} ms after loading for {number((r.get('pandas_load_ms') or 0) / 1000, ',.1f')} s; "
+            f"load average {r.get('load_average', {}).get('before')} → {r.get('load_average', {}).get('after')}"
+        )
+    if browser:
+        lines.append(
+            f"Browser, {browser['ncs']:,} NCs: Overview fully drawn {browser['overview_cold_ms']:,.0f} ms with a cold "
+            f"cache, {browser['overview_warm_ms']:,.0f} ms warm"
         )
     return "\n".join(lines)
 
 
-def document(reports: dict[str, dict]) -> dict:
-    """The JSON the benchmark writes; "browser" is filled in by the browser benchmark, later."""
-    return {"sizes": reports, "browser": None, "machine": machine()}
+def document(reports: dict[str, dict], browser: dict | None = None) -> dict:
+    """The JSON the benchmark writes."""
+    return {"sizes": reports, "browser": browser, "machine": machine()}
 
 
-def run(sizes: list[int], repeat: int, pages: list[str] | None = None) -> tuple[dict, list[str]]:
+def run(sizes: list[int], repeat: int, pages: list[str] | None = None,
+        browser_size: int | None = None) -> tuple[dict, list[str]]:
     """The JSON document for these sizes, and every mismatch between the two ways."""
-    reports, mismatches = {}, []
+    reports, mismatches, drawn = {}, [], None
     for n in sizes:
         with tempfile.TemporaryDirectory(prefix=f"closeloop-bench-{n}-") as folder:
-            measured = measure(n, repeat, Path(folder), pages)
+            measured = measure(n, repeat, Path(folder), pages, browser=n == browser_size)
         reports[str(n)] = measured["report"]
+        if measured["browser"]:
+            drawn = measured["browser"] | {"ncs": n}
         mismatches += [f"{n:,} NCs: {m}" for m in measured["mismatches"]]
         print(f"measured {n:,} NCs", file=sys.stderr, flush=True)
-    return document(reports), mismatches
+    return document(reports, drawn), mismatches
 
 
 def main(args) -> int:
@@ -516,8 +665,9 @@ def main(args) -> int:
     if not sizes or min(sizes) < 1 or args.repeat < 1:
         print("--sizes and --repeat must be at least 1", file=sys.stderr)
         return 2
-    document, mismatches = run(sizes, args.repeat)
-    print(table(document["sizes"]))
+    browser = getattr(args, "browser", None)
+    document, mismatches = run(sizes, args.repeat, browser_size=browser if browser in sizes else None)
+    print(table(document["sizes"], document["browser"]))
     if args.json:
         Path(args.json).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     if mismatches:

@@ -62,6 +62,8 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--sizes", default="100000,1000000")
     bench.add_argument("--json", type=Path)
     bench.add_argument("--repeat", type=int, default=5)
+    bench.add_argument("--browser", type=int, default=1_000_000,
+                       help="the size whose Overview is also timed in Chromium (0: none)")
 
     out = commands.add_parser("export", help="the filtered ledger as the template has it: --out FILE.xlsx or .csv")
     out.add_argument("--out", type=Path, required=True)

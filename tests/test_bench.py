@@ -14,7 +14,7 @@ from datetime import date
 import pytest
 from conftest import CRITERIA, nc
 
-from closeloop import baseline, bench, i18n
+from closeloop import baseline, bench, demo, i18n
 from closeloop.filters import Filters
 
 NCS = 2000
@@ -63,7 +63,7 @@ def test_numbers_equal_in_value_are_the_same(measured):
 
 
 def test_the_json_has_the_documented_shape(measured, tmp_path, monkeypatch):
-    monkeypatch.setattr(bench, "measure", lambda n, repeat, folder, pages=None: measured)
+    monkeypatch.setattr(bench, "measure", lambda n, repeat, folder, pages=None, browser=False: measured)
     out = tmp_path / "bench.json"
     assert bench.main(argparse.Namespace(sizes=str(NCS), json=out, repeat=1)) == 0
     document = json.loads(out.read_text(encoding="utf-8"))
@@ -84,7 +84,7 @@ def test_the_json_has_the_documented_shape(measured, tmp_path, monkeypatch):
 
 def test_a_mismatch_fails_the_command_loudly(measured, monkeypatch, capsys):
     broken = {**measured, "mismatches": ["overview run 0 (as of 2026-11-03).contract.open: closeloop 1 vs pandas 2"]}
-    monkeypatch.setattr(bench, "measure", lambda n, repeat, folder, pages=None: broken)
+    monkeypatch.setattr(bench, "measure", lambda n, repeat, folder, pages=None, browser=False: broken)
     assert bench.main(argparse.Namespace(sizes=str(NCS), json=None, repeat=1)) == 1
     assert "MISMATCH" in capsys.readouterr().err
 
@@ -129,3 +129,19 @@ def test_a_category_named_differently_by_its_criteria_counts_each_finding_once(s
     assert bench.differences(sql, expected) == []
     pandas = bench.plain(baseline.Baseline(baseline.load(con)).opened_by_category(f))
     assert bench.differences(pandas, expected) == []
+
+
+def test_a_size_too_large_for_the_pandas_way_is_reported_not_fatal(measured, tmp_path):
+    # 200 MB of address space cannot hold the tables: the pandas process says so and the table shows it
+    db = tmp_path / "store.duckdb"
+    con = bench.store.connect(db)
+    demo.build(con, ncs=2000)
+    con.close()
+    out = bench.in_own_process(bench.pandas_side, str(db), T, 1, ["overview"], 365, 200 * 2**20)
+    assert out["error"].startswith("out of memory")
+    report = copy.deepcopy(measured["report"])
+    report["rss_mb"]["pandas"], report["pandas_error"] = None, out["error"]
+    for page in report["pages"].values():
+        page.update(pandas_ms=None, pandas_cpu_ms=None)
+    text = bench.table({str(NCS): report})
+    assert "out of memory" in text and " - " in text
