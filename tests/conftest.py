@@ -331,3 +331,15 @@ def analysis_store(store_from_rows):
             action("C5", "N5", "2026-03-31", "2026-03-30") | {"owner": "陳靜"},
         ],
     )
+
+
+@pytest.fixture
+def fresh_caches():
+    """st.cache_data and st.cache_resource outlive an AppTest: one test's store must not leak into the next."""
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import streamlit as st
 from openpyxl import load_workbook
 from streamlit.testing.v1 import AppTest
 
@@ -224,15 +223,6 @@ def test_a_ref_written_by_two_ledgers_is_a_duplicate_across_ledgers(golden, tmp_
 
 # ---------------------------------------------------------------------------------------------
 # The page
-
-
-@pytest.fixture
-def fresh_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 APP = Path(__file__).parents[1]
@@ -42,14 +41,7 @@ KPI_LABELS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    """st.cache_data and st.cache_resource outlive an AppTest: one test's store must not leak into the next."""
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 
 @pytest.fixture(scope="module")

@@ -17,13 +17,7 @@ AUTH = {"auth": {"redirect_uri": "http://127.0.0.1:1/oauth2callback", "cookie_se
                  "client_secret": "y", "server_metadata_url": "http://127.0.0.1:1/.well-known/openid-configuration"}}
 
 
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from closeloop import i18n, identity, kpis, review, store
@@ -20,14 +19,7 @@ LAST = date(2026, 3, 31)
 ADMIN = identity.local_administrator("chair")
 
 
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    """st.cache_data and st.cache_resource outlive an AppTest: one test's store must not leak into the next."""
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 
 @pytest.fixture(scope="module")
