@@ -182,6 +182,7 @@ def test_an_unknown_kind_of_file_is_refused_in_the_users_language(golden, tmp_pa
 def test_charts_draw_where_an_event_loop_already_runs(golden):
     """Playwright's sync API (the browser tests) and notebooks keep a loop running in the calling thread."""
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     con = store.connect(golden)
     charts = report.gather(con, Filters.default(date.fromisoformat(AS_OF)), "en").charts[:2]
@@ -190,5 +191,6 @@ def test_charts_draw_where_an_event_loop_already_runs(golden):
     async def inside_a_loop():
         return report.draw(charts)
 
-    images = asyncio.run(inside_a_loop())
+    with ThreadPoolExecutor(max_workers=1) as pool:  # a thread of its own: this one may run a loop already
+        images = pool.submit(lambda: asyncio.run(inside_a_loop())).result()
     assert [image[:8] for image in images] == [b"\x89PNG\r\n\x1a\n"] * 2
