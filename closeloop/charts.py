@@ -83,14 +83,21 @@ def pareto(counts: pd.DataFrame, label: str, t, value: str = "opened", key: str 
     )
 
 
+TREEMAP_LEVELS = 3
+
+
 def unit_treemap(rollup: pd.DataFrame, label: str, t) -> go.Figure:
-    """The unit tree sized by findings opened in the period, coloured by the share of open items overdue."""
-    shown = rollup[rollup["opened"] > 0]
+    """The unit tree sized by findings opened in the period, coloured by the share of open items overdue.
+
+    Only the levels it draws are sent (a click chooses the unit, and the tree below it comes then): with
+    tens of thousands of units, the rest was most of the figure and of the page's time.
+    """
+    shown = rollup[(rollup["opened"] > 0) & (rollup["depth"] < rollup["depth"].min() + TREEMAP_LEVELS)]
     ids = set(shown["code"])
     parents = [p if p in ids else "" for p in shown["parent_code"]]
     data = go.Treemap(
         ids=shown["code"], labels=shown[label], parents=parents, values=shown["opened"],
-        branchvalues="total", maxdepth=3, customdata=shown[["code"]].to_numpy(),
+        branchvalues="total", maxdepth=TREEMAP_LEVELS, customdata=shown[["code"]].to_numpy(),
         marker=dict(colors=shown["overdue_share"].fillna(0), colorscale="OrRd", cmin=0, cmax=1,
                     colorbar=dict(title=t("overdue_share"), tickformat=".0%")),
         hovertemplate="%{label}<br>" + t("opened") + ": %{value}<br>" + t("overdue_share")

@@ -8,13 +8,13 @@ with findings as (
 
 action_counts as (
     select
-        nonconformity,
+        nonconformity_id,
         count(*) as actions,
         count(owner) as owned,
         count(*) filter (where status = 'done' and evidence is null) as done_without_evidence,
     from actions
-    where nonconformity in (select ref from findings)
-    group by nonconformity
+    where nonconformity_id in (select id from findings)
+    group by nonconformity_id
 ),
 
 -- a ref that imports of more than one ledger file have written
@@ -40,7 +40,7 @@ from (
         count(*) filter (where f.status = 'closed' and f.verified_by is null) as closed_without_verifier,
         count(*) filter (where f.ref in (select ref from duplicated)) as duplicated_across_ledgers,
     from findings as f
-    left join action_counts as a on a.nonconformity = f.ref
+    left join action_counts as a on a.nonconformity_id = f.id
 ) unpivot (n for "check" in (
     no_due_date, no_owner, no_action, no_root_cause, done_without_evidence, closed_without_verifier,
     duplicated_across_ledgers

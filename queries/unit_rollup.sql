@@ -1,17 +1,24 @@
 -- one row per unit in the chosen subtree: findings opened in the period and open/overdue at the as-of date, with everything below it
-with scoped as (
+with scoped as not materialized (
     from nonconformity_in_scope(
         $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
     )
 ),
 
+-- each count reads only the findings it needs (see contract.sql)
 own as (
-    select
-        unit_path,
-        count(*) filter (where found_on between $since and $until) as opened,
-        count(*) filter (where is_open) as open,
-        count(*) filter (where is_overdue) as overdue,
-    from scoped
+    select unit_path, sum(opened) as opened, sum(open) as open, sum(overdue) as overdue,
+    from (
+        select unit_path, count(*) as opened, 0 as open, 0 as overdue,
+        from scoped
+        where found_on between $since and $until
+        group by unit_path
+        union all
+        select unit_path, 0, count(*), count(*) filter (where is_overdue),
+        from scoped
+        where is_open
+        group by unit_path
+    )
     group by unit_path
 ),
 

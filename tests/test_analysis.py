@@ -145,12 +145,21 @@ def test_the_rows_behind_a_chart_point(analysis_store, drill, refs):
 def test_the_treemap_nests_units_under_their_parents():
     rollup = pd.DataFrame({
         "code": ["HQ", "DH", "DH-01", "DS"], "name": ["局", "分局", "支部", "岱山"], "parent_code": [None, "HQ", "DH", "HQ"],
-        "opened": [6, 5, 3, 0], "overdue_share": [0.5, 0.6, 1.0, None],
+        "depth": [0, 1, 2, 1], "opened": [6, 5, 3, 0], "overdue_share": [0.5, 0.6, 1.0, None],
     })
     trace = charts.unit_treemap(rollup, "name", t).data[0]
     # A unit with nothing opened has no area; the root's parent is "".
     assert list(trace.ids) == ["HQ", "DH", "DH-01"] and list(trace.parents) == ["", "HQ", "DH"]
     assert list(trace.values) == [6, 5, 3]
+
+
+def test_the_treemap_sends_only_the_three_levels_it_draws():
+    rollup = pd.DataFrame({
+        "code": ["DH", "DH-01", "DH-01-1", "DH-01-1-a"], "name": ["分局", "支部", "黨小組", "組員"],
+        "parent_code": ["HQ", "DH", "DH-01", "DH-01-1"], "depth": [1, 2, 3, 4], "opened": [4, 4, 4, 4],
+        "overdue_share": [0.5, 0.5, 0.5, 0.5],
+    })
+    assert list(charts.unit_treemap(rollup, "name", t).data[0].ids) == ["DH", "DH-01", "DH-01-1"]
 
 
 def test_the_funnel_names_only_the_units_outside_the_limits():
