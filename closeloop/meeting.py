@@ -81,7 +81,9 @@ def since(last: review.Review | None, f: Filters, t) -> None:
     rows = session.query("since_review_rows", f, **extra, limit=drill.SHOWN_ROWS)
     st.caption(t(f"change_help_{change}"))
     st.dataframe(report.readable(rows, t), hide_index=True, key="since-rows")
-    drill.downloads(lambda: report.readable(session.query("since_review_rows", f, **extra, limit=drill.ALL_ROWS), t),
+    # The file is made after the run, when clicked: the store and the viewer's scope are taken now.
+    con, scope = session.connection(), session.scope()
+    drill.downloads(lambda: report.readable(review.changed_rows(con, last.as_of, f, scope, change), t),
                     f"since-review-{change}", t, "since-rows-download")
 
 

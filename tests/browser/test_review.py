@@ -52,6 +52,10 @@ def test_the_review_page_opens_the_changes_and_builds_the_pdf(new_page, reviewed
     expect(since.get_by_test_id("stDataFrame")).to_be_visible()
     expect(page.locator(".st-key-review-previous-decisions")).to_contain_text("每月通报逾期项")
     idle(page)
+    with page.expect_download() as rows_file:
+        since.get_by_role("button", name="下载 CSV").click()
+    listed = rows_file.value.path().read_text(encoding="utf-8-sig").splitlines()
+    assert len(listed) == 1 + changes["newly_overdue"]
     page.screenshot(path=artifacts / "review-zh.png", full_page=True)
 
     pack = page.locator(".st-key-review-pack")
