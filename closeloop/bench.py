@@ -350,10 +350,14 @@ def build_side(db: str, ncs: int) -> dict:
     return {"seconds": round(time.perf_counter() - started, 2), "rss_mb": round(peak_rss_mb(), 1)}
 
 
-def import_side(folder: str, db: str) -> dict:
+def import_side(folder: str, db: str, memory_bytes: int | None = None) -> dict:
     """Read the canonical CSV ledger and load it into a fresh store, as `python -m closeloop import` does."""
     from closeloop import ledger
 
+    if memory_bytes:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     con = store.connect(db)
     started, started_cpu = time.perf_counter(), time.process_time()
     sheets = ledger.read([Path(folder)])
@@ -446,7 +450,11 @@ def measure(ncs: int, repeat: int, folder: Path, pages: list[str] | None = None,
     con.close()
     export_ledger(db, folder / "ledger")
 
-    imported = in_own_process(import_side, str(folder / "ledger"), str(folder / "imported.duckdb"))
+    try:
+        imported = in_own_process(import_side, str(folder / "ledger"), str(folder / "imported.duckdb"),
+                                  available_bytes())
+    except Exception as e:  # out of memory at a size this machine cannot import in one go: say so
+        imported = {"error": f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"}
     ours = in_own_process(closeloop_side, str(db), as_of, repeat, pages)
     try:
         theirs = in_own_process(pandas_side, str(db), as_of, repeat, pages, window_days, available_bytes())
@@ -465,12 +473,13 @@ def measure(ncs: int, repeat: int, folder: Path, pages: list[str] | None = None,
         "pages": {page: {**ours["pages"][page], **pandas_pages.get(page, {"pandas_ms": None})} for page in pages},
         "rss_mb": {"closeloop": ours["rss_mb"], "pandas": theirs["rss_mb"]},
         "store_mb": size,
-        "import_rows_per_s": imported["rows_per_s"],
-        "import_ncs_per_s": imported["ncs_per_s"],
-        "import_rows": imported["rows"],
-        "import_s": imported["seconds"],
-        "import_cpu_s": imported["cpu_s"],
-        "import_rss_mb": imported["rss_mb"],
+        "import_rows_per_s": imported.get("rows_per_s"),
+        "import_ncs_per_s": imported.get("ncs_per_s"),
+        "import_rows": imported.get("rows"),
+        "import_s": imported.get("seconds"),
+        "import_cpu_s": imported.get("cpu_s"),
+        "import_rss_mb": imported.get("rss_mb"),
+        "import_error": imported.get("error"),
         "units": demo.unit_rows(ncs)["table"].num_rows,
         "build_s": built["seconds"],
         "build_rss_mb": built["rss_mb"],
@@ -626,8 +635,9 @@ def table(sizes: dict[str, dict], browser: dict | None = None) -> str:
             f"store {r['store_mb']:,.1f} MB, built in {r['build_s']:.1f} s"
         )
         lines.append(
-            f"{'':>11}import {r.get('import_ncs_per_s', 0):,} NCs/s, {r['import_rows_per_s']:,} rows/s "
-            f"({r['import_rows']:,} rows in {r['import_s']:.1f} s, {number(r.get('import_cpu_s'), ',.1f')} s CPU)"
+            f"{'':>11}import {number(r.get('import_ncs_per_s'))} NCs/s, {number(r.get('import_rows_per_s'))} rows/s "
+            f"({number(r.get('import_rows'))} rows in {number(r.get('import_s'), ',.1f')} s, "
+            f"{number(r.get('import_cpu_s'), ',.1f')} s CPU){' ' + r['import_error'] if r.get('import_error') else ''}"
         )
         repeats = r["repeats_ms"]
         lines.append(
