@@ -127,3 +127,13 @@ def test_no_two_columns_of_a_table_share_a_name_in_either_language():
     for lang in ("zh", "en"):
         names = [CATALOG[key][lang] for key in columns]
         assert len(names) == len(set(names)), sorted({n for n in names if names.count(n) > 1})
+
+
+def test_no_key_is_written_twice_in_the_catalog():
+    """A dict literal keeps the last of two equal keys without a word, so a second entry would hide the first."""
+    tree = ast.parse((ROOT / "closeloop" / "i18n.py").read_text(encoding="utf-8"))
+    literal = next(node.value for node in tree.body
+                   if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "CATALOG")
+    keys = [key.value for key in literal.keys]
+    assert len(keys) == len(CATALOG) > 0
+    assert sorted({k for k in keys if keys.count(k) > 1}) == []
