@@ -33,9 +33,9 @@ select
     coalesce(u.name_en, u.name) as name_en,
     u.parent_code,
     u.depth,
-    coalesce(sum(c.opened), 0) as opened,
-    coalesce(sum(c.open), 0) as open,
-    coalesce(sum(c.overdue), 0) as overdue,
+    coalesce(sum(c.opened), 0)::bigint as opened,
+    coalesce(sum(c.open), 0)::bigint as open,
+    coalesce(sum(c.overdue), 0)::bigint as overdue,
     coalesce(sum(c.overdue), 0) / nullif(sum(c.open), 0) as overdue_share,
 from units as u
 left join credited as c on c.ancestor = u.code
