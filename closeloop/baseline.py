@@ -35,7 +35,8 @@ def load(con) -> Tables:
     # the records as entered: what the store keeps on them for its own queries (integer keys, paths,
     # categories, repeat flags) is not the pandas way's to use
     nonconformities = con.sql(
-        "select * exclude (id, unit_path, category, is_repeat_365, is_repeat_after_closure_365) from nonconformities"
+        "select * exclude (id, unit_path, category, is_repeat_365, is_repeat_after_closure_365, action_count,"
+        " owned_action_count, undocumented_done_count) from nonconformities"
     ).df()
     actions = con.sql("select * exclude (nonconformity_id) from actions").df()
     findings = nonconformities.merge(

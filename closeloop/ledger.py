@@ -907,10 +907,14 @@ def _merge(con, sheets: list[Sheet], actor: str, outcome: Outcome) -> int:
         },
     ).fetchone()[0]
     params = {"actor": actor, "batch": batch}
-    # every unit a finding of this import is in, before and after it (store.refresh_findings)
+    # every unit a finding of this import is in, before and after it, and the units of the findings whose
+    # actions it writes (their counts of actions are kept on them): store.refresh_findings
     touched = [unit for (unit,) in con.execute(
         "select o.unit from typed_nonconformities as t join nonconformities as o on o.ref = t.ref "
-        "union select unit from typed_nonconformities"
+        "union select unit from typed_nonconformities "
+        "union select n.unit from typed_actions as t join nonconformities as n on n.ref = t.nc_ref "
+        "union select n.unit from typed_actions as t join actions as a on a.ref = t.ref "
+        "join nonconformities as n on n.ref = a.nonconformity"
     ).fetchall()]
     for kind in KINDS:
         # Identifiers below come from the fixed tables above, never from the file; values are bound.

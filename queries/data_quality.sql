@@ -1,20 +1,10 @@
--- one row per data-quality check: how many findings (or, for done_without_evidence, actions) of the ledger in view fail it
+-- one row per data-quality check: how many findings (or, for done_without_evidence, actions) of the ledger in view fail it;
+-- the actions' counts are kept on each finding's row (schema 007)
 with findings as (
     from nonconformity_terms_in_scope(
         $as_of, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
     )
     where (found_on between $since and $until) or is_open
-),
-
-action_counts as (
-    select
-        nonconformity_id,
-        count(*) as actions,
-        count(owner) as owned,
-        count(*) filter (where status = 'done' and evidence is null) as done_without_evidence,
-    from actions
-    where nonconformity_id in (select id from findings)
-    group by nonconformity_id
 ),
 
 -- a ref that imports of more than one ledger file have written
@@ -33,14 +23,13 @@ select
 from (
     select
         count(*) filter (where f.due_on is null) as no_due_date,
-        count(*) filter (where coalesce(a.owned, 0) = 0) as no_owner,
-        count(*) filter (where coalesce(a.actions, 0) = 0) as no_action,
+        count(*) filter (where f.owned_action_count = 0) as no_owner,
+        count(*) filter (where f.action_count = 0) as no_action,
         count(*) filter (where f.root_cause is null) as no_root_cause,
-        coalesce(sum(a.done_without_evidence), 0)::bigint as done_without_evidence,
+        coalesce(sum(f.undocumented_done_count), 0)::bigint as done_without_evidence,
         count(*) filter (where f.status = 'closed' and f.verified_by is null) as closed_without_verifier,
         count(*) filter (where f.ref in (select ref from duplicated)) as duplicated_across_ledgers,
     from findings as f
-    left join action_counts as a on a.nonconformity_id = f.id
 ) unpivot (n for "check" in (
     no_due_date, no_owner, no_action, no_root_cause, done_without_evidence, closed_without_verifier,
     duplicated_across_ledgers

@@ -6,13 +6,6 @@ with findings as (
     where (found_on between $since and $until) or is_open
 ),
 
-action_counts as (
-    select nonconformity, count(*) as actions, count(owner) as owned,
-    from actions
-    where nonconformity in (select ref from findings)
-    group by nonconformity
-),
-
 duplicated as (
     select e.ref, string_agg(distinct b.file_name, ' | ' order by b.file_name) as ledgers,
     from events as e
@@ -25,12 +18,11 @@ duplicated as (
 failing as (
     select f.ref, null::varchar as action_ref, null::varchar as owner, null::varchar as evidence, d.ledgers,
     from findings as f
-    left join action_counts as a on a.nonconformity = f.ref
     left join duplicated as d on d.ref = f.ref
     where case $check
         when 'no_due_date' then f.due_on is null
-        when 'no_owner' then coalesce(a.owned, 0) = 0
-        when 'no_action' then coalesce(a.actions, 0) = 0
+        when 'no_owner' then f.owned_action_count = 0
+        when 'no_action' then f.action_count = 0
         when 'no_root_cause' then f.root_cause is null
         when 'closed_without_verifier' then f.status = 'closed' and f.verified_by is null
         when 'duplicated_across_ledgers' then d.ref is not null

@@ -1,4 +1,4 @@
--- findings_refresh: every finding of $units (all when null) with its unit's path, its criterion's category and the kept window's repeat flags as the store now has them; their actions, and actions written without their finding's id, with its id and scope columns
+-- findings_refresh: every finding of $units (all when null) with its unit's path, its criterion's category, the kept window's repeat flags and its actions' counts as the store now has them; their actions, and actions written without their finding's id, with its id and scope columns
 update nonconformities as n
 set
     unit_path = f.unit_path,
@@ -53,4 +53,37 @@ where n.id = a.nonconformity_id
         or a.nc_source is distinct from n.source
         or a.nc_severity is distinct from n.severity
         or a.nc_category is distinct from n.category
+    );
+
+-- the findings of $units: how many actions each has, how many name an owner, how many are done without evidence
+update nonconformities as n
+set
+    action_count = f.actions,
+    owned_action_count = f.owned,
+    undocumented_done_count = f.undocumented,
+from (
+    select
+        x.id,
+        coalesce(a.actions, 0) as actions,
+        coalesce(a.owned, 0) as owned,
+        coalesce(a.undocumented, 0) as undocumented,
+    from nonconformities as x
+    left join (
+        select
+            nonconformity_id,
+            count(*)::integer as actions,
+            count(owner)::integer as owned,
+            (count(*) filter (where status = 'done' and evidence is null))::integer as undocumented,
+        from actions
+        where $units is null
+            or nonconformity_id in (select id from nonconformities where list_contains($units, unit))
+        group by nonconformity_id
+    ) as a on a.nonconformity_id = x.id
+    where $units is null or list_contains($units, x.unit)
+) as f
+where n.id = f.id
+    and (
+        n.action_count <> f.actions
+        or n.owned_action_count <> f.owned
+        or n.undocumented_done_count <> f.undocumented
     );

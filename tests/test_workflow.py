@@ -356,3 +356,37 @@ def test_the_command_line_acts_as_the_user_the_store_knows_else_as_the_local_adm
     assert identity.for_command_line(con, "Auditor@DH.example") == AUDITOR
     assert identity.for_command_line(con, "ops") == Identity("ops", "administrator", None, None, True)
 
+
+
+KEPT_COUNTS = """
+select n.ref, n.action_count, n.owned_action_count, n.undocumented_done_count,
+    count(a.ref)::integer, count(a.owner)::integer,
+    (count(*) filter (where a.status = 'done' and a.evidence is null))::integer,
+from nonconformities as n left join actions as a on a.nonconformity = n.ref
+group by all order by n.ref
+"""
+
+
+def test_the_action_counts_kept_on_each_finding_follow_moves_and_imports(con, tmp_path):
+    def kept_and_counted():
+        rows = con.execute(KEPT_COUNTS).fetchall()
+        return [(r[0], *r[1:4]) for r in rows], [(r[0], *r[4:]) for r in rows]
+
+    def quality():
+        return dict(store.run(con, "data_quality", Filters.default(date(2026, 6, 30)).params()).itertuples(index=False))
+
+    kept, counted = kept_and_counted()
+    assert kept == counted and ("NC-LATER", 0, 0, 0) in kept
+    assert (quality()["no_action"], quality()["done_without_evidence"]) == (1, 0)
+    workflow.add_action(con, EDITOR, "NC-LATER", kind="corrective", description="逐項補記", owner="王明",
+                        due_on=date(2026, 8, 31))
+    workflow.done(con, EDITOR, "CA-OPEN-1", evidence="會議記錄", on=ON)
+    # a newer ledger moves CA-DS-1 to done without evidence
+    newer = tmp_path / "actions.csv"
+    newer.write_text("ref,nc_ref,kind,description,owner,due_on,done_on,status,evidence\n"
+                     "CA-DS-1,NC-DS,corrective,限時辦結,趙磊,2026-04-30,2026-04-29,done,\n", encoding="utf-8")
+    assert ledger.load(con, ledger.read([newer]), actor="import").ok
+    kept, counted = kept_and_counted()
+    assert kept == counted
+    assert [r for r in kept if r[0] in ("NC-DS", "NC-LATER")] == [("NC-DS", 1, 1, 1), ("NC-LATER", 1, 1, 0)]
+    assert (quality()["no_action"], quality()["done_without_evidence"]) == (0, 1)
