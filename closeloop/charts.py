@@ -146,18 +146,25 @@ def repeat_heatmap(cells: pd.DataFrame, label: str, t) -> go.Figure:
     """Units (rows) × criteria (columns), repeats in each cell.
 
     Drawn as square scatter markers rather than go.Heatmap: Streamlit reports clicks on scatter
-    points, not on heatmap cells, and a click here opens the repeat chains behind the cell.
+    points, not on heatmap cells, and a click here opens the repeat chains behind the cell. Dark
+    cells carry white numbers: one trace per text colour, sharing one colour axis (a colour per
+    point is validated point by point, most of the figure's time at a thousand cells).
     """
     units = list(dict.fromkeys(cells[label]))
-    data = go.Scatter(
-        x=cells["criterion"], y=cells[label], mode="markers+text", text=cells["repeats"],
-        marker=dict(symbol="square", size=30, color=cells["repeats"], colorscale="Reds", cmin=0,
-                    colorbar=dict(title=t("repeats")), line=dict(color="#fff", width=1)),
-        textfont=dict(color=["#fff" if v > cells["repeats"].max() / 2 else "#222" for v in cells["repeats"]]),
-        customdata=cells[["unit", "criterion"]].to_numpy(),
-        hovertemplate="%{y} · %{x}: %{text}<extra></extra>",
-    )
+    dark = cells["repeats"] > cells["repeats"].max() / 2
+    data = [
+        go.Scatter(
+            x=part["criterion"], y=part[label], mode="markers+text", text=part["repeats"], showlegend=False,
+            marker=dict(symbol="square", size=30, color=part["repeats"], coloraxis="coloraxis",
+                        line=dict(color="#fff", width=1)),
+            textfont=dict(color=colour), customdata=part[["unit", "criterion"]].to_numpy(),
+            hovertemplate="%{y} · %{x}: %{text}<extra></extra>",
+        )
+        for colour, part in (("#222", cells[~dark]), ("#fff", cells[dark]))
+        if len(part)
+    ]
     return _figure(data, height=max(320, 34 * len(units) + 100),
+                   coloraxis=dict(colorscale="Reds", cmin=0, colorbar=dict(title=t("repeats"))),
                    xaxis=dict(type="category", title=t("criterion"), categoryorder="category ascending"),
                    yaxis=dict(type="category", autorange="reversed", categoryorder="array", categoryarray=units))
 

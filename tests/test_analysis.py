@@ -172,9 +172,11 @@ def test_the_funnel_names_only_the_units_outside_the_limits():
 def test_a_heatmap_cell_hands_back_its_unit_and_criterion():
     cells = pd.DataFrame({"unit": ["DH-01", "DS"], "unit_name": ["支部", "岱山"], "criterion": ["1.1", "2.1"],
                           "repeats": [2, 1]})
-    trace = charts.repeat_heatmap(cells, "unit_name", t).data[0]
-    assert [list(c) for c in trace.customdata] == [["DH-01", "1.1"], ["DS", "2.1"]]
-    assert list(trace.marker.color) == [2, 1]
+    fig = charts.repeat_heatmap(cells, "unit_name", t)
+    # the lighter cell first, with dark text; the darkest with white text; one colour scale for both
+    assert [[list(c) for c in trace.customdata] for trace in fig.data] == [[["DS", "2.1"]], [["DH-01", "1.1"]]]
+    assert [(list(trace.marker.color), trace.textfont.color) for trace in fig.data] == [([1], "#222"), ([2], "#fff")]
+    assert {trace.marker.coloraxis for trace in fig.data} == {"coloraxis"} and fig.layout.coloraxis.cmin == 0
 
 
 def test_exports_never_hold_a_live_formula():
