@@ -22,9 +22,17 @@ own as (
     group by unit_path
 ),
 
+-- each unit's counts credited to it and every unit above it: the path's parts by position (a join with
+-- the range of depths is several times faster than unnest per row at tens of thousands of units)
+parts as (
+    select string_split(trim(unit_path, '/'), '/') as ancestors, opened, open, overdue
+    from own
+),
+
 credited as (
-    select ancestor, o.opened, o.open, o.overdue
-    from own as o, unnest(string_split(trim(o.unit_path, '/'), '/')) as a (ancestor)
+    select p.ancestors[l.level] as ancestor, p.opened, p.open, p.overdue
+    from parts as p, range(1, (select max(depth) + 2 from units)) as l (level)
+    where l.level <= len(p.ancestors)
 )
 
 select
