@@ -575,6 +575,49 @@ def browser_side(db: str, as_of: date) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------
+# Where one query's time goes
+
+
+# what the pages pass besides the filters, as bench's pages do (Recurrence by month, curves by severity, …)
+PAGE_PARAMS = {"grain": "month", "split": "severity", "view": "open", "me": [], "limit": drill.SHOWN_ROWS}
+
+
+def profile(db: str, query: str, as_of: date | None = None) -> str:
+    """DuckDB's own account of one named query on a store, default filters as of its last finding:
+    each operator's time (all threads) and rows, slowest first, after one run to warm the store."""
+    import duckdb
+
+    con = duckdb.connect(db, read_only=True)  # store.connect locks the configuration profiling needs
+    try:
+        as_of = as_of or con.execute("select max(found_on) from nonconformities").fetchall()[0][0]
+        text = store.sql(query)
+        bound = store.bind(text, Filters.default(as_of).params(None) | PAGE_PARAMS)
+        con.execute(text, bound).fetchall()
+        con.execute("pragma enable_profiling = 'no_output'")
+        started = time.perf_counter()
+        con.execute(text, bound).fetchall()
+        wall = time.perf_counter() - started
+        tree = json.loads(con.get_profiling_information(format="json"))
+    finally:
+        con.close()
+    operators = []
+
+    def walk(node: dict, depth: int) -> None:
+        about = node.get("extra_info", {})
+        what = about.get("Table") or about.get("CTE Name") or about.get("Groups") or about.get("Conditions") or ""
+        operators.append((node.get("timing", 0.0), depth, node["type"], node.get("intermediate_rows"), str(what)))
+        for child in node.get("children", []):
+            walk(child, depth + 1)
+
+    for node in tree["operator"]:
+        walk(node, 0)
+    lines = [f"{query} as of {as_of}: {ms(wall):,.1f} ms wall, operators' time summed over threads"]
+    for timing, depth, kind, rows, what in sorted(operators, reverse=True)[:15]:
+        lines.append(f"{ms(timing):>8,.1f} ms  {kind:<20} {rows or 0:>10,} rows  {what[:70]}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
 # The machine, the table, the command
 
 
@@ -683,6 +726,10 @@ def main(args) -> int:
     if not sizes or min(sizes) < 1 or args.repeat < 1:
         print("--sizes and --repeat must be at least 1", file=sys.stderr)
         return 2
+    if getattr(args, "profile", None):
+        for query in args.profile.split(","):
+            print(profile(str(store.db_path(args.db)), query.strip()))
+        return 0
     browser = getattr(args, "browser", None)
     document, mismatches = run(sizes, args.repeat, browser_size=browser if browser in sizes else None)
     print(table(document["sizes"], document["browser"]))

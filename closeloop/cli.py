@@ -64,6 +64,9 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeat", type=int, default=5)
     bench.add_argument("--browser", type=int, default=1_000_000,
                        help="the size whose Overview is also timed in Chromium (0: none)")
+    bench.add_argument("--profile", metavar="QUERY[,QUERY]",
+                       help="instead: where these named queries' time goes on the store (--db), operator by operator")
+    bench.add_argument("--db")
 
     out = commands.add_parser("export", help="the filtered ledger as the template has it: --out FILE.xlsx or .csv")
     out.add_argument("--out", type=Path, required=True)

@@ -5,19 +5,35 @@ with opened as (
     )
     where found_on between $since and $until
         and criterion is not null
+),
+
+-- counted before the criteria's titles are joined: thirty rows to join, not every finding
+by_criterion as (
+    select
+        criterion,
+        count(distinct unit) as units,
+        count(*) as findings,
+        count(*) filter (where is_repeat) as repeats,
+    from opened
+    group by criterion
+),
+
+totals as (
+    select count(distinct unit) as units_with_findings
+    from opened
 )
 
 select
-    n.criterion,
-    any_value(c.title) as title,
-    any_value(coalesce(c.title_en, c.title)) as title_en,
-    any_value(c.category) as category,
-    count(distinct n.unit) as units,
-    (select count(distinct unit) from opened) as units_with_findings,
-    count(distinct n.unit) / (select count(distinct unit) from opened) as unit_share,
-    count(*) as findings,
-    count(*) filter (where n.is_repeat) as repeats,
-from opened as n
-join criteria as c on c.code = n.criterion
-group by n.criterion
-order by units desc, findings desc, n.criterion
+    b.criterion,
+    c.title,
+    coalesce(c.title_en, c.title) as title_en,
+    c.category,
+    b.units,
+    t.units_with_findings,
+    b.units / t.units_with_findings as unit_share,
+    b.findings,
+    b.repeats,
+from by_criterion as b
+join criteria as c on c.code = b.criterion
+cross join totals as t
+order by b.units desc, b.findings desc, b.criterion

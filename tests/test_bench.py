@@ -145,3 +145,17 @@ def test_a_size_too_large_for_the_pandas_way_is_reported_not_fatal(measured, tmp
         page.update(pandas_ms=None, pandas_cpu_ms=None)
     text = bench.table({str(NCS): report})
     assert "out of memory" in text and " - " in text
+
+
+def test_a_profile_names_the_query_and_its_slowest_operators(tmp_path, capsys):
+    db = tmp_path / "store.duckdb"
+    con = bench.store.connect(db)
+    demo.build(con, ncs=2000)
+    con.close()
+    args = argparse.Namespace(sizes="1", json=None, repeat=1, profile="unit_rollup,systemic_criteria", db=str(db))
+    assert bench.main(args) == 0
+    out = capsys.readouterr().out.splitlines()
+    heads = [line for line in out if " as of " in line]
+    assert [h.split(" as of ")[0] for h in heads] == ["unit_rollup", "systemic_criteria"]
+    scans = [line for line in out if "TABLE_SCAN" in line and "nonconformities" in line]
+    assert len(scans) >= 2 and all(int(line.split("rows")[0].split()[-1].replace(",", "")) > 0 for line in scans)
