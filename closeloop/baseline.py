@@ -36,7 +36,8 @@ def load(con) -> Tables:
     # categories, repeat flags) is not the pandas way's to use
     nonconformities = con.sql(
         "select * exclude (id, unit_path, category, is_repeat_365, is_repeat_after_closure_365, action_count,"
-        " owned_action_count, undocumented_done_count) from nonconformities"
+        " owned_action_count, undocumented_done_count, unsettled_action_count, first_action_done_on,"
+        " last_action_done_on) from nonconformities"
     ).df()
     actions = con.sql("select * exclude (nonconformity_id) from actions").df()
     findings = nonconformities.merge(

@@ -20,7 +20,7 @@ _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _COMMENT = re.compile(r"--[^\n]*")
 _repeats_lock = threading.Lock()
 # the migrations that added columns refresh_findings keeps: a store migrated past one gets them filled
-KEPT_BY = (5, 6, 7)
+KEPT_BY = (5, 6, 7, 8)
 
 
 class StoreError(Exception):

@@ -55,18 +55,24 @@ where n.id = a.nonconformity_id
         or a.nc_category is distinct from n.category
     );
 
--- the findings of $units: how many actions each has, how many name an owner, how many are done without evidence
+-- the findings of $units: what they carry of their actions (schema 007 and 008)
 update nonconformities as n
 set
     action_count = f.actions,
     owned_action_count = f.owned,
     undocumented_done_count = f.undocumented,
+    unsettled_action_count = f.unsettled,
+    first_action_done_on = f.first_done_on,
+    last_action_done_on = f.last_done_on,
 from (
     select
         x.id,
         coalesce(a.actions, 0) as actions,
         coalesce(a.owned, 0) as owned,
         coalesce(a.undocumented, 0) as undocumented,
+        coalesce(a.unsettled, 0) as unsettled,
+        a.first_done_on,
+        a.last_done_on,
     from nonconformities as x
     left join (
         select
@@ -74,6 +80,9 @@ from (
             count(*)::integer as actions,
             count(owner)::integer as owned,
             (count(*) filter (where status = 'done' and evidence is null))::integer as undocumented,
+            (count(*) filter (where status not in ('done', 'cancelled')))::integer as unsettled,
+            min(done_on) as first_done_on,
+            max(done_on) as last_done_on,
         from actions
         where $units is null
             or nonconformity_id in (select id from nonconformities where list_contains($units, unit))
@@ -86,4 +95,7 @@ where n.id = f.id
         n.action_count <> f.actions
         or n.owned_action_count <> f.owned
         or n.undocumented_done_count <> f.undocumented
+        or n.unsettled_action_count <> f.unsettled
+        or n.first_action_done_on is distinct from f.first_done_on
+        or n.last_action_done_on is distinct from f.last_done_on
     );

@@ -359,9 +359,11 @@ def test_the_command_line_acts_as_the_user_the_store_knows_else_as_the_local_adm
 
 
 KEPT_COUNTS = """
-select n.ref, n.action_count, n.owned_action_count, n.undocumented_done_count,
+select n.ref, n.action_count, n.owned_action_count, n.undocumented_done_count, n.unsettled_action_count,
+    n.first_action_done_on, n.last_action_done_on,
     count(a.ref)::integer, count(a.owner)::integer,
     (count(*) filter (where a.status = 'done' and a.evidence is null))::integer,
+    (count(a.ref) filter (where a.status not in ('done', 'cancelled')))::integer, min(a.done_on), max(a.done_on),
 from nonconformities as n left join actions as a on a.nonconformity = n.ref
 group by all order by n.ref
 """
@@ -370,13 +372,13 @@ group by all order by n.ref
 def test_the_action_counts_kept_on_each_finding_follow_moves_and_imports(con, tmp_path):
     def kept_and_counted():
         rows = con.execute(KEPT_COUNTS).fetchall()
-        return [(r[0], *r[1:4]) for r in rows], [(r[0], *r[4:]) for r in rows]
+        return [(r[0], *r[1:7]) for r in rows], [(r[0], *r[7:]) for r in rows]
 
     def quality():
         return dict(store.run(con, "data_quality", Filters.default(date(2026, 6, 30)).params()).itertuples(index=False))
 
     kept, counted = kept_and_counted()
-    assert kept == counted and ("NC-LATER", 0, 0, 0) in kept
+    assert kept == counted and ("NC-LATER", 0, 0, 0, 0, None, None) in kept
     assert (quality()["no_action"], quality()["done_without_evidence"]) == (1, 0)
     workflow.add_action(con, EDITOR, "NC-LATER", kind="corrective", description="逐項補記", owner="王明",
                         due_on=date(2026, 8, 31))
@@ -388,5 +390,6 @@ def test_the_action_counts_kept_on_each_finding_follow_moves_and_imports(con, tm
     assert ledger.load(con, ledger.read([newer]), actor="import").ok
     kept, counted = kept_and_counted()
     assert kept == counted
-    assert [r for r in kept if r[0] in ("NC-DS", "NC-LATER")] == [("NC-DS", 1, 1, 1), ("NC-LATER", 1, 1, 0)]
+    assert [r for r in kept if r[0] in ("NC-DS", "NC-LATER")] == [
+        ("NC-DS", 1, 1, 1, 0, date(2026, 4, 29), date(2026, 4, 29)), ("NC-LATER", 1, 1, 0, 1, None, None)]
     assert (quality()["no_action"], quality()["done_without_evidence"]) == (0, 1)
