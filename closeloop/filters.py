@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
+
+import pandas as pd
 
 DEFAULT_WINDOW_DAYS = 365
 
@@ -68,6 +72,11 @@ class Filters:
 SOURCES = ("internal_audit", "inspection", "satisfaction_survey", "management_review", "superior_assessment")
 SEVERITIES = ("major", "minor", "observation")
 WINDOW_LIMITS = (1, 3650)
+# Each option of a select costs the browser on every page load: all 17,087 units of the 1M demo were
+# 0.65 MB per run and ~1.5 s of the browser's CPU. Past this many units the picker offers the tree
+# opened along the chosen unit's path, and a search box finds any unit by name or code.
+UNITS_LISTED_WHOLE = 500
+UNIT_MATCHES_LISTED = 100
 
 
 def _parsed(key: str, raw: str, allowed: set | None):
@@ -147,7 +156,8 @@ def write_to_url(defaults: dict) -> None:
 
 
 def sidebar(units, categories, t) -> None:
-    """Draw the shared filters. `units`: one row per unit in tree order (code, label, depth)."""
+    """Draw the shared filters. `units`: one row per unit in tree order (code, label, depth, parent_code,
+    name, name_en)."""
     import streamlit as st
 
     labels = dict(zip(units["code"], units["label"]))
@@ -161,13 +171,22 @@ def sidebar(units, categories, t) -> None:
         st.date_input(t("as_of"), **remembered("as_of"))
         st.date_input(t("since"), value=None, help=t("period_help"), **remembered("since"))
         st.date_input(t("until"), value=None, help=t("period_help"), **remembered("until"))
+        whole = len(units) <= UNITS_LISTED_WHOLE
+        search = "" if whole else st.session_state.get("unit_search", "")
+        offered, matching = unit_options(units, st.session_state.get("unit") or None, search)
         st.selectbox(
             t("unit"),
-            ["", *units["code"]],  # "" is the whole organisation: None would read as "nothing chosen"
+            ["", *offered],  # "" is the whole organisation: None would read as "nothing chosen"
             format_func=lambda code: t("whole_organisation") if not code
             else "\u3000" * int(depths[code]) + labels[code],
-            **remembered("unit"),
+            help=None if whole else t("unit_picker_help"),
+            **(remembered("unit") | {"on_change": _unit_chosen}),
         )
+        if not whole:
+            st.text_input(t("unit_search"), key="unit_search", type="search", label_visibility="collapsed",
+                          placeholder=t("unit_search_placeholder"), on_change=_unit_searched, args=(units,))
+            if search.strip():
+                st.caption(_matches_note(search.strip(), matching, t))
         st.multiselect(t("sources"), SOURCES, format_func=lambda s: t(f"source_{s}"), placeholder=t("all"),
                        **remembered("sources"))
         st.multiselect(t("severities"), SEVERITIES, format_func=lambda s: t(f"severity_{s}"),
@@ -176,6 +195,75 @@ def sidebar(units, categories, t) -> None:
                        placeholder=t("all"), **remembered("categories"))
     write_to_url({"as_of": date.today(), "since": None, "until": None, "unit": None, "sources": None,
                   "severities": None, "categories": None, "window_days": DEFAULT_WINDOW_DAYS})
+
+
+def unit_options(units, chosen: str | None, search: str = "") -> tuple[list[str], int]:
+    """The unit codes the picker offers, in tree order, and how many units the search matches.
+
+    A small tree is offered whole. A large one is offered opened along the chosen unit's path: the
+    top units, the children of each unit from the top down to the chosen one, and the chosen one's own.
+    A search offers instead the units whose code or name, in either language, contains it (at most
+    UNIT_MATCHES_LISTED, the closest), and the chosen unit.
+    """
+    codes, parents = units["code"], units["parent_code"]
+    if len(units) <= UNITS_LISTED_WHOLE:
+        return list(codes), 0
+    needle = _folded(search)
+    if needle:
+        distance = pd.concat([_distance(field, needle) for field in (codes, units["name"], units["name_en"])],
+                             axis=1).min(axis=1)
+        closest = distance.dropna().sort_values(kind="stable").index[:UNIT_MATCHES_LISTED]
+        return list(codes[distance.index.isin(closest) | (codes == chosen)]), int(distance.notna().sum())
+    parent_of = dict(zip(codes, parents))
+    opened = set(codes[~parents.isin(parent_of)])
+    while chosen in parent_of:
+        opened.add(chosen)
+        chosen = parent_of[chosen]
+    return list(codes[~parents.isin(parent_of) | parents.isin(opened)]), 0
+
+
+def _folded(text: str) -> str:
+    """Text as the unit search compares it: full-width forms half-width, case folded."""
+    return unicodedata.normalize("NFKC", text).strip().casefold()
+
+
+def _distance(names: pd.Series, needle: str) -> pd.Series:
+    """How far each name is from the search, NaN where it does not contain it: a match that ends a word
+    comes first ("party branch no. 12" is No. 12, not No. 1210), then the shorter name."""
+    folded = names.str.casefold()
+    ends_a_word = folded.str.contains(re.escape(needle) + r"(?!\w)")
+    return (names.str.len() + 10_000 * ~ends_a_word).where(folded.str.contains(needle, regex=False))
+
+
+def _matches_note(search: str, matching: int, t) -> str:
+    if not matching:
+        return t("unit_search_none", text=search)
+    if matching > UNIT_MATCHES_LISTED:
+        return t("unit_search_more", n=f"{matching:,}", shown=UNIT_MATCHES_LISTED)
+    return t("unit_search_matches", n=matching)
+
+
+def _unit_chosen(key: str) -> None:
+    """A unit picked in the list: remembered for every page, and the search that listed it done with."""
+    import streamlit as st
+
+    remember(key)
+    st.session_state["unit_search"] = ""
+
+
+def _unit_searched(units) -> None:
+    """A search naming one unit (its code or name exactly, or the only one that matches) chooses it."""
+    import streamlit as st
+
+    needle = _folded(st.session_state.get("unit_search") or "")
+    if not needle:
+        return
+    exact = units[(units["code"].str.casefold() == needle) | (units["name"].str.casefold() == needle)
+                  | (units["name_en"].str.casefold() == needle)]
+    found, matching = (list(exact["code"]), len(exact)) if len(exact) else unit_options(units, None, needle)
+    if matching == 1:
+        choose_unit(found[0])
+        st.session_state["unit_search"] = ""
 
 
 def current() -> Filters:

@@ -156,3 +156,16 @@ def test_language_sets_the_title_and_the_kpi_labels(golden_store, lang):
     assert not at.exception
     assert [title.value for title in at.title] == [TITLES["overview"][lang]]
     assert {key: kpi(at, key).label for key in KPI_LABELS[lang]} == KPI_LABELS[lang]
+
+
+def test_in_a_large_tree_a_search_naming_one_unit_chooses_it(golden_store, monkeypatch):
+    from closeloop import filters
+
+    monkeypatch.setattr(filters, "UNITS_LISTED_WHOLE", 5)  # the golden ledger's 11 units count as many
+    at = dashboard().run()
+    assert at.selectbox(key="unit").options == ["Whole organisation", "舟山港務管理局", "\u3000定海分局",
+                                                "\u3000岱山分局", "\u3000普陀分局"]
+    at.text_input(key="unit_search").input("DH 第10支部").run()
+    assert not at.exception
+    assert at.session_state["unit"] == "DH-10"
+    assert at.caption[0].value.endswith("DH 第10支部 and the units below it.")

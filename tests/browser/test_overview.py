@@ -9,6 +9,8 @@ from datetime import date
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import REPO, Server, server_env
+
 SCREENSHOT_HEIGHT = 2000  # the whole Overview, charts included
 
 
@@ -94,6 +96,43 @@ def test_switching_language_relabels_the_chosen_unit(new_page, golden_server):
     page.locator('[data-testid="stSidebar"]').get_by_role("radio", name="English").click()
     expect(title(page)).to_have_text("Overview")
     expect(unit).to_have_value("Whole organisation", timeout=5_000)
+
+
+@pytest.fixture(scope="module")
+def large_tree_server(tmp_path_factory, cli):
+    """A demo store of 688 units, more than the unit picker lists whole, served."""
+    folder = tmp_path_factory.mktemp("large-tree")
+    db = folder / "closeloop.duckdb"
+    done = cli("demo", "--ncs", "40000", "--db", db)
+    assert done.returncode == 0, done.stderr
+    server = Server(REPO, server_env(CLOSELOOP_DB=str(db)), folder / "streamlit.log")
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+def test_in_a_large_tree_any_unit_is_found_by_name_and_chosen(new_page, large_tree_server):
+    page = new_page()
+    page.goto(f"{large_tree_server.url}/?lang=en")
+    idle(page)
+    sidebar = page.get_by_test_id("stSidebar")
+    search = sidebar.get_by_placeholder("Find a unit by name or code")
+    search.fill("party branch no. 12")
+    search.press("Enter")
+    expect(sidebar.get_by_text("units match")).to_be_visible()
+    unit = page.get_by_role("combobox", name="Unit (and all below it)")
+    unit.click()
+    page.keyboard.type("Dinghai")
+    page.get_by_role("option", name=re.compile("Dinghai Branch Bureau Party Branch No. 12$")).click()
+    expect(page).to_have_url(re.compile(r"[?&]unit=DH-012(&|$)"))
+    expect(unit).to_have_value(re.compile("Dinghai Branch Bureau Party Branch No. 12$"))
+    expect(search).to_have_value("")
+    idle(page)
+    search.fill("岱山分局航政科")  # a name typed whole, in either language, chooses its unit at once
+    search.press("Enter")
+    expect(page).to_have_url(re.compile(r"[?&]unit=DS-003(&|$)"))
+    expect(unit).to_have_value(re.compile("Daishan Branch Bureau Shipping Administration Section$"))
 
 
 def test_a_fresh_clone_builds_the_demo_store_and_agrees_with_the_command_line(
