@@ -300,7 +300,7 @@ class Baseline:
         return pd.DataFrame({"code": shown["code"], "name": shown["name"], "name_en": shown["name_en"].fillna(shown["name"]),
                              "depth": shown["depth"], "parent_code": shown["parent_code"]}).reset_index(drop=True)
 
-    def unit_rollup(self, f: Filters, scope: str | None = None) -> pd.DataFrame:
+    def unit_rollup(self, f: Filters, levels: int, scope: str | None = None) -> pd.DataFrame:
         keep = self.in_scope(f, scope)
         as_of, since, until = day(f.as_of), day(f.since), day(f.until)
         found, due, closed = self.found[keep], self.due[keep], self.closed[keep]
@@ -316,7 +316,8 @@ class Baseline:
                 credited[ancestor] = credited.get(ancestor, 0) + row.to_numpy()
         units = self.tables.units
         shown = units[units["code"].isin(subtree(units, f.unit)) & units["code"].isin(subtree(units, scope))]
-        shown = shown.sort_values("path")
+        top = units.loc[units["code"] == (f.unit or scope), "depth"]
+        shown = shown[shown["depth"] < (int(top.iloc[0]) if len(top) else 0) + levels].sort_values("path")
         sums = np.array([credited.get(code, np.zeros(3, dtype=np.int64)) for code in shown["code"]]).reshape(-1, 3)
         out = pd.DataFrame({"code": shown["code"], "name": shown["name"], "name_en": shown["name_en"].fillna(shown["name"]),
                             "parent_code": shown["parent_code"], "depth": shown["depth"],

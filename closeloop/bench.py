@@ -60,7 +60,7 @@ def units(con, f: Filters, t) -> dict:
     """pages/units.py as it opens on the whole organisation: tree, funnel one level down, open items."""
     params = f.params(None)
     tree = store.run(con, "unit_tree", params)
-    rollup = store.run(con, "unit_rollup", params)
+    rollup = store.run(con, "unit_rollup", params | {"levels": charts.TREEMAP_LEVELS})
     level_counts = store.run(con, "kpis_by_child_unit", params)
     organisation = metrics.contract(con, f)
     items = store.run(con, "open_items", params | {"limit": drill.SHOWN_ROWS})
@@ -68,8 +68,8 @@ def units(con, f: Filters, t) -> dict:
 
 
 def units_pandas(b: baseline.Baseline, f: Filters, t) -> dict:
-    return units_figures(b.unit_tree(), b.unit_rollup(f), b.kpis_by_child_unit(f), b.contract(f),
-                         b.open_items(f, drill.SHOWN_ROWS), t)
+    return units_figures(b.unit_tree(), b.unit_rollup(f, charts.TREEMAP_LEVELS), b.kpis_by_child_unit(f),
+                         b.contract(f), b.open_items(f, drill.SHOWN_ROWS), t)
 
 
 def units_figures(tree, rollup, level_counts, organisation, items, t) -> dict:
@@ -579,7 +579,8 @@ def browser_side(db: str, as_of: date) -> dict:
 
 
 # what the pages pass besides the filters, as bench's pages do (Recurrence by month, curves by severity, …)
-PAGE_PARAMS = {"grain": "month", "split": "severity", "view": "open", "me": [], "limit": drill.SHOWN_ROWS}
+PAGE_PARAMS = {"grain": "month", "split": "severity", "view": "open", "me": [], "limit": drill.SHOWN_ROWS,
+               "levels": charts.TREEMAP_LEVELS}
 
 
 def profile(db: str, query: str, as_of: date | None = None) -> str:

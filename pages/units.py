@@ -23,7 +23,7 @@ with st.container(horizontal=True, key="breadcrumb"):
         st.button("› " + names[code], on_click=filters.choose_unit, args=(code,), type="tertiary",
                   disabled=code == f.unit, key=f"crumb-{code}")
 
-rollup = session.query("unit_rollup", f)
+rollup = session.query("unit_rollup", f, levels=charts.TREEMAP_LEVELS)
 level_counts = session.query("kpis_by_child_unit", f.replace(unit=level))
 organisation = session.contract(f.replace(unit=None))
 

@@ -1,4 +1,5 @@
--- one row per unit in the chosen subtree: findings opened in the period and open/overdue at the as-of date, with everything below it
+-- one row per unit in the chosen subtree down to $levels levels (the chosen unit's included): findings opened in the
+-- period and open/overdue at the as-of date, with everything below it
 with scoped as not materialized (
     from nonconformity_in_scope(
         $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
@@ -22,6 +23,15 @@ own as (
     group by unit_path
 ),
 
+-- the depth the tree starts at: the chosen unit's, else the viewer's scope's, else the top's
+top as (
+    select coalesce(
+        (select depth from units where code = $unit),
+        (select depth from units where code = $scope),
+        0
+    ) as depth
+),
+
 -- each unit's counts credited to it and every unit above it: the path's parts by position (a join with
 -- the range of depths is several times faster than unnest per row at tens of thousands of units)
 parts as (
@@ -31,7 +41,7 @@ parts as (
 
 credited as (
     select p.ancestors[l.level] as ancestor, p.opened, p.open, p.overdue
-    from parts as p, range(1, (select max(depth) + 2 from units)) as l (level)
+    from parts as p, range(1, (select depth from top) + $levels + 1) as l (level)
     where l.level <= len(p.ancestors)
 )
 
@@ -47,7 +57,8 @@ select
     coalesce(sum(c.overdue), 0) / nullif(sum(c.open), 0) as overdue_share,
 from units as u
 left join credited as c on c.ancestor = u.code
-where u.code in (select code from unit_subtree($unit))
+where u.depth < (select depth from top) + $levels
+    and u.code in (select code from unit_subtree($unit))
     and u.code in (select code from unit_subtree($scope))
 group by all
 order by any_value(u.path)

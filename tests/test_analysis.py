@@ -87,10 +87,19 @@ def test_kpis_by_child_unit_credit_each_subtree(analysis_store):
 
 
 def test_unit_rollup_counts_everything_below_each_unit(analysis_store):
-    rollup = {r[0]: r[5:8] for r in run(analysis_store, "unit_rollup")}
+    rollup = {r[0]: r[5:8] for r in run(analysis_store, "unit_rollup", levels=10)}
     # (opened in period, open, overdue)
     assert rollup == {"HQ": (6, 3, 2), "DH": (5, 3, 2), "DH-01": (3, 1, 1), "DH-01-1": (0, 0, 0),
                       "DH-02": (1, 1, 0), "DHX": (0, 0, 0), "DS": (1, 0, 0)}
+
+
+def test_unit_rollup_stops_at_the_levels_asked_for_and_still_counts_what_is_below_them(analysis_store):
+    # two levels from the top: HQ and its children, each with everything below it
+    assert {r[0]: r[5:8] for r in run(analysis_store, "unit_rollup", levels=2)} == {
+        "HQ": (6, 3, 2), "DH": (5, 3, 2), "DHX": (0, 0, 0), "DS": (1, 0, 0)}
+    # one level from DH: DH alone, with all of its subtree
+    dh = Filters.default(T, unit="DH")
+    assert {r[0]: r[5:8] for r in run(analysis_store, "unit_rollup", dh, levels=1)} == {"DH": (5, 3, 2)}
 
 
 def test_recurrence_per_month(analysis_store):
