@@ -890,6 +890,20 @@ STORE_COLUMNS = {
         "due_on": "due_on", "status": "status", "done_on": "done_on", "evidence": "evidence",
     },
 }
+# What store.refresh_findings keeps on a record, given to a new one as it is inserted: updating a
+# million rows afterwards cost more than the insert (columns, values, joins on the typed row `t`).
+KEPT_ON_INSERT = {
+    "units": (", path, depth", ", t.code, 0", ""),  # the walk from the roots (unit_paths_refresh) sets them
+    "nonconformities": (
+        ", unit_path, category", ", u.path, c.category",
+        "left join units as u on u.code = t.unit left join criteria as c on c.code = t.criterion",
+    ),
+    "actions": (
+        ", nonconformity_id, nc_unit_path, nc_source, nc_severity, nc_category",
+        ", n.id, n.unit_path, n.source, n.severity, n.category",
+        "left join nonconformities as n on n.ref = t.nc_ref",
+    ),
+}
 KEYS = {"units": "code", "criteria": "code", "nonconformities": "ref", "actions": "ref"}
 ENTITY = {"units": "unit", "criteria": "criterion", "nonconformities": "nonconformity", "actions": "action"}
 
@@ -948,11 +962,13 @@ def _merge(con, sheets: list[Sheet], actor: str, outcome: Outcome) -> int:
         )
         # A new record takes every column: the ones the ledger lacks are empty, its status derived.
         every = STORE_COLUMNS[kind].items()
-        columns = "".join(f", {s}" for s, _ in every) + (", path, depth" if kind == "units" else "")
-        values = "".join(f", t.{c}" for _, c in every) + (f", t.{key}, 0" if kind == "units" else "")
+        kept, kept_values, joins = KEPT_ON_INSERT.get(kind, ("", "", ""))
+        columns = "".join(f", {s}" for s, _ in every) + kept
+        values = "".join(f", t.{c}" for _, c in every) + kept_values
+        # anti join, not the new keys: against a store without them, that is a join with nothing
         con.execute(
             f"insert into {table} ({key}{columns}) select t.{key}{values} "
-            f"from {typed} as t semi join new_keys as n on n.ref = t.{key}"
+            f"from {typed} as t anti join {table} as o on o.{key} = t.{key} {joins}"
         )
         con.execute(
             "insert into events (actor, entity, ref, field, reason, batch) "
@@ -962,7 +978,8 @@ def _merge(con, sheets: list[Sheet], actor: str, outcome: Outcome) -> int:
         inserted = con.execute("select count(*) from new_keys").fetchone()[0]
         outcome.accepted[kind] = inserted
         outcome.changed[kind] = con.execute("select count(distinct ref) from changes").fetchone()[0]
-    con.execute(store.sql("unit_paths_refresh"))
+        if kind == "units":
+            con.execute(store.sql("unit_paths_refresh"))  # the new findings below take their unit's path
     # a unit's path or a criterion's category may have changed under findings this import did not write
     everything = any(outcome.accepted[k] or outcome.changed[k] for k in ("units", "criteria"))
     store.refresh_findings(con, None if everything else touched)
