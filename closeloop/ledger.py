@@ -720,11 +720,11 @@ def read_csv(path: Path) -> Sheet:
 # Checking and merging
 
 
-def _column(sheet: Sheet, name: str, n: int) -> pa.Array:
+def _column(sheet: Sheet, name: str, n: int) -> pa.Array | pa.ChunkedArray:
     values = sheet.columns.get(name)
     if values is None:
         return pa.nulls(n, pa.string())
-    return values if isinstance(values, pa.Array) else pa.array(values, pa.string())
+    return values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values, pa.string())
 
 
 def _staged(sheets: list[Sheet], kind: str) -> pa.Table:
@@ -733,18 +733,25 @@ def _staged(sheets: list[Sheet], kind: str) -> pa.Table:
     parts = []
     for sheet in (s for s in sheets if s.kind == kind):
         n = len(sheet.rows)
-        data = {"file": pa.array([sheet.file] * n, pa.string()), "sheet": pa.array([sheet.sheet or ""] * n, pa.string()),
+        data = {"file": pa.repeat(pa.scalar(sheet.file, pa.string()), n),
+                "sheet": pa.repeat(pa.scalar(sheet.sheet or "", pa.string()), n),
                 "row_no": pa.array(np.asarray(sheet.rows, dtype=np.int64))}
-        formula = pa.array(np.zeros(n, dtype=bool))
-        for column in COLUMNS[kind]:
-            data[column] = _column(sheet, column, n)
-            formula = pc.or_(formula, pc.fill_null(pc.starts_with(data[column], "="), False))
-        # which rows hold a cell to look at in import_problems.sql's formula check (most hold none)
-        data["has_formula"] = formula
-        parts.append(pa.table(data))
+        parts.append(pa.table(data | {column: _column(sheet, column, n) for column in COLUMNS[kind]}))
     if not parts:
-        empty = {k: pa.array([], pa.int64() if k == "row_no" else pa.string()) for k in names}
-        return pa.table(empty | {"has_formula": pa.array([], pa.bool_())})
+        return pa.table({k: pa.array([], pa.int64() if k == "row_no" else pa.string()) for k in names})
+    return pa.concat_tables(parts)
+
+
+def _formula_rows(staged: dict[str, pa.Table]) -> pa.Table:
+    """(kind, file, sheet, row_no) of each staged row with a cell that starts like a formula: import_problems.sql
+    looks at these rows' cells only (most ledgers have none)."""
+    parts = []
+    for kind, table in staged.items():
+        found = pa.array(np.zeros(table.num_rows, dtype=bool))
+        for column in COLUMNS[kind]:
+            found = pc.or_(found, pc.fill_null(pc.starts_with(table[column], "="), False))
+        rows = table.select(["file", "sheet", "row_no"]).filter(found)
+        parts.append(rows.append_column("kind", pa.repeat(pa.scalar(kind, pa.string()), rows.num_rows)))
     return pa.concat_tables(parts)
 
 
@@ -810,16 +817,24 @@ def _checked(cur, sheets: list[Sheet]) -> list[Problem]:
     staged = {kind: _staged(sheets, kind) for kind in KINDS}
     for kind in KINDS:
         cur.register(f"staged_{kind}_arrow", staged[kind])
+    cur.register("formula_rows_arrow", _formula_rows(staged))
     cur.register("value_aliases_arrow", _value_aliases())
     cur.register("unit_aliases_arrow", _names(cur, staged["units"], "select code, name, name_en from units",
                                               ("code", "name", "name_en")))
     cur.register("criterion_aliases_arrow", _names(
         cur, staged["criteria"], "select code, title, title_en from criteria", ("code", "title", "title_en")))
+    # Read where Arrow holds them: copying millions of rows into tables cost more than the scans of them.
     for kind in KINDS:
-        cur.execute(f"create or replace temp table staged_{kind} as from staged_{kind}_arrow")
-    for name in ("value_aliases", "unit_aliases", "criterion_aliases"):
+        cur.execute(f"create or replace temp view staged_{kind} as from staged_{kind}_arrow")
+    for name in ("formula_rows", "value_aliases", "unit_aliases", "criterion_aliases"):
         cur.execute(f"create or replace temp table {name} as from {name}_arrow")
-    cur.execute(store.sql("import_split"))
+    cur.execute(store.sql("import_ledger_rows"))
+    if cur.execute("select count(*) from ledger_rows").fetchone()[0]:
+        # a ledger sheet's actions join the staged ones and its findings' later rows leave: tables, then
+        for kind in ("nonconformities", "actions"):
+            cur.execute(f"drop view staged_{kind}")
+            cur.execute(f"create temp table staged_{kind} as from staged_{kind}_arrow")
+        cur.execute(store.sql("import_split"))
     cur.execute(store.sql("import_typed"))
     problems = cur.execute(store.sql("import_problems")).fetchall()
     # a CSV's sheet is staged as "" so that joins on (file, sheet, row_no) match
