@@ -241,14 +241,20 @@ def clean(value: str | None, normalise: bool) -> str | None:
     return value or None
 
 
-def _cleaned(values: pa.Array, normalise: bool) -> pa.Array:
+def _cleaned(values: pa.Array | pa.ChunkedArray, normalise: bool) -> pa.Array | pa.ChunkedArray:
     """clean() over a whole column at once: NFKC for codes and dates, trimmed, empty → null."""
+    if isinstance(values, pa.ChunkedArray):
+        return pa.chunked_array([_cleaned(chunk, normalise) for chunk in values.chunks], pa.string())
     values = values.cast(pa.string())
     # NFKC leaves ASCII as it is, and most code and date columns are all ASCII
     if normalise and pc.all(pc.string_is_ascii(values)).as_py() is False:
         values = pc.utf8_normalize(values, "NFKC")
     values = pc.utf8_trim_whitespace(values)
-    return pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
+    filled = pc.fill_null(pc.greater(pc.binary_length(values), 0), False)
+    if values.offset or filled.offset or not len(values):
+        return pc.if_else(filled, values, pa.scalar(None, pa.string()))
+    # the same strings, the empty ones marked null: if_else would copy every one of them
+    return pa.Array.from_buffers(pa.string(), len(values), [filled.buffers()[1]] + values.buffers()[1:])
 
 
 def _header_candidates(header) -> list[str]:
@@ -386,7 +392,7 @@ def sheet_from(source: Source, layout: Layout) -> Sheet:
     columns: dict[str, pa.Array] = {}
     for index, name in enumerate(layout.columns):
         if name and index < table.num_columns:
-            columns[name] = _cleaned(table.column(index).combine_chunks(), name in NORMALISED)
+            columns[name] = _cleaned(table.column(index), name in NORMALISED)
     if columns:
         blank = None
         for values in columns.values():
@@ -503,24 +509,57 @@ def _delimiter(text: str) -> str:
 
 
 def csv_source(name: str, raw: bytes) -> Source:
-    text, encoding = _decoded(raw, name)
-    # Arrow reads UTF-8: the file's own bytes when they are, else the text encoded again
-    utf8 = raw[len(codecs.BOM_UTF8):] if raw.startswith(codecs.BOM_UTF8) else raw
-    data = utf8 if encoding == "utf-8" else text.encode("utf-8")
+    text, encoding, whole = _head_decoded(raw, name)
     delimiter = _delimiter(text)
-    head = []
-    for record in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
-        head.append(record)
-        if len(head) == HEADER_SCAN_ROWS:
-            break
+    head = _head(text, delimiter, whole)
+    if head is None:  # the first rows go on past the first megabyte
+        (text, encoding), whole = _decoded(raw, name), True
+        head = _head(text, delimiter, whole)
     if not any(any(c.strip() for c in r) for r in head):
         raise LedgerError("file_empty", file=name)
 
     def body(header_row: int):
         width = len(head[header_row - 1])
-        return _csv_fast(data, delimiter, header_row, width) or _csv_slow(text, delimiter, header_row)
+        if encoding == "utf-8":
+            # Arrow reads UTF-8 and refuses a cell that is not: only then is all of the file decoded here
+            found = _csv_fast(raw[len(codecs.BOM_UTF8):] if raw.startswith(codecs.BOM_UTF8) else raw,
+                              delimiter, header_row, width)
+            if found:
+                return found
+        full, used = (text, encoding) if whole else _decoded(raw, name)
+        if used == "utf-8":
+            return _csv_slow(full, delimiter, header_row)
+        return _csv_fast(full.encode("utf-8"), delimiter, header_row, width) or _csv_slow(full, delimiter, header_row)
 
     return Source(name, None, head, hashlib.sha256(raw).hexdigest(), body)
+
+
+HEAD_BYTES = 1 << 20
+
+
+def _head_decoded(raw: bytes, file: str) -> tuple[str, str, bool]:
+    """The text of the file's first megabyte, its encoding as far as that tells, and whether that is all of it.
+
+    Decoding all of a large file only to find it is UTF-8 took longer than Arrow's reading of it.
+    """
+    if len(raw) <= HEAD_BYTES or raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return *_decoded(raw, file), True
+    prefix = raw[len(codecs.BOM_UTF8):] if raw.startswith(codecs.BOM_UTF8) else raw
+    try:
+        # a character cut at the end of the megabyte waits for bytes that never come: not an error
+        return codecs.getincrementaldecoder("utf-8")().decode(prefix[:HEAD_BYTES], final=False), "utf-8", False
+    except UnicodeDecodeError:
+        return *_decoded(raw, file), True
+
+
+def _head(text: str, delimiter: str, whole: bool) -> list[list[str]] | None:
+    """The first HEADER_SCAN_ROWS records; None when the text is not whole and ends before they surely do."""
+    head = []
+    for record in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+        if len(head) == HEADER_SCAN_ROWS:
+            return head  # a record follows the last one kept, so that one is whole
+        head.append(record)
+    return head if whole else None
 
 
 def _csv_slow(text: str, delimiter: str, header_row: int) -> tuple[pa.Table, np.ndarray]:
@@ -536,7 +575,33 @@ def _csv_slow(text: str, delimiter: str, header_row: int) -> tuple[pa.Table, np.
 
 
 def _csv_fast(data: bytes, delimiter: str, header_row: int, width: int) -> tuple[pa.Table, np.ndarray] | None:
-    """Arrow's parser for a well-formed file, with row numbers from where its records end (None: fall back).
+    """Arrow's parser for a well-formed file, with each record's row number (None: fall back)."""
+    if header_row == 1:
+        # Told not to skip them, Arrow reads a blank line as a record of empty cells: its records are
+        # then the spreadsheet's rows, one per record whatever the line breaks inside quoted cells.
+        table = _arrow_csv(data, delimiter, width, skip_empty=False)
+        if table is not None:
+            return table, np.arange(1, table.num_rows + 1)
+    return _csv_numbered(data, delimiter, header_row, width)
+
+
+def _arrow_csv(data: bytes, delimiter: str, width: int, start: int = 0, skip_empty: bool = True) -> pa.Table | None:
+    """The records from byte `start` on, every cell as text (None where Arrow cannot read them)."""
+    try:
+        return pa_csv.read_csv(
+            pa.BufferReader(pa.py_buffer(data).slice(start)),
+            # blocks of 32 MB: each is a chunk of every column, and each chunk a few calls when cleaned
+            read_options=pa_csv.ReadOptions(autogenerate_column_names=True, use_threads=True, block_size=1 << 25),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=skip_empty),
+            # every cell as text: "001" and "1.10" are codes, not numbers
+            convert_options=pa_csv.ConvertOptions(column_types={f"f{i}": pa.string() for i in range(width)}),
+        )
+    except (pa.ArrowInvalid, ValueError):
+        return None
+
+
+def _csv_numbered(data: bytes, delimiter: str, header_row: int, width: int) -> tuple[pa.Table, np.ndarray] | None:
+    """Row numbers from where records end, whatever the file holds (None: fall back).
 
     A record ends at a line feed outside quotes (an even number of quotes before it); Arrow skips the
     empty ones, so the others keep their spreadsheet row numbers.
@@ -555,17 +620,8 @@ def _csv_fast(data: bytes, delimiter: str, header_row: int, width: int) -> tuple
     carriage = (lengths == 1) & (buffer[np.minimum(starts, max(len(data) - 1, 0))] == 13)
     numbers = np.arange(1, len(starts) + 1)
     kept = (lengths > 0) & ~carriage & (numbers >= header_row)
-    try:
-        table = pa_csv.read_csv(
-            io.BytesIO(data[starts[header_row - 1]:]),
-            read_options=pa_csv.ReadOptions(autogenerate_column_names=True, use_threads=True),
-            parse_options=pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=True),
-            # every cell as text: "001" and "1.10" are codes, not numbers
-            convert_options=pa_csv.ConvertOptions(column_types={f"f{i}": pa.string() for i in range(width)}),
-        )
-    except (pa.ArrowInvalid, ValueError):
-        return None
-    if table.num_rows != int(kept.sum()):
+    table = _arrow_csv(data, delimiter, width, int(starts[header_row - 1]))
+    if table is None or table.num_rows != int(kept.sum()):
         return None
     return table, numbers[kept]
 

@@ -223,6 +223,28 @@ def test_a_file_in_no_supported_encoding_is_named(write_ledger):
     assert (refused.value.key, refused.value.details) == ("encoding_unknown", {"file": UNITS})
 
 
+
+def test_a_gbk_ledger_whose_first_rows_are_all_ascii_is_still_read_as_gbk(write_ledger, empty_store, monkeypatch):
+    # Only the head (HEAD_BYTES) is decoded up front; the GBK bytes past it are found when Arrow refuses them.
+    monkeypatch.setattr(ledger, "HEAD_BYTES", 4096)
+    text = "ref,unit,source,severity,title,found_on\n" + "".join(
+        f"NC-{i},DH,inspection,minor,minutes missing,2026-01-10\n" for i in range(100, 300)
+    ) + "NC-2,DH,internal_audit,major,學習記錄缺失,2026-03-01\n"
+    outcome = load(empty_store, write_ledger({NC: text, ACTIONS: "ref,nc_ref,kind\n"}, encoding="gbk"))
+    assert (outcome.ok, outcome.accepted["nonconformities"]) == (True, 201)
+    assert empty_store.execute("select title from nonconformities where ref = 'NC-2'").fetchone() == ("學習記錄缺失",)
+
+
+def test_a_byte_in_no_supported_encoding_past_the_first_rows_is_named(write_ledger, monkeypatch):
+    monkeypatch.setattr(ledger, "HEAD_BYTES", 4096)
+    folder = write_ledger()
+    rows = "".join(f"U-{i},unit {i},HQ\n" for i in range(300)).encode()
+    (folder / UNITS).write_bytes(b"code,name,parent\nHQ,root,\n" + rows + b"U-X,\x80\x80,HQ\n")
+    with pytest.raises(ledger.LedgerError) as refused:
+        ledger.read([folder])
+    assert (refused.value.key, refused.value.details) == ("encoding_unknown", {"file": UNITS})
+
+
 # Full-width characters, Chinese headers and values
 
 
