@@ -22,7 +22,7 @@ create or replace temp macro ledger_date_ambiguous(s) as
 create or replace temp macro ledger_date(s) as
     case
         when s is null then null
-        when len(s) = 10 and s[5] = '-' and s[8] = '-' then try_strptime(s, '%Y-%m-%d')::date
+        when s like '____-__-__' then try_strptime(s, '%Y-%m-%d')::date
         when regexp_full_match(s, '[0-9]{5}(\.[0-9]+)?') then ledger_serial(s)
         when regexp_full_match(s, '[0-9]{8}') then try_strptime(s, '%Y%m%d')::date
         when year_last_part(s, 3) is not null then
