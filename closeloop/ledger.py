@@ -963,10 +963,12 @@ STORE_COLUMNS = {
 }
 # What store.refresh_findings keeps on a record, given to a new one as it is inserted: updating a
 # million rows afterwards cost more than the insert (columns, values, joins on the typed row `t`).
+# A new finding also takes the id drawn for it in new_keys.
 KEPT_ON_INSERT = {
     "units": (", path, depth", ", t.code, 0", ""),  # the walk from the roots (unit_paths_refresh) sets them
     "nonconformities": (
-        ", unit_path, category", ", u.path, c.category",
+        ", id, unit_path, category", ", k.id, u.path, c.category",
+        "join new_keys as k on k.ref = t.ref "
         "left join units as u on u.code = t.unit left join criteria as c on c.code = t.criterion",
     ),
     "actions": (
@@ -1027,9 +1029,12 @@ def _merge(con, sheets: list[Sheet], actor: str, outcome: Outcome) -> int:
                 f"update {table} set {assignments}, version = {table}.version + 1 from {typed} as t "
                 f"where {table}.{key} = t.{key} and {table}.{key} in (select ref from changes)"
             )
+        # Each new record's event id, and a finding's own id, drawn from their sequences here: a sequence
+        # in the insert itself (a column's default) keeps all of that insert on one core.
+        finding_id = ", nextval('nonconformity_id') as id" if kind == "nonconformities" else ""
         con.execute(
-            f"create or replace temp table new_keys as "
-            f"select t.{key} as ref from {typed} as t anti join {table} as o on o.{key} = t.{key}"
+            f"create or replace temp table new_keys as select t.{key} as ref, nextval('event_id') as event{finding_id} "
+            f"from {typed} as t anti join {table} as o on o.{key} = t.{key}"
         )
         # A new record takes every column: the ones the ledger lacks are empty, its status derived.
         every = STORE_COLUMNS[kind].items()
@@ -1042,8 +1047,8 @@ def _merge(con, sheets: list[Sheet], actor: str, outcome: Outcome) -> int:
             f"from {typed} as t anti join {table} as o on o.{key} = t.{key} {joins}"
         )
         con.execute(
-            "insert into events (actor, entity, ref, field, reason, batch) "
-            "select $actor, $entity, ref, 'created', 'import', $batch from new_keys",
+            "insert into events (id, actor, entity, ref, field, reason, batch) "
+            "select event, $actor, $entity, ref, 'created', 'import', $batch from new_keys",
             params | {"entity": entity},
         )
         inserted = con.execute("select count(*) from new_keys").fetchone()[0]
