@@ -249,12 +249,55 @@ def _cleaned(values: pa.Array | pa.ChunkedArray, normalise: bool) -> pa.Array | 
     # NFKC leaves ASCII as it is, and most code and date columns are all ASCII
     if normalise and pc.all(pc.string_is_ascii(values)).as_py() is False:
         values = pc.utf8_normalize(values, "NFKC")
-    values = pc.utf8_trim_whitespace(values)
-    filled = pc.fill_null(pc.greater(pc.binary_length(values), 0), False)
-    if values.offset or filled.offset or not len(values):
-        return pc.if_else(filled, values, pa.scalar(None, pa.string()))
-    # the same strings, the empty ones marked null: if_else would copy every one of them
-    return pa.Array.from_buffers(pa.string(), len(values), [filled.buffers()[1]] + values.buffers()[1:])
+    if values.offset:
+        values = pa.concat_arrays([values])  # buffers that start at the first value
+    if _padded(values):
+        values = pc.utf8_trim_whitespace(values)
+    # empty → null by a validity bitmap over the same strings (if_else would copy every one of them)
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)[:len(values) + 1]
+    filled = np.diff(offsets) > 0
+    if values.null_count:
+        filled &= values.is_valid().to_numpy(zero_copy_only=False)
+    validity = pa.py_buffer(np.packbits(filled, bitorder="little"))
+    return pa.Array.from_buffers(pa.string(), len(values), [validity] + values.buffers()[1:])
+
+
+# White space as str.strip() and Arrow's utf8_trim_whitespace know it, by its UTF-8 bytes
+_WHITE_ASCII = [0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x1F, 0x20]
+_WHITE_PAIRS = [0xC285, 0xC2A0]
+_WHITE_TRIPLES = [0xE19A80, *range(0xE28080, 0xE2808B), 0xE280A8, 0xE280A9, 0xE280AF, 0xE2819F, 0xE38080]
+_MAY_START = np.zeros(256, dtype=bool)
+_MAY_START[_WHITE_ASCII + [0xC2, 0xE1, 0xE2, 0xE3]] = True
+_MAY_END = np.zeros(256, dtype=bool)
+_MAY_END[_WHITE_ASCII + [p & 0xFF for p in _WHITE_PAIRS + _WHITE_TRIPLES]] = True
+
+
+def _padded(values: pa.Array) -> bool:
+    """Whether a string may start or end with white space, by its first and last bytes: trimming copies
+    every string, and most columns have none to trim."""
+    data = values.buffers()[2]
+    if data is None or not len(values):
+        return False
+    data = np.frombuffer(data, dtype=np.uint8)
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)[:len(values) + 1]
+    some = offsets[1:] > offsets[:-1]
+    first, last = offsets[:-1][some], offsets[1:][some] - 1
+    # a first or last byte that no white space has settles most strings; the others are looked at closer
+    opens, closes = _MAY_START[data[first]], _MAY_END[data[last]]
+    return _starts_white(data, first[opens], last[opens]) or _ends_white(data, first[closes], last[closes])
+
+
+def _starts_white(data: np.ndarray, first: np.ndarray, last: np.ndarray) -> bool:
+    # a string shorter than three bytes repeats its last one: that makes no white space where none is
+    a, b, c = (data[np.minimum(first + i, last)].astype(np.int32) for i in range(3))
+    return bool(np.isin(a, _WHITE_ASCII).any() or np.isin((a << 8) | b, _WHITE_PAIRS).any()
+                or np.isin((a << 16) | (b << 8) | c, _WHITE_TRIPLES).any())
+
+
+def _ends_white(data: np.ndarray, first: np.ndarray, last: np.ndarray) -> bool:
+    a, b, c = (data[np.maximum(last - i, first)].astype(np.int32) for i in (2, 1, 0))
+    return bool(np.isin(c, _WHITE_ASCII).any() or np.isin((b << 8) | c, _WHITE_PAIRS).any()
+                or np.isin((a << 16) | (b << 8) | c, _WHITE_TRIPLES).any())
 
 
 def _header_candidates(header) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
+import pyarrow as pa
 import pytest
 
 from closeloop import ledger, store
@@ -243,6 +244,14 @@ def test_a_byte_in_no_supported_encoding_past_the_first_rows_is_named(write_ledg
     with pytest.raises(ledger.LedgerError) as refused:
         ledger.read([folder])
     assert (refused.value.key, refused.value.details) == ("encoding_unknown", {"file": UNITS})
+
+
+
+@pytest.mark.parametrize("space", [" ", "\t", "\u3000", "\xa0", "\u2003", "\u205f", "\x85", "\u1680"])
+def test_cells_lose_white_space_at_either_end_and_keep_it_inside(space):
+    # CJK brackets, quotes and 一 share lead or last bytes with some white space (【 E3 80 90, 一 E4 B8 80).
+    cells = [f"{space}【整改】{space}", f"一{space}二", "【整改】", space, "“引号”一", None]
+    assert ledger._cleaned(pa.array(cells), False).to_pylist() == ["【整改】", f"一{space}二", "【整改】", None, "“引号”一", None]
 
 
 # Full-width characters, Chinese headers and values
