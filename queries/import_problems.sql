@@ -93,16 +93,20 @@ problems as (
     -- duplicate keys within the import
     union all
     select file, sheet, row_no, 'code', code, 'duplicate_key'
-    from staged_units qualify count(*) over (partition by code) > 1 and code is not null
+    from staged_units
+    where code in (select code from staged_units group by code having count(*) > 1)
     union all
     select file, sheet, row_no, 'code', code, 'duplicate_key'
-    from staged_criteria qualify count(*) over (partition by code) > 1 and code is not null
+    from staged_criteria
+    where code in (select code from staged_criteria group by code having count(*) > 1)
     union all
     select file, sheet, row_no, 'ref', ref, 'duplicate_key'
-    from staged_nonconformities qualify count(*) over (partition by ref) > 1 and ref is not null
+    from staged_nonconformities
+    where ref in (select ref from staged_nonconformities group by ref having count(*) > 1)
     union all
     select file, sheet, row_no, 'ref', ref, 'duplicate_key'
-    from staged_actions qualify count(*) over (partition by ref) > 1 and ref is not null
+    from staged_actions
+    where ref in (select ref from staged_actions group by ref having count(*) > 1)
 
     -- a finding's later row in a ledger sheet that says something else than its first row
     union all
