@@ -1079,22 +1079,22 @@ def _merge(con, sheets: list[Sheet], actor: str, outcome: Outcome) -> int:
             f"create or replace temp table new_keys as select t.{key} as ref, nextval('event_id') as event{finding_id} "
             f"from {typed} as t anti join {table} as o on o.{key} = t.{key}"
         )
+        inserted = con.execute("select count(*) from new_keys").fetchone()[0]
         # A new record takes every column: the ones the ledger lacks are empty, its status derived.
         every = STORE_COLUMNS[kind].items()
         kept, kept_values, joins = KEPT_ON_INSERT.get(kind, ("", "", ""))
         columns = "".join(f", {s}" for s, _ in every) + kept
         values = "".join(f", t.{c}" for _, c in every) + kept_values
-        # anti join, not the new keys: against a store without them, that is a join with nothing
-        con.execute(
-            f"insert into {table} ({key}{columns}) select t.{key}{values} "
-            f"from {typed} as t anti join {table} as o on o.{key} = t.{key} {joins}"
-        )
+        # The stored ones left out by an anti join (the new keys' own join was slower), and none when all
+        # are new: the anti join's guess of what it leaves made the join below build on the larger side.
+        if inserted < con.execute(f"select count(*) from {typed}").fetchone()[0]:
+            joins = f"anti join {table} as o on o.{key} = t.{key} {joins}"
+        con.execute(f"insert into {table} ({key}{columns}) select t.{key}{values} from {typed} as t {joins}")
         con.execute(
             "insert into events (id, actor, entity, ref, field, reason, batch) "
             "select event, $actor, $entity, ref, 'created', 'import', $batch from new_keys",
             params | {"entity": entity},
         )
-        inserted = con.execute("select count(*) from new_keys").fetchone()[0]
         outcome.accepted[kind] = inserted
         outcome.changed[kind] = con.execute("select count(distinct ref) from changes").fetchone()[0]
         if kind == "units":
