@@ -1070,12 +1070,16 @@ def _merge(con, sheets: list[Sheet], actor: str, outcome: Outcome) -> int:
             for s, c in pairs
         ) or "select null::varchar as ref, null::varchar as field, null as old, null as new where false"
         con.execute(f"create or replace temp table changes as {changed_fields}")
-        con.execute(
-            "insert into events (actor, entity, ref, field, old, new, batch) "
-            "select $actor, $entity, ref, field, old, new, $batch from changes",
-            params | {"entity": entity},
-        )
-        if pairs:
+        # No insert of nothing: after one, DuckDB 2.0 hid the rows of the next large insert into that table
+        # from the rest of the transaction (the seal missed the actions' events of a 1M ledger).
+        changed = con.execute("select count(*) from changes").fetchone()[0]
+        if changed:
+            con.execute(
+                "insert into events (actor, entity, ref, field, old, new, batch) "
+                "select $actor, $entity, ref, field, old, new, $batch from changes",
+                params | {"entity": entity},
+            )
+        if pairs and changed:
             assignments = ", ".join(f"{s} = t.{c}" for s, c in pairs)
             if kind == "actions" and "nc_ref" in present:
                 assignments += ", nonconformity_id = null"  # store.refresh_findings looks it up again
@@ -1100,12 +1104,13 @@ def _merge(con, sheets: list[Sheet], actor: str, outcome: Outcome) -> int:
         # are new: the anti join's guess of what it leaves made the join below build on the larger side.
         if inserted < con.execute(f"select count(*) from {typed}").fetchone()[0]:
             joins = f"anti join {table} as o on o.{key} = t.{key} {joins}"
-        con.execute(f"insert into {table} ({key}{columns}) select t.{key}{values} from {typed} as t {joins}")
-        con.execute(
-            "insert into events (id, actor, entity, ref, field, reason, batch) "
-            "select event, $actor, $entity, ref, 'created', 'import', $batch from new_keys",
-            params | {"entity": entity},
-        )
+        if inserted:
+            con.execute(f"insert into {table} ({key}{columns}) select t.{key}{values} from {typed} as t {joins}")
+            con.execute(
+                "insert into events (id, actor, entity, ref, field, reason, batch) "
+                "select event, $actor, $entity, ref, 'created', 'import', $batch from new_keys",
+                params | {"entity": entity},
+            )
         outcome.accepted[kind] = inserted
         outcome.changed[kind] = con.execute("select count(distinct ref) from changes").fetchone()[0]
         if kind == "units":
