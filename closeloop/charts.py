@@ -175,10 +175,12 @@ def systemic(criteria: pd.DataFrame, label: str, t) -> go.Figure:
     data = go.Bar(
         x=top["units"], y=top[label], orientation="h", marker_color=OVERDUE, customdata=top[["criterion"]].to_numpy(),
         text=[f"{u:,} ({s:.0%})" for u, s in zip(top["units"], top["unit_share"])], textposition="outside",
-        hovertemplate="%{y}: %{x}<extra></extra>",
+        cliponaxis=False, hovertemplate="%{y}: %{x}<extra></extra>",
     )
-    return _figure(data, height=max(320, 26 * len(top) + 80), xaxis=dict(title=t("units_failing"), rangemode="tozero"),
-                   yaxis=dict(type="category"))
+    # room on the right for the longest bar's label, which was cut off at the plot's edge
+    widest = float(top["units"].max()) if len(top) else 1.0
+    return _figure(data, height=max(320, 26 * len(top) + 80),
+                   xaxis=dict(title=t("units_failing"), range=[0, widest * 1.18]), yaxis=dict(type="category"))
 
 
 def survival_curves(curves: pd.DataFrame, quantiles: pd.DataFrame, names: dict, t) -> go.Figure:

@@ -48,9 +48,12 @@ def point(event) -> list | None:
     return data if isinstance(data, list) else [data]
 
 
-def readable(rows: pd.DataFrame, t) -> pd.DataFrame:
-    """Codes shown in the viewer's language and columns named in it."""
+def readable(rows: pd.DataFrame, t, missing: dict[str, str] | None = None) -> pd.DataFrame:
+    """Codes shown in the viewer's language and columns named in it; `missing`: what an empty cell of a
+    column means, shown instead of the grid's "None" (a Kaplan–Meier median not reached)."""
     rows = rows.copy()
+    for column, text in (missing or {}).items():
+        rows[column] = rows[column].astype(object).where(rows[column].notna(), text)
     for column in rows.select_dtypes("datetime").columns:
         rows[column] = rows[column].dt.date
     for column in rows.select_dtypes("object").columns:

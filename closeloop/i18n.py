@@ -101,6 +101,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "overdue": {"zh": "逾期", "en": "Overdue"},
     "no_data": {"zh": "当前筛选条件下没有数据。", "en": "No data for these filters."},
     "no_due_date_note": {"zh": "没有整改期限的未关闭问题：{n} 项，永远不会计为逾期（数据缺口）。", "en": "Open items without a due date: {n}. They are never counted overdue (a data gap)."},
+    "km_not_reached": {"zh": "未达到", "en": "not reached"},
     "median_not_reached": {"zh": "未达到：期内新增问题过半仍未关闭", "en": "not reached: over half of those opened are still open"},
     "units_below": {"zh": "{name} 及其下级单位", "en": "{name} and the units below it"},
     "filter_sentence_sources": {"zh": "来源：{v}", "en": "source: {v}"},

@@ -30,7 +30,8 @@ with st.container(border=True, key="km-curves"):
     st.caption(t("km_help"))
     picked_group = drill.point(st.plotly_chart(charts.survival_curves(curves, quantiles, group_names, t),
                                                key="km", on_select="rerun", selection_mode="points"))
-    st.dataframe(drill.readable(quantiles.assign(grp=quantiles["grp"].map(lambda g: group_names.get(g, g))), t),
+    st.dataframe(drill.readable(quantiles.assign(grp=quantiles["grp"].map(lambda g: group_names.get(g, g))), t,
+                                missing={"median": t("km_not_reached"), "p90": t("km_not_reached")}),
                  hide_index=True)
 if picked_group:
     condition = {"unit": picked_group[0]} if split == "unit" else {split: picked_group[0]}

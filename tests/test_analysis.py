@@ -5,7 +5,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from closeloop import charts, export, metrics, store
+from closeloop import charts, drill, export, metrics, store
 from closeloop.drill import Drill
 from closeloop.filters import Filters
 from closeloop.i18n import translator
@@ -201,3 +201,16 @@ def test_exports_never_hold_a_live_formula():
     cells = [c for row in sheet.iter_rows(min_row=2) for c in row]
     assert all(c.data_type != "f" for c in cells)
     assert sheet["A2"].value == "=HYPERLINK(\"x\")" and sheet.title == "台账"
+
+
+def test_a_quantile_not_reached_reads_as_such_not_as_an_empty_cell():
+    quantiles = pd.DataFrame({"grp": ["major", "minor"], "items": [4, 2], "median": [53.0, None], "p90": [None, None]})
+    shown = drill.readable(quantiles, t, missing={"median": t("km_not_reached"), "p90": t("km_not_reached")})
+    assert shown.values.tolist() == [["major", 4, 53.0, "not reached"], ["minor", 2, "not reached", "not reached"]]
+
+
+def test_the_systemic_bars_leave_room_for_the_longest_label():
+    criteria = pd.DataFrame({"criterion": ["1.1", "2.1"], "title": ["甲", "乙"], "units": [3, 1],
+                             "unit_share": [0.6, 0.2]})
+    fig = charts.systemic(criteria, "title", t)
+    assert fig.layout.xaxis.range[1] > 3 and fig.data[0].cliponaxis is False
