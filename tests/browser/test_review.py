@@ -52,7 +52,7 @@ def test_the_review_page_opens_the_changes_and_builds_the_pdf(new_page, reviewed
     expect(since.get_by_test_id("stDataFrame")).to_be_visible()
     expect(page.locator(".st-key-review-previous-decisions")).to_contain_text("每月通报逾期项")
     idle(page)
-    with page.expect_download() as rows_file:
+    with page.expect_download(timeout=120_000) as rows_file:
         since.get_by_role("button", name="下载 CSV").click()
     listed = rows_file.value.path().read_text(encoding="utf-8-sig").splitlines()
     assert len(listed) == 1 + changes["newly_overdue"]
@@ -63,7 +63,7 @@ def test_the_review_page_opens_the_changes_and_builds_the_pdf(new_page, reviewed
     expect(page.get_by_test_id("stProgress")).to_be_visible()
     download_button = pack.get_by_role("button", name=re.compile(r"下载 PDF（[\d,]+ KB）"))
     expect(download_button).to_be_visible(timeout=240_000)
-    with page.expect_download() as downloading:
+    with page.expect_download(timeout=120_000) as downloading:
         download_button.click()
     saved = tmp_path / "pack.pdf"
     downloading.value.save_as(saved)

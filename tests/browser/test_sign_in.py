@@ -155,6 +155,7 @@ def lists_download(page: Page, tab: str) -> list[dict]:
     for attempt in range(3):
         expect(button).to_be_visible()
         idle(page)
+        expect(button).to_be_enabled(timeout=60_000)  # disabled while the page reconnects to a busy server
         try:
             with page.expect_download(timeout=45_000) as download:
                 button.click()
@@ -214,7 +215,8 @@ def test_scope_matrix_for_a_dh_user(new_page, signed_in, artifacts, email):
     moves = {"viewer": [], "unit_editor": ["Add an action", "Start", "Mark done", "Extend due date", "Cancel"],
              "auditor": ["Verify", "Reopen"],
              "administrator": ["Add an action", "Verify", "Reopen", "Start", "Mark done", "Extend due date", "Cancel"]}
-    assert detail.get_by_role("radio").all_inner_texts() == moves[role]
+    # the moves come with the detail's form: wait for them (a loaded server answers late), then all of them
+    expect(detail.get_by_role("radio")).to_have_text(moves[role], timeout=30_000)
     if role == "viewer":
         expect(detail.get_by_text("Your role (viewer) may see this finding but not change it.")).to_be_visible()
     if "Mark done" in moves[role]:
