@@ -728,8 +728,14 @@ def main(args) -> int:
         print("--sizes and --repeat must be at least 1", file=sys.stderr)
         return 2
     if getattr(args, "profile", None):
-        for query in args.profile.split(","):
-            print(profile(str(store.db_path(args.db)), query.strip()))
+        queries = [q.strip() for q in args.profile.split(",") if q.strip()]
+        unknown = [q for q in queries if not (store.QUERIES / f"{q}.sql").is_file() or "/" in q or "\\" in q]
+        if unknown or not queries:
+            print(f"--profile takes names of files in queries/ without .sql, not {', '.join(unknown) or '(none)'}",
+                  file=sys.stderr)
+            return 2
+        for query in queries:
+            print(profile(str(store.db_path(args.db)), query))
         return 0
     browser = getattr(args, "browser", None)
     document, mismatches = run(sizes, args.repeat, browser_size=browser if browser in sizes else None)

@@ -159,3 +159,11 @@ def test_a_profile_names_the_query_and_its_slowest_operators(tmp_path, capsys):
     assert [h.split(" as of ")[0] for h in heads] == ["unit_rollup", "systemic_criteria"]
     scans = [line for line in out if "TABLE_SCAN" in line and "nonconformities" in line]
     assert len(scans) >= 2 and all(int(line.split("rows")[0].split()[-1].replace(",", "")) > 0 for line in scans)
+
+
+@pytest.mark.parametrize("asked", ["no_such_query", "../closeloop/schema/terms", ","])
+def test_a_profile_of_a_query_that_is_not_there_is_refused_in_one_line(asked, capsys):
+    args = argparse.Namespace(sizes="1", json=None, repeat=1, profile=asked, db=None)
+    assert bench.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--profile" in err
