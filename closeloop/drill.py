@@ -65,14 +65,18 @@ def readable(rows: pd.DataFrame, t, missing: dict[str, str] | None = None) -> pd
 
 
 def downloads(rows_for_download, name: str, t, key: str, xlsx=None) -> None:
-    """CSV and XLSX buttons; the file is built only when someone clicks. `xlsx`: the workbook's maker."""
+    """CSV and XLSX buttons; the file is built only when someone clicks. `xlsx`: the workbook's maker.
+
+    A click does not rerun the page (on_click="ignore"): a rerun it started could clear the server's
+    outgoing queue just as the built file's answer sat in it, leaving the button spinning for minutes."""
     make_xlsx = xlsx or (lambda rows: export.xlsx_bytes(rows, name))
     rows_for_download = session.later(rows_for_download)  # built after the run: keep this run's viewer
     row = st.container(horizontal=True)
     row.download_button(t("download_csv"), lambda: export.csv_bytes(rows_for_download()),
-                         file_name=f"{name}.csv", mime="text/csv", key=f"{key}-csv", icon=":material/download:")
+                         file_name=f"{name}.csv", mime="text/csv", key=f"{key}-csv", icon=":material/download:",
+                         on_click="ignore")
     row.download_button(t("download_xlsx"), lambda: make_xlsx(rows_for_download()),
-                          file_name=f"{name}.xlsx", key=f"{key}-xlsx", icon=":material/download:",
+                          file_name=f"{name}.xlsx", key=f"{key}-xlsx", icon=":material/download:", on_click="ignore",
                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 

@@ -135,7 +135,7 @@ def show(t, db: Path, con, actor: str, allowed: bool) -> None:
     intake: Intake = st.session_state.setdefault("intake", Intake())
     st.download_button(t("template_download"), export.template_bytes, file_name=t("template_file"),
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                       icon=":material/download:", key="template")
+                       icon=":material/download:", key="template", on_click="ignore")
     if not allowed:
         st.info(t("import_administrators_only"))
         return

@@ -212,7 +212,7 @@ def pack(f: Filters, t) -> None:
         if kept and kept[0] == f and kept[1] == lang:
             column.download_button(t("pack_download", kind=kind.upper(), size=f"{len(kept[2]) / 1024:,.0f}"),
                                    kept[2], file_name=f"closeloop-{f.as_of}-{lang}.{kind}", mime=PACK_MIME[kind],
-                                   key=f"pack-{kind}-download", icon=":material/download:")
+                                   key=f"pack-{kind}-download", icon=":material/download:", on_click="ignore")
 
 
 def _ask(kind: str) -> None:

@@ -169,3 +169,16 @@ def test_in_a_large_tree_a_search_naming_one_unit_chooses_it(golden_store, monke
     assert not at.exception
     assert at.session_state["unit"] == "DH-10"
     assert at.caption[0].value.endswith("DH 第10支部 and the units below it.")
+
+
+def test_no_download_reruns_the_page(golden_store):
+    """A download that reruns the page can lose the built file's answer (the rerun clears what the server had
+    queued for the browser), and the button then spins for three minutes: every download is on_click="ignore"."""
+    at = dashboard().run()
+    found = {}
+    for page in TITLES:
+        at.switch_page(f"pages/{page}.py").run()
+        assert not at.exception
+        found[page] = [(b.proto.label, b.proto.ignore_rerun) for b in at.get("download_button")]
+    assert all(found[page] for page in ("units", "rectification", "data")), found
+    assert [(page, label) for page, buttons in found.items() for label, ignored in buttons if not ignored] == []
