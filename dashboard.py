@@ -5,7 +5,8 @@ import streamlit as st
 from closeloop import filters, i18n, session, store
 from closeloop.session import t
 
-st.set_page_config(page_title="Closeloop · 闭环", page_icon=":material/published_with_changes:", layout="wide")
+# The icon is an emoji, drawn in the browser: a :material/…: page icon is fetched from fonts.gstatic.com.
+st.set_page_config(page_title="Closeloop · 闭环", page_icon="🔄", layout="wide")
 
 session.language_picker()
 try:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from urllib.parse import urlsplit
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +56,15 @@ def browser():
         launched.close()
 
 
+def beyond_localhost(request) -> bool:
+    """A request the dashboard's page makes to another host (the sign-in tests' provider, only a stand-in
+    for the organisation's, styles its own form from a CDN: its pages are left out)."""
+    url = urlsplit(request.url)
+    if url.scheme not in ("http", "https", "ws", "wss") or url.hostname == "127.0.0.1":
+        return False
+    return not urlsplit(request.frame.url).path.startswith("/oauth2/")
+
+
 @pytest.fixture
 def new_page(browser):
     """new_page(locale="en-US", height=1000) → a page in a fresh context (its own cookies, storage, locale).
@@ -66,11 +76,19 @@ def new_page(browser):
         context = browser.new_context(locale=locale, viewport={"width": 1400, "height": height})
         context.set_default_timeout(30_000)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        page.console_lines = []  # what the page's own log said, for a failure's message (see connection_report)
+        page.on("console", lambda message: page.console_lines.append(f"{message.type}: {message.text}"[:300]))
+        page.on("requestfailed", lambda r: page.console_lines.append(f"failed: {r.url[:200]} {r.failure}"))
+        page.on("response", lambda r: r.status >= 400 and page.console_lines.append(f"{r.status}: {r.url[:200]}"))
+        page.on("request", lambda r: beyond_localhost(r) and outside.append(r.url))
+        return page
 
+    outside: list[str] = []
     yield make
     for context in contexts:
         context.close()
+    assert outside == [], "the page asked for something beyond 127.0.0.1"
 
 
 @pytest.fixture(scope="session")
@@ -192,3 +210,13 @@ def fresh_clone(tmp_path) -> Path:
     for folder in ("pages", "closeloop", "queries", ".streamlit"):
         shutil.copytree(REPO / folder, app / folder, ignore=shutil.ignore_patterns("__pycache__"))
     return app
+
+
+def connection_report(page, server_log: Path | None = None) -> str:
+    """For a failure's message: the page's connection state, its last log lines, the server's last words."""
+    state = page.get_by_test_id("stApp").get_attribute("data-test-connection-state", timeout=5_000)
+    lines = [f"connection state: {state}", "page log (last 25):", *getattr(page, "console_lines", [])[-25:]]
+    if server_log and server_log.exists():
+        said = [line for line in server_log.read_text(errors="replace").splitlines() if line[:4].isdigit()]
+        lines += ["server log (last 15 entries):", *said[-15:]]
+    return "\n".join(lines)
