@@ -18,6 +18,8 @@ import duckdb
 import pytest
 from playwright.sync_api import Page, TimeoutError, expect
 
+from tests.browser.conftest import connection_report
+
 REPO = Path(__file__).resolve().parents[2]
 PAGES = ("overview", "units", "rectification", "recurrence", "time-to-close", "data")
 # The golden ledger's units outside DH's subtree, by name: none may appear anywhere for a DH user.
@@ -148,14 +150,18 @@ def main_text(page: Page) -> str:
     return page.get_by_test_id("stApp").inner_text()
 
 
-def lists_download(page: Page, tab: str) -> list[dict]:
+def lists_download(page: Page, tab: str, server: SignedIn) -> list[dict]:
     """The CSV a list's download button gives (built on the click, so a click during a rerun is tried again)."""
     page.get_by_role("tab", name=re.compile(f"^{tab}")).click()
     button = page.locator('[role="tabpanel"]:visible').get_by_role("button", name="Download CSV")
     for attempt in range(3):
         expect(button).to_be_visible()
         idle(page)
-        expect(button).to_be_enabled(timeout=60_000)  # disabled while the page reconnects to a busy server
+        try:  # disabled while the page reconnects, and while the file of a click before is being built
+            expect(button).to_be_enabled(timeout=60_000)
+        except AssertionError as disabled:
+            raise AssertionError(f"{tab}: the download stayed disabled (attempt {attempt + 1})\n"
+                                 + connection_report(page, server.root / "streamlit.log")) from disabled
         try:
             with page.expect_download(timeout=45_000) as download:
                 button.click()
@@ -202,7 +208,8 @@ def test_scope_matrix_for_a_dh_user(new_page, signed_in, artifacts, email):
     page.goto(f"{signed_in.url}/rectification?lang=en")
     expect(page.locator("h1")).to_have_text("Rectification")
     idle(page)
-    findings, actions = lists_download(page, "Nonconformities"), lists_download(page, "Actions")
+    findings, actions = (lists_download(page, "Nonconformities", signed_in),
+                          lists_download(page, "Actions", signed_in))
     assert findings and {row["Unit"] for row in findings} <= DH_SUBTREE
     assert actions and {row["Unit"] for row in actions} <= DH_SUBTREE
 
