@@ -50,10 +50,11 @@ def point(event) -> list | None:
 
 def readable(rows: pd.DataFrame, t, missing: dict[str, str] | None = None) -> pd.DataFrame:
     """Codes shown in the viewer's language and columns named in it; `missing`: what an empty cell of a
-    column means, shown instead of the grid's "None" (a Kaplan–Meier median not reached)."""
+    column means, shown instead of the grid's "None" (a Kaplan–Meier median not reached). Such a column
+    becomes text throughout (53.0 reads "53"): one type per column, as Arrow needs to send it."""
     rows = rows.copy()
     for column, text in (missing or {}).items():
-        rows[column] = rows[column].astype(object).where(rows[column].notna(), text)
+        rows[column] = [text if pd.isna(v) else f"{v:,.1f}".removesuffix(".0") for v in rows[column]]
     for column in rows.select_dtypes("datetime").columns:
         rows[column] = rows[column].dt.date
     for column in rows.select_dtypes("object").columns:

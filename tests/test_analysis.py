@@ -3,6 +3,7 @@
 from datetime import date
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from closeloop import charts, drill, export, metrics, store
@@ -206,7 +207,8 @@ def test_exports_never_hold_a_live_formula():
 def test_a_quantile_not_reached_reads_as_such_not_as_an_empty_cell():
     quantiles = pd.DataFrame({"grp": ["major", "minor"], "items": [4, 2], "median": [53.0, None], "p90": [None, None]})
     shown = drill.readable(quantiles, t, missing={"median": t("km_not_reached"), "p90": t("km_not_reached")})
-    assert shown.values.tolist() == [["major", 4, 53.0, "not reached"], ["minor", 2, "not reached", "not reached"]]
+    assert shown.values.tolist() == [["major", 4, "53", "not reached"], ["minor", 2, "not reached", "not reached"]]
+    assert pa.Table.from_pandas(shown).schema.field("Median (days)").type == pa.string()  # no mixed column
 
 
 def test_the_systemic_bars_leave_room_for_the_longest_label():
