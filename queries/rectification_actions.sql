@@ -1,9 +1,8 @@
 -- one row per action in the quick view $view on a finding the viewer may see and the filters select, most overdue first: the first $limit, each with how many the view holds
-with listed as (
+with in_view as not materialized (
     select
         a.*,
         case when a.is_overdue then $as_of - a.due_on end as days_overdue,
-        count(*) over () as rows_in_view,
     from action_in_scope(
         $as_of, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
     ) as a
@@ -17,7 +16,14 @@ with listed as (
         when 'mine' then a.is_open and list_contains($me::varchar[], lower(trim(a.owner)))
         else true
     end
-    order by days_overdue desc nulls last, a.due_on nulls last, a.ref
+),
+
+-- the first $limit, and how many the view holds counted apart: a window over the whole view kept
+-- every row of it in memory to number them (a million open actions at 5M findings)
+listed as (
+    select *, (select count(*) from in_view) as rows_in_view,
+    from in_view
+    order by days_overdue desc nulls last, due_on nulls last, ref
     limit $limit
 )
 
