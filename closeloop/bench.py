@@ -305,13 +305,13 @@ def pandas_side(db: str, as_of: date, repeat: int, pages: list[str], window_days
     `memory_bytes` caps this process's address space, so that a size too large for memory fails here
     with MemoryError rather than making the kernel kill some other process.
     """
-    if memory_bytes:
-        import resource
-
-        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    import duckdb
+    import duckdb  # before the cap: loading the library is not the pandas way's memory
 
     try:
+        if memory_bytes:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
         return _pandas_side(db, as_of, repeat, pages, window_days)
     except (MemoryError, duckdb.OutOfMemoryException):
         return {"error": f"out of memory at {(memory_bytes or 0) / 2**30:.1f} GiB", "rss_mb": round(peak_rss_mb(), 1)}
