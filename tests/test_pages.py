@@ -182,3 +182,14 @@ def test_no_download_reruns_the_page(golden_store):
         found[page] = [(b.proto.label, b.proto.ignore_rerun) for b in at.get("download_button")]
     assert all(found[page] for page in ("units", "rectification", "data")), found
     assert [(page, label) for page, buttons in found.items() for label, ignored in buttons if not ignored] == []
+
+
+def test_time_to_close_quantiles_read_as_days_or_not_reached_aligned_as_numbers(golden_store):
+    at = dashboard().run()
+    at.switch_page("pages/time_to_close.py").run()
+    (table,) = [d for d in at.dataframe if "Median (days)" in d.value]
+    shown = table.value[["Median (days)", "90th percentile (days)"]]
+    assert shown.stack().map(lambda v: v == "not reached" or v.replace(",", "").isdigit()).all()
+    assert (shown == "not reached").any().any() and (shown != "not reached").any().any()
+    columns = json.loads(table.proto.columns)
+    assert [columns[c].get("alignment") for c in shown.columns] == ["right", "right"]
