@@ -74,11 +74,11 @@ def downloads(rows_for_download, name: str, t, key: str, xlsx=None) -> None:
     rows_for_download = session.later(rows_for_download)  # built after the run: keep this run's viewer
     row = st.container(horizontal=True)
     row.download_button(t("download_csv"), lambda: export.csv_bytes(rows_for_download()),
-                         file_name=f"{name}.csv", mime="text/csv", key=f"{key}-csv", icon=":material/download:",
-                         on_click="ignore")
+                        file_name=f"{name}.csv", mime="text/csv", key=f"{key}-csv", icon=":material/download:",
+                        on_click="ignore")
     row.download_button(t("download_xlsx"), lambda: make_xlsx(rows_for_download()),
-                          file_name=f"{name}.xlsx", key=f"{key}-xlsx", icon=":material/download:", on_click="ignore",
-                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+                        file_name=f"{name}.xlsx", key=f"{key}-xlsx", icon=":material/download:", on_click="ignore",
+                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 def show(f: Filters, drill: Drill, t, key: str, title: str) -> None:
