@@ -305,16 +305,20 @@ def pandas_side(db: str, as_of: date, repeat: int, pages: list[str], window_days
     `memory_bytes` caps this process's address space, so that a size too large for memory fails here
     with MemoryError rather than making the kernel kill some other process.
     """
-    import duckdb  # before the cap: loading the library is not the pandas way's memory
+    import resource
 
+    import duckdb
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     try:
         if memory_bytes:
-            import resource
-
-            resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+            resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, hard))
         return _pandas_side(db, as_of, repeat, pages, window_days)
     except (MemoryError, duckdb.OutOfMemoryException):
-        return {"error": f"out of memory at {(memory_bytes or 0) / 2**30:.1f} GiB", "rss_mb": round(peak_rss_mb(), 1)}
+        pass  # answered below, out of the handler: its traceback keeps the half-loaded tables alive
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))  # returning the answer needs memory too
+    return {"error": f"out of memory at {(memory_bytes or 0) / 2**30:.1f} GiB", "rss_mb": round(peak_rss_mb(), 1)}
 
 
 def _pandas_side(db: str, as_of: date, repeat: int, pages: list[str], window_days: int) -> dict:
