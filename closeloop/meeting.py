@@ -7,7 +7,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from closeloop import drill, i18n, kpis, report, review, session, workflow
+from closeloop import drill, filters, i18n, kpis, report, review, session, workflow
 from closeloop.filters import Filters
 
 PACK_ICONS = {"pdf": ":material/picture_as_pdf:", "pptx": ":material/slideshow:", "xlsx": ":material/table_view:"}
@@ -145,7 +145,10 @@ def decision_form(opened: review.Review, t) -> None:
     titles = dict(zip(open_list["ref"], open_list["title"]))
     units = session.units()
     labels = dict(zip(units["code"], units["label"]))
-    unit_choices = list(units["code"]) if opened.unit is None else session.children(opened.unit) + [opened.unit]
+    # A review of one unit raises findings for it or a unit just below; one of the whole organisation, for
+    # any unit of a small tree, else for the top units and those just below (not 17,000 options at 1M).
+    unit_choices = (filters.unit_options(units, None)[0] if opened.unit is None
+                    else session.children(opened.unit) + [opened.unit])
     with st.expander(t("decision_add"), icon=":material/add_task:"), st.form("review-decide", clear_on_submit=True,
                                                                               border=False):
         st.caption(t("decision_help"))

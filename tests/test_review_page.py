@@ -7,6 +7,7 @@ import shutil
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -140,3 +141,20 @@ def test_a_missing_browser_is_said_in_one_line_where_the_pack_is_built(reviewed,
     assert not at.exception
     assert [e.value for e in at.get_by_key("review-pack").error] == [
         i18n.translate("zh", "pack_no_browser", path="/nowhere/chromium")]
+
+
+@pytest.mark.parametrize("listed_whole,expected", [
+    (500, ["HQ", "DH", "DH-01", "DH-02", "DH-10", "DH-11", "DS", "DS-10", "PT", "PT-01", "PT-10"]),
+    (5, ["HQ", "DH", "DS", "PT"]),  # the golden ledger's 11 units counted as many: the top and those below it
+])
+def test_a_whole_organisation_reviews_decision_offers_units_as_the_tree_allows(reviewed, monkeypatch, golden_dir,
+                                                                               listed_whole, expected):
+    from closeloop import filters
+
+    monkeypatch.setattr(filters, "UNITS_LISTED_WHOLE", listed_whole)
+    at = review_page(url={"review": "1"})
+    assert reviewed["last"].unit is None
+    names = dict(pd.read_csv(golden_dir / "units.csv")[["code", "name"]].values)  # no English names: shown as is
+    offered = at.selectbox(key="d-unit")
+    assert sorted(offered.options) == sorted(names[code] for code in expected)
+    assert offered.value == "HQ"
