@@ -726,16 +726,16 @@ def main(args) -> int:
     try:
         sizes = [int(s) for s in str(args.sizes).replace("_", "").split(",") if s.strip()]
     except ValueError:
-        print(f"--sizes takes whole numbers separated by commas, not {args.sizes!r}", file=sys.stderr)
+        print(i18n.translate(i18n.cli_language(), "bench_bad_sizes", value=repr(args.sizes)), file=sys.stderr)
         return 2
     if not sizes or min(sizes) < 1 or args.repeat < 1:
-        print("--sizes and --repeat must be at least 1", file=sys.stderr)
+        print(i18n.translate(i18n.cli_language(), "bench_at_least_one"), file=sys.stderr)
         return 2
     if getattr(args, "profile", None):
         queries = [q.strip() for q in args.profile.split(",") if q.strip()]
         unknown = [q for q in queries if not (store.QUERIES / f"{q}.sql").is_file() or "/" in q or "\\" in q]
         if unknown or not queries:
-            print(f"--profile takes names of files in queries/ without .sql, not {', '.join(unknown) or '(none)'}",
+            print(i18n.translate(i18n.cli_language(), "bench_unknown_query", value=", ".join(unknown) or "-"),
                   file=sys.stderr)
             return 2
         for query in queries:

@@ -334,6 +334,9 @@ def main(argv: list[str] | None = None) -> int:
                 "report": run_report, "review": run_review}
     try:
         if args.command == "bench":
+            from streamlit import logger
+
+            logger.set_log_level("error")  # the pages' st.cache_data, loaded outside a server, warn of it
             from closeloop import bench
 
             return bench.main(args)

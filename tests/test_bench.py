@@ -167,3 +167,20 @@ def test_a_profile_of_a_query_that_is_not_there_is_refused_in_one_line(asked, ca
     assert bench.main(args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--profile" in err
+
+
+@pytest.mark.parametrize("lang,words", [("zh", "应为"), ("en", "takes")])
+def test_the_benchs_refusals_speak_the_command_lines_language(lang, words, monkeypatch, capsys):
+    monkeypatch.setenv("CLOSELOOP_LANG", lang)
+    for args in (argparse.Namespace(sizes="1", json=None, repeat=1, profile="no_such_query", db=None),
+                 argparse.Namespace(sizes="a,b", json=None, repeat=1, profile=None, db=None)):
+        assert bench.main(args) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and words in err
+
+
+def test_a_refused_bench_says_one_line_and_nothing_else(cli):
+    done = cli("bench", "--profile", "no_such_query")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.splitlines() == [
+        "--profile takes names of files in queries/ without .sql, not no_such_query"]
