@@ -87,7 +87,7 @@ def show(f: Filters, drill: Drill, t, key: str, title: str) -> None:
     rows = session.query("nonconformity_rows", f, **params, limit=SHOWN_ROWS)
     with st.container(border=True, key=f"rows-{key}"):
         st.markdown(f"**{title}** · " + t("rows_shown", n=len(rows)))
-        st.dataframe(readable(rows, t), hide_index=True, key=f"{key}-table")
+        st.dataframe(readable(rows, t), hide_index=True, placeholder=t("none"), key=f"{key}-table")
         downloads(lambda: readable(session.query("nonconformity_rows", f, **params, limit=ALL_ROWS), t),
                   key, t, key)
 

@@ -181,7 +181,8 @@ def _mapping(intake: Intake, t, db, con, actor) -> None:
             # the editor starts from what the headers say for this kind and row (the same on every rerun)
             detected = relayout(source, kind, int(header_row))
             edited = st.data_editor(
-                mapping_table(detected), hide_index=True, key=f"mapping-{index}-{kind}-{header_row}",
+                mapping_table(detected), hide_index=True, placeholder=t("none"),
+                key=f"mapping-{index}-{kind}-{header_row}",
                 disabled=["header"], use_container_width=True,
                 column_config={
                     "header": st.column_config.TextColumn(t("mapping_header")),
@@ -212,7 +213,7 @@ def _report(intake: Intake, t, db, con, actor) -> None:
     if outcome.problems:
         st.error(t("report_problems", n=f"{len(outcome.problems):,}"))
         table = problems_table(outcome, t)
-        st.dataframe(table, hide_index=True, key="problems")
+        st.dataframe(table, hide_index=True, placeholder=t("none"), key="problems")
         drill.downloads(lambda: table, t("report_file"), t, "problems-download")
         row = st.container(horizontal=True)
         row.button(t("back_to_mapping"), on_click=lambda: setattr(intake, "step", "mapping"), key="intake-back")

@@ -61,7 +61,7 @@ def compare(now: dict, now_label: str, last: review.Review | None, t) -> None:
         rows.append({t("col_kpi"): t(f"kpi_{key}"), now_label: kpis.value_text(now[key], kind, t),
                      t("review_then"): kpis.value_text(before, kind, t) if last else t("none"),
                      t("pack_change"): kpis.delta_text(now[key], before, kind) or t("none")})
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key="review-compare")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, placeholder=t("none"), key="review-compare")
 
 
 def since(last: review.Review | None, f: Filters, t) -> None:
@@ -80,7 +80,7 @@ def since(last: review.Review | None, f: Filters, t) -> None:
     extra = {"previous_as_of": last.as_of, "change": change}
     rows = session.query("since_review_rows", f, **extra, limit=drill.SHOWN_ROWS)
     st.caption(t(f"change_help_{change}"))
-    st.dataframe(report.readable(rows, t), hide_index=True, key="since-rows")
+    st.dataframe(report.readable(rows, t), hide_index=True, placeholder=t("none"), key="since-rows")
     # The file is made after the run, when clicked: the store and the viewer's scope are taken now.
     con, scope = session.connection(), session.scope()
     drill.downloads(lambda: report.readable(review.changed_rows(con, last.as_of, f, scope, change), t),
@@ -98,7 +98,8 @@ def decisions(of: review.Review | None, as_of: date, t, key: str) -> None:
         return
     done = int((rows["status"] == "done").sum())
     st.caption(t("decisions_summary", n=len(rows), done=done, overdue=int(rows["is_overdue"].sum()), as_of=as_of))
-    st.dataframe(report.readable(rows.drop(columns=["is_overdue"]), t, "action_status_"), hide_index=True, key=key)
+    st.dataframe(report.readable(rows.drop(columns=["is_overdue"]), t, "action_status_"), hide_index=True,
+                 placeholder=t("none"), key=key)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -32,8 +32,9 @@ with st.container(border=True, key="km-curves"):
                                                key="km", on_select="rerun", selection_mode="points"))
     st.dataframe(drill.readable(quantiles.assign(grp=quantiles["grp"].map(lambda g: group_names.get(g, g))), t,
                                 missing={"median": t("km_not_reached"), "p90": t("km_not_reached")}),
-                 hide_index=True, column_config={t(f"col_{c}"): st.column_config.TextColumn(alignment="right")
-                                                 for c in ("median", "p90")})  # days, as text: right as numbers
+                 hide_index=True, placeholder=t("none"),
+                 column_config={t(f"col_{c}"): st.column_config.TextColumn(alignment="right")
+                                for c in ("median", "p90")})  # days, as text: right as numbers
 if picked_group:
     condition = {"unit": picked_group[0]} if split == "unit" else {split: picked_group[0]}
     drill.show(f, drill.Drill(found_from=f.since, found_to=min(f.until, f.as_of), **condition), t, "km-rows",

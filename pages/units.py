@@ -42,7 +42,7 @@ with left.container(border=True, key="scorecard"):
         peers = session.unit_kpis(f.replace(unit=parent))
         table = metrics.scorecard(session.contract(f), session.contract(f.replace(unit=parent)) if parent else None,
                                   peers, [k for k, _, _ in kpis.KPIS])
-        st.dataframe(kpis.scorecard_table(table, t), hide_index=True)
+        st.dataframe(kpis.scorecard_table(table, t), hide_index=True, placeholder=t("none"))
 
 with right.container(border=True):
     st.markdown("##### " + t("chart_funnel"))
@@ -69,6 +69,6 @@ if clicked:
 with st.container(border=True, key="open-items"):
     st.markdown("##### " + t("open_items_title"))
     items = session.query("open_items", f, limit=drill.SHOWN_ROWS)
-    st.dataframe(drill.readable(items, t), hide_index=True)
+    st.dataframe(drill.readable(items, t), hide_index=True, placeholder=t("none"))
     drill.downloads(lambda: drill.readable(session.query("open_items", f, limit=drill.ALL_ROWS), t),
                     "open-items", t, "open-items")

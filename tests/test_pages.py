@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from closeloop import i18n
+
 APP = Path(__file__).parents[1]
 AS_OF = date(2026, 6, 30)
 
@@ -193,3 +195,16 @@ def test_time_to_close_quantiles_read_as_days_or_not_reached_aligned_as_numbers(
     assert (shown == "not reached").any().any() and (shown != "not reached").any().any()
     columns = json.loads(table.proto.columns)
     assert [columns[c].get("alignment") for c in shown.columns] == ["right", "right"]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_an_empty_cell_of_any_table_reads_as_the_catalogs_none_not_as_none(golden_store, lang):
+    """The grid writes "None" in an empty cell unless told otherwise, in English whatever the language."""
+    at = dashboard(lang).run()
+    shown = {}
+    for page in TITLES:
+        at.switch_page(f"pages/{page}.py").run()
+        assert not at.exception
+        shown[page] = {d.proto.placeholder for d in at.dataframe}
+    assert all(shown[page] for page in ("units", "rectification", "time_to_close", "review")), shown
+    assert set().union(*shown.values()) == {i18n.translate(lang, "none")}
