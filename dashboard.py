@@ -9,33 +9,29 @@ from closeloop.session import t
 st.set_page_config(page_title="Closeloop · 闭环", page_icon="🔄", layout="wide")
 
 session.language_picker()
-try:
-    session.connection()
-except store.StoreError as e:
-    st.error(t(e.key, **e.details))
-    st.stop()
+# Held for the whole run, handed over between runs when a command asks for the store (closeloop/lease.py).
+with session.holding():
+    session.sign_in()
+    session.refuse_links_outside_scope(session.units())
+    # Bound to this run's language: a picker's format_func is called again later, outside the run.
+    filters.sidebar(session.units(), session.categories(), i18n.translator(session.language()))
+    if session.is_demo():
+        st.info(t("demo_notice", ncs=f"{session.store_counts()['nonconformities']:,}", db=store.db_path()))
 
-session.sign_in()
-session.refuse_links_outside_scope(session.units())
-# Bound to this run's language: a picker's format_func is called again later, outside the run.
-filters.sidebar(session.units(), session.categories(), i18n.translator(session.language()))
-if session.is_demo():
-    st.info(t("demo_notice", ncs=f"{session.store_counts()['nonconformities']:,}", db=store.db_path()))
-
-pages = [
-    st.Page("pages/overview.py", title=t("page_overview"), icon=":material/dashboard:", url_path="overview",
-            default=True),
-    st.Page("pages/review.py", title=t("page_review"), icon=":material/groups:", url_path="review"),
-    st.Page("pages/units.py", title=t("page_units"), icon=":material/account_tree:", url_path="units"),
-    st.Page("pages/rectification.py", title=t("page_rectification"), icon=":material/task_alt:",
-            url_path="rectification"),
-    st.Page("pages/recurrence.py", title=t("page_recurrence"), icon=":material/autorenew:", url_path="recurrence"),
-    st.Page("pages/time_to_close.py", title=t("page_time_to_close"), icon=":material/timer:",
-            url_path="time-to-close"),
-    st.Page("pages/data.py", title=t("page_data"), icon=":material/table_view:", url_path="data"),
-]
-st.session_state["_framed"] = True
-try:
-    st.navigation(pages).run()
-finally:
-    st.session_state["_framed"] = False
+    pages = [
+        st.Page("pages/overview.py", title=t("page_overview"), icon=":material/dashboard:", url_path="overview",
+                default=True),
+        st.Page("pages/review.py", title=t("page_review"), icon=":material/groups:", url_path="review"),
+        st.Page("pages/units.py", title=t("page_units"), icon=":material/account_tree:", url_path="units"),
+        st.Page("pages/rectification.py", title=t("page_rectification"), icon=":material/task_alt:",
+                url_path="rectification"),
+        st.Page("pages/recurrence.py", title=t("page_recurrence"), icon=":material/autorenew:", url_path="recurrence"),
+        st.Page("pages/time_to_close.py", title=t("page_time_to_close"), icon=":material/timer:",
+                url_path="time-to-close"),
+        st.Page("pages/data.py", title=t("page_data"), icon=":material/table_view:", url_path="data"),
+    ]
+    st.session_state["_framed"] = True
+    try:
+        st.navigation(pages).run()
+    finally:
+        st.session_state["_framed"] = False

@@ -213,7 +213,10 @@ CATALOG: dict[str, dict[str, str]] = {
     "severity_minor": {"zh": "一般", "en": "Minor"},
     "severity_observation": {"zh": "观察项", "en": "Observation"},
     # Errors (one line each, for the command line and the pages)
-    "store_locked": {"zh": "数据库 {path} 正被另一个进程使用（例如正在运行的仪表板），未做任何更改。", "en": "The store {path} is in use by another process (a running dashboard?); nothing was changed."},
+    "store_locked": {"zh": "数据库 {path} 正被另一个进程使用，等待超时，未做任何更改。", "en": "The store {path} is in use by another process and was not released in time; nothing was changed."},
+    "store_locked_dashboard": {"zh": "数据库 {path} 正由仪表板（进程 {pid}）使用，且未在等待时间内交出（CLOSELOOP_WAIT 秒），未做任何更改。", "en": "The store {path} is held by the dashboard (pid {pid}), which did not hand it over in time (CLOSELOOP_WAIT seconds); nothing was changed."},
+    "store_locked_command": {"zh": "数据库 {path} 正被另一个命令使用（进程 {pid}：{command}），等待超时（CLOSELOOP_WAIT 秒），未做任何更改。", "en": "The store {path} is held by another command (pid {pid}: {command}) that did not finish in time (CLOSELOOP_WAIT seconds); nothing was changed."},
+    "store_waiting": {"zh": "一个命令正在写入数据库（{command}），完成后页面即显示……", "en": "A command is writing to the store ({command}); the page shows as soon as it is done…"},
     "store_missing": {"zh": "找不到数据库 {path}。", "en": "No store at {path}."},
     "store_unreadable": {"zh": "无法打开数据库 {path}：{reason}", "en": "Cannot open the store {path}: {reason}"},
     "encoding_unknown": {"zh": "{file}：无法识别文件编码（支持 UTF-8、GB18030/GBK、带 BOM 的 UTF-16）。", "en": "{file}: unknown text encoding (UTF-8, GB18030/GBK and UTF-16 with BOM are read)."},

@@ -2,35 +2,76 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 
 import pandas as pd
 import streamlit as st
 
-from closeloop import filters, i18n, identity, metrics, store, workflow
+from closeloop import filters, i18n, identity, lease, metrics, store, workflow
 from closeloop.filters import Filters
 
 DEMO_NCS = 3000
 
 
-@st.cache_resource(show_spinner=False)
-def _connection(path: str):
-    """One connection per store for the server's lifetime; queries take a cursor each."""
-    con = store.connect(path)
+def _build_demo_if_empty(con) -> None:
+    """The embedded default starts as the demo store; any other store is shown as it is."""
+    path = store.db_path()
     empty = not con.execute("select count(*) from nonconformities").fetchone()[0]
-    if empty and store.db_path(path) == store.db_path(store.DEFAULT_DB):
+    if empty and path == store.db_path(store.DEFAULT_DB):
         from closeloop import demo
 
         demo.build(con, ncs=DEMO_NCS)
-    return con
+
+
+@st.cache_resource(show_spinner=False, on_release=lambda held: held.close())
+def _lease(path: str) -> lease.Lease:
+    """One lease per store for the server's lifetime: its connection is handed over when a command asks."""
+    return lease.Lease(path, opened=_build_demo_if_empty)
+
+
+# The connection this script run holds (see holding()); queries take a cursor each.
+_held: ContextVar = ContextVar("closeloop_connection", default=None)
+
+
+@contextmanager
+def holding():
+    """Hold the store for one script run (dashboard.py) or one deferred download (later())."""
+    if _held.get() is not None:
+        yield _held.get()
+        return
+    path = store.db_path()
+    shared = _lease(str(path))
+    waiting = shared.waiting_for()
+    if not path.exists() and path == store.db_path(store.DEFAULT_DB):
+        notice = st.spinner(i18n.translate(language(), "building_demo"))
+    elif waiting:
+        notice = st.spinner(i18n.translate(language(), "store_waiting", command=store.command_of(waiting[0]) or "?"))
+    else:
+        notice = nullcontext()
+    with notice:
+        try:
+            taken = shared.hold()
+            con = taken.__enter__()
+        except store.StoreError as e:
+            if _later.get():  # a deferred download: its button says it failed
+                raise
+            st.error(t(e.key, **e.details))
+            st.stop()
+    with taken:
+        token = _held.set(con)
+        try:
+            yield con
+        finally:
+            _held.reset(token)
 
 
 def connection():
-    path = store.db_path()
-    if not path.exists() and path == store.db_path(store.DEFAULT_DB):
-        with st.spinner(i18n.translate(language(), "building_demo")):
-            return _connection(str(path))
-    return _connection(str(path))
+    """The store as this script run holds it."""
+    con = _held.get()
+    if con is None:
+        raise RuntimeError("session.connection() outside session.holding(): dashboard.py holds the store")
+    return con
 
 
 def language() -> str:
@@ -196,7 +237,8 @@ def later(make):
     def run():
         token = _later.set(seen)
         try:
-            return make()
+            with holding():
+                return make()
         finally:
             _later.reset(token)
 

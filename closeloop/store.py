@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
+import hashlib
+import json
 import os
 import re
 import threading
+import time
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -42,22 +46,39 @@ def upload_dir(db: Path) -> Path:
     return db.parent / "uploads"
 
 
-def connect(path: str | os.PathLike | None = None, *, create: bool = True) -> duckdb.DuckDBPyConnection:
+# How long a command waits for the store by default while another process (a serving dashboard hands it
+# over within a moment; another command holds it until it ends) has it: CLOSELOOP_WAIT seconds.
+DEFAULT_WAIT = 120.0
+_HOLDER = re.compile(r"\(PID (\d+)\)")
+
+
+def connect(path: str | os.PathLike | None = None, *, create: bool = True,
+            wait: float | None = None) -> duckdb.DuckDBPyConnection:
     """Open the store read-write, migrate it, and confine DuckDB's file access to it.
 
-    Raises StoreError("store_locked") when another process holds the file, and
-    StoreError("store_missing") when it does not exist and `create` is false.
+    While another process holds the file, ask it to let go (a `<store>.wanted.<pid>` file, which a
+    serving dashboard watches for) and try again for up to `wait` seconds (default $CLOSELOOP_WAIT, else
+    DEFAULT_WAIT); the request stays until this process ends, so the dashboard does not take the store
+    back in between. Raises StoreError("store_locked…") naming the holder when the wait runs out, and
+    StoreError("store_missing") when the store does not exist and `create` is false.
     """
     db = db_path(path)
     if not create and not db.exists():
         raise StoreError("store_missing", path=str(db))
     db.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        con = duckdb.connect(str(db))
-    except duckdb.IOException as e:
-        if "lock" in str(e).lower():
-            raise StoreError("store_locked", path=str(db)) from None
-        raise StoreError("store_unreadable", path=str(db), reason=str(e).splitlines()[0]) from None
+    deadline = time.monotonic() + (wait_seconds() if wait is None else wait)
+    while True:
+        try:
+            con = duckdb.connect(str(db))
+            break
+        except duckdb.IOException as e:
+            if "lock" not in str(e).lower():
+                raise StoreError("store_unreadable", path=str(db), reason=str(e).splitlines()[0]) from None
+            holder = _HOLDER.search(str(e))
+            if time.monotonic() >= deadline:
+                raise locked(db, int(holder.group(1)) if holder else None) from None
+            want(db)
+            time.sleep(0.05)
     migrate(con)
     uploads = upload_dir(db)
     uploads.mkdir(exist_ok=True)
@@ -66,6 +87,76 @@ def connect(path: str | os.PathLike | None = None, *, create: bool = True) -> du
     con.execute("set enable_external_access = false")
     con.execute("set lock_configuration = true")
     return con
+
+
+def wait_seconds() -> float:
+    try:
+        return max(0.0, float(os.environ.get("CLOSELOOP_WAIT", DEFAULT_WAIT)))
+    except ValueError:
+        return DEFAULT_WAIT
+
+
+def command_of(pid: int) -> str | None:
+    """The command line of a running process, or None when it has ended."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    return " ".join(part.decode(errors="replace") for part in raw.split(b"\0") if part) or None
+
+
+def locked(db: Path, pid: int | None) -> StoreError:
+    """The refusal for a store another process holds, naming it: a dashboard, or which command."""
+    command = command_of(pid) if pid else None
+    if command is None:
+        return StoreError("store_locked", path=str(db))
+    if "streamlit" in command:
+        return StoreError("store_locked_dashboard", path=str(db), pid=pid)
+    return StoreError("store_locked_command", path=str(db), pid=pid, command=command)
+
+
+def wanted_files(db: Path) -> list[Path]:
+    return list(db.parent.glob(glob_escape(db.name) + ".wanted.*"))
+
+
+def glob_escape(name: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", name)
+
+
+def want(db: Path) -> None:
+    """Say that this process waits for the store, until it ends (see connect)."""
+    mine = db.with_name(f"{db.name}.wanted.{os.getpid()}")
+    if mine.exists():
+        return
+    mine.write_text(json.dumps({"pid": os.getpid(), "command": command_of(os.getpid())}), encoding="utf-8")
+    _wanted.append(mine)
+
+
+def wanted_by_others(db: Path) -> list[int]:
+    """The live processes other than this one waiting for the store; stale requests are removed."""
+    waiting = []
+    for file in wanted_files(db):
+        try:
+            pid = int(file.name.rsplit(".", 1)[1])
+        except ValueError:
+            continue
+        if pid == os.getpid():
+            continue
+        if command_of(pid) is None:
+            file.unlink(missing_ok=True)
+            continue
+        waiting.append(pid)
+    return waiting
+
+
+_wanted: list[Path] = []
+
+
+@atexit.register
+def withdraw() -> None:
+    """This process no longer waits for any store (at its end; a server as soon as it has the store)."""
+    while _wanted:
+        _wanted.pop().unlink(missing_ok=True)
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> int:
@@ -83,8 +174,15 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
             con.execute(file.read_text(encoding="utf-8"))
             con.execute("insert into schema_version (version) values ($v)", {"v": version})
         current = version
+    terms = (SCHEMA / "terms.sql").read_text(encoding="utf-8")
+    digest = hashlib.sha256(terms.encode()).hexdigest()
+    con.execute("create table if not exists schema_terms (digest varchar)")
+    if con.execute("select digest from schema_terms").fetchall() == [(digest,)] and before == current:
+        return current  # nothing to write: opening a store to read it leaves the file as it was
     with transaction(con):
-        con.execute((SCHEMA / "terms.sql").read_text(encoding="utf-8"))
+        con.execute(terms)
+        con.execute("delete from schema_terms")
+        con.execute("insert into schema_terms values ($d)", {"d": digest})
         if any(before < version <= current for version in KEPT_BY):
             refresh_findings(con)  # the records stored before these columns were kept
     return current

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import date
 
 import duckdb
@@ -69,9 +72,11 @@ def test_file_access_cannot_be_switched_back_on(empty_store):
         empty_store.execute("set enable_external_access = true")
 
 
-def test_a_second_process_finds_a_held_store_locked_and_leaves_it_alone(tmp_path, cli, write_ledger):
+def test_a_command_waits_for_a_held_store_then_names_the_holder_and_leaves_it_alone(
+        tmp_path, cli, write_ledger, monkeypatch):
     db = (tmp_path / "held.duckdb").resolve()
     con = store.connect(db)
+    monkeypatch.setenv("CLOSELOOP_WAIT", "0.5")
     try:
         assert ledger.load(con, ledger.read([write_ledger()]), actor="test").ok
         con.execute("checkpoint")
@@ -80,11 +85,54 @@ def test_a_second_process_finds_a_held_store_locked_and_leaves_it_alone(tmp_path
         done = cli("metrics", "--db", db, "--as-of", "2026-06-30")
         after = files(tmp_path)
         assert (done.returncode, done.stdout) == (2, "")
-        assert done.stderr.splitlines() == [i18n.translate("en", "store_locked", path=str(db))]
-        assert after == before
+        # this process holds it, and is no dashboard: the command line that holds it is named
+        holder = store.command_of(os.getpid())
+        assert "pytest" in holder
+        assert done.stderr.splitlines() == [
+            i18n.translate("en", "store_locked_command", path=str(db), pid=os.getpid(), command=holder)
+        ]
+        assert after == before  # its request to have the store went with it
         assert con.execute("select count(*) from nonconformities").fetchall() == [(2,)]
     finally:
         con.close()
+
+
+def test_a_store_held_by_a_dashboard_is_named_as_the_dashboard(tmp_path):
+    db = (tmp_path / "held.duckdb").resolve()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, duckdb; c = duckdb.connect(sys.argv[1]); print('held', flush=True); "
+         "sys.stdin.read()", str(db), "streamlit", "run", "dashboard.py"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline() == "held\n"
+        with pytest.raises(store.StoreError) as refused:
+            store.connect(db, wait=0.2)
+        assert (refused.value.key, refused.value.details) == ("store_locked_dashboard", {"path": str(db), "pid": holder.pid})
+    finally:
+        holder.communicate("")
+    store.withdraw()
+
+
+def test_opening_a_store_to_read_it_writes_nothing(tmp_path, cli, write_ledger):
+    db = tmp_path / "closeloop.duckdb"
+    assert cli("import", write_ledger(), "--db", db).returncode == 0
+    before = db.read_bytes()
+    assert cli("metrics", "--db", db, "--as-of", "2026-06-30").returncode == 0
+    assert cli("trail", "verify", "--db", db).returncode == 0
+    assert db.read_bytes() == before
+
+
+def test_changed_business_terms_are_redefined_when_the_store_is_opened(tmp_path):
+    db = tmp_path / "closeloop.duckdb"
+    store.connect(db).close()
+    con = duckdb.connect(str(db))
+    con.execute("create or replace macro kept_window() as 7")
+    con.execute("update schema_terms set digest = 'an older terms.sql'")
+    con.close()
+    con = store.connect(db)
+    assert con.execute("select kept_window()").fetchall() == [(365,)]
+    con.close()
 
 
 def test_metrics_on_a_missing_store_says_so_in_one_line_and_creates_nothing(tmp_path, cli):
