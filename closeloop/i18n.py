@@ -1,16 +1,22 @@
-"""Every user-visible string, in Simplified Chinese and English."""
+"""Every user-visible string, in Simplified Chinese and English; Traditional Chinese is made from the Simplified."""
 
 from __future__ import annotations
 
+import functools
 import os
 
-LANGUAGES = ("zh", "en")
+# The public codes (?lang=, --lang, CLOSELOOP_LANG). CATALOG entries hold "zh" (Simplified, the source
+# text) and "en"; zh-Hant is generated from "zh" (see traditional()), or taken from an entry's own "zh-Hant".
+LANGUAGES = ("zh-Hans", "zh-Hant", "en")
+# Links, settings and scripts made before Traditional Chinese said "zh" for Simplified.
+ALIASES = {"zh": "zh-Hans"}
+SOURCE = {"zh-Hans": "zh", "zh": "zh", "en": "en"}
 
 CATALOG: dict[str, dict[str, str]] = {
     # The product and its frame
     "app_title": {"zh": "闭环 · 整改闭环管理", "en": "Closeloop · rectification to closure"},
     "language": {"zh": "语言", "en": "Language"},
-    "language_name": {"zh": "中文", "en": "English"},
+    "language_name": {"zh": "简体", "zh-Hant": "繁體", "en": "English"},  # the picker's own names, not generated
     "since": {"zh": "期间自", "en": "Period from"},
     "until": {"zh": "至", "en": "to"},
     "period_help": {"zh": "留空表示截至日期前 12 个月（含两端）。", "en": "Empty means the 12 months ending on the as-of date, both ends included."},
@@ -559,20 +565,72 @@ CATALOG: dict[str, dict[str, str]] = {
 }
 
 
+# OpenCC's s2tw: Traditional characters in the forms Taiwan and Hong Kong print (為, 啟, 考核), without
+# Taiwan's vocabulary (s2twp's 資料, 匯入, 軟體 are not what a mainland or Hong Kong unit writes); s2t's
+# "OpenCC standard" forms (爲, 考覈, 稽覈) read as old-fashioned or wrong. Then the reviewed fixes below,
+# for words OpenCC gets wrong in this domain (tests/test_i18n.py lists every term reviewed).
+OPENCC_CONFIG = "s2tw"
+TERM_FIXES = {
+    "臺賬": "台賬",  # the ledger; 台賬 is how Traditional ledgers and the design write it
+    "重復": "重複",  # "关闭后重复" segments as 後重 + 復: repetition is 重複
+}
+HANT_REGIONS = {"hant", "tw", "hk", "mo"}
+
+
+def to_traditional(text: str) -> str:
+    """Simplified text as this interface writes it in Traditional characters."""
+    text = _converter().convert(text)
+    for wrong, right in TERM_FIXES.items():
+        text = text.replace(wrong, right)
+    return text
+
+
+@functools.cache
+def _converter():
+    import opencc  # only once Traditional is asked for: it is not part of every import's cost
+
+    return opencc.OpenCC(OPENCC_CONFIG)
+
+
+@functools.cache
+def traditional() -> dict[str, str]:
+    """The zh-Hant catalog, made once per process."""
+    return {key: entry.get("zh-Hant") or to_traditional(entry.get("zh", "")) for key, entry in CATALOG.items()}
+
+
+def language(code: str | None) -> str | None:
+    """A public language code for `code` ("zh" → zh-Hans), or None when it is not one."""
+    code = ALIASES.get(code, code)
+    return code if code in LANGUAGES else None
+
+
 def language_from_locale(locale: str | None) -> str:
-    """'zh-CN', 'zh-TW', 'zh' → zh; anything else → en."""
-    return "zh" if (locale or "").lower().startswith("zh") else "en"
+    """zh-TW, zh-HK, zh-MO, zh-Hant… → zh-Hant; zh-CN, zh-SG, zh… → zh-Hans; anything else → en.
+
+    Takes browser tags (zh-Hant-TW) and POSIX locales (zh_TW.UTF-8, zh_HK.Big5@stroke) alike."""
+    tags = (locale or "").split(".")[0].split("@")[0].replace("_", "-").lower().split("-")
+    if tags[0] != "zh":
+        return "en"
+    if "hans" in tags[1:]:
+        return "zh-Hans"
+    return "zh-Hant" if HANT_REGIONS & set(tags[1:]) else "zh-Hans"
 
 
 def cli_language() -> str:
-    return language_from_locale(os.environ.get("CLOSELOOP_LANG") or os.environ.get("LANG"))
+    chosen = os.environ.get("CLOSELOOP_LANG")
+    return language(chosen) or language_from_locale(chosen or os.environ.get("LANG"))
 
 
 def translate(lang: str, key: str, **values) -> str:
-    text = CATALOG[key][lang]
+    text = traditional()[key] if lang == "zh-Hant" else CATALOG[key][SOURCE[lang]]
     return text.format(**values) if values else text
 
 
 def translator(lang: str):
     """t("key", **values) in one language."""
     return lambda key, **values: translate(lang, key, **values)
+
+
+def is_chinese(lang: str) -> bool:
+    """Both scripts: where the choice is Chinese wording or data as stored, against English."""
+    return lang != "en"

@@ -38,7 +38,7 @@ def language() -> str:
     if _later.get():
         return _later.get()[1]
     chosen = st.session_state.get("lang") or st.query_params.get("lang")
-    return chosen if chosen in i18n.LANGUAGES else i18n.language_from_locale(st.context.locale)
+    return i18n.language(chosen) or i18n.language_from_locale(st.context.locale)
 
 
 def t(key: str, **values) -> str:
@@ -111,13 +111,15 @@ def is_demo() -> bool:
 def language_picker() -> None:
     """The first widget: everything drawn after it speaks the chosen language (?lang= in the URL)."""
     default = i18n.language_from_locale(st.context.locale)
+    if st.query_params.get("lang") in i18n.ALIASES:  # an old link's ?lang=zh
+        st.query_params["lang"] = i18n.ALIASES[st.query_params["lang"]]
     filters.seed_from_url({"lang": set(i18n.LANGUAGES)})
     st.session_state.setdefault("lang", default)
     st.sidebar.segmented_control(
         " / ".join(i18n.translate(lang, "language") for lang in i18n.LANGUAGES),
         i18n.LANGUAGES,
         required=True,
-        format_func=lambda lang: i18n.translate(lang, "language_name"),
+        format_func=lambda lang: i18n.translate(lang, "language_name"),  # 简体 / 繁體 / English
         **filters.remembered("lang"),
     )
     filters.write_to_url({"lang": default})

@@ -1,0 +1,155 @@
+"""Traditional Chinese: the catalog made from the Simplified, the languages chosen, and what follows them."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from closeloop import export, i18n, ledger, store
+from closeloop.filters import Filters
+from closeloop.i18n import translate
+from tests.hanzi import simplified_in
+
+GOLDEN = Path(__file__).resolve().parents[2] / "shared" / "golden"
+
+
+def test_every_traditional_entry_is_free_of_simplified_only_characters():
+    found = {key: "".join(simplified_in(text)) for key, text in i18n.traditional().items() if simplified_in(text)}
+    assert found == {}
+
+
+# Each term of this domain checked by hand against how Traditional ledgers and the design write it.
+# OpenCC's s2tw gets all but two right; TERM_FIXES mends those (台賬, 重複 after 後).
+REVIEWED_TERMS = {
+    "整改": "整改", "台账": "台賬", "整改台账": "整改台賬", "闭环": "閉環", "考核细则": "考核細則", "单位": "單位",
+    "数据": "數據", "账龄": "賬齡", "关闭": "關閉", "逾期": "逾期", "责任人": "責任人", "演示": "演示",
+    "不合格项": "不合格項", "内部审核": "內部審核", "上级考核": "上級考核", "管理评审": "管理評審",
+    "满意度调查": "滿意度調查", "重复发生": "重複發生", "关闭后重复发生": "關閉後重複發生", "验证关闭": "驗證關閉",
+    "按期关闭率": "按期關閉率", "纠正措施": "糾正措施", "预防措施": "預防措施", "整改措施": "整改措施",
+    "导入": "導入", "导出": "導出", "数据库": "數據庫", "筛选": "篩選", "下钻": "下鑽", "时长分布": "時長分佈",
+    "逾期占比": "逾期佔比", "汇总": "彙總", "截至日期": "截至日期", "问题来源": "問題來源", "严重程度": "嚴重程度",
+    "党风廉政": "黨風廉政", "组织建设": "組織建設", "为期内": "為期內", "考核类别": "考核類別",
+}
+
+
+def test_the_reviewed_terms_read_as_traditional_ledgers_write_them():
+    assert {s: i18n.to_traditional(s) for s in REVIEWED_TERMS} == REVIEWED_TERMS
+
+
+def test_translate_speaks_three_languages_and_takes_the_old_zh_as_simplified():
+    assert [translate(lang, "app_title") for lang in ("zh-Hans", "zh", "zh-Hant", "en")] == [
+        "闭环 · 整改闭环管理", "闭环 · 整改闭环管理", "閉環 · 整改閉環管理", "Closeloop · rectification to closure"]
+    assert translate("zh-Hant", "kpi_open") == "未關閉"
+    # an entry's own "zh-Hant" wins over the generated text (the picker says 繁體, not 簡體)
+    assert [translate(lang, "language_name") for lang in i18n.LANGUAGES] == ["简体", "繁體", "English"]
+
+
+@pytest.mark.parametrize("locale,lang", [
+    ("zh-TW", "zh-Hant"), ("zh-HK", "zh-Hant"), ("zh-MO", "zh-Hant"), ("zh-Hant", "zh-Hant"),
+    ("zh-Hant-TW", "zh-Hant"), ("zh_TW.UTF-8", "zh-Hant"), ("zh_HK.Big5HKSCS", "zh-Hant"),
+    ("zh-CN", "zh-Hans"), ("zh-SG", "zh-Hans"), ("zh", "zh-Hans"), ("zh-Hans-HK", "zh-Hans"),
+    ("zh_CN.UTF-8", "zh-Hans"), ("en-US", "en"), ("fr-FR", "en"), ("C.UTF-8", "en"), ("", "en"), (None, "en"),
+])
+def test_a_locale_picks_its_language(locale, lang):
+    assert i18n.language_from_locale(locale) == lang
+
+
+@pytest.mark.parametrize("closeloop_lang,lang_env,lang", [
+    (None, "zh_TW.UTF-8", "zh-Hant"), (None, "zh_HK.UTF-8", "zh-Hant"), (None, "zh_CN.UTF-8", "zh-Hans"),
+    ("zh", "en_US.UTF-8", "zh-Hans"), ("zh-Hant", None, "zh-Hant"), ("en", "zh_TW.UTF-8", "en"),
+    (None, None, "en"),
+])
+def test_the_command_line_language_follows_closeloop_lang_then_lang(monkeypatch, closeloop_lang, lang_env, lang):
+    for name, value in (("CLOSELOOP_LANG", closeloop_lang), ("LANG", lang_env)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    assert i18n.cli_language() == lang
+
+
+# ---------------------------------------------------------------------------------------------
+# What follows the language: the command line, exports, the pack
+
+
+def run(*args, **env):
+    import os
+    import subprocess
+    import sys
+
+    environment = {k: v for k, v in os.environ.items() if k not in ("CLOSELOOP_DB", "CLOSELOOP_LANG")} | env
+    return subprocess.run([sys.executable, "-m", "closeloop", *map(str, args)], cwd=Path(__file__).parents[1],
+                          env=environment, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("env,line", [
+    ({"LANG": "zh_TW.UTF-8"}, "日期格式無效：2026-13-01（應為 YYYY-MM-DD）"),
+    ({"LANG": "zh_HK.UTF-8"}, "日期格式無效：2026-13-01（應為 YYYY-MM-DD）"),
+    ({"LANG": "zh_CN.UTF-8"}, "日期格式无效：2026-13-01（应为 YYYY-MM-DD）"),
+    ({"LANG": "en_US.UTF-8", "CLOSELOOP_LANG": "zh-Hant"}, "日期格式無效：2026-13-01（應為 YYYY-MM-DD）"),
+    ({"LANG": "zh_TW.UTF-8", "CLOSELOOP_LANG": "en"}, "Not a date: 2026-13-01 (expected YYYY-MM-DD)"),
+])
+def test_the_command_line_speaks_the_language_of_lang(tmp_path, env, line):
+    done = run("metrics", "--db", tmp_path / "none.duckdb", "--as-of", "2026-13-01", **env)
+    assert (done.returncode, done.stderr.strip()) == (2, f"python -m closeloop metrics: argument --as-of: {line}")
+
+
+@pytest.fixture
+def golden(tmp_path):
+    con = store.connect(tmp_path / "golden.duckdb")
+    assert ledger.load(con, ledger.read([GOLDEN]), actor="test").ok
+    yield con
+    con.close()
+
+
+def test_a_traditional_export_is_in_traditional_and_imports_back_as_a_no_op(golden, tmp_path):
+    rows = store.run(golden, "ledger_rows", Filters.default(date(2026, 6, 30)).replace(since=date(2000, 1, 1)).params())
+    table = export.ledger_table(rows, "zh-Hant")
+    assert list(table.columns[:6]) == ["問題編號\nref", "單位\nunit", "審核編號\naudit", "考核細則\ncriterion",
+                                       "問題來源\nsource", "嚴重程度\nseverity"]
+    assert set(table["問題來源\nsource"]) == {"內部審核", "檢查", "滿意度調查", "管理評審", "上級考核"}
+    assert set(table["整改狀態\nstatus"]) == {"未整改", "整改中", "待驗證", "已關閉"}
+    before = golden.execute("select count(*) from events").fetchone()
+    for name, data in (("ledger.xlsx", export.ledger_xlsx(table)), ("ledger.csv", export.csv_bytes(table))):
+        (tmp_path / name).write_bytes(data)
+        outcome = ledger.load(golden, ledger.read([tmp_path / name]), actor="test")
+        assert (outcome.problems, outcome.changed) == ([], dict.fromkeys(ledger.KINDS, 0))
+    assert golden.execute("select count(*) from events").fetchone() == before
+
+
+def test_the_template_in_traditional_names_its_sheet_columns_and_choices_in_traditional():
+    book = load_workbook(io.BytesIO(export.template_bytes("zh-Hant")))
+    ws = book["整改台賬"]
+    assert [c.value for c in ws[1]][:2] == ["問題編號\nref", "單位\nunit"]
+    listed = {str(v.sqref): v.formula1 for v in ws.data_validations.dataValidation}
+    assert listed["E2:E2000"] == '"內部審核,檢查,滿意度調查,管理評審,上級考核"'
+    assert book.sheetnames[1] == translate("zh-Hant", "template_notes_sheet") == "填表說明"
+
+
+@pytest.mark.parametrize("asked,written", [("zh-Hant", "繁"), ("zh", "简"), ("zh-Hans", "简")])
+def test_export_takes_zh_hant_and_the_old_zh(tmp_path, asked, written):
+    db = tmp_path / "golden.duckdb"
+    assert run("import", GOLDEN, "--db", db, CLOSELOOP_LANG="en").returncode == 0
+    out = tmp_path / "out.csv"
+    done = run("export", "--out", out, "--db", db, "--as-of", "2026-06-30", "--lang", asked, CLOSELOOP_LANG="en")
+    assert done.returncode == 0, done.stderr
+    header = out.read_text(encoding="utf-8-sig").split(",")[0]
+    assert header == {"繁": '"問題編號\nref"', "简": '"问题编号\nref"'}[written]
+
+
+def test_export_refuses_a_language_it_does_not_speak_in_one_line(tmp_path):
+    done = run("export", "--out", tmp_path / "x.csv", "--lang", "fr", CLOSELOOP_LANG="en")
+    assert (done.returncode, done.stderr.count("\n"), "zh-Hant" in done.stderr) == (2, 1, True)
+
+
+def test_the_pack_in_traditional_has_no_simplified_only_character(golden, tmp_path):
+    from closeloop import report
+
+    book = load_workbook(io.BytesIO(report.build(golden, Filters.default(date(2026, 6, 30)), "zh-Hant", "xlsx")))
+    assert book.sheetnames[0] == translate("zh-Hant", "pack_kpis")
+    words = "".join(str(c.value) for ws in book for row in ws.iter_rows() for c in row if isinstance(c.value, str))
+    assert "未關閉" in words and simplified_in(words) == []
