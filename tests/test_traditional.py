@@ -153,3 +153,29 @@ def test_the_pack_in_traditional_has_no_simplified_only_character(golden, tmp_pa
     assert book.sheetnames[0] == translate("zh-Hant", "pack_kpis")
     words = "".join(str(c.value) for ws in book for row in ws.iter_rows() for c in row if isinstance(c.value, str))
     assert "未關閉" in words and simplified_in(words) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# The dashboard: ?lang= and the picker
+
+
+@pytest.fixture
+def served_golden(tmp_path, monkeypatch, golden, fresh_caches):
+    monkeypatch.setenv("CLOSELOOP_DB", str(tmp_path / "golden.duckdb"))
+    golden.close()
+
+
+@pytest.mark.parametrize("asked,lang,title", [
+    ("zh-Hant", "zh-Hant", "管理評審總覽"), ("zh", "zh-Hans", "管理评审总览"), ("zh-Hans", "zh-Hans", "管理评审总览"),
+])
+def test_lang_in_the_url_picks_the_script_and_the_picker_offers_all_three(served_golden, asked, lang, title):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).parents[1] / "dashboard.py"), default_timeout=60)
+    at.session_state["as_of"] = date(2026, 6, 30)
+    at.query_params["lang"] = asked
+    at.run()
+    assert not at.exception
+    assert [t.value for t in at.title] == [title]
+    (picker,) = at.get_by_key("lang")
+    assert (picker.value, picker.options) == (lang, ["简体", "繁體", "English"])

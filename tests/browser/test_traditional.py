@@ -1,0 +1,54 @@
+"""The Overview in Traditional Chinese, in Chromium: chosen by the URL or the browser, and nothing Simplified."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.test_overview import SCREENSHOT_HEIGHT, kpi_value, settle, title
+from tests.hanzi import simplified_in
+
+
+def visible_text(page) -> str:
+    """Everything the page shows as text: the document's rendered text and every chart's SVG labels."""
+    return page.locator("body").inner_text() + "\n" + "\n".join(page.locator("svg text").all_text_contents())
+
+
+def test_the_overview_in_traditional_shows_no_simplified_character(new_page, golden_server, artifacts):
+    # The golden ledger names its units, criteria and categories in Traditional, so no data is left out of
+    # the check: data is shown as stored, and a store kept in Simplified (the demo's) shows its names so.
+    page = new_page(locale="en-US", height=SCREENSHOT_HEIGHT)
+    page.goto(f"{golden_server.url}/?as_of={golden_server.as_of}&lang=zh-Hant")
+    expect(title(page)).to_have_text("管理評審總覽")
+    expect(page.locator('.st-key-kpi-open [data-testid="stMetricLabel"]')).to_have_text("未關閉")
+    expect(kpi_value(page, "open")).to_have_text(f"{golden_server.metrics['all']['open']:,}")
+    settle(page)
+    page.screenshot(path=artifacts / "overview-zh-Hant.png", full_page=True)
+    # The language picker names each language in its own words, so a reader of Simplified finds theirs.
+    picker = page.locator(".st-key-lang").inner_text()
+    assert picker.split() == ["语言", "/", "語言", "/", "Language", "简体", "繁體", "English"]
+    text = visible_text(page).replace(picker, "")
+    assert "定海分局" in text and len(page.locator("svg text").all_text_contents()) > 20
+    assert simplified_in(text) == []
+
+
+@pytest.mark.parametrize("locale,words", [("zh-TW", "管理評審總覽"), ("zh-HK", "管理評審總覽"),
+                                          ("zh-CN", "管理评审总览")])
+def test_a_browser_in_taiwan_or_hong_kong_opens_in_traditional(new_page, golden_server, locale, words):
+    page = new_page(locale=locale)
+    page.goto(f"{golden_server.url}/?as_of={golden_server.as_of}")
+    expect(title(page)).to_have_text(words)
+    expect(page).not_to_have_url(re.compile(r"[?&]lang="))  # the browser's own language needs no parameter
+
+
+def test_choosing_traditional_in_the_picker_puts_it_in_the_url(new_page, golden_server):
+    page = new_page(locale="zh-CN")
+    page.goto(f"{golden_server.url}/?as_of={golden_server.as_of}")
+    expect(title(page)).to_have_text("管理评审总览")
+    kpi_value(page, "open").wait_for()
+    expect(page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state", "notRunning")
+    page.locator('[data-testid="stSidebar"]').get_by_role("radio", name="繁體").click()
+    expect(title(page)).to_have_text("管理評審總覽")
+    expect(page).to_have_url(re.compile(r"[?&]lang=zh-Hant(&|$)"))
