@@ -9,6 +9,7 @@ from closeloop.session import t
 st.set_page_config(page_title="Closeloop · 闭环", page_icon="🔄", layout="wide")
 
 session.language_picker()
+session.uploader_words()
 try:
     session.connection()
 except store.StoreError as e:

@@ -21,7 +21,9 @@ def defused(value):
 
 
 def csv_bytes(table: pd.DataFrame) -> bytes:
-    return table.map(defused).to_csv(index=False).encode("utf-8-sig")
+    # Only text can hold a formula; mapping a whole-number column with gaps would write 13 as "13.0".
+    text = table.select_dtypes("object").columns
+    return table.assign(**{c: table[c].map(defused) for c in text}).to_csv(index=False).encode("utf-8-sig")
 
 
 def xlsx_bytes(table: pd.DataFrame, sheet: str) -> bytes:

@@ -562,13 +562,59 @@ CATALOG: dict[str, dict[str, str]] = {
     "kpi_actions_open": {"zh": "未完成整改措施", "en": "Open actions"},
     "kpi_no_due_date_open": {"zh": "未关闭且无整改期限", "en": "Open without a due date"},
     "col_nonconformity_title": {"zh": "所属问题", "en": "Its finding"},
+    # hant: the import mapping's target columns by name (not found_on), and the uploader's own words
+    "target_units_code": {"zh": "单位编号", "en": "Unit code"},
+    "target_units_name": {"zh": "单位名称", "en": "Unit name"},
+    "target_units_name_en": {"zh": "英文名称", "en": "English name"},
+    "target_units_parent": {"zh": "上级单位", "en": "Parent unit"},
+    "target_criteria_code": {"zh": "细则编号", "en": "Criterion code"},
+    "target_criteria_title": {"zh": "考核细则", "en": "Criterion"},
+    "target_criteria_title_en": {"zh": "英文标题", "en": "English title"},
+    "target_criteria_category": {"zh": "考核类别", "en": "Category"},
+    "target_criteria_category_en": {"zh": "英文类别", "en": "English category"},
+    "target_nonconformities_ref": {"zh": "问题编号", "en": "Finding ref"},
+    "target_nonconformities_unit": {"zh": "单位", "en": "Unit"},
+    "target_nonconformities_audit": {"zh": "审核编号", "en": "Audit ref"},
+    "target_nonconformities_criterion": {"zh": "考核细则", "en": "Criterion"},
+    "target_nonconformities_source": {"zh": "问题来源", "en": "Source"},
+    "target_nonconformities_severity": {"zh": "严重程度", "en": "Severity"},
+    "target_nonconformities_title": {"zh": "存在问题", "en": "Finding"},
+    "target_nonconformities_description": {"zh": "具体情况", "en": "Description"},
+    "target_nonconformities_root_cause": {"zh": "原因分析", "en": "Root cause"},
+    "target_nonconformities_found_on": {"zh": "发现日期", "en": "Found on"},
+    "target_nonconformities_due_on": {"zh": "整改期限", "en": "Due on"},
+    "target_nonconformities_closed_on": {"zh": "销号日期", "en": "Closed on"},
+    "target_nonconformities_status": {"zh": "整改状态", "en": "Status"},
+    "target_nonconformities_verified_by": {"zh": "验证人", "en": "Verified by"},
+    "target_nonconformities_action_ref": {"zh": "措施编号", "en": "Action ref"},
+    "target_nonconformities_action": {"zh": "整改措施", "en": "Action"},
+    "target_nonconformities_action_kind": {"zh": "措施类型", "en": "Action kind"},
+    "target_nonconformities_owner": {"zh": "责任人", "en": "Owner"},
+    "target_nonconformities_action_due_on": {"zh": "措施期限", "en": "Action due on"},
+    "target_nonconformities_action_done_on": {"zh": "措施完成日期", "en": "Action done on"},
+    "target_nonconformities_action_status": {"zh": "措施状态", "en": "Action status"},
+    "target_nonconformities_evidence": {"zh": "佐证", "en": "Evidence"},
+    "target_actions_ref": {"zh": "措施编号", "en": "Action ref"},
+    "target_actions_nc_ref": {"zh": "问题编号", "en": "Finding ref"},
+    "target_actions_kind": {"zh": "措施类型", "en": "Kind"},
+    "target_actions_description": {"zh": "整改措施", "en": "Action"},
+    "target_actions_owner": {"zh": "责任人", "en": "Owner"},
+    "target_actions_due_on": {"zh": "措施期限", "en": "Due on"},
+    "target_actions_done_on": {"zh": "完成日期", "en": "Done on"},
+    "target_actions_status": {"zh": "措施状态", "en": "Status"},
+    "target_actions_evidence": {"zh": "佐证", "en": "Evidence"},
+    "uploader_button": {"zh": "上传", "en": "Upload"},
+    "uploader_limit": {"zh": "每个文件不超过 {mb} MB", "en": "{mb} MB per file"},
+    "table_empty": {"zh": "没有记录", "en": "No rows"},
+    "yes": {"zh": "是", "en": "Yes"},
+    "no": {"zh": "否", "en": "No"},
 }
 
 
 # OpenCC's s2tw: Traditional characters in the forms Taiwan and Hong Kong print (為, 啟, 考核), without
 # Taiwan's vocabulary (s2twp's 資料, 匯入, 軟體 are not what a mainland or Hong Kong unit writes); s2t's
 # "OpenCC standard" forms (爲, 考覈, 稽覈) read as old-fashioned or wrong. Then the reviewed fixes below,
-# for words OpenCC gets wrong in this domain (tests/test_i18n.py lists every term reviewed).
+# for words OpenCC gets wrong in this domain (tests/test_traditional.py lists every term reviewed).
 OPENCC_CONFIG = "s2tw"
 TERM_FIXES = {
     "臺賬": "台賬",  # the ledger; 台賬 is how Traditional ledgers and the design write it

@@ -187,7 +187,8 @@ def _mapping(intake: Intake, t, db, con, actor) -> None:
                 column_config={
                     "header": st.column_config.TextColumn(t("mapping_header")),
                     "column": st.column_config.SelectboxColumn(
-                        t("mapping_column"), options=[NOT_IMPORTED, *ledger.COLUMNS[kind]], required=False),
+                        t("mapping_column"), options=[NOT_IMPORTED, *ledger.COLUMNS[kind]], required=False,
+                        format_func=lambda c, kind=kind: t(f"target_{kind}_{c}") if c else c),
                 },
             )
             intake.layouts[index] = relayout(source, kind, int(header_row),

@@ -80,7 +80,7 @@ def since(last: review.Review | None, f: Filters, t) -> None:
     extra = {"previous_as_of": last.as_of, "change": change}
     rows = session.query("since_review_rows", f, **extra, limit=drill.SHOWN_ROWS)
     st.caption(t(f"change_help_{change}"))
-    st.dataframe(report.readable(rows, t), hide_index=True, placeholder=t("none"), key="since-rows")
+    drill.grid(report.readable(rows, t), t, key="since-rows")
     # The file is made after the run, when clicked: the store and the viewer's scope are taken now.
     con, scope = session.connection(), session.scope()
     drill.downloads(lambda: report.readable(review.changed_rows(con, last.as_of, f, scope, change), t),

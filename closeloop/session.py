@@ -92,6 +92,12 @@ def categories() -> pd.DataFrame:
     return listed.assign(label=listed["category_en"] if language() == "en" else listed["category"])
 
 
+def unit_names() -> dict[str, str]:
+    """Code → the unit's name in the viewer's language."""
+    tree = units()
+    return dict(zip(tree["code"], tree["label"].fillna(tree["name"])))
+
+
 def unit_label(code: str | None) -> str | None:
     if code is None:
         return None
@@ -248,3 +254,35 @@ def refuse_links_outside_scope(tree: pd.DataFrame) -> None:
         refuse("unit", asked)
         st.warning(t("unit_out_of_scope", unit=asked))
         st.stop()
+
+
+# ---------------------------------------------------------------------------------------------
+# Streamlit's own words
+
+
+def uploader_words() -> None:
+    """Put the catalog's words where every file uploader says "Upload" and "50MB per file • XLSX, CSV".
+
+    st.file_uploader takes no text for them (Streamlit 1.67), so a style hides the English and writes
+    ours after it; the accepted types are in each uploader's label already. English keeps Streamlit's."""
+    lang = language()
+    if lang == "en":
+        return
+    limit = i18n.translate(lang, "uploader_limit", mb=st.get_option("server.maxUploadSize"))
+    button = i18n.translate(lang, "uploader_button")
+    dropzone = '[data-testid="stFileUploaderDropzone"]'
+    st.html(
+        "<style>"
+        f'{dropzone} button [data-testid="stMarkdownContainer"] p,'
+        f' {dropzone} [data-testid="stFileUploaderDropzoneInstructions"] span {{font-size: 0}}'
+        f'{dropzone} button [data-testid="stMarkdownContainer"] p::after {{content: {_css_text(button)};'
+        " font-size: 14px}"
+        f' {dropzone} [data-testid="stFileUploaderDropzoneInstructions"] span::after {{content: {_css_text(limit)};'
+        " font-size: 14px}"
+        "</style>"
+    )
+
+
+def _css_text(text: str) -> str:
+    """A CSS string holding `text` as it is (every character escaped by its code point)."""
+    return '"' + "".join(c if c.isalnum() or c == " " else f"\\{ord(c):x} " for c in text) + '"'

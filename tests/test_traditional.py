@@ -179,3 +179,67 @@ def test_lang_in_the_url_picks_the_script_and_the_picker_offers_all_three(served
     assert [t.value for t in at.title] == [title]
     (picker,) = at.get_by_key("lang")
     assert (picker.value, picker.options) == (lang, ["简体", "繁體", "English"])
+
+
+# ---------------------------------------------------------------------------------------------
+# What was still English (or Chinese) in the wrong language
+
+
+def test_a_download_spells_yes_and_no_and_keeps_whole_numbers_whole():
+    import pandas as pd
+
+    from closeloop import drill
+
+    rows = pd.DataFrame({"ref": ["NC-1", "=NC-2"], "days": pd.array([13, None], dtype="Int64"),
+                         "overdue": [True, False], "repeat": pd.array([None, True], dtype="boolean")})
+    for lang, (yes, no) in {"zh-Hant": ("是", "否"), "en": ("Yes", "No")}.items():
+        text = export.csv_bytes(drill.spelled(rows, i18n.translator(lang))).decode("utf-8-sig")
+        assert text.splitlines() == ["ref,days,overdue,repeat", f"NC-1,13,{yes},", f"'=NC-2,,{no},{yes}"]
+
+
+def test_every_column_the_import_can_map_to_has_a_label():
+    from closeloop import ledger
+
+    missing = [f"target_{kind}_{c}" for kind, columns in ledger.COLUMNS.items() for c in columns
+               if f"target_{kind}_{c}" not in i18n.CATALOG]
+    assert missing == []
+    assert translate("zh-Hant", "target_nonconformities_found_on") == "發現日期"
+
+
+@pytest.fixture
+def demo_store(tmp_path, monkeypatch, fresh_caches):
+    from closeloop import demo
+
+    db = tmp_path / "demo.duckdb"
+    con = store.connect(db)
+    demo.build(con, ncs=300)
+    names = dict(con.execute("select code, name_en from units").fetchall())
+    con.close()
+    monkeypatch.setenv("CLOSELOOP_DB", str(db))
+    return names
+
+
+def test_an_english_table_names_units_in_english_as_the_chart_beside_it_does(demo_store):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).parents[1] / "dashboard.py"), default_timeout=60)
+    at.query_params["lang"] = "en"
+    at.run()
+    at.switch_page("pages/units.py").run()
+    assert not at.exception
+    (items,) = [d.value for d in at.dataframe if "Unit name" in d.value.columns]
+    assert len(items) > 10
+    assert list(items["Unit name"]) == [demo_store[code] for code in items["Unit"]]
+
+
+def test_an_empty_table_says_so_in_the_viewers_language_not_the_grids_empty(served_golden):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).parents[1] / "dashboard.py"), default_timeout=60)
+    at.session_state["as_of"] = date(2020, 1, 1)  # before the golden ledger's first finding: nothing is open
+    at.query_params["lang"] = "zh-Hant"
+    at.run()
+    at.switch_page("pages/units.py").run()
+    assert not at.exception
+    box = at.get_by_key("open-items")
+    assert ([c.value for c in box.caption], len(box.dataframe)) == (["沒有記錄"], 0)
