@@ -7,6 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.test_data import idle, messy_workbook, org_server, upload  # noqa: F401 (a fixture)
 from tests.browser.test_overview import SCREENSHOT_HEIGHT, kpi_value, settle, title
 from tests.hanzi import simplified_in
 
@@ -52,3 +53,37 @@ def test_choosing_traditional_in_the_picker_puts_it_in_the_url(new_page, golden_
     page.locator('[data-testid="stSidebar"]').get_by_role("radio", name="繁體").click()
     expect(title(page)).to_have_text("管理評審總覽")
     expect(page).to_have_url(re.compile(r"[?&]lang=zh-Hant(&|$)"))
+
+
+def after(page, selector: str) -> tuple[str, str]:
+    """What an element's own text is drawn at, and the text a style writes after it."""
+    return tuple(page.locator(selector).first.evaluate(
+        "e => [getComputedStyle(e).fontSize, getComputedStyle(e, '::after').content]"))
+
+
+@pytest.mark.parametrize("lang,button,limit", [("zh-Hant", "上傳", "每個文件不超過 50 MB"),
+                                               ("zh-Hans", "上传", "每个文件不超过 50 MB")])
+def test_the_uploader_speaks_chinese_and_the_mapping_names_columns_by_label(new_page, org_server, artifacts,
+                                                                            lang, button, limit):
+    server, _ = org_server
+    page = new_page(height=1400)
+    page.goto(f"{server.url}/data?lang={lang}&as_of=2026-06-30")
+    dropzone = '[data-testid="stFileUploaderDropzone"]'
+    page.locator(dropzone).wait_for()
+    assert after(page, f'{dropzone} button [data-testid="stMarkdownContainer"] p') == ("0px", f'"{button}"')
+    assert after(page, f'{dropzone} [data-testid="stFileUploaderDropzoneInstructions"] span') == ("0px", f'"{limit}"')
+    page.screenshot(path=artifacts / f"data-upload-{lang}.png", full_page=True)
+    if lang == "zh-Hant":
+        # The mapping grid is drawn on a canvas: its targets (發現日期, not found_on) are seen in the screenshot.
+        idle(page)
+        upload(page, {"read": "讀取文件", "check": "檢查數據"}, "ledger.xlsx", messy_workbook()[0])
+        page.wait_for_timeout(500)
+        page.screenshot(path=artifacts / "data-mapping-zh-Hant.png", full_page=True)
+
+
+def test_the_uploader_keeps_streamlits_words_in_english(new_page, org_server):
+    server, _ = org_server
+    page = new_page()
+    page.goto(f"{server.url}/data?lang=en&as_of=2026-06-30")
+    page.locator('[data-testid="stFileUploaderDropzone"]').wait_for()
+    assert after(page, '[data-testid="stFileUploaderDropzone"] button p') == ("14px", "none")
