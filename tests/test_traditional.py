@@ -243,3 +243,19 @@ def test_an_empty_table_says_so_in_the_viewers_language_not_the_grids_empty(serv
     assert not at.exception
     box = at.get_by_key("open-items")
     assert ([c.value for c in box.caption], len(box.dataframe)) == (["沒有記錄"], 0)
+
+
+def test_the_pdf_pack_in_traditional_embeds_the_tc_face_and_holds_no_simplified_only_character(tmp_path):
+    import re
+    import subprocess
+
+    db = tmp_path / "golden.duckdb"
+    assert run("import", GOLDEN, "--db", db, CLOSELOOP_LANG="en").returncode == 0
+    out = tmp_path / "pack.pdf"
+    done = run("report", "--db", db, "--as-of", "2026-06-30", "--out", out, LANG="zh_HK.UTF-8")
+    assert done.returncode == 0, done.stderr
+    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"舟山港務管理局\s+管理評審會議資料", text.split("\f")[0])
+    assert simplified_in(text) == []
+    fonts = subprocess.run(["pdffonts", str(out)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"\+NotoSansCJKTC\s", fonts) and "NotoSansCJKSC" not in fonts
