@@ -52,10 +52,7 @@ def readable(rows: pd.DataFrame, t, missing: dict[str, str] | None = None) -> pd
     """Codes shown in the viewer's language and columns named in it; `missing`: what an empty cell of a
     column means, shown instead of the grid's "None" (a Kaplan–Meier median not reached). Such a column
     becomes text throughout (53.0 reads "53"): one type per column, as Arrow needs to send it."""
-    rows = rows.copy()
-    if {"unit", "unit_name"} <= set(rows.columns):
-        # the queries give the stored name: show the one the charts beside the table use (name_en in English)
-        rows["unit_name"] = rows["unit"].map(session.unit_names()).fillna(rows["unit_name"])
+    rows = session.named(rows).copy()
     for column, text in (missing or {}).items():
         rows[column] = [text if pd.isna(v) else f"{v:,.1f}".removesuffix(".0") for v in rows[column]]
     for column in rows.select_dtypes("datetime").columns:

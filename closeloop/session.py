@@ -98,6 +98,14 @@ def unit_names() -> dict[str, str]:
     return dict(zip(tree["code"], tree["label"].fillna(tree["name"])))
 
 
+def named(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows whose unit_name is the one the charts beside them use (name_en in English); the queries give
+    the stored name."""
+    if not {"unit", "unit_name"} <= set(rows.columns):
+        return rows
+    return rows.assign(unit_name=rows["unit"].map(unit_names()).fillna(rows["unit_name"]))
+
+
 def unit_label(code: str | None) -> str | None:
     if code is None:
         return None

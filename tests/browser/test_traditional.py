@@ -87,3 +87,17 @@ def test_the_uploader_keeps_streamlits_words_in_english(new_page, org_server):
     page.goto(f"{server.url}/data?lang=en&as_of=2026-06-30")
     page.locator('[data-testid="stFileUploaderDropzone"]').wait_for()
     assert after(page, '[data-testid="stFileUploaderDropzone"] button p') == ("14px", "none")
+
+
+def test_a_download_in_traditional_is_in_traditional_with_whole_numbers(new_page, golden_server):
+    from tests.browser.test_rectification import download
+
+    page = new_page(height=1400)
+    page.goto(f"{golden_server.url}/units?as_of={golden_server.as_of}&lang=zh-Hant")
+    expect(title(page)).to_have_text("單位")
+    items = page.locator(".st-key-open-items")
+    text = download(page, items.get_by_role("button", name="下載 CSV"))
+    header, *rows = text.splitlines()
+    assert header == "編號,單位編號,單位,問題描述,嚴重程度,狀態,發現日期,整改期限,賬齡（天）,逾期天數,措施責任人"
+    assert len(rows) == golden_server.metrics["all"]["open"]
+    assert not [r for r in rows if ".0," in r] and simplified_in(text) == []
