@@ -259,3 +259,31 @@ def test_the_pdf_pack_in_traditional_embeds_the_tc_face_and_holds_no_simplified_
     assert simplified_in(text) == []
     fonts = subprocess.run(["pdffonts", str(out)], capture_output=True, text=True, check=True).stdout
     assert re.search(r"\+NotoSansCJKTC\s", fonts) and "NotoSansCJKSC" not in fonts
+
+
+SHOWN = ("title", "header", "subheader", "caption", "markdown", "info", "warning", "error", "success", "button",
+         "tabs", "metric", "selectbox", "multiselect", "radio", "text_input", "date_input", "button_group",
+         "toggle", "checkbox", "number_input", "expander")
+
+
+@pytest.mark.parametrize("page", ["overview", "review", "units", "rectification", "recurrence", "time_to_close",
+                                  "data"])
+def test_every_page_in_traditional_shows_no_simplified_only_character(served_golden, page):
+    # The golden ledger's own names are Traditional, so only the language picker is left out: it names
+    # each language in its own script (语言 / 語言 / Language; 简体) so that a reader of Simplified finds it.
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).parents[1] / "dashboard.py"), default_timeout=60)
+    at.session_state["as_of"] = date(2026, 6, 30)
+    at.query_params["lang"] = "zh-Hant"
+    at.run()
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception
+    texts = [str(d.value.columns.tolist()) for d in at.dataframe]
+    for element in (e for kind in SHOWN for e in getattr(at, kind) if getattr(e, "key", None) != "lang"):
+        for attribute in ("value", "label", "help", "placeholder", "options"):
+            value = getattr(element, attribute, None)
+            texts += [value] if isinstance(value, str) else [str(v) for v in value or []] \
+                if isinstance(value, (list, tuple)) else []
+    assert len(texts) > 50
+    assert [text for text in texts if simplified_in(text)] == []
