@@ -133,7 +133,10 @@ def show(t, db: Path, con, actor: str, allowed: bool) -> None:
     import streamlit as st
 
     intake: Intake = st.session_state.setdefault("intake", Intake())
-    st.download_button(t("template_download"), export.template_bytes, file_name=t("template_file"),
+    from closeloop import session
+
+    template = session.later(lambda: export.template_bytes(session.language()))  # its words in the viewer's
+    st.download_button(t("template_download"), template, file_name=t("template_file"),
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        icon=":material/download:", key="template", on_click="ignore")
     if not allowed:

@@ -1,10 +1,12 @@
-"""The Overview in Traditional Chinese, in Chromium: chosen by the URL or the browser, and nothing Simplified."""
+"""Traditional Chinese in Chromium: chosen by the URL, the browser or the picker; nothing Simplified on the Overview; the Data page's uploader and template; a download."""
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
+from openpyxl import load_workbook
 from playwright.sync_api import expect
 
 from tests.browser.test_data import idle, messy_workbook, org_server, upload  # noqa: F401 (a fixture)
@@ -73,6 +75,12 @@ def test_the_uploader_speaks_chinese_and_the_mapping_names_columns_by_label(new_
     assert after(page, f'{dropzone} button [data-testid="stMarkdownContainer"] p') == ("0px", f'"{button}"')
     assert after(page, f'{dropzone} [data-testid="stFileUploaderDropzoneInstructions"] span') == ("0px", f'"{limit}"')
     page.screenshot(path=artifacts / f"data-upload-{lang}.png", full_page=True)
+    idle(page)
+    with page.expect_download(timeout=45_000) as started:
+        page.locator(".st-key-template button").click()
+    book = load_workbook(io.BytesIO(started.value.path().read_bytes()))
+    assert [c.value for c in book.worksheets[0][1]][:2] == {
+        "zh-Hant": ["問題編號\nref", "單位\nunit"], "zh-Hans": ["问题编号\nref", "单位\nunit"]}[lang]
     if lang == "zh-Hant":
         # The mapping grid is drawn on a canvas: its targets (發現日期, not found_on) are seen in the screenshot.
         idle(page)
