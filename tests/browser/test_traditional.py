@@ -1,4 +1,4 @@
-"""Traditional Chinese in Chromium: chosen by the URL, the browser or the picker; nothing Simplified on the Overview; the Data page's uploader and template; a download."""
+"""Traditional Chinese in Chromium: how it is chosen, an Overview without a Simplified character, the Data page."""
 
 from __future__ import annotations
 
