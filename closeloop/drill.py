@@ -71,13 +71,16 @@ def downloads(rows_for_download, name: str, t, key: str, xlsx=None) -> None:
     A click does not rerun the page (on_click="ignore"): a rerun it started could clear the server's
     outgoing queue just as the built file's answer sat in it, leaving the button spinning for minutes."""
     make_xlsx = xlsx or (lambda rows: export.xlsx_bytes(rows, name))
-    made = session.later(rows_for_download)  # built after the run: keep this run's viewer
-    rows_for_download = lambda: spelled(made(), t)  # noqa: E731
+    later = session.later(rows_for_download)  # built after the run: keep this run's viewer
+
+    def rows() -> pd.DataFrame:
+        return spelled(later(), t)
+
     row = st.container(horizontal=True)
-    row.download_button(t("download_csv"), lambda: export.csv_bytes(rows_for_download()),
+    row.download_button(t("download_csv"), lambda: export.csv_bytes(rows()),
                         file_name=f"{name}.csv", mime="text/csv", key=f"{key}-csv", icon=":material/download:",
                         on_click="ignore")
-    row.download_button(t("download_xlsx"), lambda: make_xlsx(rows_for_download()),
+    row.download_button(t("download_xlsx"), lambda: make_xlsx(rows()),
                         file_name=f"{name}.xlsx", key=f"{key}-xlsx", icon=":material/download:", on_click="ignore",
                         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
@@ -113,7 +116,7 @@ def period_end(start: date, grain: str, until: date) -> date:
 
 
 def spelled(rows: pd.DataFrame, t) -> pd.DataFrame:
-    """A file's yes/no columns in words (是/否, not True/False); whole numbers stay whole (13, not 13.0)."""
+    """A file's yes/no columns in words (是/否, Yes/No), not the True/False a spreadsheet would show."""
     flags = [c for c in rows.columns if str(rows[c].dtype) in ("bool", "boolean")]
     return rows.assign(**{c: rows[c].map(lambda v: None if pd.isna(v) else t("yes") if v else t("no")) for c in flags})
 

@@ -135,7 +135,7 @@ def show(t, db: Path, con, actor: str, allowed: bool) -> None:
     intake: Intake = st.session_state.setdefault("intake", Intake())
     from closeloop import session
 
-    template = session.later(lambda: export.template_bytes(session.language()))  # its words in the viewer's
+    template = session.later(lambda: export.template_bytes(session.language()))  # in the viewer's language
     st.download_button(t("template_download"), template, file_name=t("template_file"),
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        icon=":material/download:", key="template", on_click="ignore")

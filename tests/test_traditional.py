@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
+import re
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -76,11 +80,8 @@ def test_the_command_line_language_follows_closeloop_lang_then_lang(monkeypatch,
 # What follows the language: the command line, exports, the pack
 
 
-def run(*args, **env):
-    import os
-    import subprocess
-    import sys
-
+def run(*args, **env) -> subprocess.CompletedProcess:
+    """`python -m closeloop ARGS` in a fresh process whose language comes from `env` alone."""
     environment = {k: v for k, v in os.environ.items() if k not in ("CLOSELOOP_DB", "CLOSELOOP_LANG")} | env
     return subprocess.run([sys.executable, "-m", "closeloop", *map(str, args)], cwd=Path(__file__).parents[1],
                           env=environment, capture_output=True, text=True, timeout=300)
@@ -246,9 +247,6 @@ def test_an_empty_table_says_so_in_the_viewers_language_not_the_grids_empty(serv
 
 
 def test_the_pdf_pack_in_traditional_embeds_the_tc_face_and_holds_no_simplified_only_character(tmp_path):
-    import re
-    import subprocess
-
     db = tmp_path / "golden.duckdb"
     assert run("import", GOLDEN, "--db", db, CLOSELOOP_LANG="en").returncode == 0
     out = tmp_path / "pack.pdf"
