@@ -9,6 +9,7 @@ from closeloop.session import t
 st.set_page_config(page_title="Closeloop · 闭环", page_icon="🔄", layout="wide")
 
 session.language_picker()
+session.uploader_words()
 # Held for the whole run, handed over between runs when a command asks for the store (closeloop/lease.py).
 with session.holding():
     session.sign_in()

@@ -21,7 +21,7 @@ import pandas as pd
 from closeloop import baseline, charts, drill, i18n, metrics, store
 from closeloop.filters import Filters
 
-LANGUAGE = "zh"  # the first users'; the labels only change the figures' text
+LANGUAGE = "zh-Hans"  # the first users'; the labels only change the figures' text
 
 
 # ---------------------------------------------------------------------------------------------

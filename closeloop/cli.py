@@ -29,6 +29,11 @@ def iso_date(text: str) -> date:
         raise argparse.ArgumentTypeError(i18n.translate(i18n.cli_language(), "bad_date", value=text)) from None
 
 
+def language(text: str) -> str:
+    """--lang: a public code, or the old zh (argparse then checks it against the choices)."""
+    return i18n.language(text) or text
+
+
 class Parser(argparse.ArgumentParser):
     """Bad arguments get one line, as every other refusal does, not argparse's usage block."""
 
@@ -78,7 +83,8 @@ def parser() -> argparse.ArgumentParser:
     for name, values in (("source", "internal_audit,inspection,…"), ("severity", "major,minor,observation"),
                          ("category", "a category of the checklist")):
         out.add_argument(f"--{name}", action="append", default=[], help=f"repeat or comma-separate: {values}")
-    out.add_argument("--lang", choices=i18n.LANGUAGES, help="the words for sources, severities and statuses")
+    out.add_argument("--lang", type=language, choices=i18n.LANGUAGES,
+                     help="the words for sources, severities and statuses (zh: zh-Hans)")
 
     tr = commands.add_parser("trail", help="verify the hash-chained trail (or seal a store written before it)")
     tr.add_argument("task", choices=("verify", "seal"))
@@ -122,7 +128,8 @@ def parser() -> argparse.ArgumentParser:
 
     pack = commands.add_parser("report", help="the meeting pack for the filters: --out pack.pdf, .pptx or .xlsx")
     pack.add_argument("--out", type=Path, required=True)
-    pack.add_argument("--lang", choices=i18n.LANGUAGES, help="the pack's language (default: the command line's)")
+    pack.add_argument("--lang", type=language, choices=i18n.LANGUAGES,
+                      help="the pack's language (default: the command line's; zh: zh-Hans)")
     rev = commands.add_parser("review", help="record a management review (freezing its snapshot), or list them")
     rev.add_argument("task", choices=("record", "list"))
     rev.add_argument("--held-on", type=iso_date, help="the day it met (default: today, UTC)")

@@ -40,9 +40,8 @@ def listing(rows: pd.DataFrame, t, key: str, status_prefix: str, every) -> None:
     be shared); `every()` gives all of them, for the download, when someone clicks it."""
     total = rows_in_view(rows)
     st.caption(t("rows_shown", n=f"{len(rows):,}") if total > len(rows) else t("rows_count", n=f"{total:,}"))
-    st.dataframe(readable(rows, t, status_prefix), hide_index=True, placeholder=t("none"),
-                 on_select=partial(_open, key, list(rows["ref"])),
-                 selection_mode="single-row", key=key)
+    drill.grid(readable(rows, t, status_prefix), t, on_select=partial(_open, key, list(rows["ref"])),
+               selection_mode="single-row", key=key)
     drill.downloads(lambda: readable(every(), t, status_prefix), key, t, f"{key}-download")
 
 
@@ -92,8 +91,7 @@ def panel(ref: str | None, f: Filters, t) -> str | None:
             st.info(t("no_actions"))
         else:
             brief = actions[["ref", "kind", "description", "owner", "due_on", "status", "done_on", "evidence"]]
-            st.dataframe(readable(brief, t, "action_status_"), hide_index=True, placeholder=t("none"),
-                         key="detail-actions")
+            drill.grid(readable(brief, t, "action_status_"), t, key="detail-actions")
         moves(nc, actions, ref, t)
     return nc["ref"]
 

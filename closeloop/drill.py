@@ -52,7 +52,7 @@ def readable(rows: pd.DataFrame, t, missing: dict[str, str] | None = None) -> pd
     """Codes shown in the viewer's language and columns named in it; `missing`: what an empty cell of a
     column means, shown instead of the grid's "None" (a Kaplan–Meier median not reached). Such a column
     becomes text throughout (53.0 reads "53"): one type per column, as Arrow needs to send it."""
-    rows = rows.copy()
+    rows = session.named(rows).copy()
     for column, text in (missing or {}).items():
         rows[column] = [text if pd.isna(v) else f"{v:,.1f}".removesuffix(".0") for v in rows[column]]
     for column in rows.select_dtypes("datetime").columns:
@@ -71,12 +71,16 @@ def downloads(rows_for_download, name: str, t, key: str, xlsx=None) -> None:
     A click does not rerun the page (on_click="ignore"): a rerun it started could clear the server's
     outgoing queue just as the built file's answer sat in it, leaving the button spinning for minutes."""
     make_xlsx = xlsx or (lambda rows: export.xlsx_bytes(rows, name))
-    rows_for_download = session.later(rows_for_download)  # built after the run: keep this run's viewer
+    later = session.later(rows_for_download)  # built after the run: keep this run's viewer
+
+    def rows() -> pd.DataFrame:
+        return spelled(later(), t)
+
     row = st.container(horizontal=True)
-    row.download_button(t("download_csv"), lambda: export.csv_bytes(rows_for_download()),
+    row.download_button(t("download_csv"), lambda: export.csv_bytes(rows()),
                         file_name=f"{name}.csv", mime="text/csv", key=f"{key}-csv", icon=":material/download:",
                         on_click="ignore")
-    row.download_button(t("download_xlsx"), lambda: make_xlsx(rows_for_download()),
+    row.download_button(t("download_xlsx"), lambda: make_xlsx(rows()),
                         file_name=f"{name}.xlsx", key=f"{key}-xlsx", icon=":material/download:", on_click="ignore",
                         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
@@ -87,7 +91,7 @@ def show(f: Filters, drill: Drill, t, key: str, title: str) -> None:
     rows = session.query("nonconformity_rows", f, **params, limit=SHOWN_ROWS)
     with st.container(border=True, key=f"rows-{key}"):
         st.markdown(f"**{title}** · " + t("rows_shown", n=len(rows)))
-        st.dataframe(readable(rows, t), hide_index=True, placeholder=t("none"), key=f"{key}-table")
+        grid(readable(rows, t), t, key=f"{key}-table")
         downloads(lambda: readable(session.query("nonconformity_rows", f, **params, limit=ALL_ROWS), t),
                   key, t, key)
 
@@ -109,3 +113,18 @@ def period_end(start: date, grain: str, until: date) -> date:
     months = 3 if grain == "quarter" else 1
     year, month = divmod(start.month - 1 + months, 12)
     return min(date(start.year + year, month + 1, 1) - timedelta(days=1), until)
+
+
+def spelled(rows: pd.DataFrame, t) -> pd.DataFrame:
+    """A file's yes/no columns in words (是/否, Yes/No), not the True/False a spreadsheet would show."""
+    flags = [c for c in rows.columns if str(rows[c].dtype) in ("bool", "boolean")]
+    return rows.assign(**{c: rows[c].map(lambda v: None if pd.isna(v) else t("yes") if v else t("no")) for c in flags})
+
+
+def grid(table: pd.DataFrame, t, **options):
+    """A table, or the catalog's "no rows" where it has none: the grid itself would say "empty" in English
+    (Streamlit draws that word on its canvas, where no setting or style reaches)."""
+    if table.empty:
+        st.caption(t("table_empty"))
+        return None
+    return st.dataframe(table, hide_index=True, placeholder=t("none"), **options)

@@ -21,7 +21,9 @@ def defused(value):
 
 
 def csv_bytes(table: pd.DataFrame) -> bytes:
-    return table.map(defused).to_csv(index=False).encode("utf-8-sig")
+    # Only text can hold a formula; mapping a whole-number column with gaps would write 13 as "13.0".
+    text = table.select_dtypes("object").columns
+    return table.assign(**{c: table[c].map(defused) for c in text}).to_csv(index=False).encode("utf-8-sig")
 
 
 def xlsx_bytes(table: pd.DataFrame, sheet: str) -> bytes:
@@ -95,11 +97,18 @@ LEDGER_CHOICES = {
 TEMPLATE_ROWS = 2000
 
 
-def ledger_header(column: str) -> str:
-    return f"{LEDGER_HEADERS[column]}\n{column}"
+def ledger_header(column: str, lang: str = "zh-Hans") -> str:
+    return f"{in_script(LEDGER_HEADERS[column], lang)}\n{column}"
 
 
-def choices(column: str, lang: str = "zh") -> list[str]:
+def in_script(text: str, lang: str) -> str:
+    """The template's Chinese words in the script of the language asked (English keeps the Simplified)."""
+    from closeloop import i18n
+
+    return i18n.to_traditional(text) if lang == "zh-Hant" else text
+
+
+def choices(column: str, lang: str = "zh-Hans") -> list[str]:
     from closeloop import i18n
 
     prefix, values = LEDGER_CHOICES[column]
@@ -114,7 +123,7 @@ def ledger_table(rows: pd.DataFrame, lang: str) -> pd.DataFrame:
     for column, (prefix, _) in LEDGER_CHOICES.items():
         if column in rows:
             rows[column] = rows[column].map(lambda v: i18n.translate(lang, prefix + v) if isinstance(v, str) else v)
-    return rows.rename(columns={c: ledger_header(c) for c in rows.columns if c in LEDGER_HEADERS})
+    return rows.rename(columns={c: ledger_header(c, lang) for c in rows.columns if c in LEDGER_HEADERS})
 
 
 def ledger_xlsx(table: pd.DataFrame) -> bytes:
@@ -134,7 +143,7 @@ def ledger_xlsx(table: pd.DataFrame) -> bytes:
     return out.getvalue()
 
 
-def template_bytes(lang: str = "zh") -> bytes:
+def template_bytes(lang: str = "zh-Hans") -> bytes:
     """An empty ledger to fill in: the ledger sheet with drop-downs for the enumerations, and how to fill it."""
     from openpyxl.worksheet.datavalidation import DataValidation
 
@@ -142,16 +151,16 @@ def template_bytes(lang: str = "zh") -> bytes:
 
     book = Workbook()
     ws = book.active
-    ws.title = LEDGER_SHEET
+    ws.title = in_script(LEDGER_SHEET, lang)
     columns = list(LEDGER_HEADERS)
-    ws.append([ledger_header(c) for c in columns])
+    ws.append([ledger_header(c, lang) for c in columns])
     for index, column in enumerate(columns, start=1):
         cell = ws.cell(row=1, column=index)
         cell.font, cell.alignment, cell.fill = Font(bold=True), Alignment(wrap_text=True, vertical="top"), HEADER_FILL
         ws.column_dimensions[get_column_letter(index)].width = 22 if column in ("title", "action", "description") else 14
         letter = get_column_letter(index)
         if column in LEDGER_CHOICES:
-            listed = DataValidation(type="list", formula1='"' + ",".join(choices(column)) + '"', allow_blank=True,
+            listed = DataValidation(type="list", formula1='"' + ",".join(choices(column, lang)) + '"', allow_blank=True,
                                     showErrorMessage=True)
             listed.add(f"{letter}2:{letter}{TEMPLATE_ROWS}")
             ws.add_data_validation(listed)

@@ -1,16 +1,22 @@
-"""Every user-visible string, in Simplified Chinese and English."""
+"""Every user-visible string, in Simplified Chinese and English; Traditional Chinese is made from the Simplified."""
 
 from __future__ import annotations
 
+import functools
 import os
 
-LANGUAGES = ("zh", "en")
+# The public codes (?lang=, --lang, CLOSELOOP_LANG). CATALOG entries hold "zh" (Simplified, the source
+# text) and "en"; zh-Hant is generated from "zh" (see traditional()), or taken from an entry's own "zh-Hant".
+LANGUAGES = ("zh-Hans", "zh-Hant", "en")
+# Links, settings and scripts made before Traditional Chinese said "zh" for Simplified.
+ALIASES = {"zh": "zh-Hans"}
+SOURCE = {"zh-Hans": "zh", "zh": "zh", "en": "en"}
 
 CATALOG: dict[str, dict[str, str]] = {
     # The product and its frame
     "app_title": {"zh": "闭环 · 整改闭环管理", "en": "Closeloop · rectification to closure"},
     "language": {"zh": "语言", "en": "Language"},
-    "language_name": {"zh": "中文", "en": "English"},
+    "language_name": {"zh": "简体", "zh-Hant": "繁體", "en": "English"},  # the picker's own names, not generated
     "since": {"zh": "期间自", "en": "Period from"},
     "until": {"zh": "至", "en": "to"},
     "period_help": {"zh": "留空表示截至日期前 12 个月（含两端）。", "en": "Empty means the 12 months ending on the as-of date, both ends included."},
@@ -559,23 +565,121 @@ CATALOG: dict[str, dict[str, str]] = {
     "kpi_actions_open": {"zh": "未完成整改措施", "en": "Open actions"},
     "kpi_no_due_date_open": {"zh": "未关闭且无整改期限", "en": "Open without a due date"},
     "col_nonconformity_title": {"zh": "所属问题", "en": "Its finding"},
+    # hant: the import mapping's target columns by name (not found_on), and the uploader's own words
+    "target_units_code": {"zh": "单位编号", "en": "Unit code"},
+    "target_units_name": {"zh": "单位名称", "en": "Unit name"},
+    "target_units_name_en": {"zh": "英文名称", "en": "English name"},
+    "target_units_parent": {"zh": "上级单位", "en": "Parent unit"},
+    "target_criteria_code": {"zh": "细则编号", "en": "Criterion code"},
+    "target_criteria_title": {"zh": "考核细则", "en": "Criterion"},
+    "target_criteria_title_en": {"zh": "英文标题", "en": "English title"},
+    "target_criteria_category": {"zh": "考核类别", "en": "Category"},
+    "target_criteria_category_en": {"zh": "英文类别", "en": "English category"},
+    "target_nonconformities_ref": {"zh": "问题编号", "en": "Finding ref"},
+    "target_nonconformities_unit": {"zh": "单位", "en": "Unit"},
+    "target_nonconformities_audit": {"zh": "审核编号", "en": "Audit ref"},
+    "target_nonconformities_criterion": {"zh": "考核细则", "en": "Criterion"},
+    "target_nonconformities_source": {"zh": "问题来源", "en": "Source"},
+    "target_nonconformities_severity": {"zh": "严重程度", "en": "Severity"},
+    "target_nonconformities_title": {"zh": "存在问题", "en": "Finding"},
+    "target_nonconformities_description": {"zh": "具体情况", "en": "Description"},
+    "target_nonconformities_root_cause": {"zh": "原因分析", "en": "Root cause"},
+    "target_nonconformities_found_on": {"zh": "发现日期", "en": "Found on"},
+    "target_nonconformities_due_on": {"zh": "整改期限", "en": "Due on"},
+    "target_nonconformities_closed_on": {"zh": "销号日期", "en": "Closed on"},
+    "target_nonconformities_status": {"zh": "整改状态", "en": "Status"},
+    "target_nonconformities_verified_by": {"zh": "验证人", "en": "Verified by"},
+    "target_nonconformities_action_ref": {"zh": "措施编号", "en": "Action ref"},
+    "target_nonconformities_action": {"zh": "整改措施", "en": "Action"},
+    "target_nonconformities_action_kind": {"zh": "措施类型", "en": "Action kind"},
+    "target_nonconformities_owner": {"zh": "责任人", "en": "Owner"},
+    "target_nonconformities_action_due_on": {"zh": "措施期限", "en": "Action due on"},
+    "target_nonconformities_action_done_on": {"zh": "措施完成日期", "en": "Action done on"},
+    "target_nonconformities_action_status": {"zh": "措施状态", "en": "Action status"},
+    "target_nonconformities_evidence": {"zh": "佐证", "en": "Evidence"},
+    "target_actions_ref": {"zh": "措施编号", "en": "Action ref"},
+    "target_actions_nc_ref": {"zh": "问题编号", "en": "Finding ref"},
+    "target_actions_kind": {"zh": "措施类型", "en": "Kind"},
+    "target_actions_description": {"zh": "整改措施", "en": "Action"},
+    "target_actions_owner": {"zh": "责任人", "en": "Owner"},
+    "target_actions_due_on": {"zh": "措施期限", "en": "Due on"},
+    "target_actions_done_on": {"zh": "完成日期", "en": "Done on"},
+    "target_actions_status": {"zh": "措施状态", "en": "Status"},
+    "target_actions_evidence": {"zh": "佐证", "en": "Evidence"},
+    "uploader_button": {"zh": "上传", "en": "Upload"},
+    "uploader_limit": {"zh": "每个文件不超过 {mb} MB", "en": "{mb} MB per file"},
+    "table_empty": {"zh": "没有记录", "en": "No rows"},
+    "yes": {"zh": "是", "en": "Yes"},
+    "no": {"zh": "否", "en": "No"},
 }
 
 
+# OpenCC's s2tw: Traditional characters in the forms Taiwan and Hong Kong print (為, 啟, 考核), without
+# Taiwan's vocabulary (s2twp's 資料, 匯入, 軟體 are not what a mainland or Hong Kong unit writes); s2t's
+# "OpenCC standard" forms (爲, 考覈, 稽覈) read as old-fashioned or wrong. Then the reviewed fixes below,
+# for words OpenCC gets wrong in this domain (tests/test_traditional.py lists every term reviewed).
+OPENCC_CONFIG = "s2tw"
+TERM_FIXES = {
+    "臺賬": "台賬",  # the ledger; 台賬 is how Traditional ledgers and the design write it
+    "重復": "重複",  # "关闭后重复" segments as 後重 + 復: repetition is 重複
+}
+HANT_REGIONS = {"hant", "tw", "hk", "mo"}
+
+
+def to_traditional(text: str) -> str:
+    """Simplified text as this interface writes it in Traditional characters."""
+    text = _converter().convert(text)
+    for wrong, right in TERM_FIXES.items():
+        text = text.replace(wrong, right)
+    return text
+
+
+@functools.cache
+def _converter():
+    import opencc  # only once Traditional is asked for: it is not part of every import's cost
+
+    return opencc.OpenCC(OPENCC_CONFIG)
+
+
+@functools.cache
+def traditional() -> dict[str, str]:
+    """The zh-Hant catalog, made once per process."""
+    return {key: entry.get("zh-Hant") or to_traditional(entry.get("zh", "")) for key, entry in CATALOG.items()}
+
+
+def language(code: str | None) -> str | None:
+    """A public language code for `code` ("zh" → zh-Hans), or None when it is not one."""
+    code = ALIASES.get(code, code)
+    return code if code in LANGUAGES else None
+
+
 def language_from_locale(locale: str | None) -> str:
-    """'zh-CN', 'zh-TW', 'zh' → zh; anything else → en."""
-    return "zh" if (locale or "").lower().startswith("zh") else "en"
+    """zh-TW, zh-HK, zh-MO, zh-Hant… → zh-Hant; zh-CN, zh-SG, zh… → zh-Hans; anything else → en.
+
+    Takes browser tags (zh-Hant-TW) and POSIX locales (zh_TW.UTF-8, zh_HK.Big5@stroke) alike."""
+    tags = (locale or "").split(".")[0].split("@")[0].replace("_", "-").lower().split("-")
+    if tags[0] != "zh":
+        return "en"
+    if "hans" in tags[1:]:
+        return "zh-Hans"
+    return "zh-Hant" if HANT_REGIONS & set(tags[1:]) else "zh-Hans"
 
 
 def cli_language() -> str:
-    return language_from_locale(os.environ.get("CLOSELOOP_LANG") or os.environ.get("LANG"))
+    chosen = os.environ.get("CLOSELOOP_LANG")
+    return language(chosen) or language_from_locale(chosen or os.environ.get("LANG"))
 
 
 def translate(lang: str, key: str, **values) -> str:
-    text = CATALOG[key][lang]
+    text = traditional()[key] if lang == "zh-Hant" else CATALOG[key][SOURCE[lang]]
     return text.format(**values) if values else text
 
 
 def translator(lang: str):
     """t("key", **values) in one language."""
     return lambda key, **values: translate(lang, key, **values)
+
+
+def is_chinese(lang: str) -> bool:
+    """Both scripts: where the choice is Chinese wording or data as stored, against English."""
+    return lang != "en"

@@ -133,7 +133,10 @@ def show(t, db: Path, con, actor: str, allowed: bool) -> None:
     import streamlit as st
 
     intake: Intake = st.session_state.setdefault("intake", Intake())
-    st.download_button(t("template_download"), export.template_bytes, file_name=t("template_file"),
+    from closeloop import session
+
+    template = session.later(lambda: export.template_bytes(session.language()))  # in the viewer's language
+    st.download_button(t("template_download"), template, file_name=t("template_file"),
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        icon=":material/download:", key="template", on_click="ignore")
     if not allowed:
@@ -187,7 +190,8 @@ def _mapping(intake: Intake, t, db, con, actor) -> None:
                 column_config={
                     "header": st.column_config.TextColumn(t("mapping_header")),
                     "column": st.column_config.SelectboxColumn(
-                        t("mapping_column"), options=[NOT_IMPORTED, *ledger.COLUMNS[kind]], required=False),
+                        t("mapping_column"), options=[NOT_IMPORTED, *ledger.COLUMNS[kind]], required=False,
+                        format_func=lambda c, kind=kind: t(f"target_{kind}_{c}") if c else c),
                 },
             )
             intake.layouts[index] = relayout(source, kind, int(header_row),

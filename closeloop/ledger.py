@@ -883,7 +883,7 @@ def _value_aliases() -> pa.Table:
     aliases = {domain: dict(values) for domain, values in VALUE_ALIASES.items()}
     for domain, (prefix, values) in _CATALOG_VALUES.items():
         for value in values:
-            for text in i18n.CATALOG[prefix + value].values():
+            for text in (*i18n.CATALOG[prefix + value].values(), i18n.translate("zh-Hant", prefix + value)):
                 aliases[domain].setdefault(unicodedata.normalize("NFKC", text).strip().lower(), value)
     rows = [(d, alias.lower(), value) for d, values in aliases.items() for alias, value in values.items()]
     return pa.table({"domain": [r[0] for r in rows], "alias": [r[1] for r in rows], "value": [r[2] for r in rows]})

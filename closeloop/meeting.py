@@ -80,10 +80,10 @@ def since(last: review.Review | None, f: Filters, t) -> None:
     extra = {"previous_as_of": last.as_of, "change": change}
     rows = session.query("since_review_rows", f, **extra, limit=drill.SHOWN_ROWS)
     st.caption(t(f"change_help_{change}"))
-    st.dataframe(report.readable(rows, t), hide_index=True, placeholder=t("none"), key="since-rows")
+    drill.grid(report.readable(session.named(rows), t), t, key="since-rows")
     # The file is made after the run, when clicked: the store and the viewer's scope are taken now.
     con, scope = session.connection(), session.scope()
-    drill.downloads(lambda: report.readable(review.changed_rows(con, last.as_of, f, scope, change), t),
+    drill.downloads(lambda: report.readable(session.named(review.changed_rows(con, last.as_of, f, scope, change)), t),
                     f"since-review-{change}", t, "since-rows-download")
 
 
@@ -98,8 +98,8 @@ def decisions(of: review.Review | None, as_of: date, t, key: str) -> None:
         return
     done = int((rows["status"] == "done").sum())
     st.caption(t("decisions_summary", n=len(rows), done=done, overdue=int(rows["is_overdue"].sum()), as_of=as_of))
-    st.dataframe(report.readable(rows.drop(columns=["is_overdue"]), t, "action_status_"), hide_index=True,
-                 placeholder=t("none"), key=key)
+    st.dataframe(report.readable(session.named(rows.drop(columns=["is_overdue"])), t, "action_status_"),
+                 hide_index=True, placeholder=t("none"), key=key)
 
 
 # ---------------------------------------------------------------------------------------------

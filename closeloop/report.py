@@ -22,6 +22,9 @@ FONT_DIR = Path("/usr/share/fonts/opentype/noto")  # Debian's fonts-noto-cjk
 FONT_FILES = {"": "NotoSansCJK-Regular.ttc", "B": "NotoSansCJK-Bold.ttc"}
 SC_FACE = 2  # Noto Sans CJK SC in the collections: JP, KR, SC, TC, HK, …
 FONT_NAME = "Noto Sans CJK SC"
+# The pack's language tag, and the face of the collection whose glyph forms that script's readers expect.
+LOCALE = {"zh-Hans": ("zh-CN", SC_FACE, FONT_NAME), "zh-Hant": ("zh-TW", 3, "Noto Sans CJK TC"),
+          "en": ("en-US", SC_FACE, FONT_NAME)}
 IMAGE_WIDTH = 1000  # pixels, drawn at twice that for print
 TABS = 2
 PDF_ROWS = 300  # the overdue list in the PDF; the XLSX appendix has every row
@@ -107,6 +110,7 @@ def kind_of(path: str | os.PathLike) -> str:
 
 
 def gather(con, f: Filters, lang: str, scope: str | None = None) -> Pack:
+    lang = i18n.language(lang) or lang
     t = i18n.translator(lang)
     params = f.params(scope)
 
@@ -309,7 +313,8 @@ def pdf(pack: Pack, images: list[bytes | None]) -> bytes:
     from fpdf.enums import WrapMode
 
     t = pack.t
-    wrap = WrapMode.CHAR if pack.lang == "zh" else WrapMode.WORD
+    wrap = WrapMode.CHAR if i18n.is_chinese(pack.lang) else WrapMode.WORD
+    tag, face, _ = LOCALE[pack.lang]
 
     class Document(FPDF):
         def header(self):
@@ -332,9 +337,9 @@ def pdf(pack: Pack, images: list[bytes | None]) -> bytes:
     doc.set_auto_page_break(True, margin=16)
     doc.set_margins(15, 12, 15)
     for style, path in font_files().items():
-        doc.add_font("cjk", style=style, fname=str(path), collection_font_number=SC_FACE)
+        doc.add_font("cjk", style=style, fname=str(path), collection_font_number=face)
     doc.set_title(f"{t('pack_title')} · {pack.scope} · {pack.f.as_of}")
-    doc.set_lang("zh-CN" if pack.lang == "zh" else "en")
+    doc.set_lang(tag)
 
     def heading(text: str, size: float = 14) -> None:
         doc.set_font("cjk", "B", size)
@@ -516,16 +521,17 @@ def _east_asian(run, size, bold: bool, lang: str) -> None:
 
     run.font.size = size
     run.font.bold = bold
-    run.font.name = FONT_NAME
+    tag, _, font = LOCALE[lang]
+    run.font.name = font
     properties = run._r.get_or_add_rPr()
-    properties.set("lang", "zh-CN" if lang == "zh" else "en-US")
-    properties.set("altLang", "en-US" if lang == "zh" else "zh-CN")
+    properties.set("lang", tag)
+    properties.set("altLang", "en-US" if i18n.is_chinese(lang) else "zh-CN")
     for tag in ("a:ea", "a:cs"):
         element = properties.find(qn(tag))
         if element is None:
             element = properties.makeelement(qn(tag), {})
             properties.append(element)
-        element.set("typeface", FONT_NAME)
+        element.set("typeface", font)
 
 
 def _cell(cell, words: str, lang: str, bold: bool = False) -> None:

@@ -79,7 +79,7 @@ def language() -> str:
     if _later.get():
         return _later.get()[1]
     chosen = st.session_state.get("lang") or st.query_params.get("lang")
-    return chosen if chosen in i18n.LANGUAGES else i18n.language_from_locale(st.context.locale)
+    return i18n.language(chosen) or i18n.language_from_locale(st.context.locale)
 
 
 def t(key: str, **values) -> str:
@@ -133,6 +133,20 @@ def categories() -> pd.DataFrame:
     return listed.assign(label=listed["category_en"] if language() == "en" else listed["category"])
 
 
+def unit_names() -> dict[str, str]:
+    """Code → the unit's name in the viewer's language."""
+    tree = units()
+    return dict(zip(tree["code"], tree["label"].fillna(tree["name"])))
+
+
+def named(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows whose unit_name is the one the charts beside them use (name_en in English); the queries give
+    the stored name."""
+    if not {"unit", "unit_name"} <= set(rows.columns):
+        return rows
+    return rows.assign(unit_name=rows["unit"].map(unit_names()).fillna(rows["unit_name"]))
+
+
 def unit_label(code: str | None) -> str | None:
     if code is None:
         return None
@@ -152,13 +166,15 @@ def is_demo() -> bool:
 def language_picker() -> None:
     """The first widget: everything drawn after it speaks the chosen language (?lang= in the URL)."""
     default = i18n.language_from_locale(st.context.locale)
+    if st.query_params.get("lang") in i18n.ALIASES:  # an old link's ?lang=zh
+        st.query_params["lang"] = i18n.ALIASES[st.query_params["lang"]]
     filters.seed_from_url({"lang": set(i18n.LANGUAGES)})
     st.session_state.setdefault("lang", default)
     st.sidebar.segmented_control(
         " / ".join(i18n.translate(lang, "language") for lang in i18n.LANGUAGES),
         i18n.LANGUAGES,
         required=True,
-        format_func=lambda lang: i18n.translate(lang, "language_name"),
+        format_func=lambda lang: i18n.translate(lang, "language_name"),  # 简体 / 繁體 / English
         **filters.remembered("lang"),
     )
     filters.write_to_url({"lang": default})
@@ -288,3 +304,35 @@ def refuse_links_outside_scope(tree: pd.DataFrame) -> None:
         refuse("unit", asked)
         st.warning(t("unit_out_of_scope", unit=asked))
         st.stop()
+
+
+# ---------------------------------------------------------------------------------------------
+# Streamlit's own words
+
+
+def uploader_words() -> None:
+    """Put the catalog's words where every file uploader says "Upload" and "50MB per file • XLSX, CSV".
+
+    st.file_uploader takes no text for them (Streamlit 1.67), so a style hides the English and writes
+    ours after it; the accepted types are in each uploader's label already. English keeps Streamlit's."""
+    lang = language()
+    if lang == "en":
+        return
+    limit = i18n.translate(lang, "uploader_limit", mb=st.get_option("server.maxUploadSize"))
+    button = i18n.translate(lang, "uploader_button")
+    dropzone = '[data-testid="stFileUploaderDropzone"]'
+    st.html(
+        "<style>"
+        f'{dropzone} button [data-testid="stMarkdownContainer"] p,'
+        f' {dropzone} [data-testid="stFileUploaderDropzoneInstructions"] span {{font-size: 0}}'
+        f'{dropzone} button [data-testid="stMarkdownContainer"] p::after {{content: {_css_text(button)};'
+        " font-size: 14px}"
+        f' {dropzone} [data-testid="stFileUploaderDropzoneInstructions"] span::after {{content: {_css_text(limit)};'
+        " font-size: 14px}"
+        "</style>"
+    )
+
+
+def _css_text(text: str) -> str:
+    """A CSS string holding `text` as it is (every character escaped by its code point)."""
+    return '"' + "".join(c if c.isalnum() or c == " " else f"\\{ord(c):x} " for c in text) + '"'

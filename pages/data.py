@@ -34,7 +34,7 @@ with quality:
     if chosen:
         rows = session.query("data_quality_rows", f, check=chosen, limit=drill.SHOWN_ROWS)
         st.markdown(f"**{t(f'quality_{chosen}')}** · " + t("rows_shown", n=len(rows)))
-        st.dataframe(drill.readable(rows, t), hide_index=True, placeholder=t("none"), key="quality-rows")
+        drill.grid(drill.readable(rows, t), t, key="quality-rows")
         every = {"check": chosen, "limit": drill.ALL_ROWS}
         drill.downloads(lambda: drill.readable(session.query("data_quality_rows", f, **every), t),
                         f"quality-{chosen}", t, "quality-download")

@@ -61,7 +61,7 @@ if picked_cell or picked_criterion:
         st.markdown("##### " + t("chains_title"))
         chains = session.query("repeat_chains", f, chain_unit=chain_unit, chain_criterion=chain_criterion,
                                limit=drill.SHOWN_ROWS)
-        st.dataframe(drill.readable(chains, t), hide_index=True, placeholder=t("none"))
+        drill.grid(drill.readable(chains, t), t)
         drill.downloads(lambda: drill.readable(session.query("repeat_chains", f, chain_unit=chain_unit,
                                                              chain_criterion=chain_criterion, limit=drill.ALL_ROWS), t),
                         "repeat-chains", t, "repeat-chains")

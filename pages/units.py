@@ -69,6 +69,6 @@ if clicked:
 with st.container(border=True, key="open-items"):
     st.markdown("##### " + t("open_items_title"))
     items = session.query("open_items", f, limit=drill.SHOWN_ROWS)
-    st.dataframe(drill.readable(items, t), hide_index=True, placeholder=t("none"))
+    drill.grid(drill.readable(items, t), t)
     drill.downloads(lambda: drill.readable(session.query("open_items", f, limit=drill.ALL_ROWS), t),
                     "open-items", t, "open-items")
