@@ -194,6 +194,7 @@ FORMS = {"add_action": _add_action_form, "start": _start_form, "done": _done_for
          "cancel": _reason_form, "verify": _verify_form, "reopen": _reason_form}
 
 
+@session.held
 def _save(move: str, ref: str, version: int) -> None:
     """The form's values, the record's version when it was drawn, and the move: saved or refused, said once."""
     s, t, con, who = st.session_state, session.t, session.connection(), session.viewer()

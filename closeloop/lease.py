@@ -43,6 +43,8 @@ class Lease:
         finally:
             with self._state:
                 self._users -= 1
+                if self._closed and not self._users:
+                    self._let_go()
                 self._state.notify_all()
 
     def waiting_for(self) -> list[int]:
@@ -50,12 +52,12 @@ class Lease:
         return store.wanted_by_others(self.path)
 
     def close(self) -> None:
+        """No more holds; the connection closes now, or when the last hold in progress ends."""
         with self._state:
             self._closed = True
             self._state.notify_all()
-            while self._users:
-                self._state.wait()
-            self._let_go()
+            if not self._users:
+                self._let_go()
 
     def _take(self) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + self.wait

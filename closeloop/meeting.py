@@ -122,6 +122,7 @@ def record_form(f: Filters, t) -> None:
         st.form_submit_button(t("review_record_button"), type="primary", on_click=_record, args=(f,))
 
 
+@session.held
 def _record(f: Filters) -> None:
     s, t = st.session_state, session.t
     attendees = [a for line in (s["r-attendees"] or "").splitlines() for a in line.replace("，", ",").split(",")]
@@ -170,6 +171,7 @@ def decision_form(opened: review.Review, t) -> None:
         st.form_submit_button(t("decision_save"), type="primary", on_click=_decide, args=(opened.id,))
 
 
+@session.held
 def _decide(review_id: int) -> None:
     s, t = st.session_state, session.t
     try:

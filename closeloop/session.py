@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager, nullcontext
+import functools
+from contextlib import ExitStack, contextmanager, nullcontext
 from contextvars import ContextVar
 
 import pandas as pd
@@ -49,21 +50,31 @@ def holding():
         notice = st.spinner(i18n.translate(language(), "store_waiting", command=store.command_of(waiting[0]) or "?"))
     else:
         notice = nullcontext()
-    with notice:
-        try:
-            taken = shared.hold()
-            con = taken.__enter__()
-        except store.StoreError as e:
-            if _later.get():  # a deferred download: its button says it failed
-                raise
-            st.error(t(e.key, **e.details))
-            st.stop()
-    with taken:
+    with ExitStack() as held:
+        with notice:
+            try:
+                con = held.enter_context(shared.hold())
+            except store.StoreError as e:
+                if _later.get():  # a deferred download: its button says it failed
+                    raise
+                st.error(t(e.key, **e.details))
+                st.stop()
         token = _held.set(con)
         try:
             yield con
         finally:
             _held.reset(token)
+
+
+def held(callback):
+    """A widget's callback, which runs before the script does, holding the store as a run does."""
+
+    @functools.wraps(callback)
+    def run(*args, **kwargs):
+        with holding():
+            return callback(*args, **kwargs)
+
+    return run
 
 
 def connection():
