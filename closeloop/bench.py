@@ -9,6 +9,7 @@ import multiprocessing
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -377,6 +378,43 @@ def import_side(folder: str, db: str, memory_bytes: int | None = None) -> dict:
             "rss_mb": round(peak_rss_mb(), 1)}
 
 
+def handoff_side(db: str, as_of: date) -> dict:
+    """What sharing the embedded store costs: a command run while a served store sits idle against the same
+    command with no server, and the Overview's first run after the store came back against a warm one."""
+    from closeloop import lease
+
+    t = i18n.translator(LANGUAGE)
+    warm_python(t)
+    command = [sys.executable, "-m", "closeloop", "metrics", "--db", db, "--as-of", as_of.isoformat()]
+    env = os.environ | {"CLOSELOOP_LANG": "en"}
+
+    def timed_command() -> float:
+        started = time.perf_counter()
+        subprocess.run(command, env=env, capture_output=True, check=True, cwd=store.ROOT)
+        return time.perf_counter() - started
+
+    alone = statistics.median(timed_command() for _ in range(3))
+    served = lease.Lease(db, poll=0.1)
+    f = runs(as_of, 5)
+    with served.hold() as con:
+        overview(con, f[0], t)
+    warm, served_command, after = [], [], []
+    for i in range(1, 4):
+        with served.hold() as con:
+            started = time.perf_counter()
+            overview(con, f[i], t)
+            warm.append(time.perf_counter() - started)
+        served_command.append(timed_command())
+        with served.hold() as con:
+            started = time.perf_counter()
+            overview(con, runs(as_of - timedelta(days=40 + i), 1)[0], t)  # a day not asked before
+            after.append(time.perf_counter() - started)
+    served.close()
+    return {"command_alone_ms": ms(alone), "command_while_served_ms": ms(statistics.median(served_command)),
+            "overview_warm_ms": ms(statistics.median(warm)),
+            "overview_after_handoff_ms": ms(statistics.median(after))}
+
+
 def in_own_process(fn, *args):
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
         return pool.submit(fn, *args).result()
@@ -465,6 +503,7 @@ def measure(ncs: int, repeat: int, folder: Path, pages: list[str] | None = None,
     except BrokenProcessPool:
         theirs = {"error": "the process was killed (out of memory?)", "rss_mb": None}
     drawn = in_own_process(browser_side, str(db), as_of) if browser else None
+    handoff = in_own_process(handoff_side, str(db), as_of)
 
     mismatches = []
     if "error" not in theirs:
@@ -489,6 +528,7 @@ def measure(ncs: int, repeat: int, folder: Path, pages: list[str] | None = None,
         "build_rss_mb": built["rss_mb"],
         "as_of": as_of.isoformat(),
         "connect_ms": ours["connect_ms"],
+        "handoff": handoff,
         "repeats_ms": {"closeloop_refresh_all": refresh_ms, "closeloop_new_window": other_window_ms,
                        "pandas": theirs.get("repeats_ms")},
         "pandas_load_ms": theirs.get("load_ms"),
@@ -694,6 +734,13 @@ def table(sizes: dict[str, dict], browser: dict | None = None) -> str:
             f"{number(repeats.get('pandas'))} ms after loading for {number((r.get('pandas_load_ms') or 0) / 1000, ',.1f')} s; "
             f"load average {r.get('load_average', {}).get('before')} → {r.get('load_average', {}).get('after')}"
         )
+        if r.get("handoff"):
+            h = r["handoff"]
+            lines.append(
+                f"{'':>11}shared store: `metrics` {h['command_alone_ms']:,.0f} ms alone, "
+                f"{h['command_while_served_ms']:,.0f} ms while the dashboard serves; the Overview "
+                f"{h['overview_warm_ms']:,.0f} ms warm, {h['overview_after_handoff_ms']:,.0f} ms just after a handoff"
+            )
     if browser:
         lines.append(
             f"Browser, {browser['ncs']:,} NCs: Overview fully drawn {browser['overview_cold_ms']:,.0f} ms with a cold "
