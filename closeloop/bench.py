@@ -788,6 +788,8 @@ def main(args) -> int:
         for query in queries:
             print(profile(str(store.db_path(args.db)), query))
         return 0
+    if getattr(args, "load", None) or getattr(args, "writers", 0):
+        return load_main(args)
     browser = getattr(args, "browser", None)
     document, mismatches = run(sizes, args.repeat, browser_size=browser if browser in sizes else None)
     print(table(document["sizes"], document["browser"]))
@@ -798,3 +800,30 @@ def main(args) -> int:
         print("\n".join(mismatches[:50]), file=sys.stderr)
         return 1
     return 0
+
+
+def load_main(args) -> int:
+    """`bench --load URL[,URL] [--writers N --db STORE]`: the load table, and the JSON with --json."""
+    from closeloop import load
+
+    try:
+        levels = [int(n) for n in str(args.sessions).split(",") if n.strip()]
+    except ValueError:
+        levels = []
+    if not levels or min(levels) < 1 or args.load_seconds <= 0 or args.writers < 0:
+        print(i18n.translate(i18n.cli_language(), "bench_at_least_one"), file=sys.stderr)
+        return 2
+    measured = {}
+    for url in [u.strip() for u in (args.load or "").split(",") if u.strip()]:
+        measured[url] = []
+        for count in levels:
+            measured[url].append(load.sessions(url, count, args.load_seconds))
+            print(f"load: {url} {count} sessions done", file=sys.stderr, flush=True)
+    written = load.writers(str(args.db), args.writers, args.write_seconds) if args.writers else None
+    print(load.table(measured, written))
+    if args.json:
+        document = {"load": measured, "writers": written, "machine": machine(),
+                    "load_average": [round(x, 2) for x in os.getloadavg()]}
+        Path(args.json).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    lost = bool(written and (written["lost"] or not written["trail_verifies"]))
+    return 1 if lost else 0

@@ -72,6 +72,13 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--profile", metavar="QUERY[,QUERY]",
                        help="instead: where these named queries' time goes on the store (--db), operator by operator")
     bench.add_argument("--db")
+    bench.add_argument("--load", metavar="URL[,URL]",
+                       help="instead: sessions running every page against these running dashboards (a replica, a balancer)")
+    bench.add_argument("--sessions", default="1,8,16,32", help="the load's levels: concurrent sessions")
+    bench.add_argument("--load-seconds", type=float, default=60, help="how long each level runs")
+    bench.add_argument("--writers", type=int, default=0,
+                       help="with --db: this many processes making workflow moves on the same actions at once")
+    bench.add_argument("--write-seconds", type=float, default=300)
 
     out = commands.add_parser("export", help="the filtered ledger as the template has it: --out FILE.xlsx or .csv")
     out.add_argument("--out", type=Path, required=True)
