@@ -168,7 +168,8 @@ def run_import(args, t) -> str:
     for sheet in reading.skipped:
         print(t("import_skipped_sheet", sheet=sheet), file=sys.stderr)
     con = store.connect(args.db)
-    outcome = ledger.load(con, reading.sheets, actor=args.actor or getpass.getuser())
+    who = identity.for_command_line(con, args.actor or getpass.getuser())
+    outcome = ledger.load(con, reading.sheets, who)
     if not outcome.ok:
         lines = [
             t("import_problem_line", file=f"{p.file} › {p.sheet}" if p.sheet else p.file, row=p.row,

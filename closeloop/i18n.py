@@ -611,6 +611,9 @@ CATALOG: dict[str, dict[str, str]] = {
     "table_empty": {"zh": "没有记录", "en": "No rows"},
     "yes": {"zh": "是", "en": "Yes"},
     "no": {"zh": "否", "en": "No"},
+    # trail: writes held to the writer's scope, records covered by the trail, anchors
+    "reason_out_of_scope": {"zh": "不在您可修改的单位范围内（导入前或导入后）", "en": "outside the units you may change (before or after the import)"},
+    "reason_whole_organisation_only": {"zh": "只有全组织的管理员可以修改（考核细则、您所辖单位以上的单位树）", "en": "only an administrator of the whole organisation may change this (the checklist, the unit tree above your own unit)"},
 }
 
 

@@ -13,7 +13,7 @@ MAY = {
     "viewer": frozenset(),
     "unit_editor": EDITING,
     "auditor": VERIFYING,
-    "administrator": EDITING | VERIFYING | {"manage_users"},
+    "administrator": EDITING | VERIFYING | {"manage_users", "import"},
 }
 # A scope no unit has: the subtree of nothing, for someone who is not (yet) anyone.
 NOWHERE = "\x00nowhere"

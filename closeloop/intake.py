@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from closeloop import export, ledger, store
+from closeloop.identity import Identity
 
 STEPS = ("upload", "mapping", "report", "done")
 NOT_IMPORTED = ""
@@ -82,7 +83,7 @@ def relayout(source: ledger.Source, kind: str, header_row: int, columns: list[st
     return ledger.Layout(header_row, kind, list(headers), mapped)
 
 
-def check(intake: Intake, con) -> Intake:
+def check(intake: Intake, con, who: Identity | None = None) -> Intake:
     """Every problem of every sheet, storing nothing."""
     intake.error, intake.sheets = None, []
     try:
@@ -94,14 +95,18 @@ def check(intake: Intake, con) -> Intake:
     except ledger.LedgerError as e:
         intake.error = (e.key, e.details)
         return intake
-    intake.outcome = ledger.check(con, intake.sheets)
+    try:
+        intake.outcome = ledger.check(con, intake.sheets, who)
+    except ledger.LedgerError as e:
+        intake.error = (e.key, e.details)
+        return intake
     intake.step = "report"
     return intake
 
 
-def commit(intake: Intake, con, actor: str, progress=None) -> Intake:
-    """All of it or none: a new batch, or the problems found since the check."""
-    intake.outcome = ledger.load(con, intake.sheets, actor, progress)
+def commit(intake: Intake, con, who: Identity | str, progress=None) -> Intake:
+    """All of it or none: a new batch, or the problems found since the check (the importer's scope among them)."""
+    intake.outcome = ledger.load(con, intake.sheets, who, progress)
     intake.step = "done" if intake.outcome.ok else "report"
     return intake
 
@@ -128,7 +133,7 @@ def sheet_rows(sheet: ledger.Sheet) -> int:
 # Drawing the steps
 
 
-def show(t, db: Path, con, actor: str, allowed: bool) -> None:
+def show(t, db: Path, con, actor: Identity, allowed: bool) -> None:
     """The Import tab: one step at a time, kept in session state."""
     import streamlit as st
 
@@ -201,7 +206,7 @@ def _mapping(intake: Intake, t, db, con, actor) -> None:
     row = st.container(horizontal=True)
     if row.button(t("mapping_check"), type="primary", key="intake-check"):
         with st.spinner(t("checking")):
-            check(intake, con)
+            check(intake, con, actor)
         st.rerun()
     row.button(t("start_over"), on_click=_restart, key="intake-restart-mapping")
 

@@ -19,7 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from closeloop import i18n, store, trail
+from closeloop import i18n, identity, store, trail
+from closeloop.identity import Identity
 
 KINDS = ("units", "criteria", "nonconformities", "actions")
 
@@ -951,8 +952,10 @@ def _checked(cur, sheets: list[Sheet]) -> list[Problem]:
     return [Problem(file, row, column, value, reason, sheet or None) for file, sheet, row, column, value, reason in problems]
 
 
-def check(con, sheets: list[Sheet]) -> Outcome:
+def check(con, sheets: list[Sheet], who: Identity | None = None) -> Outcome:
     """What load() would say, storing nothing: the problems, or how many records are new and how many stored."""
+    who = who or identity.local_administrator()
+    _may_import(who)
     outcome = Outcome()
     cur = con.cursor()
     try:
@@ -965,6 +968,11 @@ def check(con, sheets: list[Sheet]) -> Outcome:
                     f"from typed_{kind} as t left join {kind} as o on o.{key} = t.{key}"
                 ).fetchone()
                 outcome.accepted[kind], outcome.changed[kind] = new, stored
+            if not outcome.problems and who.scope is not None:
+                # the writer's scope is judged on the merged records: merge, look, and roll it all back
+                store.script(cur, "import_scope_before", {"scope": who.scope})
+                _merge(cur, sheets, who.actor, Outcome())
+                outcome.problems = _scope_problems(cur, who)
             raise _Rejected
     except _Rejected:
         pass
@@ -973,8 +981,15 @@ def check(con, sheets: list[Sheet]) -> Outcome:
     return outcome
 
 
-def load(con, sheets: list[Sheet], actor: str, progress: Callable[[float], None] | None = None) -> Outcome:
-    """Check every row of every sheet; if none has a problem, merge them all in one transaction."""
+def load(con, sheets: list[Sheet], actor: str | Identity,
+         progress: Callable[[float], None] | None = None) -> Outcome:
+    """Check every row of every sheet; if none has a problem, merge them all in one transaction.
+
+    `actor` is who imports: an Identity is held to its role and subtree (in the same transaction as the
+    merge); a bare name is the local administrator of the whole organisation.
+    """
+    who = actor if isinstance(actor, Identity) else identity.local_administrator(actor)
+    _may_import(who)
     outcome = Outcome()
     step = progress or (lambda done: None)
     # A cursor of its own: the caller's connection may be shared, or hold a result not fetched to the end.
@@ -986,7 +1001,15 @@ def load(con, sheets: list[Sheet], actor: str, progress: Callable[[float], None]
             step(0.5)
             if outcome.problems:
                 raise _Rejected
-            outcome.batch = _merge(cur, sheets, actor, outcome)
+            if who.scope is not None:
+                store.script(cur, "import_scope_before", {"scope": who.scope})
+            outcome.batch = _merge(cur, sheets, who.actor, outcome)
+            if who.scope is not None:
+                outcome.problems = _scope_problems(cur, who)
+                if outcome.problems:
+                    outcome.accepted, outcome.changed, outcome.batch = {}, {}, None
+                    raise _Rejected
+            trail.seal(cur)
             step(0.9)
     except _Rejected:
         pass
@@ -994,6 +1017,19 @@ def load(con, sheets: list[Sheet], actor: str, progress: Callable[[float], None]
         cur.close()
     step(1.0)
     return outcome
+
+
+def _may_import(who: Identity) -> None:
+    if not who.may("import"):
+        raise LedgerError("refused_role", role=who.role or "-", move="import")
+
+
+def _scope_problems(cur, who: Identity) -> list[Problem]:
+    """The rows that write outside the importer's subtree, before or after the merge (units, findings,
+    actions), and every new or changed criterion: the checklist is the whole organisation's."""
+    text = store.sql("import_scope_refusals")
+    rows = cur.execute(text, store.bind(text, {"scope": who.scope})).fetchall()
+    return [Problem(file, row, column, value, reason, sheet or None) for file, sheet, row, column, value, reason in rows]
 
 
 class _Rejected(Exception):
@@ -1118,5 +1154,4 @@ def _merge(con, sheets: list[Sheet], actor: str, outcome: Outcome) -> int:
     # a unit's path or a criterion's category may have changed under findings this import did not write
     everything = any(outcome.accepted[k] or outcome.changed[k] for k in ("units", "criteria"))
     store.refresh_findings(con, None if everything else touched)
-    trail.seal(con)
     return batch

@@ -134,6 +134,9 @@ def record(con, who: Identity, f: Filters, *, held_on: date, title: str, attende
     ).encode()).hexdigest()
 
     def write(cur) -> int:
+        # again inside the transaction: the unit tree may have changed since the check above
+        if who.scope is not None and not workflow._in_scope(cur, f.unit, who.scope):
+            raise Refused("refused_out_of_scope", ref=f.unit)
         review_id = cur.execute("select nextval('review_id')").fetchone()[0]
         audit = _free_ref(cur, "audits", f"REV-{review_id}")
         cur.execute(
@@ -203,6 +206,8 @@ def decide(con, who: Identity, review_id: int, *, description: str, owner: str, 
                                  due_on=due_on)
 
     def link(cur) -> None:
+        if not workflow._in_scope(cur, _unit_of(cur, nonconformity), who.scope):
+            raise workflow.Refused("refused_out_of_scope", ref=nonconformity)
         cur.execute("insert into review_decisions (review, action, nonconformity) values ($review, $action, $nc)",
                     {"review": review.id, "action": action, "nc": nonconformity})
         _events(cur, who, [("review", str(review.id), "decision", None, action)], "review_decision")
@@ -222,6 +227,8 @@ def _raise_finding(con, who: Identity, review: Review, topic: str, unit: str | N
         raise workflow.Refused("refused_out_of_scope", ref=unit)
 
     def write(cur) -> str:
+        if not workflow._in_scope(cur, unit, review.unit) or not workflow._in_scope(cur, unit, who.scope):
+            raise workflow.Refused("refused_out_of_scope", ref=unit)
         ref = _free_ref(cur, "nonconformities", f"{review.audit}-01", numbered=True)
         row = {"ref": ref, "unit": unit, "audit": review.audit, "source": "management_review", "severity": severity,
                "title": topic, "found_on": review.held_on, "due_on": due_on, "status": "open"}
@@ -281,6 +288,11 @@ def _in_subtree(con, unit: str, root: str | None) -> bool:
                            {"root": root, "unit": unit}).fetchone()[0]
     finally:
         cur.close()
+
+
+def _unit_of(cur, nonconformity: str) -> str | None:
+    found = cur.execute("select unit from nonconformities where ref = $ref", {"ref": nonconformity}).fetchone()
+    return found[0] if found else None
 
 
 def _root(con) -> str:

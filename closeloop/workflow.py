@@ -244,6 +244,11 @@ def set_user(con, who: Identity, email: str, *, role: str, unit: str | None, nam
                 found = cur.execute("select email as ref, role::varchar as role, unit, name, version from users "
                                     "where email = $email", {"email": email})
                 row = found.fetchone()
+                names = [d[0] for d in found.description]
+                # nor may they take over, or demote, someone whose scope is wider than or outside their own
+                if row is not None and who.scope is not None and (
+                        row[2] is None or not _in_scope(cur, row[2], who.scope)):
+                    raise Refused("refused_out_of_scope", ref=email)
                 if row is None:
                     cur.execute("insert into users (email, role, unit, name) values ($email, $role, $unit, $name)",
                                 {"email": email, "role": role, "unit": unit, "name": name}).fetchall()
@@ -253,7 +258,7 @@ def set_user(con, who: Identity, email: str, *, role: str, unit: str | None, nam
                     _insert_events(cur, who, rows)
                     written = len(rows)
                 else:
-                    record = dict(zip([d[0] for d in found.description], row))
+                    record = dict(zip(names, row))
                     if version is not None and record["version"] != version:
                         raise _stale(cur, "user", email)
                     written = _update(cur, who, "user", record, {"role": role, "unit": unit, "name": name},

@@ -17,7 +17,7 @@ importing, exporting, quality = st.tabs([t("tab_import"), t("tab_export"), t("ta
 
 with importing:
     # an import writes to every unit's records: administrators only
-    intake.show(t, store.db_path(), session.connection(), who.actor, allowed=who.role == "administrator")
+    intake.show(t, store.db_path(), session.connection(), who, allowed=who.role == "administrator")
 
 with exporting:
     st.caption(t("export_caption"))
