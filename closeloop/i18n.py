@@ -613,6 +613,12 @@ CATALOG: dict[str, dict[str, str]] = {
     "no": {"zh": "否", "en": "No"},
     # trail: writes held to the writer's scope, records covered by the trail, anchors
     "reason_out_of_scope": {"zh": "不在您可修改的单位范围内（导入前或导入后）", "en": "outside the units you may change (before or after the import)"},
+    "trail_block_missing": {"zh": "审计记录第 {first}–{last} 条已封存，但封存它们的记录块已不存在：链被截断。", "en": "Events {first}–{last} were sealed, but the block that sealed them is gone: the trail was cut."},
+    "trail_records_block_missing": {"zh": "记录块 {block} 封存了记录，但该记录块已不存在：链被截断。", "en": "Block {block} sealed records, but the block is gone: the trail was cut."},
+    "trail_block_records_do_not_fit": {"zh": "记录块 {block}（第 {first}–{last} 条）与其封存的记录摘要不一致。", "en": "Block {block} (events {first}–{last}) does not fit the records it sealed."},
+    "trail_record_changed": {"zh": "{entity} {ref} 与封存时不一致：{field} 已在审计记录之外被修改。", "en": "{entity} {ref} does not fit its seal: {field} was changed outside the trail."},
+    "trail_record_removed": {"zh": "{entity} {ref} 已封存，但已不存在：已被删除。", "en": "{entity} {ref} was sealed but is gone: it was removed."},
+    "trail_record_unsealed": {"zh": "{entity} {ref} 没有封存的审计记录：它是在审计记录之外写入的。", "en": "{entity} {ref} has no sealed events: it was written outside the trail."},
     "reason_whole_organisation_only": {"zh": "只有全组织的管理员可以修改（考核细则、您所辖单位以上的单位树）", "en": "only an administrator of the whole organisation may change this (the checklist, the unit tree above your own unit)"},
 }
 

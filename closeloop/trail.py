@@ -12,6 +12,16 @@ from closeloop import store
 
 HASH_BYTES = 32
 FIRST = -(2**63)  # below any event id: "after FIRST" is every event
+EMPTY = hashlib.sha256(b"").hexdigest()  # the records digest of a block that sealed none
+# The records the trail covers, and their fields in queries/record_digests.sql's order (its marks name them).
+FIELDS = {
+    "nonconformity": ("ref", "unit", "audit", "criterion", "source", "severity", "title", "description", "root_cause",
+                      "found_on", "due_on", "status", "closed_on", "verified_by"),
+    "action": ("ref", "nonconformity", "kind", "description", "owner", "due_on", "status", "done_on", "evidence"),
+    "unit": ("code", "name", "name_en", "parent_code"),
+    "criterion": ("code", "title", "title_en", "category", "category_en"),
+    "user": ("email", "role", "unit", "name"),
+}
 
 
 @dataclass(frozen=True)
@@ -45,8 +55,11 @@ class Verdict:
         return not self.problems
 
 
-def block_hash(id: int, first_event: int, last_event: int, events: int, digest: str, previous: str) -> str:
-    return hashlib.sha256(f"{id}:{first_event}:{last_event}:{events}:{digest}:{previous}".encode()).hexdigest()
+def block_hash(id: int, first_event: int, last_event: int, events: int, digest: str, previous: str,
+               records: str | None = None) -> str:
+    """The block's hash; `records` (its records' digest, from migration 010 on) joins the text when there is one."""
+    text = f"{id}:{first_event}:{last_event}:{events}:{digest}:{previous}" + (f":{records}" if records else "")
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _hashes(con, after: int) -> tuple[np.ndarray, bytes]:
@@ -75,20 +88,25 @@ def last_block(con) -> Block | None:
     return Block(*row) if row else None
 
 
-def seal(con) -> int | None:
+def seal(con, unsealed_records: bool = False) -> int | None:
     """Chain the events written since the last block into a new one; the last step of every writing transaction.
 
-    Returns the new block's id, or None when there was nothing to seal. Two transactions sealing at once
-    both claim the next block id: the second to commit fails and rolls back whole.
+    The block also seals the digest of every record those events name, as it stands now (`unsealed_records`:
+    and every record that has no seal yet, for a store written before records were sealed). Returns the new
+    block's id, or None when there was nothing to seal. Two transactions sealing at once both claim the next
+    block id: the second to commit fails and rolls back whole.
     """
     last = last_block(con)
-    ids, hashes = _hashes(con, last.last_event if last else FIRST)
-    if not len(ids):
+    after = last.last_event if last else FIRST
+    ids, hashes = _hashes(con, after)
+    block_id = (last.id if last else 0) + 1
+    records = _seal_records(con, block_id, after, unsealed_records)
+    if not len(ids) and not records:
         return None
     block = Block(
-        id=(last.id if last else 0) + 1,
-        first_event=int(ids[0]),
-        last_event=int(ids[-1]),
+        id=block_id,
+        first_event=int(ids[0]) if len(ids) else after + 1,
+        last_event=int(ids[-1]) if len(ids) else after,
         events=len(ids),
         digest=hashlib.sha256(hashes).hexdigest(),
         previous=last.hash if last else "",
@@ -99,20 +117,57 @@ def seal(con) -> int | None:
         con.execute("insert into event_hashes select event, fingerprint from sealed_event_hashes")
     finally:
         con.unregister("sealed_event_hashes")
+    text = store.sql("block_record_digests")
+    found = con.execute(text, store.bind(text, {"block": block.id})).fetchone()
+    digest = found[1] if found else EMPTY
+    con.execute("insert into block_records (block, digest) values ($block, $digest)", {"block": block.id, "digest": digest})
     con.execute(
         "insert into trail_blocks (id, first_event, last_event, events, digest, previous, hash) "
         "values ($id, $first_event, $last_event, $events, $digest, $previous, $hash)",
         {**block.__dict__, "hash": block_hash(block.id, block.first_event, block.last_event, block.events,
-                                              block.digest, block.previous)},
+                                              block.digest, block.previous, digest)},
     )
     return block.id
 
 
+def _seal_records(con, block: int, after: int, unsealed: bool) -> int:
+    """record_seals rows for the records the new events name (and, if asked, those never sealed); how many."""
+    con.execute(
+        "create or replace temp table sealing_records as "
+        "select distinct entity, ref from events where id > $after and list_contains($entities, entity)",
+        {"after": after, "entities": list(FIELDS)},
+    )
+    text = store.sql("record_digests")
+    if unsealed:
+        con.execute("create or replace temp table current_digests as " + text, store.bind(text, {"every": True}))
+        con.execute("insert into sealing_records select entity, ref from current_digests "
+                    "except select entity, ref from record_seals except select entity, ref from sealing_records")
+    if not con.execute("select count(*) from sealing_records").fetchone()[0]:
+        return 0
+    # the query is the package's file as it is; only its result is named here
+    con.execute("create or replace temp table sealed_digests as " + text, store.bind(text, {"every": False}))
+    con.execute(
+        "insert into record_seals (block, entity, ref, digest, marks) "
+        "select $block, s.entity, s.ref, d.digest, d.marks from sealing_records as s "
+        "left join sealed_digests as d on d.entity = s.entity and d.ref = s.ref",
+        {"block": block},
+    )
+    n = con.execute("select count(*) from sealing_records").fetchone()[0]
+    for table in ("sealing_records", "sealed_digests", "current_digests"):
+        con.execute(f"drop table if exists {table}")
+    return n
+
+
 def verify(con, head: str | None = None) -> Verdict:
-    """Recompute every event's hash and every block: what does not fit, first event first, then first block."""
+    """Recompute every event's hash, every block and every record's digest: what does not fit, events first,
+    then blocks, then records. Every hash is computed by the package's own SQL text or Python, never by a
+    definition kept in the store."""
     blocks = [Block(*row) for row in con.execute(
         "select id, first_event, last_event, events, digest, previous, hash from trail_blocks order by id"
     ).fetchall()]
+    sealed_records = dict(con.execute("select block, digest from block_records").fetchall())
+    text = store.sql("block_record_digests")
+    records_now = dict(con.execute(text, store.bind(text, {"block": None})).fetchall())
     ids, hashes = _hashes(con, FIRST)
     problems = _row_problems(con, ids, hashes, blocks[-1].last_event if blocks else FIRST)
     previous = ""
@@ -120,18 +175,59 @@ def verify(con, head: str | None = None) -> Verdict:
         lo = np.searchsorted(ids, block.first_event, side="left")
         hi = np.searchsorted(ids, block.last_event, side="right")
         digest = hashlib.sha256(hashes[lo * HASH_BYTES:hi * HASH_BYTES]).hexdigest()
+        records = sealed_records.get(block.id)
         where = {"block": block.id, "first": block.first_event, "last": block.last_event}
         if block.id != number or block.previous != previous:
             problems.append(Problem("trail_block_unchained", where))
         elif block.hash != block_hash(block.id, block.first_event, block.last_event, block.events, block.digest,
-                                      block.previous):
+                                      block.previous, records):
             problems.append(Problem("trail_block_changed", where))
         elif digest != block.digest or hi - lo != block.events:
             problems.append(Problem("trail_block_does_not_fit", where))
+        elif (records or None) != (records_now.get(block.id, EMPTY if records else None)):
+            problems.append(Problem("trail_block_records_do_not_fit", where))
         previous = block.hash
+    problems += _unblocked(con, blocks, set(records_now) | set(sealed_records))
+    problems += _record_problems(con)
     if head and head not in {b.hash for b in blocks}:
         problems.append(Problem("trail_head_missing", {"head": head}))
     return Verdict(len(ids), len(blocks), previous, problems)
+
+
+def _record_problems(con) -> list[Problem]:
+    """Records whose fields are not what their last seal says, gone though sealed, or there with no seal."""
+    text = store.sql("record_digests")
+    con.execute("create or replace temp table sealing_records (entity varchar, ref varchar)")
+    con.execute("create or replace temp table current_digests as " + text, store.bind(text, {"every": True}))
+    try:
+        rows = con.execute(store.sql("trail_record_problems")).fetchall()
+    finally:
+        con.execute("drop table if exists current_digests")
+        con.execute("drop table if exists sealing_records")
+    problems = []
+    for entity, ref, what, sealed, current in rows:
+        details = {"entity": entity, "ref": ref}
+        if what == "changed":
+            differ = (sealed or 0) ^ (current or 0)
+            fields = [f for i, f in enumerate(FIELDS[entity]) if (differ >> (4 * i)) & 15]
+            details["field"] = ", ".join(fields) or "?"
+        problems.append(Problem(f"trail_record_{what}", details))
+    return problems
+
+
+def _unblocked(con, blocks: list[Block], record_blocks: set[int]) -> list[Problem]:
+    """Sealed events, or sealed records, that no block covers: blocks deleted (all of them, or the last ones)
+    leave their events' fingerprints and their records' seals behind, so a trail cut short is told from one
+    never sealed."""
+    kept = np.sort(con.sql("select event from event_hashes").to_arrow_table()["event"].to_numpy())
+    covered = np.zeros(len(kept), dtype=bool)
+    for block in blocks:
+        covered[np.searchsorted(kept, block.first_event, "left"):np.searchsorted(kept, block.last_event, "right")] = True
+    loose = kept[~covered]
+    if len(loose):
+        return [Problem("trail_block_missing", {"first": int(loose[0]), "last": int(loose[-1])})]
+    gone = sorted(record_blocks - {b.id for b in blocks})
+    return [Problem("trail_records_block_missing", {"block": gone[0]})] if gone else []
 
 
 def _row_problems(con, ids: np.ndarray, hashes: bytes, sealed_up_to: int) -> list[Problem]:

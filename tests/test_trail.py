@@ -95,8 +95,8 @@ def test_a_rewritten_block_hash_breaks_the_chain(cli, tampered):
 
 def test_a_chain_rewritten_from_scratch_is_caught_by_a_head_kept_elsewhere(cli, sealed_store, tampered):
     head = cli("trail", "verify", "--db", sealed_store).stdout.split()[-1]
-    rewritten = tampered("delete from trail_blocks", "delete from event_hashes",
-                         "update events set new = 'closed' where id = 330")
+    rewritten = tampered("delete from trail_blocks", "delete from event_hashes", "delete from record_seals",
+                         "delete from block_records", "update events set new = 'closed' where id = 330")
     assert cli("trail", "seal", "--db", rewritten).returncode == 0
     assert cli("trail", "verify", "--db", rewritten).returncode == 0  # self-consistent again
     done = cli("trail", "verify", "--db", rewritten, "--head", head)

@@ -1,0 +1,150 @@
+-- one row per record (findings, actions, units, criteria, users; all when $every, else those in sealing_records):
+-- the sha256 (32 bytes) of its fields in the events' text form (each field its length, a colon and its text, null
+-- '~'), and `marks`, 4 bits of DuckDB's hash of each field in turn, to name which one changed (marks only name:
+-- the digest decides). Fields are in FIELDS' order in closeloop/trail.py. As queries/trail_rows.sql, every
+-- function is named in DuckDB's own catalog and no operator touches the digest: a macro kept in the store cannot
+-- stand in for a built-in here.
+with
+
+nonconformity_digests as (
+    -- ref, unit, audit, criterion, source, severity, title, description, root_cause, found_on, due_on, status, closed_on, verified_by
+    select
+        'nonconformity' as entity,
+        ref as ref,
+        system.main.unhex(system.main.sha256(system.main.concat_ws(
+        system.main.chr(31),
+        'nonconformity',
+        case when ref is null then '~' else system.main.concat(system.main.strlen(ref::varchar), ':', ref::varchar) end,
+        case when unit is null then '~' else system.main.concat(system.main.strlen(unit::varchar), ':', unit::varchar) end,
+        case when audit is null then '~' else system.main.concat(system.main.strlen(audit::varchar), ':', audit::varchar) end,
+        case when criterion is null then '~' else system.main.concat(system.main.strlen(criterion::varchar), ':', criterion::varchar) end,
+        case when source is null then '~' else system.main.concat(system.main.strlen(source::varchar), ':', source::varchar) end,
+        case when severity is null then '~' else system.main.concat(system.main.strlen(severity::varchar), ':', severity::varchar) end,
+        case when title is null then '~' else system.main.concat(system.main.strlen(title::varchar), ':', title::varchar) end,
+        case when description is null then '~' else system.main.concat(system.main.strlen(description::varchar), ':', description::varchar) end,
+        case when root_cause is null then '~' else system.main.concat(system.main.strlen(root_cause::varchar), ':', root_cause::varchar) end,
+        case when found_on is null then '~' else system.main.concat(system.main.strlen(found_on::varchar), ':', found_on::varchar) end,
+        case when due_on is null then '~' else system.main.concat(system.main.strlen(due_on::varchar), ':', due_on::varchar) end,
+        case when status is null then '~' else system.main.concat(system.main.strlen(status::varchar), ':', status::varchar) end,
+        case when closed_on is null then '~' else system.main.concat(system.main.strlen(closed_on::varchar), ':', closed_on::varchar) end,
+        case when verified_by is null then '~' else system.main.concat(system.main.strlen(verified_by::varchar), ':', verified_by::varchar) end
+        ))) as digest,
+        ((system.main.hash(ref) % 16) << 0)
+        + ((system.main.hash(unit) % 16) << 4)
+        + ((system.main.hash(audit) % 16) << 8)
+        + ((system.main.hash(criterion) % 16) << 12)
+        + ((system.main.hash(source) % 16) << 16)
+        + ((system.main.hash(severity) % 16) << 20)
+        + ((system.main.hash(title) % 16) << 24)
+        + ((system.main.hash(description) % 16) << 28)
+        + ((system.main.hash(root_cause) % 16) << 32)
+        + ((system.main.hash(found_on) % 16) << 36)
+        + ((system.main.hash(due_on) % 16) << 40)
+        + ((system.main.hash(status) % 16) << 44)
+        + ((system.main.hash(closed_on) % 16) << 48)
+        + ((system.main.hash(verified_by) % 16) << 52) as marks,
+    from nonconformities
+    where $every or ref in (select ref from sealing_records where entity = 'nonconformity')
+),
+
+action_digests as (
+    -- ref, nonconformity, kind, description, owner, due_on, status, done_on, evidence
+    select
+        'action' as entity,
+        ref as ref,
+        system.main.unhex(system.main.sha256(system.main.concat_ws(
+        system.main.chr(31),
+        'action',
+        case when ref is null then '~' else system.main.concat(system.main.strlen(ref::varchar), ':', ref::varchar) end,
+        case when nonconformity is null then '~' else system.main.concat(system.main.strlen(nonconformity::varchar), ':', nonconformity::varchar) end,
+        case when kind is null then '~' else system.main.concat(system.main.strlen(kind::varchar), ':', kind::varchar) end,
+        case when description is null then '~' else system.main.concat(system.main.strlen(description::varchar), ':', description::varchar) end,
+        case when owner is null then '~' else system.main.concat(system.main.strlen(owner::varchar), ':', owner::varchar) end,
+        case when due_on is null then '~' else system.main.concat(system.main.strlen(due_on::varchar), ':', due_on::varchar) end,
+        case when status is null then '~' else system.main.concat(system.main.strlen(status::varchar), ':', status::varchar) end,
+        case when done_on is null then '~' else system.main.concat(system.main.strlen(done_on::varchar), ':', done_on::varchar) end,
+        case when evidence is null then '~' else system.main.concat(system.main.strlen(evidence::varchar), ':', evidence::varchar) end
+        ))) as digest,
+        ((system.main.hash(ref) % 16) << 0)
+        + ((system.main.hash(nonconformity) % 16) << 4)
+        + ((system.main.hash(kind) % 16) << 8)
+        + ((system.main.hash(description) % 16) << 12)
+        + ((system.main.hash(owner) % 16) << 16)
+        + ((system.main.hash(due_on) % 16) << 20)
+        + ((system.main.hash(status) % 16) << 24)
+        + ((system.main.hash(done_on) % 16) << 28)
+        + ((system.main.hash(evidence) % 16) << 32) as marks,
+    from actions
+    where $every or ref in (select ref from sealing_records where entity = 'action')
+),
+
+unit_digests as (
+    -- code, name, name_en, parent_code
+    select
+        'unit' as entity,
+        code as ref,
+        system.main.unhex(system.main.sha256(system.main.concat_ws(
+        system.main.chr(31),
+        'unit',
+        case when code is null then '~' else system.main.concat(system.main.strlen(code::varchar), ':', code::varchar) end,
+        case when name is null then '~' else system.main.concat(system.main.strlen(name::varchar), ':', name::varchar) end,
+        case when name_en is null then '~' else system.main.concat(system.main.strlen(name_en::varchar), ':', name_en::varchar) end,
+        case when parent_code is null then '~' else system.main.concat(system.main.strlen(parent_code::varchar), ':', parent_code::varchar) end
+        ))) as digest,
+        ((system.main.hash(code) % 16) << 0)
+        + ((system.main.hash(name) % 16) << 4)
+        + ((system.main.hash(name_en) % 16) << 8)
+        + ((system.main.hash(parent_code) % 16) << 12) as marks,
+    from units
+    where $every or code in (select ref from sealing_records where entity = 'unit')
+),
+
+criterion_digests as (
+    -- code, title, title_en, category, category_en
+    select
+        'criterion' as entity,
+        code as ref,
+        system.main.unhex(system.main.sha256(system.main.concat_ws(
+        system.main.chr(31),
+        'criterion',
+        case when code is null then '~' else system.main.concat(system.main.strlen(code::varchar), ':', code::varchar) end,
+        case when title is null then '~' else system.main.concat(system.main.strlen(title::varchar), ':', title::varchar) end,
+        case when title_en is null then '~' else system.main.concat(system.main.strlen(title_en::varchar), ':', title_en::varchar) end,
+        case when category is null then '~' else system.main.concat(system.main.strlen(category::varchar), ':', category::varchar) end,
+        case when category_en is null then '~' else system.main.concat(system.main.strlen(category_en::varchar), ':', category_en::varchar) end
+        ))) as digest,
+        ((system.main.hash(code) % 16) << 0)
+        + ((system.main.hash(title) % 16) << 4)
+        + ((system.main.hash(title_en) % 16) << 8)
+        + ((system.main.hash(category) % 16) << 12)
+        + ((system.main.hash(category_en) % 16) << 16) as marks,
+    from criteria
+    where $every or code in (select ref from sealing_records where entity = 'criterion')
+),
+
+user_digests as (
+    -- email, role, unit, name
+    select
+        'user' as entity,
+        email as ref,
+        system.main.unhex(system.main.sha256(system.main.concat_ws(
+        system.main.chr(31),
+        'user',
+        case when email is null then '~' else system.main.concat(system.main.strlen(email::varchar), ':', email::varchar) end,
+        case when role is null then '~' else system.main.concat(system.main.strlen(role::varchar), ':', role::varchar) end,
+        case when unit is null then '~' else system.main.concat(system.main.strlen(unit::varchar), ':', unit::varchar) end,
+        case when name is null then '~' else system.main.concat(system.main.strlen(name::varchar), ':', name::varchar) end
+        ))) as digest,
+        ((system.main.hash(email) % 16) << 0)
+        + ((system.main.hash(role) % 16) << 4)
+        + ((system.main.hash(unit) % 16) << 8)
+        + ((system.main.hash(name) % 16) << 12) as marks,
+    from users
+    where $every or email in (select ref from sealing_records where entity = 'user')
+)
+
+select * from nonconformity_digests
+union all select * from action_digests
+union all select * from unit_digests
+union all select * from criterion_digests
+union all select * from user_digests
