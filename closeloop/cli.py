@@ -97,6 +97,7 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("task", choices=("verify", "seal"))
     tr.add_argument("--db")
     tr.add_argument("--head", help="a block hash kept elsewhere that the chain must still hold")
+    tr.add_argument("--anchors", type=Path, help="a log of heads (the store's .anchors file): each must still be in the chain")
 
     act = commands.add_parser("action", help="record what happened to an action (add: a new one on a finding)")
     act.add_argument("move", choices=("start", "done", "extend", "cancel", "add"))
@@ -266,10 +267,20 @@ def run_trail(args, t) -> str:
     if args.task == "seal":
         with store.transaction(con):
             block = trail.seal(con, unsealed_records=True)
+        trail.anchor(con, block)
         return t("trail_sealed", block=block) if block else t("trail_nothing_to_seal")
     verdict = trail.verify(con, args.head)
-    if not verdict.ok:
-        raise Refused(verdict.problems[0].key, **verdict.problems[0].details)
+    problems = verdict.problems
+    if args.anchors is not None:
+        try:
+            anchors = trail.read_anchors(args.anchors)
+        except OSError:
+            raise Refused("trail_anchors_unreadable", path=str(args.anchors)) from None
+        except ValueError as bad:
+            raise Refused("trail_anchors_bad_line", path=str(args.anchors), line=bad.args[0]) from None
+        problems = problems + trail.anchor_problems(con, anchors)
+    if problems:
+        raise Refused(problems[0].key, **problems[0].details)
     return t("trail_verified", events=f"{verdict.events:,}", blocks=f"{verdict.blocks:,}", head=verdict.head)
 
 

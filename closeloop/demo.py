@@ -165,7 +165,9 @@ def build(con, ncs: int = 3000, seed: int = 7) -> dict:
             con.execute("select max(nextval('event_id')) from range($n)",
                         {"n": len(tables["demo_events"]) - 1}).fetchall()
             store.refresh_findings(con)
-            trail.seal(con)
+            # the demo's units and criteria come with it, with no events of their own: sealed as they are
+            block = trail.seal(con, unsealed_records=True)
+        trail.anchor(con, block)
     finally:
         for name in tables:
             con.unregister(name)

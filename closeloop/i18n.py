@@ -619,6 +619,10 @@ CATALOG: dict[str, dict[str, str]] = {
     "trail_record_changed": {"zh": "{entity} {ref} 与封存时不一致：{field} 已在审计记录之外被修改。", "en": "{entity} {ref} does not fit its seal: {field} was changed outside the trail."},
     "trail_record_removed": {"zh": "{entity} {ref} 已封存，但已不存在：已被删除。", "en": "{entity} {ref} was sealed but is gone: it was removed."},
     "trail_record_unsealed": {"zh": "{entity} {ref} 没有封存的审计记录：它是在审计记录之外写入的。", "en": "{entity} {ref} has no sealed events: it was written outside the trail."},
+    "trail_anchor_missing": {"zh": "锚点记录的链头（记录块 {block}，{head}）已不在链中：链已被重写。", "en": "The anchored head of block {block} ({head}) is no longer in the chain: the chain was rewritten."},
+    "trail_anchors_unreadable": {"zh": "无法读取锚点文件 {path}。", "en": "Cannot read the anchors file {path}."},
+    "trail_anchors_bad_line": {"zh": "锚点文件 {path} 第 {line} 行不是“记录块编号、制表符、64 位哈希”。", "en": "Line {line} of the anchors file {path} is not a block number, a tab and a 64-digit hash."},
+    "pack_trail_head": {"zh": "审计链头", "en": "Trail head"},
     "reason_whole_organisation_only": {"zh": "只有全组织的管理员可以修改（考核细则、您所辖单位以上的单位树）", "en": "only an administrator of the whole organisation may change this (the checklist, the unit tree above your own unit)"},
 }
 

@@ -1009,8 +1009,9 @@ def load(con, sheets: list[Sheet], actor: str | Identity,
                 if outcome.problems:
                     outcome.accepted, outcome.changed, outcome.batch = {}, {}, None
                     raise _Rejected
-            trail.seal(cur)
+            block = trail.seal(cur)
             step(0.9)
+        trail.anchor(cur, block)
     except _Rejected:
         pass
     finally:

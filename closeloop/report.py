@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from closeloop import charts, export, i18n, kpis, metrics, review, store
+from closeloop import charts, export, i18n, kpis, metrics, review, store, trail
 from closeloop.filters import Filters, describe
 
 KINDS = ("pdf", "pptx", "xlsx")
@@ -69,6 +69,7 @@ class Pack:
     changes: dict[str, int] = field(default_factory=dict)
     changed: dict[str, pd.DataFrame] = field(default_factory=dict)
     decisions: pd.DataFrame | None = None
+    trail_head: str | None = None  # the trail's head as the pack was built, for the minutes to keep
 
     def t(self, key: str, **values) -> str:
         return i18n.translate(self.lang, key, **values)
@@ -136,6 +137,7 @@ def gather(con, f: Filters, lang: str, scope: str | None = None) -> Pack:
                                                                           ascending=[False, True]),
         last_review=review.last_before(con, f.unit, f.as_of, scope),
     )
+    pack.trail_head = trail.head(con)
     if pack.last_review:
         previous_as_of = pack.last_review.as_of
         pack.changes = review.changes(con, previous_as_of, f, scope)
@@ -369,7 +371,8 @@ def pdf(pack: Pack, images: list[bytes | None]) -> bytes:
     doc.multi_cell(0, 13, t("pack_title"), new_x="LMARGIN", new_y="NEXT", wrapmode=wrap)
     doc.ln(6)
     cover = [(t("pack_scope"), pack.scope), (t("period"), f"{pack.f.since} – {pack.f.until}"),
-             (t("as_of"), str(pack.f.as_of)), (t("pack_generated"), f"{pack.generated_at:%Y-%m-%d %H:%M} UTC")]
+             (t("as_of"), str(pack.f.as_of)), (t("pack_generated"), f"{pack.generated_at:%Y-%m-%d %H:%M} UTC"),
+             (t("pack_trail_head"), pack.trail_head or t("none"))]
     for name, value in cover:
         doc.set_font("cjk", size=12)
         doc.cell(35, 8, name)
@@ -484,6 +487,7 @@ def pptx(pack: Pack, images: list[bytes | None]) -> bytes:
                  (f"{t('period')}: {pack.f.since} – {pack.f.until}", 18, False),
                  (f"{t('as_of')}: {pack.f.as_of}", 18, False),
                  (f"{t('pack_generated')}: {pack.generated_at:%Y-%m-%d %H:%M} UTC", 14, False),
+                 (f"{t('pack_trail_head')}: {pack.trail_head or t('none')}", 10, False),
                  ("", 12, False), (review_line(pack), 14, False)], Inches(1.5), Inches(5))
 
     numbers = deck.slides.add_slide(blank)

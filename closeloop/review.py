@@ -253,7 +253,8 @@ def _transaction(con, write):
             try:
                 with store.transaction(cur):
                     result = write(cur)
-                    trail.seal(cur)
+                    block = trail.seal(cur)
+                trail.anchor(cur, block)
             except duckdb.TransactionException:
                 raise Refused("review_store_busy") from None
         finally:

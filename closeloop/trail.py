@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -258,3 +261,63 @@ def _members(values: np.ndarray, sorted_pool: np.ndarray) -> np.ndarray:
 def _fingerprints(hashes: bytes) -> np.ndarray:
     """The first 8 bytes of each 32-byte hash, as the unsigned integer event_hashes keeps."""
     return np.frombuffer(hashes, dtype=">u8").reshape(-1, HASH_BYTES // 8)[:, 0].astype(np.uint64)
+
+
+# ---------------------------------------------------------------------------------------------
+# Anchors: every head, appended to a log the store's owner cannot quietly rewrite along with the store
+
+
+def anchors_path(con) -> Path | None:
+    """$CLOSELOOP_ANCHORS, else `<store>.anchors` beside an embedded store; None for an in-memory one."""
+    configured = os.environ.get("CLOSELOOP_ANCHORS")
+    if configured:
+        return Path(configured).expanduser()
+    found = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()
+    return Path(found[0] + ".anchors") if found and found[0] else None
+
+
+def anchor(con, block: int | None) -> None:
+    """Append the head a committed seal made (block id, hash, time) to the anchors log: one line each."""
+    if block is None:
+        return
+    path = anchors_path(con)
+    if path is None:
+        return
+    head = con.execute("select hash from trail_blocks where id = $id", {"id": block}).fetchone()
+    if head is None:
+        return
+    line = f"{block}\t{head[0]}\t{datetime.now(timezone.utc):%Y-%m-%dT%H:%M:%SZ}\n"
+    try:
+        with open(path, "a", encoding="utf-8") as log:
+            log.write(line)
+            log.flush()
+            os.fsync(log.fileno())
+    except OSError:
+        # The write is committed already; a head not logged is covered by the next one, whose hash chains it.
+        pass
+
+
+def read_anchors(path: Path) -> list[tuple[int, str]]:
+    """(block, hash) of each line of an anchors log; a line that is not one is an error naming it."""
+    anchors = []
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        parts = line.split("\t")
+        if not line.strip():
+            continue
+        if len(parts) < 2 or not parts[0].isdigit() or len(parts[1]) != 64:
+            raise ValueError(number)
+        anchors.append((int(parts[0]), parts[1]))
+    return anchors
+
+
+def anchor_problems(con, anchors: list[tuple[int, str]]) -> list[Problem]:
+    """Each recorded head must still be the hash of its block in the chain."""
+    chain = dict(con.execute("select id, hash from trail_blocks").fetchall())
+    return [Problem("trail_anchor_missing", {"block": block, "head": head})
+            for block, head in anchors if chain.get(block) != head]
+
+
+def head(con) -> str | None:
+    """The hash of the last block: what the meeting pack prints, for the minutes to keep."""
+    last = last_block(con)
+    return last.hash if last else None

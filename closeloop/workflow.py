@@ -263,7 +263,8 @@ def set_user(con, who: Identity, email: str, *, role: str, unit: str | None, nam
                         raise _stale(cur, "user", email)
                     written = _update(cur, who, "user", record, {"role": role, "unit": unit, "name": name},
                                       "set_user")
-                trail.seal(cur)
+                block = trail.seal(cur)
+            trail.anchor(cur, block)
         finally:
             cur.close()
     return written
@@ -276,7 +277,8 @@ def log_refused(con, who: Identity, what: str, value: str, where: str) -> None:
         try:
             with store.transaction(cur):
                 _insert_events(cur, who, [("access", str(value)[:200], what, None, where, "out_of_scope")])
-                trail.seal(cur)
+                block = trail.seal(cur)
+            trail.anchor(cur, block)
         finally:
             cur.close()
 
@@ -312,6 +314,7 @@ def _write(con, who: Identity, entity: str, move: str, ref: str, version: int | 
                         written = change(cur, record, nc)
                     store.refresh_findings(cur, [nc["unit"]])
                     block = trail.seal(cur)
+                trail.anchor(cur, block)
             except duckdb.TransactionException:
                 # Another process saved the same record, or sealed, first: this move is rolled back.
                 try:

@@ -223,3 +223,143 @@ def test_every_module_that_writes_events_seals_them():
                if re.search(r"insert\s+into\s+events\b", f.read_text(encoding="utf-8"), re.IGNORECASE)]
     assert writers and [str(f.relative_to(ROOT)) for f in writers
                         if "trail.seal(" not in f.read_text(encoding="utf-8")] == []
+
+
+# Attacks on a copy of the golden store with file access (issue 13): each one changed behind the application's
+# back, each caught by `trail verify --head H` with the head the untouched store printed, naming what changed.
+FORGED_EVENT_HASHES = (
+    # the old form kept in the store: the attacker keeps the hashes as they were, rewrites an event, and
+    # redefines the stored macro to hand back the kept hashes
+    "create table kept_hashes as select id, hash from event_hashes_after(-9223372036854775808)",
+    "update events set new = 'open' where id = 330",
+    "create or replace macro event_hashes_after(after) as table select id, hash from kept_hashes where id > after",
+)
+TAMPERS = {
+    "close_a_finding": (
+        ("update nonconformities set status = 'closed', closed_on = '2026-06-01', verified_by = '王明' "
+         "where ref = 'NC-0017'",),
+        "nonconformity NC-0017 does not fit its seal: status, closed_on, verified_by was changed outside the trail.\n",
+    ),
+    "move_a_due_date": (
+        ("update actions set due_on = '2027-01-01' where ref = 'CA-0017-1'",),
+        "action CA-0017-1 does not fit its seal: due_on was changed outside the trail.\n",
+    ),
+    "delete_a_finding_and_its_actions": (
+        ("delete from actions where nonconformity = 'NC-0017'", "delete from nonconformities where ref = 'NC-0017'"),
+        "nonconformity NC-0017 was sealed but is gone: it was removed.\n",
+    ),
+    "insert_a_finding_with_no_events": (
+        ("insert into nonconformities (ref, unit, source, severity, title, found_on, status) "
+         "values ('NC-9999', 'DH', 'inspection', 'minor', '補錄', '2026-01-02', 'open')",),
+        "nonconformity NC-9999 has no sealed events: it was written outside the trail.\n",
+    ),
+    "re_parent_a_unit": (
+        ("update units set parent_code = 'DH' where code = 'PT'",),
+        "unit PT does not fit its seal: parent_code was changed outside the trail.\n",
+    ),
+    "change_a_record_and_forge_its_seal": (
+        ("update actions set owner = '李華' where ref = 'CA-0006-1'",
+         "update record_seals set digest = ("
+         "  select unhex(sha256(concat_ws(chr(31), 'action', "
+         "    concat(strlen(ref), ':', ref), concat(strlen(nonconformity), ':', nonconformity), "
+         "    concat(strlen(kind::varchar), ':', kind::varchar), concat(strlen(description), ':', description), "
+         "    concat(strlen(owner), ':', owner), concat(strlen(due_on::varchar), ':', due_on::varchar), "
+         "    concat(strlen(status::varchar), ':', status::varchar), concat(strlen(done_on::varchar), ':', done_on::varchar), "
+         "    concat(strlen(evidence), ':', evidence)))) from actions where ref = 'CA-0006-1') "
+         "where entity = 'action' and ref = 'CA-0006-1' and block = 2",),
+        "Block 2 (events 322–325) does not fit the records it sealed.\n",
+    ),
+    "delete_every_block": (
+        ("delete from trail_blocks",),
+        "Events 1–330 were sealed, but the block that sealed them is gone: the trail was cut.\n",
+    ),
+    "delete_the_last_block": (
+        ("delete from trail_blocks where id = 4",),
+        "Events 329–330 were sealed, but the block that sealed them is gone: the trail was cut.\n",
+    ),
+    "redefine_the_stored_hash_macro": (
+        FORGED_EVENT_HASHES,
+        "Event 330 does not fit its seal: it was changed.\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TAMPERS))
+def test_each_tamper_fails_verify_with_the_head_naming_what_changed(cli, sealed_store, tampered, name):
+    head = cli("trail", "verify", "--db", sealed_store).stdout.split()[-1]
+    statements, message = TAMPERS[name]
+    done = cli("trail", "verify", "--db", tampered(*statements), "--head", head)
+    assert (done.returncode, done.stderr) == (2, message)
+
+
+def test_the_package_hashes_events_as_the_stored_macro_did(sealed_store):
+    # Stores sealed before the form moved into queries/trail_rows.sql still verify: the two forms agree.
+    con = duckdb.connect(str(sealed_store), read_only=True)
+    ours = con.execute(store.sql("trail_rows"), {"after": trail.FIRST}).fetchall()
+    assert len(ours) == 330 and sorted(ours) == sorted(con.execute(
+        "select id, hash from event_hashes_after(-9223372036854775808)").fetchall())
+    con.close()
+
+
+# Anchors: each seal appends the head beside the store; `trail verify --anchors` checks each is still there.
+
+
+def test_each_seal_appends_its_block_and_head_to_the_anchors_log(cli, sealed_store):
+    con = duckdb.connect(str(sealed_store), read_only=True)
+    chain = con.execute("select id, hash from trail_blocks order by id").fetchall()
+    con.close()
+    lines = Path(f"{sealed_store}.anchors").read_text(encoding="utf-8").splitlines()
+    assert [tuple(line.split("\t")[:2]) for line in lines] == [(str(i), h) for i, h in chain]
+    assert len(chain) == 4 and all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", line.split("\t")[2])
+                                   for line in lines)
+    done = cli("trail", "verify", "--db", sealed_store, "--anchors", f"{sealed_store}.anchors")
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_chain_rewritten_from_scratch_is_caught_by_the_anchors(cli, sealed_store, tampered):
+    first = Path(f"{sealed_store}.anchors").read_text(encoding="utf-8").split("\t")[1]
+    rewritten = tampered("delete from trail_blocks", "delete from event_hashes", "delete from record_seals",
+                         "delete from block_records", "update events set new = 'closed' where id = 330")
+    assert cli("trail", "seal", "--db", rewritten).returncode == 0
+    done = cli("trail", "verify", "--db", rewritten, "--anchors", f"{sealed_store}.anchors")
+    assert (done.returncode, done.stderr) == (
+        2, f"The anchored head of block 1 ({first}) is no longer in the chain: the chain was rewritten.\n")
+
+
+def test_the_anchors_log_goes_where_closeloop_anchors_says(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLOSELOOP_ANCHORS", str(tmp_path / "elsewhere" / "heads.log"))
+    (tmp_path / "elsewhere").mkdir()
+    con = store.connect(tmp_path / "s.duckdb")
+    workflow.set_user(con, ADMIN, "li@example.org", role="viewer", unit=None)
+    head = con.execute("select hash from trail_blocks where id = 1").fetchone()[0]
+    assert (tmp_path / "elsewhere" / "heads.log").read_text(encoding="utf-8").split("\t")[:2] == ["1", head]
+    assert not (tmp_path / "s.duckdb.anchors").exists()
+    con.close()
+
+
+@pytest.mark.parametrize("text,message", [
+    ("1\tnot-a-hash\n", "Line 1 of the anchors file {path} is not a block number, a tab and a 64-digit hash.\n"),
+])
+def test_a_bad_anchors_file_is_one_line(cli, sealed_store, tmp_path, text, message):
+    path = tmp_path / "bad.anchors"
+    path.write_text(text, encoding="utf-8")
+    done = cli("trail", "verify", "--db", sealed_store, "--anchors", path)
+    assert (done.returncode, done.stderr) == (2, message.format(path=path))
+    missing = tmp_path / "none.anchors"
+    done = cli("trail", "verify", "--db", sealed_store, "--anchors", missing)
+    assert (done.returncode, done.stderr) == (2, f"Cannot read the anchors file {missing}.\n")
+
+
+def test_the_meeting_pack_carries_the_head(sealed_store, tmp_path):
+    from datetime import date
+
+    from closeloop import report
+    from closeloop.filters import Filters
+
+    copy = tmp_path / "pack.duckdb"
+    shutil.copy(sealed_store, copy)
+    con = store.connect(copy)
+    pack = report.gather(con, Filters.default(date(2026, 6, 30)), "en")
+    assert pack.trail_head == trail.verify(con).head == con.execute(
+        "select hash from trail_blocks where id = 4").fetchone()[0]
+    con.close()
