@@ -197,6 +197,33 @@ def verify(con, head: str | None = None) -> Verdict:
     return Verdict(len(ids), len(blocks), previous, problems)
 
 
+def record_problem(con, entity: str, ref: str) -> Problem | None:
+    """Whether one record is still what its last seal says (None: it is, or it was never sealed). A move checks
+    this first: resealing a record changed behind the trail would make the change look sealed."""
+    sealed = con.execute(
+        "select digest, marks from record_seals where entity = $entity and ref = $ref order by block desc limit 1",
+        {"entity": entity, "ref": ref},
+    ).fetchone()
+    if sealed is None:
+        return None
+    con.execute("create or replace temp table sealing_records as select $entity as entity, $ref as ref",
+                {"entity": entity, "ref": ref})
+    text = store.sql("record_digests")
+    try:
+        now = con.execute(text, store.bind(text, {"every": False})).fetchone()
+    finally:
+        con.execute("drop table if exists sealing_records")
+    if now is None:
+        return None if sealed[0] is None else Problem("trail_record_removed", {"entity": entity, "ref": ref})
+    if sealed[0] is None:
+        return Problem("trail_record_unsealed", {"entity": entity, "ref": ref})
+    if bytes(now[2]) == bytes(sealed[0]):
+        return None
+    differ = (sealed[1] or 0) ^ (now[3] or 0)
+    fields = [f for i, f in enumerate(FIELDS[entity]) if (differ >> (4 * i)) & 15]
+    return Problem("trail_record_changed", {"entity": entity, "ref": ref, "field": ", ".join(fields) or "?"})
+
+
 def _record_problems(con) -> list[Problem]:
     """Records whose fields are not what their last seal says, gone though sealed, or there with no seal."""
     text = store.sql("record_digests")

@@ -303,6 +303,10 @@ def _write(con, who: Identity, entity: str, move: str, ref: str, version: int | 
                     nc = record if entity == "nonconformity" else _record(cur, "nonconformity", record["nonconformity"])
                     if not _in_scope(cur, nc["unit"], who.scope):
                         raise Refused("refused_out_of_scope", ref=ref)
+                    for checked in {(entity, ref), ("nonconformity", nc["ref"])}:
+                        tampered = trail.record_problem(cur, *checked)
+                        if tampered:
+                            raise Refused(tampered.key, **tampered.details)
                     if version is not None and record["version"] != version:
                         raise _stale(cur, entity, ref)
                     why = refusal(entity, move, record["status"])

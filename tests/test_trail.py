@@ -363,3 +363,20 @@ def test_the_meeting_pack_carries_the_head(sealed_store, tmp_path):
     assert pack.trail_head == trail.verify(con).head == con.execute(
         "select hash from trail_blocks where id = 4").fetchone()[0]
     con.close()
+
+
+def test_a_move_on_a_record_changed_behind_the_trail_is_refused_so_the_change_is_not_resealed(tmp_path, sealed_store):
+    copy = tmp_path / "laundry.duckdb"
+    shutil.copy(sealed_store, copy)
+    con = duckdb.connect(str(copy))
+    con.execute("update actions set due_on = '2027-01-01' where ref = 'CA-0017-1'")
+    con.close()
+    con = store.connect(copy)
+    events = con.execute("select count(*) from events").fetchone()[0]
+    with pytest.raises(workflow.Refused) as refused:
+        workflow.start(con, ADMIN, "CA-0017-1")
+    assert (refused.value.key, refused.value.details) == (
+        "trail_record_changed", {"entity": "action", "ref": "CA-0017-1", "field": "due_on"})
+    assert con.execute("select count(*) from events").fetchone()[0] == events
+    assert workflow.start(con, ADMIN, "CA-0053-1")["events"] == 2  # an untouched record moves as before
+    con.close()
