@@ -121,8 +121,8 @@ def seal(con, unsealed_records: bool = False) -> int | None:
     finally:
         con.unregister("sealed_event_hashes")
     text = store.sql("block_record_digests")
-    found = con.execute(text, store.bind(text, {"block": block.id})).fetchone()
-    digest = found[1] if found else EMPTY
+    found = con.execute(text, store.bind(text, {"block": block.id})).fetchall()
+    digest = found[0][1] if found else EMPTY
     con.execute("insert into block_records (block, digest) values ($block, $digest)", {"block": block.id, "digest": digest})
     con.execute(
         "insert into trail_blocks (id, first_event, last_event, events, digest, previous, hash) "
@@ -145,7 +145,7 @@ def _seal_records(con, block: int, after: int, unsealed: bool) -> int:
         con.execute("create or replace temp table current_digests as " + text, store.bind(text, {"every": True}))
         con.execute("insert into sealing_records select entity, ref from current_digests "
                     "except select entity, ref from record_seals except select entity, ref from sealing_records")
-    if not con.execute("select count(*) from sealing_records").fetchone()[0]:
+    if not con.execute("select count(*) from sealing_records").fetchall()[0][0]:
         return 0
     # the query is the package's file as it is; only its result is named here
     con.execute("create or replace temp table sealed_digests as " + text, store.bind(text, {"every": False}))
@@ -155,7 +155,7 @@ def _seal_records(con, block: int, after: int, unsealed: bool) -> int:
         "left join sealed_digests as d on d.entity = s.entity and d.ref = s.ref",
         {"block": block},
     )
-    n = con.execute("select count(*) from sealing_records").fetchone()[0]
+    n = con.execute("select count(*) from sealing_records").fetchall()[0][0]
     for table in ("sealing_records", "sealed_digests", "current_digests"):
         con.execute(f"drop table if exists {table}")
     return n
@@ -200,19 +200,22 @@ def verify(con, head: str | None = None) -> Verdict:
 def record_problem(con, entity: str, ref: str) -> Problem | None:
     """Whether one record is still what its last seal says (None: it is, or it was never sealed). A move checks
     this first: resealing a record changed behind the trail would make the change look sealed."""
+    # fetchall, not fetchone: a result left unfinished blocks the caller's next unregister
     sealed = con.execute(
         "select digest, marks from record_seals where entity = $entity and ref = $ref order by block desc limit 1",
         {"entity": entity, "ref": ref},
-    ).fetchone()
-    if sealed is None:
+    ).fetchall()
+    if not sealed:
         return None
+    sealed = sealed[0]
     con.execute("create or replace temp table sealing_records as select $entity as entity, $ref as ref",
                 {"entity": entity, "ref": ref})
     text = store.sql("record_digests")
     try:
-        now = con.execute(text, store.bind(text, {"every": False})).fetchone()
+        found = con.execute(text, store.bind(text, {"every": False})).fetchall()
     finally:
         con.execute("drop table if exists sealing_records")
+    now = found[0] if found else None
     if now is None:
         return None if sealed[0] is None else Problem("trail_record_removed", {"entity": entity, "ref": ref})
     if sealed[0] is None:
@@ -299,8 +302,8 @@ def anchors_path(con) -> Path | None:
     configured = os.environ.get("CLOSELOOP_ANCHORS")
     if configured:
         return Path(configured).expanduser()
-    found = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()
-    return Path(found[0] + ".anchors") if found and found[0] else None
+    found = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchall()
+    return Path(found[0][0] + ".anchors") if found and found[0][0] else None
 
 
 def anchor(con, block: int | None) -> None:
@@ -310,10 +313,10 @@ def anchor(con, block: int | None) -> None:
     path = anchors_path(con)
     if path is None:
         return
-    head = con.execute("select hash from trail_blocks where id = $id", {"id": block}).fetchone()
-    if head is None:
+    head = con.execute("select hash from trail_blocks where id = $id", {"id": block}).fetchall()
+    if not head:
         return
-    line = f"{block}\t{head[0]}\t{datetime.now(timezone.utc):%Y-%m-%dT%H:%M:%SZ}\n"
+    line = f"{block}\t{head[0][0]}\t{datetime.now(timezone.utc):%Y-%m-%dT%H:%M:%SZ}\n"
     try:
         with open(path, "a", encoding="utf-8") as log:
             log.write(line)
@@ -346,5 +349,5 @@ def anchor_problems(con, anchors: list[tuple[int, str]]) -> list[Problem]:
 
 def head(con) -> str | None:
     """The hash of the last block: what the meeting pack prints, for the minutes to keep."""
-    last = last_block(con)
-    return last.hash if last else None
+    found = con.execute("select hash from trail_blocks order by id desc limit 1").fetchall()
+    return found[0][0] if found else None

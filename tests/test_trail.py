@@ -129,7 +129,7 @@ def test_a_store_written_before_the_trail_is_sealed_once_and_then_verifies(tmp_p
 
 def test_no_code_path_updates_or_deletes_the_trail():
     # The trail is append-only: no update or delete of events, their seals or their blocks anywhere.
-    pattern = re.compile(r"\b(update|delete\s+from|truncate|alter\s+table)\s+(events|event_hashes|trail_blocks)\b",
+    pattern = re.compile(r"\b(update|delete\s+from|truncate|alter\s+table)\s+(events|event_hashes|trail_blocks|record_seals|block_records)\b",
                          re.IGNORECASE)
     files = [*(ROOT / "closeloop").rglob("*.py"), *(ROOT / "closeloop").rglob("*.sql"),
              *(ROOT / "pages").rglob("*.py"), *(ROOT / "queries").rglob("*.sql"), ROOT / "dashboard.py"]
