@@ -164,26 +164,30 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     con.execute(
         "create table if not exists schema_version (version integer primary key, applied_at timestamptz default now())"
     )
-    current = con.execute("select coalesce(max(version), 0) from schema_version").fetchone()[0]
-    before = current
+    applied = {v for (v,) in con.execute("select version from schema_version").fetchall()}
+    new = set()
+    # Every numbered file not applied yet, in order, even one numbered below the newest applied: files
+    # written on parallel branches land in any order.
     for file in sorted(SCHEMA.glob("[0-9][0-9][0-9]_*.sql")):
         version = int(file.name[:3])
-        if version <= current:
+        if version in applied:
             continue
         with transaction(con):
             con.execute(file.read_text(encoding="utf-8"))
             con.execute("insert into schema_version (version) values ($v)", {"v": version})
-        current = version
+        applied.add(version)
+        new.add(version)
+    current = max(applied, default=0)
     terms = (SCHEMA / "terms.sql").read_text(encoding="utf-8")
     digest = hashlib.sha256(terms.encode()).hexdigest()
     con.execute("create table if not exists schema_terms (digest varchar)")
-    if con.execute("select digest from schema_terms").fetchall() == [(digest,)] and before == current:
+    if con.execute("select digest from schema_terms").fetchall() == [(digest,)] and not new:
         return current  # nothing to write: opening a store to read it leaves the file as it was
     with transaction(con):
         con.execute(terms)
         con.execute("delete from schema_terms")
         con.execute("insert into schema_terms values ($d)", {"d": digest})
-        if any(before < version <= current for version in KEPT_BY):
+        if new & set(KEPT_BY):
             refresh_findings(con)  # the records stored before these columns were kept
     return current
 
