@@ -80,11 +80,12 @@ def test_a_unit_is_outside_the_limits_only_beyond_its_own_volumes_limit():
 
 def test_kpis_by_child_unit_credit_each_subtree(analysis_store):
     whole = {r[0]: r[3:] for r in run(analysis_store, "kpis_by_child_unit")}
-    # (open, overdue, opened, closed, closed on time, repeats, actions overdue)
-    assert whole == {"DH": (3, 2, 5, 2, 1, 2, 1), "DS": (0, 0, 1, 1, 0, 0, 0)}
+    # (open, overdue, opened, closed, closed on time, closed with a due date, repeats, actions overdue)
+    assert whole == {"DH": (3, 2, 5, 2, 1, 2, 2, 1), "DS": (0, 0, 1, 1, 0, 1, 0, 0)}
     below_dh = {r[0]: r[3:] for r in run(analysis_store, "kpis_by_child_unit", Filters.default(T, unit="DH"))}
     # N6 sits on DH itself, so DH is its own row beside its children.
-    assert below_dh == {"DH": (1, 1, 1, 0, 0, 0, 0), "DH-01": (1, 1, 3, 2, 1, 2, 1), "DH-02": (1, 0, 1, 0, 0, 0, 0)}
+    assert below_dh == {"DH": (1, 1, 1, 0, 0, 0, 0, 0), "DH-01": (1, 1, 3, 2, 1, 2, 2, 1),
+                        "DH-02": (1, 0, 1, 0, 0, 0, 0, 0)}
 
 
 def test_unit_rollup_counts_everything_below_each_unit(analysis_store):
