@@ -15,7 +15,10 @@ with session.holding():
     session.sign_in()
     session.refuse_links_outside_scope(session.units())
     # Bound to this run's language: a picker's format_func is called again later, outside the run.
-    filters.sidebar(session.units(), session.categories(), i18n.translator(session.language()))
+    data_dates = session.data_dates()
+    filters.sidebar(session.units(), session.categories(), i18n.translator(session.language()), data_dates)
+    if filters.opened_on_data_end():
+        st.info(t("as_of_data_end", last=filters.opened_on_data_end()))
     if session.is_demo():
         st.info(t("demo_notice", ncs=f"{session.store_counts()['nonconformities']:,}", db=store.db_path()))
 

@@ -611,6 +611,13 @@ CATALOG: dict[str, dict[str, str]] = {
     "table_empty": {"zh": "没有记录", "en": "No rows"},
     "yes": {"zh": "是", "en": "Yes"},
     "no": {"zh": "否", "en": "No"},
+    # asof: the date the dashboard opens on
+    "data_range": {"zh": "数据范围：{first} 至 {last}", "en": "Data from {first} to {last}"},
+    "as_of_data_end": {
+        "zh": "数据截至 {last}，早于今天：看板按该日显示。可在侧栏改选截至日期。",
+        "en": "The data ends on {last}, before today: the dashboard shows it as of that day. Choose another "
+              "as-of date in the sidebar.",
+    },
 }
 
 
