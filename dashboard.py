@@ -22,9 +22,17 @@ with session.holding():
     if session.is_demo():
         st.info(t("demo_notice", ncs=f"{session.store_counts()['nonconformities']:,}", db=store.db_path()))
 
+    overview = st.Page("pages/overview.py", title=t("page_overview"), icon=":material/dashboard:", url_path="",
+                       default=True)
+
+    def overview_link() -> None:
+        """/overview, typed or shared, opens the Overview at the app's root, its URL, with the link's filters.
+        (Streamlit serves the default page at the root only, and answered any other path with an English
+        "Page not found".)"""
+        st.switch_page(overview, query_params=st.query_params.to_dict())
+
     pages = [
-        st.Page("pages/overview.py", title=t("page_overview"), icon=":material/dashboard:", url_path="overview",
-                default=True),
+        overview,
         st.Page("pages/review.py", title=t("page_review"), icon=":material/groups:", url_path="review"),
         st.Page("pages/units.py", title=t("page_units"), icon=":material/account_tree:", url_path="units"),
         st.Page("pages/rectification.py", title=t("page_rectification"), icon=":material/task_alt:",
@@ -33,6 +41,7 @@ with session.holding():
         st.Page("pages/time_to_close.py", title=t("page_time_to_close"), icon=":material/timer:",
                 url_path="time-to-close"),
         st.Page("pages/data.py", title=t("page_data"), icon=":material/table_view:", url_path="data"),
+        st.Page(overview_link, title=t("page_overview"), url_path="overview", visibility="hidden"),
     ]
     st.session_state["_framed"] = True
     try:

@@ -201,7 +201,7 @@ def sidebar(units, categories, t, data_dates: tuple[date | None, date | None] = 
                        placeholder=t("all"), **remembered("severities"))
         st.multiselect(t("categories"), list(category_labels), format_func=category_labels.get,
                        placeholder=t("all"), **remembered("categories"))
-    write_to_url({"as_of": opening, "since": None, "until": None, "unit": None, "sources": None,
+    write_to_url({"as_of": date.today(), "since": None, "until": None, "unit": None, "sources": None,
                   "severities": None, "categories": None, "window_days": DEFAULT_WINDOW_DAYS})
 
 
