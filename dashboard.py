@@ -8,6 +8,7 @@ from closeloop.session import t
 # The icon is an emoji, drawn in the browser: a :material/…: page icon is fetched from fonts.gstatic.com.
 st.set_page_config(page_title="Closeloop · 闭环", page_icon="🔄", layout="wide")
 
+filters.follow_history(i18n.language_from_locale(st.context.locale))
 session.language_picker()
 session.uploader_words()
 # Held for the whole run, handed over between runs when a command asks for the store (closeloop/lease.py).

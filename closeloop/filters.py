@@ -168,7 +168,8 @@ def sidebar(units, categories, t, data_dates: tuple[date | None, date | None] = 
                    "sources": set(SOURCES), "severities": set(SEVERITIES), "categories": set(category_labels)})
     st.session_state.setdefault("window_days", DEFAULT_WINDOW_DAYS)  # its widget is on the Recurrence page
     opening = opening_as_of(data_dates[1])
-    if "as_of" not in st.session_state:  # neither the URL nor an earlier run has set one
+    # neither the URL nor an earlier run has set one, or Back came to a URL without one
+    if "as_of" not in st.session_state or st.session_state.pop("_as_of_reset", False):
         st.session_state["as_of"] = opening
         if opening != date.today():
             st.session_state["_as_of_on_data_end"] = opening
@@ -326,3 +327,28 @@ def opened_on_data_end() -> date | None:
 
     opened = st.session_state.get("_as_of_on_data_end")
     return opened if opened is not None and st.session_state.get("as_of") == opened else None
+
+
+def follow_history(lang_default: str) -> None:
+    """On Back or Forward, take the filters from the URL again; call before any filter widget is drawn.
+
+    Each change of a filter writes the URL, which Streamlit makes a new browser history entry (a drill
+    into a unit is one). The filters live in the session, seeded from the URL once: without this, the
+    run after Back would draw the old values and write them over the URL it came back to. Streamlit
+    marks such a run (is_history_navigation) for the widgets it binds to the URL itself, which these
+    are not (see seed_from_url). A value the URL leaves out is the default, set here explicitly: the
+    browser sends the widgets' old values with the run."""
+    import streamlit as st
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    if not getattr(get_script_run_ctx(), "is_history_navigation", False):
+        return
+    st.session_state["_seeded_from_url"] = set()
+    defaults = {"lang": lang_default, "since": None, "until": None, "unit": "", "sources": [], "severities": [],
+                "categories": [], "window_days": DEFAULT_WINDOW_DAYS}
+    for key, value in defaults.items():
+        st.session_state.pop(f"_kept_{key}", None)
+        st.session_state[key] = value
+    st.session_state.pop("_kept_as_of", None)
+    if "as_of" not in st.query_params:
+        st.session_state["_as_of_reset"] = True  # the sidebar knows the day the dashboard opens on
