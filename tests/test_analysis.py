@@ -217,3 +217,19 @@ def test_the_systemic_bars_leave_room_for_the_longest_label():
                              "unit_share": [0.6, 0.2]})
     fig = charts.systemic(criteria, "title", t)
     assert fig.layout.xaxis.range[1] > 3 and fig.data[0].cliponaxis is False
+
+
+def test_a_quarter_whose_closures_had_no_due_date_shows_no_on_time_rate():
+    quarters = pd.DataFrame({"quarter_start": pd.to_datetime(["2026-01-01", "2026-04-01"]), "closed": [4, 2],
+                             "closed_on_time": [2, 0], "closed_with_due_date": [3, 0], "on_time_rate": [2 / 3, None]})
+    bar = charts.on_time_trend(quarters, translator("en")).data[0]
+    assert list(bar.text) == ["67%", ""]  # not "nan%"
+
+
+def test_each_unit_s_on_time_rate_leaves_its_closures_without_due_date_out():
+    counts = pd.DataFrame({"unit": ["DH", "DS"], "closed_in_period": [4, 1], "closed_on_time_in_period": [2, 0],
+                           "closed_with_due_date_in_period": [3, 0], "repeat_in_period": [0, 0],
+                           "opened_in_period": [1, 1]})
+    out = metrics.unit_kpis(counts, pd.DataFrame({"grp": ["DH"], "median": [12.0]}))
+    rates = out["on_time_closure_rate"].tolist()
+    assert rates[0] == 0.6667 and pd.isna(rates[1])  # 2 of the 3 with a due date; DS had none
