@@ -8,6 +8,7 @@ from closeloop.session import t
 # The icon is an emoji, drawn in the browser: a :material/…: page icon is fetched from fonts.gstatic.com.
 st.set_page_config(page_title="Closeloop · 闭环", page_icon="🔄", layout="wide")
 
+filters.follow_history(i18n.language_from_locale(st.context.locale))
 session.language_picker()
 session.uploader_words()
 # Held for the whole run, handed over between runs when a command asks for the store (closeloop/lease.py).
@@ -15,13 +16,24 @@ with session.holding():
     session.sign_in()
     session.refuse_links_outside_scope(session.units())
     # Bound to this run's language: a picker's format_func is called again later, outside the run.
-    filters.sidebar(session.units(), session.categories(), i18n.translator(session.language()))
+    data_dates = session.data_dates()
+    filters.sidebar(session.units(), session.categories(), i18n.translator(session.language()), data_dates)
+    if filters.opened_on_data_end():
+        st.info(t("as_of_data_end", last=filters.opened_on_data_end()))
     if session.is_demo():
         st.info(t("demo_notice", ncs=f"{session.store_counts()['nonconformities']:,}", db=store.db_path()))
 
+    overview = st.Page("pages/overview.py", title=t("page_overview"), icon=":material/dashboard:", url_path="",
+                       default=True)
+
+    def overview_link() -> None:
+        """/overview, typed or shared, opens the Overview at the app's root, its URL, with the link's filters.
+        (Streamlit serves the default page at the root only, and answered any other path with an English
+        "Page not found".)"""
+        st.switch_page(overview, query_params=st.query_params.to_dict())
+
     pages = [
-        st.Page("pages/overview.py", title=t("page_overview"), icon=":material/dashboard:", url_path="overview",
-                default=True),
+        overview,
         st.Page("pages/review.py", title=t("page_review"), icon=":material/groups:", url_path="review"),
         st.Page("pages/units.py", title=t("page_units"), icon=":material/account_tree:", url_path="units"),
         st.Page("pages/rectification.py", title=t("page_rectification"), icon=":material/task_alt:",
@@ -30,6 +42,7 @@ with session.holding():
         st.Page("pages/time_to_close.py", title=t("page_time_to_close"), icon=":material/timer:",
                 url_path="time-to-close"),
         st.Page("pages/data.py", title=t("page_data"), icon=":material/table_view:", url_path="data"),
+        st.Page(overview_link, title=t("page_overview"), url_path="overview", visibility="hidden"),
     ]
     st.session_state["_framed"] = True
     try:

@@ -128,6 +128,12 @@ class Baseline:
         a = tables.actions
         self.action_due, self.action_done = days(a["due_on"]), days(a["done_on"])
         self.action_live = (a["status"] != "cancelled").to_numpy()
+        # each action's finding's found_on (NaN without a finding): an action is not open before it
+        self.action_found = np.where(tables.action_finding >= 0, self.found[np.maximum(tables.action_finding, 0)], np.nan)
+
+    def actions_open(self, as_of: int) -> np.ndarray:
+        """Open at as_of: the finding found by then, not cancelled, not done by then."""
+        return self.action_live & ~(self.action_done <= as_of) & (self.action_found <= as_of)
 
     def repeats(self, window_days: int) -> pd.DataFrame:
         if window_days not in self._repeats:
@@ -156,7 +162,7 @@ class Baseline:
         opened = (found >= since) & (found <= until)
         closed_in = (closed >= since) & (closed <= until)
         repeat = opened & flags["is_repeat"].to_numpy()
-        live = self.action_live & ~(self.action_done <= as_of)
+        live = self.actions_open(as_of)
         mine = self.tables.action_finding >= 0
         mine[mine] = keep[self.tables.action_finding[mine]]
         counts = {
@@ -165,6 +171,7 @@ class Baseline:
             "opened_in_period": int(opened.sum()),
             "closed_in_period": int(closed_in.sum()),
             "closed_on_time_in_period": int((closed_in & (closed <= due)).sum()),
+            "closed_with_due_date_in_period": int((closed_in & ~np.isnan(due)).sum()),
             "repeat_in_period": int(repeat.sum()),
             "repeat_after_closure_in_period": int((opened & flags["is_repeat_after_closure"].to_numpy()).sum()),
         }
@@ -172,7 +179,7 @@ class Baseline:
         return {
             **{k: counts[k] for k in ("open", "overdue", "opened_in_period", "closed_in_period",
                                        "closed_on_time_in_period")},
-            "on_time_closure_rate": metrics.ratio(counts["closed_on_time_in_period"], counts["closed_in_period"]),
+            "on_time_closure_rate": metrics.on_time_closure_rate(counts),
             "median_days_to_close_km": metrics.quantile_days(self.survival(found, closed, opened, as_of)),
             "repeat_in_period": counts["repeat_in_period"],
             "recurrence_rate": metrics.ratio(counts["repeat_in_period"], counts["opened_in_period"]),
@@ -286,7 +293,7 @@ class Baseline:
     def _open_owners(self, as_of: int, findings: np.ndarray) -> pd.DataFrame:
         """Per finding row (position) among `findings`: its open actions' owners, sorted and joined, and how many."""
         a = self.tables.actions
-        live = self.action_live & ~(self.action_done <= as_of)
+        live = self.actions_open(as_of)
         rows = live & np.isin(self.tables.action_finding, findings)
         owned = pd.DataFrame({"finding": self.tables.action_finding[rows], "owner": a["owner"].to_numpy()[rows]})
         return owned.groupby("finding").agg(
@@ -337,9 +344,9 @@ class Baseline:
         per_finding = pd.DataFrame({
             "path": paths[keep], "open": is_open, "overdue": is_open & (due < as_of), "opened_in_period": opened,
             "closed_in_period": closed_in, "closed_on_time_in_period": closed_in & (closed <= due),
-            "repeat_in_period": opened & repeat,
+            "closed_with_due_date_in_period": closed_in & ~np.isnan(due), "repeat_in_period": opened & repeat,
         }).groupby("path").sum()
-        live = self.action_live & ~(self.action_done <= as_of) & (self.action_due < as_of)
+        live = self.actions_open(as_of) & (self.action_due < as_of)
         mine = self.tables.action_finding >= 0
         mine[mine] = keep[self.tables.action_finding[mine]]
         late = pd.Series(paths[self.tables.action_finding[live & mine]]).value_counts()
@@ -348,7 +355,8 @@ class Baseline:
         counted = per_finding.groupby("unit").sum().reset_index()
         out = counted.merge(self._unit_names().rename(columns={"code": "unit"}), on="unit").sort_values("unit")
         return out[["unit", "name", "name_en", "open", "overdue", "opened_in_period", "closed_in_period",
-                    "closed_on_time_in_period", "repeat_in_period", "actions_overdue"]].reset_index(drop=True)
+                    "closed_on_time_in_period", "closed_with_due_date_in_period", "repeat_in_period",
+                    "actions_overdue"]].reset_index(drop=True)
 
     def open_items(self, f: Filters, limit: int, scope: str | None = None) -> pd.DataFrame:
         keep = self.in_scope(f, scope)
@@ -454,8 +462,10 @@ class Baseline:
         quarters = pd.DataFrame({
             "quarter_start": self.tables.findings["closed_on"][rows].dt.to_period("Q").dt.start_time.to_numpy(),
             "closed": 1, "closed_on_time": (self.closed[rows] <= self.due[rows]).astype(np.int64),
+            "closed_with_due_date": (~np.isnan(self.due[rows])).astype(np.int64),
         }).groupby("quarter_start", as_index=False).sum().sort_values("quarter_start")
-        quarters["on_time_rate"] = quarters["closed_on_time"] / quarters["closed"]
+        timed = quarters["closed_with_due_date"]
+        quarters["on_time_rate"] = (quarters["closed_on_time"] / timed.where(timed > 0)).astype(float)
         return quarters.reset_index(drop=True)
 
     def closure_phases(self, f: Filters, scope: str | None = None) -> pd.DataFrame:
@@ -494,7 +504,7 @@ class Baseline:
         keep = self.in_scope(f, scope)
         mine = self.tables.action_finding >= 0
         mine[mine] = keep[self.tables.action_finding[mine]]
-        rows = np.flatnonzero(mine & self.action_live & ~(self.action_done <= as_of))
+        rows = np.flatnonzero(mine & self.actions_open(as_of))
         due = self.action_due[rows]
         overdue = np.where(due < as_of, as_of - due, np.nan)
         order = np.lexsort((a["ref"].to_numpy()[rows], np.where(np.isnan(due), np.inf, due),

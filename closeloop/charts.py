@@ -218,7 +218,7 @@ def on_time_trend(quarters: pd.DataFrame, t) -> go.Figure:
     x = quarters["quarter_start"].astype(str)
     data = go.Bar(x=x, y=quarters["on_time_rate"], marker_color=CLOSED,
                            customdata=quarters[["quarter_start"]].astype(str).to_numpy(),
-                           text=[f"{r:.0%}" for r in quarters["on_time_rate"]], textposition="outside")
+                           text=["" if pd.isna(r) else f"{r:.0%}" for r in quarters["on_time_rate"]], textposition="outside")
     return _figure(data, xaxis=dict(type="category"), yaxis=dict(tickformat=".0%", range=[0, 1.1]))
 
 

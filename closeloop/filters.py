@@ -155,9 +155,10 @@ def write_to_url(defaults: dict) -> None:
             st.query_params[key] = value
 
 
-def sidebar(units, categories, t) -> None:
+def sidebar(units, categories, t, data_dates: tuple[date | None, date | None] = (None, None)) -> None:
     """Draw the shared filters. `units`: one row per unit in tree order (code, label, depth, parent_code,
-    name, name_en)."""
+    name, name_en); `data_dates`: the first and last day of the data (session.data_dates), shown under
+    the as-of date, which opens on the last one when it is before today (opening_as_of)."""
     import streamlit as st
 
     labels = dict(zip(units["code"], units["label"]))
@@ -166,9 +167,17 @@ def sidebar(units, categories, t) -> None:
     seed_from_url({"as_of": None, "since": None, "until": None, "window_days": None, "unit": set(labels),
                    "sources": set(SOURCES), "severities": set(SEVERITIES), "categories": set(category_labels)})
     st.session_state.setdefault("window_days", DEFAULT_WINDOW_DAYS)  # its widget is on the Recurrence page
+    opening = opening_as_of(data_dates[1])
+    # neither the URL nor an earlier run has set one, or Back came to a URL without one
+    if "as_of" not in st.session_state or st.session_state.pop("_as_of_reset", False):
+        st.session_state["as_of"] = opening
+        if opening != date.today():
+            st.session_state["_as_of_on_data_end"] = opening
     with st.sidebar:
         st.subheader(t("filters"))
         st.date_input(t("as_of"), **remembered("as_of"))
+        if data_dates[0] is not None:
+            st.caption(t("data_range", first=data_dates[0], last=data_dates[1]))
         st.date_input(t("since"), value=None, help=t("period_help"), **remembered("since"))
         st.date_input(t("until"), value=None, help=t("period_help"), **remembered("until"))
         whole = len(units) <= UNITS_LISTED_WHOLE
@@ -302,3 +311,44 @@ def choose_unit(code: str | None) -> None:
 
     st.session_state["unit"] = code or ""
     remember("unit")
+
+
+def opening_as_of(last_on: date | None, today: date | None = None) -> date:
+    """The as-of date the dashboard opens on: today, or the data's last day when the data ends before
+    today (a store of past data would otherwise open on an empty period: nothing opened or closed)."""
+    today = today or date.today()
+    return last_on if last_on is not None and last_on < today else today
+
+
+def opened_on_data_end() -> date | None:
+    """The data's last day while the view is as of it because the dashboard opened there (the page says
+    so); None once another as-of date is chosen, or when the dashboard opened on today."""
+    import streamlit as st
+
+    opened = st.session_state.get("_as_of_on_data_end")
+    return opened if opened is not None and st.session_state.get("as_of") == opened else None
+
+
+def follow_history(lang_default: str) -> None:
+    """On Back or Forward, take the filters from the URL again; call before any filter widget is drawn.
+
+    Each change of a filter writes the URL, which Streamlit makes a new browser history entry (a drill
+    into a unit is one). The filters live in the session, seeded from the URL once: without this, the
+    run after Back would draw the old values and write them over the URL it came back to. Streamlit
+    marks such a run (is_history_navigation) for the widgets it binds to the URL itself, which these
+    are not (see seed_from_url). A value the URL leaves out is the default, set here explicitly: the
+    browser sends the widgets' old values with the run."""
+    import streamlit as st
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    if not getattr(get_script_run_ctx(), "is_history_navigation", False):
+        return
+    st.session_state["_seeded_from_url"] = set()
+    defaults = {"lang": lang_default, "since": None, "until": None, "unit": "", "sources": [], "severities": [],
+                "categories": [], "window_days": DEFAULT_WINDOW_DAYS}
+    for key, value in defaults.items():
+        st.session_state.pop(f"_kept_{key}", None)
+        st.session_state[key] = value
+    st.session_state.pop("_kept_as_of", None)
+    if "as_of" not in st.query_params:
+        st.session_state["_as_of_reset"] = True  # the sidebar knows the day the dashboard opens on

@@ -84,7 +84,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "kpi_help_overdue": {"zh": "未关闭且整改期限早于截至日期。无整改期限的不计入逾期（另计为数据缺口）。", "en": "Open with a due date before the as-of date. Items with no due date are never overdue; they count as a data gap."},
     "kpi_help_opened_in_period": {"zh": "发现日期在统计期间内。", "en": "Found within the period."},
     "kpi_help_closed_in_period": {"zh": "验证关闭日期在统计期间内。", "en": "Verified closed within the period."},
-    "kpi_help_on_time_closure_rate": {"zh": "期内关闭中，关闭日期不晚于整改期限的比例。", "en": "Of those closed in the period, the share closed by their due date."},
+    "kpi_help_on_time_closure_rate": {"zh": "期内关闭且有整改期限的问题中，关闭日期不晚于期限的比例（无期限的关闭不计入）。", "en": "Of those closed in the period with a due date, the share closed by it (a closure without a due date is left out)."},
     "kpi_help_median_days_to_close_km": {"zh": "期内新增问题的整改时长中位数（Kaplan–Meier），未关闭的问题计入删失，因此不会低估时长。", "en": "Median time to close of items opened in the period (Kaplan–Meier): open items count as censored, so the time is not understated."},
     "kpi_help_recurrence_rate": {"zh": "期内新增问题中，同一单位、同一细则在 {window} 天内曾发生过的比例。", "en": "Of items opened in the period, the share whose unit and criterion had another finding within the {window} days before."},
     "kpi_help_actions_overdue": {"zh": "未完成、未取消且已过期限的整改措施（共 {open} 项未完成）。", "en": "Actions neither done nor cancelled and past their due date ({open} open in all)."},
@@ -624,6 +624,13 @@ CATALOG: dict[str, dict[str, str]] = {
     "trail_anchors_bad_line": {"zh": "锚点文件 {path} 第 {line} 行不是“记录块编号、制表符、64 位哈希”。", "en": "Line {line} of the anchors file {path} is not a block number, a tab and a 64-digit hash."},
     "pack_trail_head": {"zh": "审计链头", "en": "Trail head"},
     "reason_whole_organisation_only": {"zh": "只有全组织的管理员可以修改（考核细则、您所辖单位以上的单位树）", "en": "only an administrator of the whole organisation may change this (the checklist, the unit tree above your own unit)"},
+    # asof: the date the dashboard opens on
+    "data_range": {"zh": "数据范围：{first} 至 {last}", "en": "Data from {first} to {last}"},
+    "as_of_data_end": {
+        "zh": "数据截至 {last}，早于今天：看板按该日显示。可在侧栏改选截至日期。",
+        "en": "The data ends on {last}, before today: the dashboard shows it as of that day. Choose another "
+              "as-of date in the sidebar.",
+    },
 }
 
 

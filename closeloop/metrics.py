@@ -19,6 +19,12 @@ def ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
+def on_time_closure_rate(counts) -> float | None:
+    """Closed on time in the period over closed in it with a due date: a closure with no due date is
+    neither on time nor late (a data gap). `counts`: a dict or a row with both counts."""
+    return ratio(counts["closed_on_time_in_period"], counts["closed_with_due_date_in_period"])
+
+
 def survival(durations: pd.DataFrame) -> pd.DataFrame:
     """Kaplan–Meier from grouped counts (duration, events, exits) sorted by duration.
 
@@ -67,7 +73,7 @@ def contract(con, f: Filters, scope: str | None = None) -> dict:
         "opened_in_period": counts["opened_in_period"],
         "closed_in_period": counts["closed_in_period"],
         "closed_on_time_in_period": counts["closed_on_time_in_period"],
-        "on_time_closure_rate": ratio(counts["closed_on_time_in_period"], counts["closed_in_period"]),
+        "on_time_closure_rate": on_time_closure_rate(counts),
         "median_days_to_close_km": quantile_days(curve),
         "repeat_in_period": counts["repeat_in_period"],
         "recurrence_rate": ratio(counts["repeat_in_period"], counts["opened_in_period"]),
@@ -99,7 +105,7 @@ def quantiles_by(curves: pd.DataFrame) -> pd.DataFrame:
 def unit_kpis(counts: pd.DataFrame, medians: pd.DataFrame) -> pd.DataFrame:
     """The Overview's KPIs per unit, from kpis_by_child_unit rows and per-unit Kaplan–Meier medians."""
     out = counts.copy()
-    out["on_time_closure_rate"] = [ratio(a, b) for a, b in zip(out["closed_on_time_in_period"], out["closed_in_period"])]
+    out["on_time_closure_rate"] = [on_time_closure_rate(row) for _, row in out.iterrows()]
     out["recurrence_rate"] = [ratio(a, b) for a, b in zip(out["repeat_in_period"], out["opened_in_period"])]
     median = dict(zip(medians["grp"], medians["median"]))
     out["median_days_to_close_km"] = [median.get(u) for u in out["unit"]]

@@ -347,3 +347,10 @@ def uploader_words() -> None:
 def _css_text(text: str) -> str:
     """A CSS string holding `text` as it is (every character escaped by its code point)."""
     return '"' + "".join(c if c.isalnum() or c == " " else f"\\{ord(c):x} " for c in text) + '"'
+
+
+def data_dates() -> tuple:
+    """The first day found and the last day anything happened in the viewer's part of the store (None, None
+    in an empty one)."""
+    row = query("data_dates").iloc[0]
+    return tuple(None if pd.isna(row[c]) else pd.Timestamp(row[c]).date() for c in ("first_on", "last_on"))

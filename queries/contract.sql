@@ -34,6 +34,7 @@ closed_counts as (
     select
         count(*) as closed_in_period,
         count(*) filter (where is_closed_on_time) as closed_on_time_in_period,
+        count(*) filter (where is_closed_with_due_date) as closed_with_due_date_in_period,
     from scoped
     where closed_on between $since and $until
 ),

@@ -17,6 +17,8 @@ by_unit as (
         count(*) filter (where found_on between $since and $until) as opened_in_period,
         count(*) filter (where closed_on between $since and $until) as closed_in_period,
         count(*) filter (where closed_on between $since and $until and is_closed_on_time) as closed_on_time_in_period,
+        count(*) filter (where closed_on between $since and $until and is_closed_with_due_date)
+            as closed_with_due_date_in_period,
         count(*) filter (where found_on between $since and $until and is_repeat) as repeat_in_period,
     from scoped
     group by unit
@@ -43,6 +45,7 @@ by_child as (
         sum(p.opened_in_period)::bigint as opened_in_period,
         sum(p.closed_in_period)::bigint as closed_in_period,
         sum(p.closed_on_time_in_period)::bigint as closed_on_time_in_period,
+        sum(p.closed_with_due_date_in_period)::bigint as closed_with_due_date_in_period,
         sum(p.repeat_in_period)::bigint as repeat_in_period,
         coalesce(sum(l.actions_overdue), 0)::bigint as actions_overdue,
     from by_path as p
@@ -59,6 +62,7 @@ select
     c.opened_in_period,
     c.closed_in_period,
     c.closed_on_time_in_period,
+    c.closed_with_due_date_in_period,
     c.repeat_in_period,
     c.actions_overdue,
 from by_child as c

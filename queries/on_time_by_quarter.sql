@@ -1,9 +1,12 @@
--- one row per quarter of the period: findings closed in it and how many of them by their due date
+-- one row per quarter of the period: findings closed in it, how many of them had a due date and how many
+-- were closed by it; the rate is over those with a due date (null where none had one)
 select
     date_trunc('quarter', closed_on)::date as quarter_start,
     count(*) as closed,
     count(*) filter (where is_closed_on_time) as closed_on_time,
-    count(*) filter (where is_closed_on_time) / count(*) as on_time_rate,
+    count(*) filter (where is_closed_with_due_date) as closed_with_due_date,
+    count(*) filter (where is_closed_on_time) / nullif(count(*) filter (where is_closed_with_due_date), 0)
+        as on_time_rate,
 from nonconformity_in_scope(
     $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
 )

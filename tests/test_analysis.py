@@ -80,11 +80,12 @@ def test_a_unit_is_outside_the_limits_only_beyond_its_own_volumes_limit():
 
 def test_kpis_by_child_unit_credit_each_subtree(analysis_store):
     whole = {r[0]: r[3:] for r in run(analysis_store, "kpis_by_child_unit")}
-    # (open, overdue, opened, closed, closed on time, repeats, actions overdue)
-    assert whole == {"DH": (3, 2, 5, 2, 1, 2, 1), "DS": (0, 0, 1, 1, 0, 0, 0)}
+    # (open, overdue, opened, closed, closed on time, closed with a due date, repeats, actions overdue)
+    assert whole == {"DH": (3, 2, 5, 2, 1, 2, 2, 1), "DS": (0, 0, 1, 1, 0, 1, 0, 0)}
     below_dh = {r[0]: r[3:] for r in run(analysis_store, "kpis_by_child_unit", Filters.default(T, unit="DH"))}
     # N6 sits on DH itself, so DH is its own row beside its children.
-    assert below_dh == {"DH": (1, 1, 1, 0, 0, 0, 0), "DH-01": (1, 1, 3, 2, 1, 2, 1), "DH-02": (1, 0, 1, 0, 0, 0, 0)}
+    assert below_dh == {"DH": (1, 1, 1, 0, 0, 0, 0, 0), "DH-01": (1, 1, 3, 2, 1, 2, 2, 1),
+                        "DH-02": (1, 0, 1, 0, 0, 0, 0, 0)}
 
 
 def test_unit_rollup_counts_everything_below_each_unit(analysis_store):
@@ -216,3 +217,19 @@ def test_the_systemic_bars_leave_room_for_the_longest_label():
                              "unit_share": [0.6, 0.2]})
     fig = charts.systemic(criteria, "title", t)
     assert fig.layout.xaxis.range[1] > 3 and fig.data[0].cliponaxis is False
+
+
+def test_a_quarter_whose_closures_had_no_due_date_shows_no_on_time_rate():
+    quarters = pd.DataFrame({"quarter_start": pd.to_datetime(["2026-01-01", "2026-04-01"]), "closed": [4, 2],
+                             "closed_on_time": [2, 0], "closed_with_due_date": [3, 0], "on_time_rate": [2 / 3, None]})
+    bar = charts.on_time_trend(quarters, translator("en")).data[0]
+    assert list(bar.text) == ["67%", ""]  # not "nan%"
+
+
+def test_each_unit_s_on_time_rate_leaves_its_closures_without_due_date_out():
+    counts = pd.DataFrame({"unit": ["DH", "DS"], "closed_in_period": [4, 1], "closed_on_time_in_period": [2, 0],
+                           "closed_with_due_date_in_period": [3, 0], "repeat_in_period": [0, 0],
+                           "opened_in_period": [1, 1]})
+    out = metrics.unit_kpis(counts, pd.DataFrame({"grp": ["DH"], "median": [12.0]}))
+    rates = out["on_time_closure_rate"].tolist()
+    assert rates[0] == 0.6667 and pd.isna(rates[1])  # 2 of the 3 with a due date; DS had none

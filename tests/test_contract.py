@@ -10,6 +10,8 @@ import pytest
 from closeloop import metrics, store
 from closeloop.filters import Filters
 
+from conftest import action, nc
+
 T = date(2026, 6, 30)
 
 IN_SCOPE = """
@@ -80,8 +82,28 @@ def test_the_period_is_from_and_to_not_the_year_before_as_of(period_store):
 def test_closed_on_time_means_closed_on_or_before_the_due_date(on_time_store):
     # Closed in the period: O-ON-DUE-DAY and O-EARLY on time, O-LATE and O-NO-DUE not.
     counts = contract(on_time_store)
+    assert (counts["closed_in_period"], counts["closed_on_time_in_period"]) == (4, 2)
+
+
+def test_a_closure_without_due_date_leaves_the_on_time_rate_s_denominator(on_time_store):
+    # O-NO-DUE is closed in the period but neither on time nor late: 2 on time of the 3 with a due date
+    # (O-ON-DUE-DAY, O-EARLY, O-LATE), not 2 of 4.
+    assert contract(on_time_store)["on_time_closure_rate"] == 0.6667
+
+
+def test_the_quarterly_on_time_rate_leaves_closures_without_due_date_out_too(on_time_store):
+    rows = store.run(on_time_store, "on_time_by_quarter", Filters.default(T).params())
+    # (quarter, closed, closed on time, closed with a due date, rate): O-NO-DUE counts as closed only.
+    assert [(r[0].strftime("%Y-%m-%d"), *r[1:4], round(r[4], 4)) for r in rows.itertuples(index=False)] == [
+        ("2026-01-01", 4, 2, 3, 0.6667),
+    ]
+
+
+def test_on_time_rate_is_none_when_no_closure_in_period_had_a_due_date(store_from_rows):
+    con = store_from_rows([nc("O-NO-DUE", "DH-01", "2026-01-01", closed_on="2026-01-20")])
+    counts = contract(con)
     assert (counts["closed_in_period"], counts["closed_on_time_in_period"], counts["on_time_closure_rate"]) == (
-        4, 2, 0.5,
+        1, 0, None,
     )
 
 
@@ -246,6 +268,35 @@ def test_actions_count_for_the_nonconformities_in_scope_only(actions_store):
     # The whole organisation adds A-DS-OVERDUE, open and overdue.
     counts = contract(actions_store)
     assert (counts["actions_open"], counts["actions_overdue"]) == (5, 3)
+
+
+def test_an_action_of_a_finding_found_after_as_of_is_not_open_at_as_of(store_from_rows):
+    # At T = 2026-06-30 the finding AC-LATER is not found yet: its planned, long overdue action does not
+    # exist then. On the day it is found (2026-07-01) the action is open and overdue.
+    con = store_from_rows(
+        [
+            nc("AC-NOW", "DH-01", "2026-01-01", due_on="2026-12-31"),  # found before T
+            nc("AC-LATER", "DH-01", "2026-07-01", due_on="2026-12-31"),  # found the day after T
+        ],
+        [
+            action("A-NOW", "AC-NOW", "2026-03-01"),  # open and overdue at T
+            action("A-LATER", "AC-LATER", "2026-03-01"),  # due before its finding was found (a back-dated ledger)
+        ],
+    )
+    at_t, next_day = contract(con), metrics.contract(con, Filters.default(date(2026, 7, 1)))
+    assert [(c["actions_open"], c["actions_overdue"]) for c in (at_t, next_day)] == [(1, 1), (2, 2)]
+
+
+def test_actions_of_a_finding_found_after_as_of_are_in_no_page_s_open_list_or_count(store_from_rows):
+    con = store_from_rows(
+        [nc("AC-NOW", "DH-01", "2026-01-01", "2026-12-31"), nc("AC-LATER", "DH-01", "2026-07-01", "2026-12-31")],
+        [action("A-NOW", "AC-NOW", "2026-03-01"), action("A-LATER", "AC-LATER", "2026-03-01")],
+    )
+    params = Filters.default(T).params() | {"view": "open", "limit": 500, "me": []}
+    listed = store.run(con, "rectification_actions", params)
+    assert (listed["ref"].tolist(), listed["rows_in_view"].tolist()) == (["A-NOW"], [1])
+    by_unit = store.run(con, "kpis_by_child_unit", params)
+    assert by_unit[["unit", "actions_overdue"]].values.tolist() == [["DH", 1]]
 
 
 # Filters: the default period and the previous one

@@ -45,6 +45,8 @@ select
     case when is_open then as_of - n.found_on end as age_days,
     n.closed_on - n.found_on as days_to_close,
     coalesce(n.closed_on <= n.due_on, false) as is_closed_on_time,
+    -- a closure with no due date is neither on time nor late: the on-time rate is over these only
+    n.closed_on is not null and n.due_on is not null as is_closed_with_due_date,
 from nonconformities as n;
 
 -- one row per nonconformity: the metric contract's terms as of a date, with the repeat flags for a
@@ -88,13 +90,23 @@ select n.*
 from nonconformity_terms(as_of) as n
 where is_in_scope(n.unit_path, n.source, n.severity, n.category, unit, sources, severities, categories, scope);
 
--- one row per action with the terms as of a date
+-- one row per action with the terms as of a date. An action cannot exist before its finding: it is open
+-- at as_of only once its finding was found (found_on <= as_of), so an as-of inside the store's history
+-- (a review's "before" column) does not count the actions of findings found later. The join is to the
+-- findings found after as_of, not to every finding: few or none for a recent as_of, and a scan that skips
+-- most of a store kept roughly in the order found.
 create or replace macro action_at(as_of) as table
 select
-    a.*,
-    a.status <> 'cancelled' and (a.done_on is null or a.done_on > as_of) as is_open,
+    a.* exclude (not_yet_found),
+    a.not_yet_found is null
+        and a.status <> 'cancelled'
+        and (a.done_on is null or a.done_on > as_of) as is_open,
     is_open and coalesce(a.due_on < as_of, false) as is_overdue,
-from actions as a;
+from (
+    select a.*, later.id as not_yet_found,
+    from actions as a
+    left join (select id from nonconformities where found_on > as_of) as later on later.id = a.nonconformity_id
+) as a;
 
 -- one row per action on a finding the viewer may see and the filters select, with the terms as of a date;
 -- each action carries its finding's scope columns (nc_*), so no join is needed
