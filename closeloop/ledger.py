@@ -942,9 +942,9 @@ def _checked(cur, sheets: list[Sheet]) -> list[Problem]:
     cur.execute(store.sql("import_ledger_rows"))
     if cur.execute("select count(*) from ledger_rows").fetchone()[0]:
         # a ledger sheet's actions join the staged ones and its findings' later rows leave: tables, then
-        for kind in ("nonconformities", "actions"):
-            cur.execute(f"drop view staged_{kind}")
-            cur.execute(f"create temp table staged_{kind} as from staged_{kind}_arrow")
+        cur.execute("drop view staged_nonconformities")
+        cur.execute("create temp table staged_nonconformities as from staged_nonconformities_arrow")
+        cur.execute("drop view staged_actions")  # import_split.sql makes it a table
         cur.execute(store.sql("import_split"))
     cur.execute(store.sql("import_typed"))
     problems = cur.execute(store.sql("import_problems")).fetchall()
