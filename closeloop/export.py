@@ -10,12 +10,16 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-FORMULA_LEADS = ("=", "+", "-", "@")
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def defused(value):
-    """Text a spreadsheet would read as a formula gets a leading apostrophe (shown, never run)."""
-    if isinstance(value, str) and value.startswith(FORMULA_LEADS):
+    """Text a spreadsheet would read as a formula gets a leading apostrophe (shown, never run).
+
+    So does text whose own leading apostrophes come before such a character ("'=x" → "''=x"): the importer
+    takes exactly one away (ledger.undefused), and every text reads back as it was.
+    """
+    if isinstance(value, str) and value.lstrip("'").startswith(FORMULA_LEADS):
         return "'" + value
     return value
 

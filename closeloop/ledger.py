@@ -187,6 +187,7 @@ class Sheet:
     sha256: str = ""
     sheet: str | None = None
     header_row: int = 1
+    problems: list[Problem] = field(default_factory=list)  # found as it was read (READ_REASONS)
 
 
 @dataclass
@@ -359,6 +360,8 @@ class Source:
     head: list[list[str | None]]  # the first HEADER_SCAN_ROWS rows; head[i] is spreadsheet row i + 1
     sha256: str
     body: Callable[[int], tuple[pa.Table, np.ndarray]]  # header row → (that row and all below, row numbers)
+    formulas: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, column index) → formula text
+    defused: bool = False  # a CSV: a leading apostrophe may be an exporter's, put before text like a formula
 
     @property
     def label(self) -> str:
@@ -437,6 +440,8 @@ def sheet_from(source: Source, layout: Layout) -> Sheet:
     for index, name in enumerate(layout.columns):
         if name and index < table.num_columns:
             columns[name] = _cleaned(table.column(index), name in NORMALISED)
+            if source.defused:
+                columns[name] = undefused(columns[name])
     if columns:
         blank = None
         for values in columns.values():
@@ -450,6 +455,7 @@ def sheet_from(source: Source, layout: Layout) -> Sheet:
         columns, rows = _without_footer(columns, rows)
     if unit_from_name:
         columns["unit"] = pa.array([unit_of_name(source.sheet or Path(source.file).stem)] * len(rows), pa.string())
+    sheet_problems = _formula_problems(source, layout)
     if layout.kind == "actions" and "kind" not in present:
         columns["kind"] = pa.array(["corrective"] * len(rows), pa.string())  # a ledger that does not say
     if layout.kind == "actions" and "ref" not in present:
@@ -459,7 +465,37 @@ def sheet_from(source: Source, layout: Layout) -> Sheet:
             seen[finding] = seen.get(finding, 0) + 1
             refs.append(None if finding is None else f"{finding}-A{seen[finding]}")
         columns["ref"] = pa.array(refs, pa.string())
-    return Sheet(source.file, layout.kind, columns, rows, source.sha256, source.sheet, layout.header_row)
+    return Sheet(source.file, layout.kind, columns, rows, source.sha256, source.sheet, layout.header_row,
+                 sheet_problems)
+
+
+def undefused(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Text as it was before export.defused: one leading apostrophe less where apostrophes lead to = + - @ TAB CR.
+
+    The exporter adds one to such text and to text that already starts so with apostrophes ("'=x" → "''=x"),
+    so taking one away gives back every text exactly; an apostrophe before anything else is the ledger's own.
+    """
+    if not pc.any(pc.starts_with(values, "'")).as_py():
+        return values
+    return pc.replace_substring_regex(values, pattern=r"^'('*[=+\-@\t\r])", replacement=r"\1")
+
+
+class Formula(str):
+    """A worksheet cell that holds a formula and no cached value, as written ("=DATE(2024,3,5)").
+
+    Only such a cell is a formula: text that starts with "=" (a string cell, any CSV cell) is text.
+    """
+
+
+# Problems found as a file is read, beside the ones import_problems.sql finds.
+READ_REASONS = ("formula",)
+
+
+def _formula_problems(source: Source, layout: Layout) -> list[Problem]:
+    first = layout.header_row + layout.depth
+    return [Problem(source.file, row, layout.columns[column], text, "formula", source.sheet)
+            for (row, column), text in sorted(source.formulas.items())
+            if row >= first and column < len(layout.columns) and layout.columns[column]]
 
 
 def unit_of_name(name: str) -> str | None:
@@ -526,7 +562,9 @@ def rows_source(file: str, records: list[list], row_numbers: list[int] | None = 
         table, _ = _records_table([r for r, k in zip(records, keep) if k], header_row)
         return table, numbers[keep]
 
-    return Source(file, sheet, [[_text(c) for c in r] for r in head], sha256, body)
+    formulas = {(int(n), i): str(c) for n, r in zip(numbers.tolist(), records) for i, c in enumerate(r)
+                if isinstance(c, Formula)}
+    return Source(file, sheet, [[_text(c) for c in r] for r in head], sha256, body, formulas)
 
 
 def sheet_from_rows(file: str, records: list[list[str]], row_numbers: list[int], kind: str | None = None,
@@ -575,7 +613,7 @@ def csv_source(name: str, raw: bytes) -> Source:
             return _csv_slow(full, delimiter, header_row)
         return _csv_fast(full.encode("utf-8"), delimiter, header_row, width) or _csv_slow(full, delimiter, header_row)
 
-    return Source(name, None, head, hashlib.sha256(raw).hexdigest(), body)
+    return Source(name, None, head, hashlib.sha256(raw).hexdigest(), body, defused=True)
 
 
 HEAD_BYTES = 1 << 20
@@ -721,7 +759,7 @@ def xlsx_sources(name: str, raw: bytes) -> list[Source]:
             records = [list(row) for row in ws.iter_rows(values_only=True)]
             for (row, column), formula in formulas.get(ws.title, {}).items():
                 if row <= len(records) and column <= len(records[row - 1]) and records[row - 1][column - 1] is None:
-                    records[row - 1][column - 1] = formula
+                    records[row - 1][column - 1] = Formula(formula)
             kept = [(n, r) for n, r in enumerate(records, start=1) if any(c is not None and str(c).strip() for c in r)]
             if kept:
                 sources.append(rows_source(name, [r for _, r in kept], [n for n, _ in kept], ws.title, sha))
@@ -846,19 +884,6 @@ def _repeated(text: str, n: int) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), pa.array([text], pa.string()))
 
 
-def _formula_rows(staged: dict[str, pa.Table]) -> pa.Table:
-    """(kind, file, sheet, row_no) of each staged row with a cell that starts like a formula: import_problems.sql
-    looks at these rows' cells only (most ledgers have none)."""
-    parts = []
-    for kind, table in staged.items():
-        found = pa.array(np.zeros(table.num_rows, dtype=bool))
-        for column in COLUMNS[kind]:
-            found = pc.or_(found, pc.fill_null(pc.starts_with(table[column], "="), False))
-        rows = table.select(["file", "sheet", "row_no"]).filter(found)
-        parts.append(rows.append_column("kind", _repeated(kind, rows.num_rows)))
-    return pa.concat_tables(parts)
-
-
 def _present(sheets: list[Sheet], kind: str) -> list[str]:
     """The canonical columns some sheet of this kind carries: only these may change a stored record."""
     seen = set()
@@ -928,7 +953,6 @@ def _checked(cur, sheets: list[Sheet]) -> list[Problem]:
     staged = {kind: _staged(sheets, kind) for kind in KINDS}
     for kind in KINDS:
         cur.register(f"staged_{kind}_arrow", staged[kind])
-    cur.register("formula_rows_arrow", _formula_rows(staged))
     cur.register("value_aliases_arrow", _value_aliases())
     cur.register("unit_aliases_arrow", _names(cur, staged["units"], "select code, name, name_en from units",
                                               ("code", "name", "name_en")))
@@ -937,7 +961,7 @@ def _checked(cur, sheets: list[Sheet]) -> list[Problem]:
     # Read where Arrow holds them: copying millions of rows into tables cost more than the scans of them.
     for kind in KINDS:
         cur.execute(f"create or replace temp view staged_{kind} as from staged_{kind}_arrow")
-    for name in ("formula_rows", "value_aliases", "unit_aliases", "criterion_aliases"):
+    for name in ("value_aliases", "unit_aliases", "criterion_aliases"):
         cur.execute(f"create or replace temp table {name} as from {name}_arrow")
     cur.execute(store.sql("import_ledger_rows"))
     if cur.execute("select count(*) from ledger_rows").fetchone()[0]:
@@ -949,7 +973,12 @@ def _checked(cur, sheets: list[Sheet]) -> list[Problem]:
     cur.execute(store.sql("import_typed"))
     problems = cur.execute(store.sql("import_problems")).fetchall()
     # a CSV's sheet is staged as "" so that joins on (file, sheet, row_no) match
-    return [Problem(file, row, column, value, reason, sheet or None) for file, sheet, row, column, value, reason in problems]
+    found = [Problem(file, row, column, value, reason, sheet or None) for file, sheet, row, column, value, reason in problems]
+    read = [p for sheet in sheets for p in sheet.problems]
+    if not read:
+        return found
+    # in the query's order: file, sheet (none first), row, column, reason
+    return sorted(found + read, key=lambda p: (p.file, p.sheet or "", p.row or 0, p.column or "", p.reason))
 
 
 def check(con, sheets: list[Sheet], who: Identity | None = None) -> Outcome:

@@ -18,37 +18,9 @@ known_nonconformities as (
     select ref from nonconformities
 ),
 
--- only the rows with a cell that starts like a formula (formula_rows, found as they were staged) are unpivoted
-cells as (
-    unpivot (
-        select s.file, s.sheet, s.row_no, columns(s.* exclude (file, sheet, row_no)) from staged_units as s
-        semi join formula_rows as f on f.kind = 'units' and f.file = s.file and f.sheet = s.sheet and f.row_no = s.row_no
-    ) on columns(* exclude (file, sheet, row_no)) into name col value val
-    union all by name
-    unpivot (
-        select s.file, s.sheet, s.row_no, columns(s.* exclude (file, sheet, row_no)) from staged_criteria as s
-        semi join formula_rows as f on f.kind = 'criteria' and f.file = s.file and f.sheet = s.sheet and f.row_no = s.row_no
-    ) on columns(* exclude (file, sheet, row_no)) into name col value val
-    union all by name
-    unpivot (
-        select s.file, s.sheet, s.row_no, columns(s.* exclude (file, sheet, row_no)) from staged_nonconformities as s
-        semi join formula_rows as f on f.kind = 'nonconformities' and f.file = s.file and f.sheet = s.sheet and f.row_no = s.row_no
-    ) on columns(* exclude (file, sheet, row_no)) into name col value val
-    union all by name
-    unpivot (
-        select s.file, s.sheet, s.row_no, columns(s.* exclude (file, sheet, row_no)) from staged_actions as s
-        semi join formula_rows as f on f.kind = 'actions' and f.file = s.file and f.sheet = s.sheet and f.row_no = s.row_no
-    ) on columns(* exclude (file, sheet, row_no)) into name col value val
-),
-
 problems as (
-    select distinct file, sheet, row_no, col, val, 'formula' as reason
-    from cells
-    where starts_with(val, '=')
-
     -- required values
-    union all
-    select file, sheet, row_no, 'code', null, 'missing'
+    select file, sheet, row_no, 'code' as col, null::varchar as val, 'missing' as reason
     from staged_units where code is null
     union all
     select file, sheet, row_no, 'name', null, 'missing'

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from closeloop import i18n, store
+from closeloop import i18n, ledger, store
 from closeloop.i18n import CATALOG, LANGUAGES, translate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,7 +75,7 @@ def enums() -> dict[str, list[str]]:
 
 def problem_reasons() -> set[str]:
     text = store.sql("import_problems")
-    return set(re.findall(r"(?:then|,)\s*'([a-z_]+)'(?:\s+as reason)?\s*(?:end|\n\s*from)", text))
+    return set(re.findall(r"(?:then|,)\s*'([a-z_]+)'(?:\s+as reason)?\s*(?:end|\n\s*from)", text)) | set(ledger.READ_REASONS)
 
 
 def test_every_catalog_entry_has_text_in_every_language():

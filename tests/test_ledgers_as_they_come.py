@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import io
+from datetime import date
 
-from closeloop import ledger, store
+import pyarrow as pa
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from closeloop import demo, export, ledger, store
+from closeloop.filters import Filters
 
 
 def load(con, *paths, **kwargs) -> ledger.Outcome:
@@ -25,3 +32,102 @@ def test_every_action_of_a_large_ledger_sheet_is_stored_in_a_fresh_store(write_l
     assert (outcome.ok, outcome.accepted["actions"]) == (True, 130_000)
     assert empty_store.execute("select count(*), count(distinct nonconformity) from actions").fetchone() == (130_000, 130_000)
     assert empty_store.execute("select ref, owner from actions where nonconformity = 'NC-77'").fetchall() == [("NC-77-A1", "王明")]
+
+
+# ---------------------------------------------------------------------------------------------
+# Text that starts with "=" is text; only a formula cell is a formula
+
+
+def workbook_bytes(rows: list[list], text_cells: tuple[str, ...] = (), sheet: str = "台賬") -> bytes:
+    """A workbook of literal rows; the cells named in text_cells ("F2") are string cells whatever they hold."""
+    book = Workbook()
+    ws = book.active
+    ws.title = sheet
+    for row in rows:
+        ws.append(row)
+    for name in text_cells:
+        ws[name].data_type = "s"  # openpyxl would store "=…" as a formula
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def org(empty_store, tmp_path):
+    """A store holding two units and one criterion."""
+    folder = tmp_path / "org"
+    folder.mkdir()
+    (folder / "units.csv").write_text("code,name,parent\nHQ,舟山港務管理局,\nDH,定海分局,HQ\n", encoding="utf-8")
+    (folder / "criteria.csv").write_text("code,title,category\n1.1,三會一課按期召開,組織建設\n", encoding="utf-8")
+    assert load(empty_store, folder).ok
+    return empty_store
+
+
+HEADER = ["編號", "單位", "問題來源", "問題等級", "存在問題", "發現日期"]
+
+
+def test_a_text_cell_that_starts_with_an_equals_sign_is_imported_as_written(org, tmp_path):
+    path = tmp_path / "ledger.xlsx"
+    path.write_bytes(workbook_bytes([HEADER, ["NC-1", "DH", "督查", "一般", "=SUM(A1:A3) 未核對", "2024-03-05"]],
+                                    text_cells=("E2",)))
+    assert load_workbook(path)["台賬"]["E2"].data_type == "s"  # the file holds text, not a formula
+    outcome = load(org, path)
+    assert problems(outcome) == []
+    assert org.execute("select title from nonconformities").fetchall() == [("=SUM(A1:A3) 未核對",)]
+
+
+def test_a_csv_cell_that_starts_with_an_equals_sign_is_text(org, tmp_path):
+    path = tmp_path / "ledger.csv"
+    path.write_text("ref,unit,source,severity,title,found_on\nNC-1,DH,inspection,minor,=1+1,2024-03-05\n",
+                    encoding="utf-8")
+    assert problems(load(org, path)) == []
+    assert org.execute("select title from nonconformities").fetchall() == [("=1+1",)]
+
+
+def test_a_formula_cell_without_a_cached_value_is_still_refused_for_its_row(org, tmp_path):
+    path = tmp_path / "ledger.xlsx"
+    path.write_bytes(workbook_bytes([HEADER, ["NC-1", "DH", "督查", "一般", "=A1&B1", "2024-03-05"]]))
+    assert problems(load(org, path)) == [("ledger.xlsx", 2, "title", "=A1&B1", "formula")]
+    assert org.execute("select count(*) from nonconformities").fetchone() == (0,)
+
+
+# ---------------------------------------------------------------------------------------------
+# Export → import changes nothing
+
+
+@pytest.fixture
+def demo_store(tmp_path):
+    """The demo store, with texts a spreadsheet would take for formulas and one with an apostrophe of its own."""
+    con = store.connect(tmp_path / "demo.duckdb")
+    demo.build(con, ncs=400)
+    refs = [r for (r,) in con.execute("select ref from actions order by ref limit 5").fetchall()]
+    texts = ["=SUM(A1:A9)", "-5 天内补齐", "+86 580 1234", "@王明 跟进", "'=保留撇号"]
+    for ref, text in zip(refs, texts):
+        con.execute("update actions set evidence = $text where ref = $ref", {"text": text, "ref": ref})
+    con.execute("update nonconformities set title = '=HYPERLINK(\"http://x\")' where ref = (select min(ref) from nonconformities)")
+    yield con
+    con.close()
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_export_then_import_of_the_same_ledger_changes_nothing(demo_store, tmp_path, suffix):
+    rows = store.run(demo_store, "ledger_rows", Filters.default(date(2030, 1, 1)).replace(since=date(2000, 1, 1)).params())
+    table = export.ledger_table(rows, "zh")
+    path = tmp_path / f"ledger{suffix}"
+    path.write_bytes(export.csv_bytes(table) if suffix == ".csv" else export.ledger_xlsx(table))
+    evidence = demo_store.execute("select ref, evidence from actions order by ref limit 5").fetchall()
+    events = demo_store.execute("select count(*) from events").fetchone()[0]
+    outcome = load(demo_store, path)
+    assert (outcome.problems, outcome.accepted, outcome.changed) == (
+        [], dict.fromkeys(ledger.KINDS, 0), dict.fromkeys(ledger.KINDS, 0))
+    # the batch is recorded; not one event besides
+    assert demo_store.execute("select count(*) from events").fetchone()[0] == events
+    assert demo_store.execute("select ref, evidence from actions order by ref limit 5").fetchall() == evidence
+    assert [e for _, e in evidence] == ["=SUM(A1:A9)", "-5 天内补齐", "+86 580 1234", "@王明 跟进", "'=保留撇号"]
+
+
+def test_the_csv_exporter_defuses_tab_and_carriage_return_and_the_importer_undoes_exactly_that():
+    texts = ["=1", "+1", "-1", "@a", "\tT", "\rR", "'=a", "''+b", "'a", "'", "a'=b", None]
+    written = [export.defused(t) for t in texts]
+    assert written == ["'=1", "'+1", "'-1", "'@a", "'\tT", "'\rR", "''=a", "'''+b", "'a", "'", "a'=b", None]
+    assert ledger.undefused(pa.array(written, pa.string())).to_pylist() == texts
