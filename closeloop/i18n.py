@@ -225,7 +225,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "store_waiting": {"zh": "一个命令正在写入数据库（{command}），完成后页面即显示……", "en": "A command is writing to the store ({command}); the page shows as soon as it is done…"},
     "store_missing": {"zh": "找不到数据库 {path}。", "en": "No store at {path}."},
     "store_unreadable": {"zh": "无法打开数据库 {path}：{reason}", "en": "Cannot open the store {path}: {reason}"},
-    "encoding_unknown": {"zh": "{file}：无法识别文件编码（支持 UTF-8、GB18030/GBK、带 BOM 的 UTF-16）。", "en": "{file}: unknown text encoding (UTF-8, GB18030/GBK and UTF-16 with BOM are read)."},
+    "encoding_unknown": {"zh": "{file}：无法识别文件编码（支持 UTF-8、GB18030/GBK、Big5/cp950/Big5-HKSCS、带 BOM 的 UTF-16）。", "en": "{file}: unknown text encoding (UTF-8, GB18030/GBK, Big5/cp950/Big5-HKSCS and UTF-16 with BOM are read)."},
     "kind_unknown": {"zh": "{file}：无法从表头判断这是单位、细则、不合格项还是整改措施表。", "en": "{file}: cannot tell from its headers whether it holds units, criteria, nonconformities or actions."},
     "columns_unknown": {"zh": "{file}：无法识别的列：{columns}", "en": "{file}: unknown columns: {columns}"},
     "columns_missing": {"zh": "{file}：缺少必需的列：{columns}", "en": "{file}: required columns missing: {columns}"},
@@ -631,6 +631,9 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "The data ends on {last}, before today: the dashboard shows it as of that day. Choose another "
               "as-of date in the sidebar.",
     },
+    # ledger: ledgers as they really come (encodings, odd cells, value mappings)
+    "encoding_unsupported": {"zh": "{file}：文件编码似为 {encoding}，不予读取（支持 UTF-8、GB18030/GBK、Big5/cp950/Big5-HKSCS、带 BOM 的 UTF-16）；请另存为“CSV UTF-8”后再导入。", "en": "{file}: the text looks like {encoding}, which is not read (UTF-8, GB18030/GBK, Big5/cp950/Big5-HKSCS and UTF-16 with BOM are); save it as \"CSV UTF-8\" and import it again."},
+    "encoding_garbled": {"zh": "{file}：按 {encoding} 解码会产生乱码（私用区或替换字符），未读取；请另存为“CSV UTF-8”后再导入。", "en": "{file}: read as {encoding}, it gives characters that are not text (private-use or replacement characters); nothing was read. Save it as \"CSV UTF-8\" and import it again."},
 }
 
 

@@ -217,7 +217,7 @@ class Outcome:
 
 
 def decode(raw: bytes, file: str) -> str:
-    """UTF-8 with or without BOM, UTF-16 with BOM, GB18030 (a superset of GBK); else say so."""
+    """UTF-8 with or without BOM, UTF-16 with BOM, GB18030 (a superset of GBK), Big5 (cp950, HKSCS); else say so."""
     return _decoded(raw, file)[0]
 
 
@@ -226,12 +226,53 @@ def _decoded(raw: bytes, file: str) -> tuple[str, str]:
         return raw[len(codecs.BOM_UTF8):].decode("utf-8"), "utf-8"
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return raw.decode("utf-16"), "utf-16"
-    for encoding in ("utf-8", "gb18030"):
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    # Not UTF-8: GB18030 decodes almost any pair of bytes, Big5 too, so trying them in turn reads one as the
+    # other's garbage. The detector weighs which one the text is written in; the decoding is then checked.
+    tried = None
+    for encoding in _encodings_of(raw, file):
+        tried = encoding
         try:
-            return raw.decode(encoding), encoding
+            text = raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise LedgerError("encoding_unknown", file=file)
+        if not NOT_TEXT.search(text):
+            return text, encoding
+    raise LedgerError("encoding_garbled", file=file, encoding=tried)
+
+
+# What each detected encoding is read as, supersets first: Excel on Traditional-Chinese Windows writes cp950
+# (Big5 and Microsoft's additions); Hong Kong's Big5-HKSCS puts its characters where cp950 has private use.
+READ_AS = {
+    "gb18030": ("gb18030",), "gbk": ("gb18030",), "gb2312": ("gb18030",),
+    "big5": ("cp950", "big5hkscs"), "cp950": ("cp950", "big5hkscs"), "big5hkscs": ("big5hkscs", "cp950"),
+}
+# Private use and the replacement character: a decoding that gives them read bytes it does not know.
+NOT_TEXT = re.compile("[\ue000-\uf8ff\ufffd\U000f0000-\U0010ffff]")
+DETECT_BYTES = 1 << 18
+
+
+def _encodings_of(raw: bytes, file: str) -> tuple[str, ...]:
+    """The encodings to read a file in that is not UTF-8, as the detector names it; other ones are refused."""
+    from charset_normalizer import from_bytes
+
+    # from the line of the first byte past ASCII: a ledger's first rows may all be ASCII
+    first = re.search(rb"[\x80-\xff]", raw)
+    start = raw.rfind(b"\n", 0, first.start()) + 1 if first else 0
+    sample = raw[start:start + DETECT_BYTES]
+    if len(raw) > start + DETECT_BYTES and b"\n" in sample:
+        sample = sample[:sample.rfind(b"\n") + 1]  # whole characters
+    # UTF-16 and UTF-32 are read only with their byte-order mark; without it they are a guess on any bytes
+    found = [m.encoding for m in from_bytes(sample) if not m.encoding.startswith(("utf_16", "utf_32"))]
+    if not found:
+        raise LedgerError("encoding_unknown", file=file)
+    name = codecs.lookup(found[0]).name
+    if name not in READ_AS:
+        raise LedgerError("encoding_unsupported", file=file, encoding=name)
+    return READ_AS[name]
 
 
 def clean(value: str | None, normalise: bool) -> str | None:

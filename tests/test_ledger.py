@@ -226,12 +226,14 @@ def test_the_same_ledger_in_any_supported_encoding_imports_to_identical_rows(wri
 
 
 def test_a_file_in_no_supported_encoding_is_named(write_ledger):
-    # 0x80 alone is invalid in both UTF-8 and GB18030.
+    # 0x80 alone is invalid in UTF-8, GB18030 and Big5.
     folder = write_ledger()
     (folder / UNITS).write_bytes(b"code,name,parent\nHQ,\x80\x80,\n")
     with pytest.raises(ledger.LedgerError) as refused:
         ledger.read([folder])
-    assert (refused.value.key, refused.value.details) == ("encoding_unknown", {"file": UNITS})
+    # the detector's best guess for these bytes (cp1125) is named, and is none of the encodings read
+    assert (refused.value.key, refused.value.details["file"]) == ("encoding_unsupported", UNITS)
+    assert refused.value.details["encoding"] not in ledger.READ_AS
 
 
 
@@ -253,7 +255,9 @@ def test_a_byte_in_no_supported_encoding_past_the_first_rows_is_named(write_ledg
     (folder / UNITS).write_bytes(b"code,name,parent\nHQ,root,\n" + rows + b"U-X,\x80\x80,HQ\n")
     with pytest.raises(ledger.LedgerError) as refused:
         ledger.read([folder])
-    assert (refused.value.key, refused.value.details) == ("encoding_unknown", {"file": UNITS})
+    # the detector's best guess for these bytes (cp1125) is named, and is none of the encodings read
+    assert (refused.value.key, refused.value.details["file"]) == ("encoding_unsupported", UNITS)
+    assert refused.value.details["encoding"] not in ledger.READ_AS
 
 
 

@@ -131,3 +131,77 @@ def test_the_csv_exporter_defuses_tab_and_carriage_return_and_the_importer_undoe
     written = [export.defused(t) for t in texts]
     assert written == ["'=1", "'+1", "'-1", "'@a", "'\tT", "'\rR", "''=a", "'''+b", "'a", "'", "a'=b", None]
     assert ledger.undefused(pa.array(written, pa.string())).to_pylist() == texts
+
+
+# ---------------------------------------------------------------------------------------------
+# Encodings: Big5 as Excel on Traditional-Chinese Windows writes it, and what is not read
+
+
+BIG5_UNITS = "單位編號,單位名稱,上級單位\nHQ,舟山港務管理局,\nDH,定海分局,HQ\nDS,岱山分局,HQ\n"
+BIG5_CRITERIA = "條款,考核細則,類別\n1.1,三會一課按期召開,組織建設\n2.1,檔案資料歸檔齊全,制度建設\n"
+BIG5_FINDINGS = (
+    "問題編號,單位,考核細則,問題來源,嚴重程度,存在問題,問題詳情,發現日期,整改期限,整改狀態\n"
+    "NC-1,定海分局,1.1,內部稽核,嚴重,會議記錄不完整，簽到表缺頁,第三季度支部會議記錄缺三頁,2024-03-15,2024-04-15,整改中\n"
+    "NC-2,岱山分局,2.1,管理評審,一般,檔案櫃鑰匙由個人保管,「資料室」無登記簿,2024/4/2,2024/5/2,未整改\n"
+)
+
+
+def stored_rows(con) -> dict[str, list[tuple]]:
+    return {
+        "units": con.execute("select code, name, parent_code from units order by code").fetchall(),
+        "criteria": con.execute("select code, title, category from criteria order by code").fetchall(),
+        "nonconformities": con.execute(
+            "select ref, unit, criterion, source::varchar, severity::varchar, title, description, found_on, due_on, "
+            "status::varchar from nonconformities order by ref").fetchall(),
+    }
+
+
+@pytest.mark.parametrize("encoding", ["big5", "cp950"])
+def test_a_big5_csv_with_traditional_headers_and_names_imports_exactly(empty_store, tmp_path, encoding):
+    folder = tmp_path / encoding
+    folder.mkdir()
+    for name, text in (("units.csv", BIG5_UNITS), ("criteria.csv", BIG5_CRITERIA), ("問題清單.csv", BIG5_FINDINGS)):
+        (folder / name).write_bytes(text.encode(encoding))
+    assert (folder / "問題清單.csv").read_bytes()[:4] == "問題".encode("big5")  # not UTF-8
+    outcome = load(empty_store, folder)
+    assert problems(outcome) == []
+    assert stored_rows(empty_store) == {
+        "units": [("DH", "定海分局", "HQ"), ("DS", "岱山分局", "HQ"), ("HQ", "舟山港務管理局", None)],
+        "criteria": [("1.1", "三會一課按期召開", "組織建設"), ("2.1", "檔案資料歸檔齊全", "制度建設")],
+        "nonconformities": [
+            ("NC-1", "DH", "1.1", "internal_audit", "major", "會議記錄不完整，簽到表缺頁", "第三季度支部會議記錄缺三頁",
+             date(2024, 3, 15), date(2024, 4, 15), "in_progress"),
+            ("NC-2", "DS", "2.1", "management_review", "minor", "檔案櫃鑰匙由個人保管", "「資料室」無登記簿",
+             date(2024, 4, 2), date(2024, 5, 2), "open"),
+        ],
+    }
+
+
+def test_a_cp950_only_character_and_a_hkscs_character_read_as_written(org, tmp_path):
+    # "€" (0xA3E1) is Microsoft's addition to Big5; "嘅" is in Big5-HKSCS only (cp950 would give private use).
+    for encoding, title in (("cp950", "罰款 € 五百元未入帳"), ("big5hkscs", "香港辦事處嘅記錄未歸檔")):
+        path = tmp_path / f"{encoding}.csv"
+        path.write_bytes(("問題編號,單位,問題來源,嚴重程度,存在問題,發現日期\n"
+                          f"NC-{encoding},定海分局,內部稽核,一般,{title},2024-03-15\n").encode(encoding))
+        assert problems(load(org, path)) == []
+        assert org.execute("select title from nonconformities where ref = $r", {"r": f"NC-{encoding}"}).fetchone() == (title,)
+
+
+def test_a_shift_jis_file_is_refused_naming_its_encoding(tmp_path):
+    path = tmp_path / "台帳.csv"
+    path.write_bytes("番号,部署,発見日,問題の内容\n1,東京支店,2024-03-05,消火器の点検が未実施である\n".encode("shift_jis"))
+    with pytest.raises(ledger.LedgerError) as refused:
+        ledger.read([path])
+    assert (refused.value.key, refused.value.details) == ("encoding_unsupported", {"file": "台帳.csv", "encoding": "cp932"})
+
+
+def test_a_decoding_that_gives_private_use_characters_is_refused_naming_the_encoding(tmp_path):
+    # 0xAAA1 is in GBK's user-defined area: GB18030 reads it as U+E000, a private-use character.
+    rows = "".join(f"NC-{i},定海分局,内部审核,一般,会议记录不完整，签到表缺页,2024-03-15\n" for i in range(40))
+    raw = ("问题编号,单位,问题来源,严重程度,存在问题,发现日期\n" + rows + "NC-X,定海分局,内部审核,一般,").encode("gb18030")
+    path = tmp_path / "台账.csv"
+    path.write_bytes(raw + b"\xaa\xa1" + "记录,2024-03-15\n".encode("gb18030"))
+    assert b"\xaa\xa1".decode("gb18030") == "\ue000"
+    with pytest.raises(ledger.LedgerError) as refused:
+        ledger.read([path])
+    assert (refused.value.key, refused.value.details) == ("encoding_garbled", {"file": "台账.csv", "encoding": "gb18030"})
