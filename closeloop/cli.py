@@ -9,7 +9,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from closeloop import i18n, identity, ledger, metrics, store, trail, workflow
+from closeloop import i18n, identity, ledger, metrics, store, trail, value_maps, workflow
 from closeloop.filters import DEFAULT_WINDOW_DAYS, SEVERITIES, SOURCES, Filters
 
 
@@ -54,6 +54,8 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument("paths", nargs="+", type=Path)
     imp.add_argument("--db")
     imp.add_argument("--as", dest="actor", default=None, help="who is importing (default: the login name)")
+    imp.add_argument("--map", dest="maps", action="append", type=Path, default=[], metavar="FILE",
+                     help="value mappings, CSV lines column,value,canonical (kept in the store with the import)")
 
     m = commands.add_parser("metrics", help="print the metric contract as JSON")
     m.add_argument("--db")
@@ -165,18 +167,24 @@ def run_demo(args, t) -> str:
 
 
 def run_import(args, t) -> str:
+    mappings = [m for path in args.maps for m in value_maps.read_file(path)]
     reading = ledger.read_files(args.paths)
     for sheet in reading.skipped:
         print(t("import_skipped_sheet", sheet=sheet), file=sys.stderr)
     con = store.connect(args.db)
     who = identity.for_command_line(con, args.actor or getpass.getuser())
-    outcome = ledger.load(con, reading.sheets, who)
+    outcome = ledger.load(con, reading.sheets, who, mappings=mappings)
     if not outcome.ok:
         lines = [
             t("import_problem_line", file=f"{p.file} › {p.sheet}" if p.sheet else p.file, row=p.row,
               column=p.column, reason=t(f"reason_{p.reason}"), value=p.value if p.value is not None else "")
             for p in outcome.problems
         ]
+        # each value no alias or mapping names, once, with how to map it: the way forward
+        lines += [t("import_unknown_value_line", column=column, value=value, n=n,
+                    allowed=", ".join(value_maps.CHOICES[column][1])) for column, value, n in outcome.unknown_values]
+        if outcome.unknown_values:
+            lines.append(t("import_map_hint"))
         print("\n".join(lines), file=sys.stderr)
         raise Refused("import_rejected", n=len(outcome.problems))
     summary = ", ".join(
@@ -367,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return bench.main(args)
         print(commands[args.command](args, t))
-    except (Refused, store.StoreError, ledger.LedgerError, workflow.Refused, *_pack_errors()) as e:
+    except (Refused, store.StoreError, ledger.LedgerError, value_maps.MapError, workflow.Refused, *_pack_errors()) as e:
         print(t(e.key, **e.details), file=sys.stderr)
         return 2
     return 0

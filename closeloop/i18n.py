@@ -633,6 +633,22 @@ CATALOG: dict[str, dict[str, str]] = {
     },
     # ledger: ledgers as they really come (encodings, odd cells, value mappings)
     "encoding_unsupported": {"zh": "{file}：文件编码似为 {encoding}，不予读取（支持 UTF-8、GB18030/GBK、Big5/cp950/Big5-HKSCS、带 BOM 的 UTF-16）；请另存为“CSV UTF-8”后再导入。", "en": "{file}: the text looks like {encoding}, which is not read (UTF-8, GB18030/GBK, Big5/cp950/Big5-HKSCS and UTF-16 with BOM are); save it as \"CSV UTF-8\" and import it again."},
+    "import_unknown_value_line": {"zh": "未知取值：{column} “{value}”，{n} 行（可映射为：{allowed}）", "en": "unknown value: {column} \"{value}\", {n} rows (map it to one of: {allowed})"},
+    "import_map_hint": {"zh": "映射后再导入：import --map 映射文件.csv，每行“列,值,标准值”，如 source,督查檢查,inspection；映射随导入保存在本库，以后的导入自动采用。", "en": "Map them and import again: import --map FILE.csv, one line per value as column,value,canonical, e.g. source,督查檢查,inspection; the mappings are kept in this store with the import and apply to later imports."},
+    "map_file_missing": {"zh": "找不到映射文件：{file}", "en": "No such mapping file: {file}"},
+    "map_bad_line": {"zh": "{file} 第 {row} 行：映射文件每行应为“列,值,标准值”三项。", "en": "{file} line {row}: a mapping line is column,value,canonical."},
+    "map_bad_column": {"zh": "{file} 第 {row} 行：列“{column}”不能映射（可映射的列：{allowed}）。", "en": "{file} line {row}: column \"{column}\" is not mapped (these are: {allowed})."},
+    "map_bad_value": {"zh": "{file} 第 {row} 行：缺少要映射的值。", "en": "{file} line {row}: the value to map is empty."},
+    "map_bad_canonical": {"zh": "{file} 第 {row} 行：“{value}”不是标准值（可用：{allowed}）。", "en": "{file} line {row}: \"{value}\" is not a canonical value (use one of: {allowed})."},
+    "map_conflict": {"zh": "{file} 第 {row} 行：{column} “{value}”已映射为另一个标准值。", "en": "{file} line {row}: {column} \"{value}\" is mapped to another canonical value above."},
+    "unknown_values_title": {"zh": "无法识别的取值：请逐一指定其标准值", "en": "Values not recognised: say what each one means"},
+    "unknown_values_caption": {"zh": "这些取值不在别名表中，系统不会猜测。为每个取值选定标准值后保存，本库以后的导入都按此读取（映射记入变更记录）；不选的取值仍作为问题列出。", "en": "These values are in no alias list, and nothing is guessed. Choose what each one means and save: every later import into this store reads it so (each mapping is recorded as an event). A value left unchosen stays a problem."},
+    "unknown_value_label": {"zh": "{column}：“{value}”（{n} 行）", "en": "{column}: \"{value}\" ({n} rows)"},
+    "unknown_value_choose": {"zh": "选择标准值", "en": "Choose a canonical value"},
+    "unknown_values_save": {"zh": "保存映射并重新检查", "en": "Save the mappings and check again"},
+    "value_maps_title": {"zh": "本库的取值映射（{n}）", "en": "This store's value mappings ({n})"},
+    "value_maps_caption": {"zh": "台账中的这些取值按右列读取，适用于每次导入（命令行 import --map 文件也可添加或修改）。", "en": "A ledger's values on the left are read as the canonical values beside them, in every import (import --map FILE on the command line adds or changes them too)."},
+    "col_map_canonical": {"zh": "读作", "en": "Read as"},
     "encoding_garbled": {"zh": "{file}：按 {encoding} 解码会产生乱码（私用区或替换字符），未读取；请另存为“CSV UTF-8”后再导入。", "en": "{file}: read as {encoding}, it gives characters that are not text (private-use or replacement characters); nothing was read. Save it as \"CSV UTF-8\" and import it again."},
 }
 

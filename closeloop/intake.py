@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from closeloop import export, ledger, store
+from closeloop import export, ledger, store, value_maps
 from closeloop.identity import Identity
 
 STEPS = ("upload", "mapping", "report", "done")
@@ -104,6 +104,31 @@ def check(intake: Intake, con, who: Identity | None = None) -> Intake:
     return intake
 
 
+def map_values(intake: Intake, con, who: Identity | str, chosen: dict[tuple[str, str], str | None]) -> Intake:
+    """Keep the mappings the user chose for unknown values ((column, value) → canonical; None: not yet), then check again."""
+    mappings = [value_maps.Mapping(column, value, canonical) for (column, value), canonical in chosen.items() if canonical]
+    if mappings:
+        value_maps.save_now(con, mappings, who.actor if isinstance(who, Identity) else who)
+    return check(intake, con, who if isinstance(who, Identity) else None)
+
+
+def value_maps_table(con, t) -> pd.DataFrame:
+    """The store's mappings as the Data page shows them: column, value as written, read as, who and when."""
+    rows = value_maps.table(con)
+    return pd.DataFrame({
+        t("col_column"): [column_label(c, t) for c in rows["column_name"]],
+        t("col_value"): rows["value"],
+        t("col_map_canonical"): [value_label(c, v, t) for c, v in zip(rows["column_name"], rows["canonical"])],
+        t("col_actor"): rows["set_by"],
+        t("col_at"): rows["set_at"],
+    })
+
+
+def value_label(column: str, canonical: str, t) -> str:
+    """"督查 (inspection)": the catalog's word for a canonical value, and the value itself."""
+    return f"{t(value_maps.CHOICES[column][0] + canonical)} ({canonical})"
+
+
 def commit(intake: Intake, con, who: Identity | str, progress=None) -> Intake:
     """All of it or none: a new batch, or the problems found since the check (the importer's scope among them)."""
     intake.outcome = ledger.load(con, intake.sheets, who, progress)
@@ -144,6 +169,7 @@ def show(t, db: Path, con, actor: Identity, allowed: bool) -> None:
     st.download_button(t("template_download"), template, file_name=t("template_file"),
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        icon=":material/download:", key="template", on_click="ignore")
+    _stored_value_maps(t, con)
     if not allowed:
         st.info(t("import_administrators_only"))
         return
@@ -219,6 +245,8 @@ def _report(intake: Intake, t, db, con, actor) -> None:
     outcome = intake.outcome
     sheets = ", ".join(f"{s.file}{' › ' + s.sheet if s.sheet else ''} ({sheet_rows(s):,})" for s in intake.sheets)
     st.caption(t("report_read", sheets=sheets))
+    if outcome.unknown_values:
+        _unknown_values(intake, t, con, actor)
     if outcome.problems:
         st.error(t("report_problems", n=f"{len(outcome.problems):,}"))
         table = problems_table(outcome, t)
@@ -247,3 +275,35 @@ def _done(intake: Intake, t, db, con, actor) -> None:
                            changed=f"{outcome.changed[k]:,}") for k in ledger.KINDS)
     st.success(t("import_committed", batch=outcome.batch, summary=summary))
     st.button(t("import_another"), on_click=_restart, key="intake-again")
+
+
+def _stored_value_maps(t, con) -> None:
+    import streamlit as st
+
+    table = value_maps_table(con, t)
+    if table.empty:
+        return
+    with st.expander(t("value_maps_title", n=len(table)), key="value-maps"):
+        st.caption(t("value_maps_caption"))
+        st.dataframe(table, hide_index=True, placeholder=t("none"), key="value-maps-table")
+
+
+def _unknown_values(intake: Intake, t, con, actor) -> None:
+    """Each value no alias or mapping names, with its rows: the user maps it (or leaves it), nothing is guessed."""
+    import streamlit as st
+
+    with st.container(border=True, key="unknown-values"):
+        st.markdown("##### " + t("unknown_values_title"))
+        st.caption(t("unknown_values_caption"))
+        chosen = {}
+        for index, (column, value, n) in enumerate(intake.outcome.unknown_values):
+            options = value_maps.CHOICES[column][1]
+            chosen[(column, value)] = st.selectbox(
+                t("unknown_value_label", column=column_label(column, t), value=value, n=f"{n:,}"), options, index=None,
+                format_func=lambda v, c=column: value_label(c, v, t), placeholder=t("unknown_value_choose"),
+                key=f"unknown-value-{index}",
+            )
+        if st.button(t("unknown_values_save"), type="primary", disabled=not any(chosen.values()), key="unknown-values-save"):
+            with st.spinner(t("checking")):
+                map_values(intake, con, actor, chosen)
+            st.rerun()

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from closeloop import i18n, identity, store, trail
+from closeloop import i18n, identity, store, trail, value_maps
 from closeloop.identity import Identity
 
 KINDS = ("units", "criteria", "nonconformities", "actions")
@@ -206,6 +206,8 @@ class Outcome:
     changed: dict[str, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     batch: int | None = None
+    # (column, value, rows) of each value no alias or mapping names, for the user to map (value_maps)
+    unknown_values: list[tuple[str, str, int]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -946,12 +948,15 @@ def seen_actions(sheet: Sheet) -> bool:
     return any(c in sheet.columns for c in ("action", "owner", "action_ref"))
 
 
-def _value_aliases() -> pa.Table:
+def _value_aliases(mappings: list[value_maps.Mapping] = ()) -> pa.Table:
     aliases = {domain: dict(values) for domain, values in VALUE_ALIASES.items()}
     for domain, (prefix, values) in _CATALOG_VALUES.items():
         for value in values:
             for text in (*i18n.CATALOG[prefix + value].values(), i18n.translate("zh-Hant", prefix + value)):
                 aliases[domain].setdefault(unicodedata.normalize("NFKC", text).strip().lower(), value)
+    # the store's mappings, then the import's own (--map): someone said so, over any alias
+    for m in mappings:
+        aliases[value_maps.DOMAINS[m.column]][value_maps.written(m.value).lower()] = m.canonical
     rows = [(d, alias.lower(), value) for d, values in aliases.items() for alias, value in values.items()]
     return pa.table({"domain": [r[0] for r in rows], "alias": [r[1] for r in rows], "value": [r[2] for r in rows]})
 
@@ -989,12 +994,12 @@ def _converted(names: pa.Table, way: str) -> pa.Table:
                      "code": names["code"]})
 
 
-def _checked(cur, sheets: list[Sheet]) -> list[Problem]:
+def _checked(cur, sheets: list[Sheet], mappings: list[value_maps.Mapping] = ()) -> list[Problem]:
     """Stage every sheet, type it and find its problems, inside the caller's transaction."""
     staged = {kind: _staged(sheets, kind) for kind in KINDS}
     for kind in KINDS:
         cur.register(f"staged_{kind}_arrow", staged[kind])
-    cur.register("value_aliases_arrow", _value_aliases())
+    cur.register("value_aliases_arrow", _value_aliases(value_maps.stored(cur) + list(mappings)))
     cur.register("unit_aliases_arrow", _names(cur, staged["units"], "select code, name, name_en from units",
                                               ("code", "name", "name_en")))
     cur.register("criterion_aliases_arrow", _names(
@@ -1022,7 +1027,13 @@ def _checked(cur, sheets: list[Sheet]) -> list[Problem]:
     return sorted(found + read, key=lambda p: (p.file, p.sheet or "", p.row or 0, p.column or "", p.reason))
 
 
-def check(con, sheets: list[Sheet], who: Identity | None = None) -> Outcome:
+def _unknown_values(cur, outcome: Outcome) -> None:
+    if any(p.reason == "unknown_value" for p in outcome.problems):
+        outcome.unknown_values = [tuple(r) for r in cur.execute(store.sql("import_unknown_values")).fetchall()]
+
+
+def check(con, sheets: list[Sheet], who: Identity | None = None,
+          mappings: list[value_maps.Mapping] = ()) -> Outcome:
     """What load() would say, storing nothing: the problems, or how many records are new and how many stored."""
     who = who or identity.local_administrator()
     _may_import(who)
@@ -1030,7 +1041,8 @@ def check(con, sheets: list[Sheet], who: Identity | None = None) -> Outcome:
     cur = con.cursor()
     try:
         with store.transaction(cur):
-            outcome.problems = _checked(cur, sheets)
+            outcome.problems = _checked(cur, sheets, mappings)
+            _unknown_values(cur, outcome)
             for kind in KINDS:
                 key = KEYS[kind]
                 new, stored = cur.execute(
@@ -1052,11 +1064,12 @@ def check(con, sheets: list[Sheet], who: Identity | None = None) -> Outcome:
 
 
 def load(con, sheets: list[Sheet], actor: str | Identity,
-         progress: Callable[[float], None] | None = None) -> Outcome:
+         progress: Callable[[float], None] | None = None, mappings: list[value_maps.Mapping] = ()) -> Outcome:
     """Check every row of every sheet; if none has a problem, merge them all in one transaction.
 
     `actor` is who imports: an Identity is held to its role and subtree (in the same transaction as the
-    merge); a bare name is the local administrator of the whole organisation.
+    merge); a bare name is the local administrator of the whole organisation. `mappings` (import --map)
+    apply beside the store's own, and are kept with the import.
     """
     who = actor if isinstance(actor, Identity) else identity.local_administrator(actor)
     _may_import(who)
@@ -1067,10 +1080,12 @@ def load(con, sheets: list[Sheet], actor: str | Identity,
     try:
         with store.transaction(cur):
             step(0.1)
-            outcome.problems = _checked(cur, sheets)
+            outcome.problems = _checked(cur, sheets, mappings)
             step(0.5)
             if outcome.problems:
+                _unknown_values(cur, outcome)
                 raise _Rejected
+            value_maps.save(cur, list(mappings), who.actor, "import")  # sealed with the import's events
             if who.scope is not None:
                 store.script(cur, "import_scope_before", {"scope": who.scope})
             outcome.batch = _merge(cur, sheets, who.actor, outcome)

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from closeloop import demo, export, ledger, store
+from closeloop import demo, export, i18n, intake, ledger, store, trail, value_maps
 from closeloop.filters import Filters
 
 
@@ -205,3 +205,141 @@ def test_a_decoding_that_gives_private_use_characters_is_refused_naming_the_enco
     with pytest.raises(ledger.LedgerError) as refused:
         ledger.read([path])
     assert (refused.value.key, refused.value.details) == ("encoding_garbled", {"file": "台账.csv", "encoding": "gb18030"})
+
+
+# ---------------------------------------------------------------------------------------------
+# Values outside the alias list: reported with their counts, mapped once, remembered by the store
+
+LOCAL_LABELS = (
+    "ref,unit,source,severity,title,found_on\n"
+    "NC-1,DH,督查檢查,一般,消防通道堵塞,2024-03-05\n"
+    "NC-2,DH,督查檢查,輕度,會議記錄不全,2024-03-06\n"
+    "NC-3,DH,專項檢查,一般,台賬未更新,2024-03-07\n"  # an alias already: inspection
+)
+MAPPINGS = [value_maps.Mapping("source", "督查檢查", "inspection"), value_maps.Mapping("severity", "輕度", "minor")]
+
+
+def value_map_events(con) -> list[tuple]:
+    return con.execute("select actor, ref, field, old, new, reason from events where entity = 'value_map' order by id").fetchall()
+
+
+def test_each_unknown_value_is_reported_once_with_its_rows(org, tmp_path):
+    path = tmp_path / "ledger.csv"
+    path.write_text(LOCAL_LABELS, encoding="utf-8")
+    outcome = load(org, path)
+    assert outcome.unknown_values == [("severity", "輕度", 1), ("source", "督查檢查", 2)]
+    assert [p[1:] for p in problems(outcome)] == [
+        (2, "source", "督查檢查", "unknown_value"), (3, "severity", "輕度", "unknown_value"),
+        (3, "source", "督查檢查", "unknown_value"),
+    ]
+    assert ledger.check(org, ledger.read([path])).unknown_values == outcome.unknown_values
+
+
+def test_mapped_values_import_are_kept_in_the_trail_and_apply_to_later_imports(org, tmp_path):
+    path = tmp_path / "ledger.csv"
+    path.write_text(LOCAL_LABELS, encoding="utf-8")
+    outcome = load(org, path, mappings=MAPPINGS)
+    assert (problems(outcome), outcome.accepted["nonconformities"]) == ([], 3)
+    assert org.execute("select ref, source::varchar, severity::varchar from nonconformities order by ref").fetchall() == [
+        ("NC-1", "inspection", "minor"), ("NC-2", "inspection", "minor"), ("NC-3", "inspection", "minor")]
+    assert value_map_events(org) == [("test", "source:督查檢查", "canonical", None, "inspection", "import"),
+                                     ("test", "severity:輕度", "canonical", None, "minor", "import")]
+    assert value_maps.stored(org) == sorted(MAPPINGS, key=lambda m: (m.column, m.value))
+    # a later ledger with the same local labels, and no mapping given: the store remembers them
+    later = tmp_path / "later.csv"
+    later.write_text("ref,unit,source,severity,title,found_on\nNC-4,DH,督查檢查,輕度,記錄缺頁,2024-04-01\n", encoding="utf-8")
+    assert problems(load(org, later)) == []
+    assert org.execute("select source::varchar, severity::varchar from nonconformities where ref = 'NC-4'").fetchone() == (
+        "inspection", "minor")
+    assert trail.verify(org).ok
+
+
+def test_a_rejected_import_keeps_none_of_its_mappings(org, tmp_path):
+    path = tmp_path / "ledger.csv"
+    path.write_text(LOCAL_LABELS.replace("2024-03-07", "2024-02-30"), encoding="utf-8")
+    outcome = load(org, path, mappings=MAPPINGS)
+    assert [p[1:] for p in problems(outcome)] == [(4, "found_on", "2024-02-30", "not_a_date")]
+    assert (value_maps.stored(org), value_map_events(org)) == ([], [])
+
+
+def test_a_changed_mapping_is_an_event_with_its_old_and_new_value(org):
+    value_maps.save_now(org, [value_maps.Mapping("source", "督查檢查", "inspection")], "王明")
+    value_maps.save_now(org, [value_maps.Mapping("source", "督查檢查", "superior_assessment")], "李華")
+    value_maps.save_now(org, [value_maps.Mapping("source", "督查檢查", "superior_assessment")], "李華")  # no change
+    assert value_map_events(org) == [
+        ("王明", "source:督查檢查", "canonical", None, "inspection", "value_map"),
+        ("李華", "source:督查檢查", "canonical", "inspection", "superior_assessment", "value_map"),
+    ]
+    assert org.execute("select canonical, set_by, version from value_maps").fetchall() == [("superior_assessment", "李華", 2)]
+    assert trail.verify(org).ok
+
+
+@pytest.mark.parametrize(("line", "key", "details"), [
+    ("source,督查檢查,inspektion", "map_bad_canonical", {
+        "file": "map.csv", "row": 1, "value": "inspektion",
+        "allowed": "internal_audit, inspection, satisfaction_survey, management_review, superior_assessment"}),
+    ("unit,定海,DH", "map_bad_column", {
+        "file": "map.csv", "row": 1, "column": "unit", "allowed": "source, severity, status, action_kind, action_status"}),
+    ("source,督查檢查", "map_bad_line", {"file": "map.csv", "row": 1}),
+])
+def test_a_bad_mapping_line_is_named(tmp_path, line, key, details):
+    path = tmp_path / "map.csv"
+    path.write_text("column,value,canonical\n" + line + "\n", encoding="utf-8")
+    with pytest.raises(value_maps.MapError) as refused:
+        value_maps.read_file(path)
+    assert (refused.value.key, refused.value.details) == (key, details)
+
+
+def test_the_command_line_names_unknown_values_and_imports_with_a_mapping_file(cli, tmp_path):
+    db = tmp_path / "cli.duckdb"
+    org_folder = tmp_path / "org"
+    org_folder.mkdir()
+    (org_folder / "units.csv").write_text("code,name,parent\nHQ,舟山港務管理局,\nDH,定海分局,HQ\n", encoding="utf-8")
+    assert cli("import", org_folder, "--db", db).returncode == 0
+    path = tmp_path / "ledger.csv"
+    path.write_text(LOCAL_LABELS, encoding="utf-8")
+    refused = cli("import", path, "--db", db)
+    assert refused.returncode == 2
+    assert refused.stderr.splitlines()[3:] == [
+        'unknown value: severity "輕度", 1 rows (map it to one of: major, minor, observation)',
+        'unknown value: source "督查檢查", 2 rows (map it to one of: internal_audit, inspection, '
+        "satisfaction_survey, management_review, superior_assessment)",
+        i18n.translate("en", "import_map_hint"),
+        "Import refused: 3 problems; nothing was stored.",
+    ]
+    mapping = tmp_path / "map.csv"
+    mapping.write_text("column,value,canonical\nsource,督查檢查,inspection\nseverity,輕度,minor\n", encoding="utf-8")
+    done = cli("import", path, "--db", db, "--map", mapping)
+    assert (done.returncode, done.stderr) == (0, "")
+    con = store.connect(db)
+    assert value_maps.stored(con) == sorted(MAPPINGS, key=lambda m: (m.column, m.value))
+    con.close()
+    bad = cli("import", path, "--db", db, "--map", tmp_path / "none.csv")
+    assert (bad.returncode, bad.stderr) == (2, f"No such mapping file: {tmp_path / 'none.csv'}\n")
+
+
+def test_the_import_tab_maps_each_unknown_value_and_checks_again(tmp_path):
+    db = tmp_path / "s.duckdb"
+    con = store.connect(db)
+    assert ledger.load(con, ledger.read([write_org(tmp_path)]), actor="test").ok
+    got = intake.check(intake.receive([("ledger.csv", LOCAL_LABELS.encode("utf-8"))], db), con)
+    assert got.outcome.unknown_values == [("severity", "輕度", 1), ("source", "督查檢查", 2)]
+    # one of the two chosen: the other stays a problem, nothing is guessed
+    got = intake.map_values(got, con, "王明", {("source", "督查檢查"): "inspection", ("severity", "輕度"): None})
+    assert got.outcome.unknown_values == [("severity", "輕度", 1)]
+    got = intake.map_values(got, con, "王明", {("severity", "輕度"): "minor"})
+    assert (got.step, got.outcome.problems, got.outcome.accepted["nonconformities"]) == ("report", [], 3)
+    shown = intake.value_maps_table(con, i18n.translator("en"))
+    assert shown.drop(columns=["When (UTC)"]).to_dict("records") == [
+        {"Column": "严重程度 (severity)", "Value": "輕度", "Read as": "Minor (minor)", "Who": "王明"},
+        {"Column": "问题来源 (source)", "Value": "督查檢查", "Read as": "Inspection (inspection)", "Who": "王明"},
+    ]
+    assert [e[1:5] for e in value_map_events(con)] == [
+        ("source:督查檢查", "canonical", None, "inspection"), ("severity:輕度", "canonical", None, "minor")]
+
+
+def write_org(tmp_path):
+    folder = tmp_path / "org-files"
+    folder.mkdir()
+    (folder / "units.csv").write_text("code,name,parent\nHQ,舟山港務管理局,\nDH,定海分局,HQ\n", encoding="utf-8")
+    return folder
