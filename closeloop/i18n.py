@@ -649,6 +649,10 @@ CATALOG: dict[str, dict[str, str]] = {
     "value_maps_title": {"zh": "本库的取值映射（{n}）", "en": "This store's value mappings ({n})"},
     "value_maps_caption": {"zh": "台账中的这些取值按右列读取，适用于每次导入（命令行 import --map 文件也可添加或修改）。", "en": "A ledger's values on the left are read as the canonical values beside them, in every import (import --map FILE on the command line adds or changes them too)."},
     "col_map_canonical": {"zh": "读作", "en": "Read as"},
+    "reason_cell_without_header": {"zh": "该列没有表头，单元格内容不会导入：请补上表头（备注列可写“备注”）或删除该内容", "en": "a filled cell in a column with no header, which would not be imported: give the column a header (备注 for remarks) or clear the cell"},
+    "reason_hidden_character": {"zh": "编号中含有不可见的控制字符（NUL 或文字方向控制符 U+202A–U+202E、U+2066–U+2069），会使编号看似相同实则不同", "en": "a hidden character in a ref or code (NUL, or a text-direction override U+202A–U+202E or U+2066–U+2069): it makes refs that look alike differ"},
+    "reason_due_before_found": {"zh": "整改期限早于发现日期", "en": "due before it was found"},
+    "reason_date_too_early": {"zh": "日期早于 1901 年：Excel 将空白或为零的日期单元格显示为 1900-01-00，请填写实际日期或留空", "en": "a date before 1901: Excel shows an empty or zero date cell as 1900-01-00; give the real day or leave it empty"},
     "encoding_garbled": {"zh": "{file}：按 {encoding} 解码会产生乱码（私用区或替换字符），未读取；请另存为“CSV UTF-8”后再导入。", "en": "{file}: read as {encoding}, it gives characters that are not text (private-use or replacement characters); nothing was read. Save it as \"CSV UTF-8\" and import it again."},
 }
 

@@ -479,6 +479,7 @@ def sheet_from(source: Source, layout: Layout) -> Sheet:
         raise LedgerError("columns_missing", file=source.label, columns=", ".join(missing))
     table, rows = source.body(layout.header_row)
     table, rows = table.slice(layout.depth), rows[layout.depth:]
+    stray = _cells_without_header(table, rows, layout)
     columns: dict[str, pa.Array] = {}
     for index, name in enumerate(layout.columns):
         if name and index < table.num_columns:
@@ -498,7 +499,12 @@ def sheet_from(source: Source, layout: Layout) -> Sheet:
         columns, rows = _without_footer(columns, rows)
     if unit_from_name:
         columns["unit"] = pa.array([unit_of_name(source.sheet or Path(source.file).stem)] * len(rows), pa.string())
-    sheet_problems = _formula_problems(source, layout)
+    kept = set(np.asarray(rows).tolist()) if stray else set()
+    # a footer's label beside the table ("審核：李四") is not a value lost; anything else is
+    sheet_problems = _formula_problems(source, layout) + [
+        Problem(source.file, row, column, value, "cell_without_header", source.sheet)
+        for row, column, value in stray if row in kept or not FOOTER.search(value)
+    ]
     if layout.kind == "actions" and "kind" not in present:
         columns["kind"] = pa.array(["corrective"] * len(rows), pa.string())  # a ledger that does not say
     if layout.kind == "actions" and "ref" not in present:
@@ -531,7 +537,24 @@ class Formula(str):
 
 
 # Problems found as a file is read, beside the ones import_problems.sql finds.
-READ_REASONS = ("formula",)
+READ_REASONS = ("formula", "cell_without_header")
+
+
+def _cells_without_header(table: pa.Table, rows: np.ndarray, layout: Layout) -> list[tuple[int, str, str]]:
+    """(row, column letter, value) of each filled cell in a column with no header: it would be lost unseen."""
+    from openpyxl.utils import get_column_letter
+
+    found = []
+    for index in range(table.num_columns):
+        header = layout.headers[index] if index < len(layout.headers) else None
+        if clean(_text(header), False):
+            continue  # a named column: imported, left out on purpose, or refused as unknown
+        values = _cleaned(table.column(index), False)
+        if values.null_count == len(values):
+            continue
+        for position in pc.indices_nonzero(pc.is_valid(values)).to_pylist():
+            found.append((int(rows[position]), get_column_letter(index + 1), values[position].as_py()))
+    return found
 
 
 def _formula_problems(source: Source, layout: Layout) -> list[Problem]:

@@ -80,6 +80,38 @@ problems as (
     from staged_actions
     where ref in (select ref from staged_actions group by ref having count(*) > 1)
 
+    -- refs and codes with a character that hides (NUL, bidirectional overrides and isolates)
+    union all
+    select file, sheet, row_no, col, val, 'hidden_character'
+    from (
+        unpivot (
+            select file, sheet, row_no, code, parent from staged_units
+            where ledger_hidden_character(concat(code, parent))
+        ) on code, parent into name col value val
+    )
+    where ledger_hidden_character(val)
+    union all
+    select file, sheet, row_no, 'code', code, 'hidden_character'
+    from staged_criteria where ledger_hidden_character(code)
+    union all
+    select file, sheet, row_no, col, val, 'hidden_character'
+    from (
+        unpivot (
+            select file, sheet, row_no, ref, unit, audit, criterion, action_ref from staged_nonconformities
+            where ledger_hidden_character(concat(ref, unit, audit, criterion, action_ref))
+        ) on ref, unit, audit, criterion, action_ref into name col value val
+    )
+    where ledger_hidden_character(val)
+    union all
+    select file, sheet, row_no, col, val, 'hidden_character'
+    from (
+        unpivot (
+            select file, sheet, row_no, ref, nc_ref from staged_actions
+            where ledger_hidden_character(concat(ref, nc_ref))
+        ) on ref, nc_ref into name col value val
+    )
+    where ledger_hidden_character(val)
+
     -- a finding's later row in a ledger sheet that says something else than its first row
     union all
     select file, sheet, row_no, col, val, 'conflicting_value'
@@ -133,6 +165,34 @@ problems as (
     union all
     select file, sheet, row_no, 'closed_on', given_closed_on, 'closed_before_found'
     from typed_nonconformities where closed_on < found_on
+    union all
+    select file, sheet, row_no, 'due_on', given_due_on, 'due_before_found'
+    from typed_nonconformities where due_on < found_on
+    -- Excel shows an empty or zero date cell as 1900-01-00 (read as 1899-12-30 or 1900-01-01): no finding
+    -- of a ledger is that old, while real records do go back to 1904
+    union all
+    select file, sheet, row_no, d.col, d.val, 'date_too_early'
+    from (
+        unpivot (
+            select file, sheet, row_no,
+                case when found_on < date '1901-01-01' then given_found_on end as found_on,
+                case when due_on < date '1901-01-01' then given_due_on end as due_on,
+                case when closed_on < date '1901-01-01' then given_closed_on end as closed_on,
+            from typed_nonconformities
+            where found_on < date '1901-01-01' or due_on < date '1901-01-01' or closed_on < date '1901-01-01'
+        ) on found_on, due_on, closed_on into name col value val
+    ) as d
+    union all
+    select file, sheet, row_no, d.col, d.val, 'date_too_early'
+    from (
+        unpivot (
+            select file, sheet, row_no,
+                case when due_on < date '1901-01-01' then given_due_on end as due_on,
+                case when done_on < date '1901-01-01' then given_done_on end as done_on,
+            from typed_actions
+            where due_on < date '1901-01-01' or done_on < date '1901-01-01'
+        ) on due_on, done_on into name col value val
+    ) as d
     union all
     select file, sheet, row_no, 'closed_on', given_closed_on, 'closed_without_date'
     from typed_nonconformities where status = 'closed' and given_closed_on is null

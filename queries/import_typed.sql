@@ -39,6 +39,11 @@ create or replace temp macro ledger_date(s) as
         ])::date
     end;
 
+-- a NUL or a bidirectional override or isolate (U+202A–U+202E, U+2066–U+2069): in a ref or code it makes two
+-- refs that read alike differ, or one read as another, and no ledger means one
+create or replace temp macro ledger_hidden_character(s) as
+    regexp_matches(s, '[\x00\x{202A}-\x{202E}\x{2066}-\x{2069}]');
+
 -- a value the aliases do not name, as an enumeration would spell it ("In progress" → in_progress)
 create or replace temp macro ledger_token(s) as replace(replace(lower(s), ' ', '_'), '-', '_');
 

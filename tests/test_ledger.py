@@ -75,6 +75,16 @@ REASON_CASES = {
     "date_without_done": (ACTIONS, ",,planned", ",2026-03-30,planned", [
         (ACTIONS, 3, "status", "planned", "date_without_done"),
     ]),
+    "hidden_character": (UNITS, "DH,定海分局,HQ", "DH,定海分局,HQ\nD\x00S,岱山分局,H\u202eQ", [
+        (UNITS, 4, "code", "D\x00S", "hidden_character"), (UNITS, 4, "parent", "H\u202eQ", "hidden_character"),
+        (UNITS, 4, "parent", "H\u202eQ", "unknown_unit"),
+    ]),
+    "due_before_found": (NC, "2026-03-01,2026-04-01", "2026-03-01,2026-02-28", [
+        (NC, 3, "due_on", "2026-02-28", "due_before_found"),
+    ]),
+    "date_too_early": (NC, "2026-03-01,2026-04-01", "1899-12-30,2026-04-01", [
+        (NC, 3, "found_on", "1899-12-30", "date_too_early"),
+    ]),
     # a ledger sheet (an owner column) may repeat a finding on a row per action, but not change it
     "conflicting_value": (NC, "closed_on,status\n", "closed_on,status,owner\n", None),
 }

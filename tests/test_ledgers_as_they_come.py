@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
-from datetime import date
+from datetime import date, datetime
 
 import pyarrow as pa
 import pytest
@@ -343,3 +343,52 @@ def write_org(tmp_path):
     folder.mkdir()
     (folder / "units.csv").write_text("code,name,parent\nHQ,舟山港務管理局,\nDH,定海分局,HQ\n", encoding="utf-8")
     return folder
+
+
+# ---------------------------------------------------------------------------------------------
+# What was accepted without a word: cells under no header, Excel's day zero
+
+
+def test_a_cell_under_no_header_is_refused_naming_its_row_and_column(org, tmp_path):
+    path = tmp_path / "ledger.csv"
+    path.write_text("ref,unit,source,severity,title,found_on\n"
+                    "NC-1,DH,inspection,minor,記錄不全,2024-03-05\n"
+                    "NC-2,DH,inspection,minor,簽到表缺頁,2024-03-06,已口頭提醒\n", encoding="utf-8")
+    assert problems(load(org, path)) == [("ledger.csv", 3, "G", "已口頭提醒", "cell_without_header")]
+    assert org.execute("select count(*) from nonconformities").fetchone() == (0,)
+
+
+def test_a_workbook_column_without_a_header_is_refused_but_a_signature_beside_the_table_is_not(org, tmp_path):
+    path = tmp_path / "ledger.xlsx"
+    path.write_bytes(workbook_bytes([
+        ["編號", "單位", None, "問題來源", "問題等級", "存在問題", "發現日期"],
+        ["NC-1", "DH", None, "督查", "一般", "記錄不全", "2024-03-05"],
+        ["NC-2", "DH", "整改已過半", "督查", "一般", "簽到表缺頁", "2024-03-06"],
+        [None, None, None, None, None, None, None, None, "審核：李四"],  # the signature line, right of the table
+    ]))
+    assert problems(load(org, path)) == [("ledger.xlsx", 3, "C", "整改已過半", "cell_without_header")]
+
+
+def test_excels_day_zero_in_a_date_cell_is_refused_and_a_real_1904_date_is_kept(org, tmp_path):
+    path = tmp_path / "ledger.xlsx"
+    path.write_bytes(workbook_bytes([
+        ["編號", "單位", "問題來源", "問題等級", "存在問題", "發現日期", "整改期限"],
+        ["NC-1", "DH", "督查", "一般", "記錄不全", datetime(2024, 3, 5), datetime(1900, 1, 1)],
+        ["NC-2", "DH", "督查", "一般", "水塔未檢", datetime(1904, 6, 2), datetime(1904, 7, 2)],
+    ]))
+    assert problems(load(org, path)) == [
+        ("ledger.xlsx", 2, "due_on", "1900-01-01", "date_too_early"),
+        ("ledger.xlsx", 2, "due_on", "1900-01-01", "due_before_found"),
+    ]
+    path.write_bytes(workbook_bytes([
+        ["編號", "單位", "問題來源", "問題等級", "存在問題", "發現日期", "整改期限"],
+        ["NC-2", "DH", "督查", "一般", "水塔未檢", datetime(1904, 6, 2), datetime(1904, 7, 2)],
+    ]))
+    assert problems(load(org, path)) == []
+    assert org.execute("select found_on from nonconformities").fetchall() == [(date(1904, 6, 2),)]
+
+
+def test_a_bidi_override_in_a_workbook_ref_is_refused(org, tmp_path):
+    path = tmp_path / "ledger.xlsx"
+    path.write_bytes(workbook_bytes([HEADER, ["NC-\u202e1-CN", "DH", "督查", "一般", "記錄不全", "2024-03-05"]]))
+    assert problems(load(org, path)) == [("ledger.xlsx", 2, "ref", "NC-\u202e1-CN", "hidden_character")]
