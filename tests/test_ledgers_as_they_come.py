@@ -392,3 +392,46 @@ def test_a_bidi_override_in_a_workbook_ref_is_refused(org, tmp_path):
     path = tmp_path / "ledger.xlsx"
     path.write_bytes(workbook_bytes([HEADER, ["NC-\u202e1-CN", "DH", "督查", "一般", "記錄不全", "2024-03-05"]]))
     assert problems(load(org, path)) == [("ledger.xlsx", 2, "ref", "NC-\u202e1-CN", "hidden_character")]
+
+
+# ---------------------------------------------------------------------------------------------
+# The "done when": a Traditional workbook as a unit keeps it imports after one mapping
+
+
+def test_a_traditional_workbook_with_title_rows_mixed_dates_formula_like_text_and_a_local_source_imports_after_one_mapping(
+    org, tmp_path,
+):
+    book = Workbook()
+    ws = book.active
+    ws.title = "2024年定海分局整改台賬"
+    ws.append(["2024年度定海分局黨建工作整改台賬"])  # a title row, merged across the table
+    ws.merge_cells("A1:I1")
+    ws.append(["填報單位：定海分局", None, None, None, None, None, "填報日期：2024年5月"])
+    ws.append(["序號", "問題編號", "責任單位", "檢查類型", "嚴重程度", "存在問題", "發現日期", "整改期限", "整改狀態"])
+    ws.append([1, "DH-2024-01", "定海分局", "督查檢查", "一般", "=會議記錄未簽字", datetime(2024, 3, 5), "2024/4/5", "整改中"])
+    ws.append([2, "DH-2024-02", "DH", "督查檢查", "嚴重", "消防通道堵塞", "2024年3月8日", 45397, "未整改"])
+    ws.append([3, "DH-2024-03", "定海分局", "專項檢查", "觀察項", "+86 電話未更新", "2024.3.20", "20240420", "未整改"])
+    ws["F4"].data_type = "s"  # typed as text ("=…" a person wrote), not a formula
+    path = tmp_path / "定海分局整改台賬.xlsx"
+    out = io.BytesIO()
+    book.save(out)
+    path.write_bytes(out.getvalue())
+
+    first = load(org, path)
+    assert first.unknown_values == [("source", "督查檢查", 2)]
+    assert [(p.row, p.column, p.value, p.reason) for p in first.problems] == [
+        (4, "source", "督查檢查", "unknown_value"), (5, "source", "督查檢查", "unknown_value")]
+    assert org.execute("select count(*) from nonconformities").fetchone() == (0,)
+
+    value_maps.save_now(org, [value_maps.Mapping("source", "督查檢查", "inspection")], "王明")  # the one mapping
+    second = load(org, path)
+    assert (second.problems, second.accepted["nonconformities"]) == ([], 3)
+    assert org.execute(
+        "select ref, unit, source::varchar, severity::varchar, title, found_on, due_on, status::varchar "
+        "from nonconformities order by ref"
+    ).fetchall() == [
+        ("DH-2024-01", "DH", "inspection", "minor", "=會議記錄未簽字", date(2024, 3, 5), date(2024, 4, 5), "in_progress"),
+        # Excel serial 45397: 45292 is 2024-01-01 in Excel, and 105 days on (31 + 29 + 31 + 14) is 15 April
+        ("DH-2024-02", "DH", "inspection", "major", "消防通道堵塞", date(2024, 3, 8), date(2024, 4, 15), "open"),
+        ("DH-2024-03", "DH", "inspection", "observation", "+86 電話未更新", date(2024, 3, 20), date(2024, 4, 20), "open"),
+    ]
