@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 from datetime import date, datetime
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -435,3 +436,39 @@ def test_a_traditional_workbook_with_title_rows_mixed_dates_formula_like_text_an
         ("DH-2024-02", "DH", "inspection", "major", "消防通道堵塞", date(2024, 3, 8), date(2024, 4, 15), "open"),
         ("DH-2024-03", "DH", "inspection", "observation", "+86 電話未更新", date(2024, 3, 20), date(2024, 4, 20), "open"),
     ]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_import_tab_lists_each_unknown_value_with_a_choice_and_the_stores_mappings(tmp_path, monkeypatch, lang):
+    from streamlit.testing.v1 import AppTest
+
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    db = tmp_path / "closeloop.duckdb"
+    con = store.connect(db)
+    assert ledger.load(con, ledger.read([write_org(tmp_path)]), actor="test").ok
+    value_maps.save_now(con, [value_maps.Mapping("severity", "輕度", "minor")], "王明")
+    checked = intake.check(intake.receive([("ledger.csv", LOCAL_LABELS.encode("utf-8"))], db), con)
+    con.close()
+    assert checked.outcome.unknown_values == [("source", "督查檢查", 2)]  # 輕度 is mapped already
+    monkeypatch.setenv("CLOSELOOP_DB", str(db))
+    at = AppTest.from_file(str(Path(__file__).parents[1] / "dashboard.py"), default_timeout=60)
+    at.query_params["lang"] = lang
+    at.session_state["as_of"] = date(2026, 6, 30)
+    at.session_state["intake"] = checked
+    at.run()
+    at.switch_page("pages/data.py").run()
+    assert not at.exception
+    tr = i18n.translator(lang)
+    choice = at.selectbox(key="unknown-value-0")
+    assert choice.label == tr("unknown_value_label", column=intake.column_label("source", tr), value="督查檢查", n="2")
+    assert (choice.value, choice.options[:2]) == (
+        None, [intake.value_label("source", "internal_audit", tr), intake.value_label("source", "inspection", tr)])
+    assert at.button(key="unknown-values-save").disabled
+    shown = next(d.value for d in at.dataframe if tr("col_map_canonical") in d.value.columns)  # the store's mappings
+    assert shown[tr("col_value")].tolist() == ["輕度"]
+    assert shown[tr("col_map_canonical")].tolist() == [intake.value_label("severity", "minor", tr)]
+    st.cache_data.clear()
+    st.cache_resource.clear()
