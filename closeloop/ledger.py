@@ -529,13 +529,6 @@ def undefused(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     return pc.replace_substring_regex(values, pattern=r"^'('*[=+\-@\t\r])", replacement=r"\1")
 
 
-class Formula(str):
-    """A worksheet cell that holds a formula and no cached value, as written ("=DATE(2024,3,5)").
-
-    Only such a cell is a formula: text that starts with "=" (a string cell, any CSV cell) is text.
-    """
-
-
 # Problems found as a file is read, beside the ones import_problems.sql finds.
 READ_REASONS = ("formula", "cell_without_header")
 
@@ -558,6 +551,8 @@ def _cells_without_header(table: pa.Table, rows: np.ndarray, layout: Layout) -> 
 
 
 def _formula_problems(source: Source, layout: Layout) -> list[Problem]:
+    """A worksheet's formula cells with no cached value, under a header. Only such a cell is a formula: text
+    that starts with "=" (a string cell, any CSV cell) is text, and an exported ledger reads back as it was."""
     first = layout.header_row + layout.depth
     return [Problem(source.file, row, layout.columns[column], text, "formula", source.sheet)
             for (row, column), text in sorted(source.formulas.items())
@@ -617,8 +612,8 @@ def _records_table(records: list[list], first_row: int) -> tuple[pa.Table, np.nd
 
 
 def rows_source(file: str, records: list[list], row_numbers: list[int] | None = None, sheet: str | None = None,
-                sha256: str = "") -> Source:
-    """A source from rows already in memory (row_numbers default to 1, 2, …)."""
+                sha256: str = "", formulas: dict[tuple[int, int], str] | None = None) -> Source:
+    """A source from rows already in memory (row_numbers default to 1, 2, …); formulas: (row, column index) → text."""
     numbers = np.asarray(row_numbers if row_numbers is not None else range(1, len(records) + 1))
     by_number = dict(zip(numbers.tolist(), records))
     head = [list(by_number.get(n, [])) for n in range(1, HEADER_SCAN_ROWS + 1)]
@@ -628,9 +623,7 @@ def rows_source(file: str, records: list[list], row_numbers: list[int] | None = 
         table, _ = _records_table([r for r, k in zip(records, keep) if k], header_row)
         return table, numbers[keep]
 
-    formulas = {(int(n), i): str(c) for n, r in zip(numbers.tolist(), records) for i, c in enumerate(r)
-                if isinstance(c, Formula)}
-    return Source(file, sheet, [[_text(c) for c in r] for r in head], sha256, body, formulas)
+    return Source(file, sheet, [[_text(c) for c in r] for r in head], sha256, body, formulas or {})
 
 
 def sheet_from_rows(file: str, records: list[list[str]], row_numbers: list[int], kind: str | None = None,
@@ -823,12 +816,13 @@ def xlsx_sources(name: str, raw: bytes) -> list[Source]:
         for ws in book.worksheets:
             ws.reset_dimensions()
             records = [list(row) for row in ws.iter_rows(values_only=True)]
+            unvalued = {}  # the formula cells with no cached value: their text is what the cell holds
             for (row, column), formula in formulas.get(ws.title, {}).items():
                 if row <= len(records) and column <= len(records[row - 1]) and records[row - 1][column - 1] is None:
-                    records[row - 1][column - 1] = Formula(formula)
+                    records[row - 1][column - 1] = unvalued[(row, column - 1)] = formula
             kept = [(n, r) for n, r in enumerate(records, start=1) if any(c is not None and str(c).strip() for c in r)]
             if kept:
-                sources.append(rows_source(name, [r for _, r in kept], [n for n, _ in kept], ws.title, sha))
+                sources.append(rows_source(name, [r for _, r in kept], [n for n, _ in kept], ws.title, sha, unvalued))
         book.close()
     except LedgerError:
         raise
