@@ -40,7 +40,7 @@ with session.holding():
                 url_path="rectification"),
         st.Page("pages/recurrence.py", title=t("page_recurrence"), icon=":material/autorenew:", url_path="recurrence"),
         st.Page("pages/time_to_close.py", title=t("page_time_to_close"), icon=":material/timer:",
-                url_path="time-to-close"),
+                url_path="time_to_close"),
         st.Page("pages/data.py", title=t("page_data"), icon=":material/table_view:", url_path="data"),
         st.Page(overview_link, title=t("page_overview"), url_path="overview", visibility="hidden"),
     ]

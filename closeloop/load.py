@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from urllib.parse import urlparse
 
 # Every page of dashboard.py by its URL path ("" is the default page, the Overview).
-PAGES = ("", "review", "units", "rectification", "recurrence", "time-to-close", "data")
+PAGES = ("", "review", "units", "rectification", "recurrence", "time_to_close", "data")
 PAGE_TIMEOUT = 120.0  # seconds: a page run that takes longer counts as an error and ends its session
 
 

@@ -50,12 +50,12 @@ def test_the_breadcrumb_leads_back_up(new_page, golden_server):
     expect(kpi_value(page, "open")).to_have_text(f"{golden_server.metrics['all']['open']:,}")
 
 
-CHARTS = {"units": 2, "recurrence": 4, "time-to-close": 5}
+CHARTS = {"units": 2, "recurrence": 4, "time_to_close": 5}
 
 
 @pytest.mark.parametrize("lang,titles", [
-    ("en", {"units": "Units", "recurrence": "Recurrence", "time-to-close": "Time to close"}),
-    ("zh", {"units": "单位", "recurrence": "重复发生", "time-to-close": "整改时效"}),
+    ("en", {"units": "Units", "recurrence": "Recurrence", "time_to_close": "Time to close"}),
+    ("zh", {"units": "单位", "recurrence": "重复发生", "time_to_close": "整改时效"}),
 ])
 def test_each_analysis_page_draws_in_both_languages(new_page, golden_server, artifacts, lang, titles):
     for path, expected in titles.items():

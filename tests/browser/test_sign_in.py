@@ -21,7 +21,7 @@ from playwright.sync_api import Page, TimeoutError, expect
 from tests.browser.conftest import connection_report
 
 REPO = Path(__file__).resolve().parents[2]
-PAGES = ("overview", "units", "rectification", "recurrence", "time-to-close", "data")
+PAGES = ("overview", "units", "rectification", "recurrence", "time_to_close", "data")
 # The golden ledger's units outside DH's subtree, by name: none may appear anywhere for a DH user.
 OUTSIDE_DH = ("舟山港務管理局", "普陀分局", "岱山分局", "PT 第10支部", "DS 第10支部")
 DH_SUBTREE = {"DH", "DH-01", "DH-02", "DH-10", "DH-11"}
