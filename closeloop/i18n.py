@@ -654,6 +654,8 @@ CATALOG: dict[str, dict[str, str]] = {
     "reason_due_before_found": {"zh": "整改期限早于发现日期", "en": "due before it was found"},
     "reason_date_too_early": {"zh": "日期早于 1901 年：Excel 将空白或为零的日期单元格显示为 1900-01-00，请填写实际日期或留空", "en": "a date before 1901: Excel shows an empty or zero date cell as 1900-01-00; give the real day or leave it empty"},
     "encoding_garbled": {"zh": "{file}：按 {encoding} 解码会产生乱码（私用区或替换字符），未读取；请另存为“CSV UTF-8”后再导入。", "en": "{file}: read as {encoding}, it gives characters that are not text (private-use or replacement characters); nothing was read. Save it as \"CSV UTF-8\" and import it again."},
+    # lead: value mappings are the whole organisation's
+    "refused_value_maps_scope": {"zh": "只有全组织的管理员可以设置取值映射：映射对所有单位今后的导入都有效。", "en": "Only an administrator of the whole organisation may map values: a mapping applies to every unit's later imports."},
 }
 
 

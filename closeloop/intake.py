@@ -107,6 +107,9 @@ def check(intake: Intake, con, who: Identity | None = None) -> Intake:
 def map_values(intake: Intake, con, who: Identity | str, chosen: dict[tuple[str, str], str | None]) -> Intake:
     """Keep the mappings the user chose for unknown values ((column, value) → canonical; None: not yet), then check again."""
     mappings = [value_maps.Mapping(column, value, canonical) for (column, value), canonical in chosen.items() if canonical]
+    if mappings and isinstance(who, Identity) and who.scope is not None:
+        intake.error = ("refused_value_maps_scope", {})
+        return intake
     if mappings:
         value_maps.save_now(con, mappings, who.actor if isinstance(who, Identity) else who)
     return check(intake, con, who if isinstance(who, Identity) else None)

@@ -1090,6 +1090,8 @@ def load(con, sheets: list[Sheet], actor: str | Identity,
     """
     who = actor if isinstance(actor, Identity) else identity.local_administrator(actor)
     _may_import(who)
+    if mappings and who.scope is not None:
+        raise LedgerError("refused_value_maps_scope")  # a mapping applies to every unit's later imports
     outcome = Outcome()
     step = progress or (lambda done: None)
     # A cursor of its own: the caller's connection may be shared, or hold a result not fetched to the end.

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from closeloop import identity, ledger, review, store, workflow
+from closeloop import identity, ledger, review, store, value_maps, workflow
 from closeloop.filters import Filters
 
 # The golden ledger's units: DH (with DH-01, DH-02, DH-10, DH-11) and PT (with PT-01, PT-10) are siblings under HQ.
@@ -244,3 +244,19 @@ def test_a_scoped_administrator_cannot_reach_users_outside_or_above_its_subtree(
     with pytest.raises(workflow.Refused) as refused:
         workflow.set_user(con, as_user(con, "administrator"), email, role=role, unit=unit)
     assert (refused.value.key, stored(con)) == ("refused_out_of_scope", before)
+
+
+def test_a_scoped_administrator_may_not_map_values_which_apply_to_every_unit(con, tmp_path):
+    before = stored(con)
+    mapping = [value_maps.Mapping("source", "督查檢查", "inspection")]
+    with pytest.raises(ledger.LedgerError) as refused:
+        ledger.load(con, sheets_of(tmp_path, "finding_inside"), as_user(con, "administrator"), mappings=mapping)
+    assert refused.value.key == "refused_value_maps_scope"
+    assert stored(con) == before
+    assert con.execute("select count(*) from value_maps").fetchone()[0] == 0
+    # the whole organisation's administrator may
+    again = tmp_path / "again"
+    again.mkdir()
+    assert ledger.load(con, sheets_of(again, "finding_inside"), WHOLE, mappings=mapping).ok
+    assert con.execute("select column_name, value, canonical from value_maps").fetchall() == [
+        ("source", "督查檢查", "inspection")]
