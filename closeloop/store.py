@@ -37,9 +37,22 @@ class StoreError(Exception):
 
 
 def db_path(path: str | os.PathLike | None = None) -> Path:
-    """The store file: the argument, else $CLOSELOOP_DB, else the embedded default under data/."""
+    """The store file: the argument, else $CLOSELOOP_DB, else the embedded default under data/.
+
+    For a postgresql:// store, the first replica file in its cache folder (its uploads/ folder is beside it).
+    """
     chosen = path or os.environ.get("CLOSELOOP_DB") or DEFAULT_DB
+    if url(chosen):
+        from closeloop import replica
+
+        return replica.cache_dir(str(chosen)) / "replica-0.duckdb"
     return Path(chosen).expanduser().resolve()
+
+
+def url(path: str | os.PathLike | None = None) -> str | None:
+    """The postgresql:// URL chosen (the argument, else $CLOSELOOP_DB), or None for an embedded store."""
+    chosen = path or os.environ.get("CLOSELOOP_DB")
+    return chosen if isinstance(chosen, str) and chosen.startswith(("postgresql://", "postgres://")) else None
 
 
 def upload_dir(db: Path) -> Path:
@@ -61,7 +74,13 @@ def connect(path: str | os.PathLike | None = None, *, create: bool = True,
     DEFAULT_WAIT); the request stays until this process ends, so the dashboard does not take the store
     back in between. Raises StoreError("store_locked…") naming the holder when the wait runs out, and
     StoreError("store_missing") when the store does not exist and `create` is false.
+    A postgresql:// URL gives this process's DuckDB replica of that store (closeloop/replica.py): reads as
+    here, writes through to it.
     """
+    if url(path):
+        from closeloop import replica
+
+        return replica.connect(url(path), create=create)
     db = db_path(path)
     if not create and not db.exists():
         raise StoreError("store_missing", path=str(db))
@@ -194,7 +213,14 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
 
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection):
-    """All of it or none of it."""
+    """All of it or none of it; on a replica, in PostgreSQL too (one writer at a time, the replica caught up first)."""
+    from closeloop import replica
+
+    shared = replica.of(con)
+    if shared is not None:
+        with shared.writing(con):
+            yield con
+        return
     con.execute("begin transaction")
     try:
         yield con
