@@ -60,9 +60,11 @@ def shown(url: str) -> str:
 
 
 def cache_dir(url: str) -> Path:
-    """Where this store's replica files live: $XDG_CACHE_HOME/closeloop/<sha256 of the URL, 16 hex>/."""
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "closeloop"
-    return (base / hashlib.sha256(url.encode()).hexdigest()[:16]).resolve()
+    """Where this store's replica files live: $CLOSELOOP_CACHE, else $XDG_CACHE_HOME/closeloop (~/.cache/closeloop),
+    then a folder per store named by the sha256 of its URL."""
+    base = os.environ.get("CLOSELOOP_CACHE") or \
+        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "closeloop"
+    return (Path(base) / hashlib.sha256(url.encode()).hexdigest()[:16]).resolve()
 
 
 def of(con) -> Replica | None:
@@ -88,11 +90,25 @@ def connect(url: str, *, create: bool = True) -> duckdb.DuckDBPyConnection:
     folder = cache_dir(url)
     folder.mkdir(parents=True, exist_ok=True)
     with _opening:
+        _forget_closed()
         con, path = _open_slot(folder)
-        replica = Replica(url, pg, path)
+        replica = Replica(url, pg, path, con)
         _replicas[str(path)] = replica
     replica.sync(con)
     return con
+
+
+def _forget_closed() -> None:
+    """Let go of the replicas whose DuckDB connection was closed, and of their PostgreSQL connections."""
+    for key, replica in list(_replicas.items()):
+        try:
+            replica.con.execute("select 1").fetchall()
+        except duckdb.Error:
+            del _replicas[key]
+            try:
+                replica.pg.close()
+            except Exception:
+                pass
 
 
 def _pg_connect(url: str):
@@ -199,8 +215,9 @@ def catch_up(con, max_age: float = CATCH_UP_SECONDS) -> None:
 class Replica:
     """One process's DuckDB copy of a PostgreSQL store, and its connection there."""
 
-    def __init__(self, url: str, pg, path: Path):
+    def __init__(self, url: str, pg, path: Path, con):
         self.url = url
+        self.con = con
         self.pg = pg
         self.path = path
         self.lock = threading.RLock()

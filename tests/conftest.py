@@ -343,3 +343,103 @@ def fresh_caches():
     yield
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL: a throwaway cluster for the tests that run on both backends
+
+BACKENDS = ("duckdb", "postgresql")
+PG_BIN_DIRS = ("/usr/lib/postgresql/15/bin",)  # Debian's, when they are not on PATH
+
+
+def pg_binary(name: str) -> str | None:
+    import shutil
+
+    return shutil.which(name) or next(
+        (str(Path(d) / name) for d in PG_BIN_DIRS if (Path(d) / name).exists()), None)
+
+
+def pytest_generate_tests(metafunc):
+    """A module that sets BOTH_BACKENDS = True runs every test that reaches the `backend` fixture on each."""
+    if "backend" in metafunc.fixturenames and getattr(metafunc.module, "BOTH_BACKENDS", False):
+        metafunc.parametrize("backend", BACKENDS, indirect=True, scope="module")
+
+
+@pytest.fixture(scope="module")
+def backend(request) -> str:
+    return getattr(request, "param", "duckdb")
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory):
+    """A PostgreSQL cluster of its own on 127.0.0.1 and a free port, for this session; yields a URL to it.
+
+    initdb and the server refuse to run as root: as root (CI) they run as the `postgres` user Debian's
+    package creates. Replicas keep their files under a folder of the session (CLOSELOOP_CACHE).
+    """
+    import socket
+
+    initdb, pg_ctl = pg_binary("initdb"), pg_binary("pg_ctl")
+    if not (initdb and pg_ctl):
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL's initdb and pg_ctl are needed (Debian: apt-get install postgresql)")
+        pytest.skip("PostgreSQL's initdb and pg_ctl are not installed")
+    import shutil
+    import tempfile
+
+    # not under pytest's folder: that one is private to root, and the server may run as another user
+    home = Path(tempfile.mkdtemp(prefix="closeloop-postgres-"))
+    user = {}
+    if os.geteuid() == 0:
+        import pwd
+
+        owner = pwd.getpwnam("postgres")
+        os.chown(home, owner.pw_uid, owner.pw_gid)
+        user = {"user": "postgres"}
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    data = home / "data"
+    subprocess.run([initdb, "-D", data, "-A", "trust", "-U", "closeloop", "-E", "UTF8", "--locale=C", "--no-sync"],
+                   check=True, capture_output=True, **user)
+    # fsync off: a test cluster thrown away at the end need not survive a crash
+    options = f"-h 127.0.0.1 -p {port} -k {home} -F -c max_connections=300"
+    subprocess.run([pg_ctl, "-D", data, "-l", home / "log", "-w", "-o", options, "start"],
+                   check=True, capture_output=True, **user)
+    cache = tmp_path_factory.mktemp("replicas")
+    before = os.environ.get("CLOSELOOP_CACHE")
+    os.environ["CLOSELOOP_CACHE"] = str(cache)
+    try:
+        yield f"postgresql://closeloop@127.0.0.1:{port}"
+    finally:
+        if before is None:
+            os.environ.pop("CLOSELOOP_CACHE", None)
+        else:
+            os.environ["CLOSELOOP_CACHE"] = before
+        subprocess.run([pg_ctl, "-D", data, "-m", "immediate", "-w", "stop"], capture_output=True, **user)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def new_database(cluster: str) -> str:
+    """A new empty database on the cluster; returns its URL."""
+    import uuid
+
+    import adbc_driver_postgresql.dbapi as pgdb
+
+    name = f"t{uuid.uuid4().hex[:12]}"
+    with pgdb.connect(f"{cluster}/postgres", autocommit=True) as con, con.cursor() as cur:
+        cur.execute(f"create database {name}")
+    return f"{cluster}/{name}"
+
+
+def store_location(backend: str, request, folder: Path, name: str):
+    """Where a new store goes: a DuckDB file in folder, or a new database of the test cluster."""
+    if backend == "postgresql":
+        return new_database(request.getfixturevalue("postgres"))
+    return folder / f"{name}.duckdb"
+
+
+@pytest.fixture
+def store_at(backend, request, tmp_path):
+    """store_at(name) → where a new store goes (store_location), for the test's backend."""
+    return lambda name: store_location(backend, request, tmp_path, name)

@@ -14,6 +14,9 @@ from lifelines import KaplanMeierFitter
 from closeloop import metrics, store
 from closeloop.filters import Filters
 
+from conftest import store_location
+
+BOTH_BACKENDS = True
 SCOPES = {"all": [], "unit:DH": ["--unit", "DH"]}
 
 
@@ -23,8 +26,8 @@ def expected(golden_dir):
 
 
 @pytest.fixture(scope="module")
-def golden_db(tmp_path_factory, cli, golden_dir):
-    db = tmp_path_factory.mktemp("golden") / "closeloop.duckdb"
+def golden_db(tmp_path_factory, cli, golden_dir, backend, request):
+    db = store_location(backend, request, tmp_path_factory.mktemp("golden"), "closeloop")
     done = cli("import", golden_dir, "--db", db)
     assert done.returncode == 0, done.stderr
     return db

@@ -11,6 +11,7 @@ from closeloop import identity, ledger, metrics, store, trail, workflow
 from closeloop.filters import Filters
 from closeloop.identity import Identity
 
+BOTH_BACKENDS = True
 UNITS = """code,name,parent
 HQ,總局,
 DH,定海分局,HQ
@@ -45,13 +46,13 @@ ON = date(2026, 6, 1)
 
 
 @pytest.fixture
-def con(tmp_path):
+def con(tmp_path, store_at):
     folder = tmp_path / "ledger"
     folder.mkdir()
     for name, text in [("units", UNITS), ("criteria", CRITERIA), ("nonconformities", NONCONFORMITIES),
                        ("actions", ACTIONS)]:
         (folder / f"{name}.csv").write_text(text, encoding="utf-8")
-    con = store.connect(tmp_path / "store.duckdb")
+    con = store.connect(store_at("store"))
     assert ledger.load(con, ledger.read([folder]), actor="import").ok
     yield con
     con.close()
@@ -265,11 +266,12 @@ def test_closing_a_finding_makes_a_later_one_of_its_unit_and_criterion_a_repeat_
     assert (before, metrics.contract(con, f)["repeat_after_closure_in_period"]) == (0, 1)
 
 
-def test_an_evidence_file_is_kept_beside_the_store_under_its_sha256(con, tmp_path):
+def test_an_evidence_file_is_kept_beside_the_store_under_its_sha256(con, tmp_path, backend):
     data = "簽到表".encode()
     digest = hashlib.sha256(data).hexdigest()
     workflow.done(con, EDITOR, "CA-OPEN-1", evidence="簽到表", on=ON, attachment=("簽到表.pdf", data))
-    assert (tmp_path / "attachments" / digest).read_bytes() == data
+    beside = tmp_path / "attachments" if backend == "duckdb" else workflow.attachments_dir(con)
+    assert (beside / digest).read_bytes() == data
     assert con.execute("select sha256, entity, ref, file_name, bytes, actor from attachments").fetchall() == [
         (digest, "action", "CA-OPEN-1", "簽到表.pdf", len(data), "editor@dh.example"),
     ]
