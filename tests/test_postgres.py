@@ -1,0 +1,183 @@
+"""PostgreSQL as the system of record: replicas see each other's writes, concurrent writers lose nothing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from closeloop import identity, ledger, replica, review, store, trail, workflow
+from closeloop.filters import Filters
+
+from conftest import new_database
+
+ROOT = Path(__file__).resolve().parents[1]
+ADMIN = identity.local_administrator("admin")
+# every table a replica copies, and the one it keeps for itself (the repeat flags' cache, its own state)
+COPIED = sorted(replica.TABLES)
+LOCAL_ONLY = {"repeats", "schema_version", "replica_state"}
+
+
+@pytest.fixture
+def url(postgres, golden_dir):
+    """A new database holding the golden ledger, imported through a replica of this process."""
+    location = new_database(postgres)
+    con = store.connect(location)
+    assert ledger.load(con, ledger.read([golden_dir]), actor="import").ok
+    con.close()
+    return location
+
+
+def other_replica(url: str, tmp_path: Path, name: str) -> duckdb.DuckDBPyConnection:
+    """A replica of its own cache folder: what another machine's process would have."""
+    before = os.environ["CLOSELOOP_CACHE"]
+    os.environ["CLOSELOOP_CACHE"] = str(tmp_path / name)
+    try:
+        return store.connect(url)
+    finally:
+        os.environ["CLOSELOOP_CACHE"] = before
+
+
+def contents(con) -> dict[str, list[tuple]]:
+    """Every copied table's rows, sorted, with the finding ids left out (each replica's own numbering is the same
+    only because they are copied; compared apart below)."""
+    return {table: sorted(map(repr, con.execute(f"select * from {table}").fetchall())) for table in COPIED}
+
+
+def cli(url: str, *args: str) -> subprocess.CompletedProcess:
+    env = os.environ | {"CLOSELOOP_LANG": "en", "CLOSELOOP_DB": url}
+    return subprocess.run([sys.executable, "-m", "closeloop", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def planned_actions(con, n: int) -> list[str]:
+    return [r for (r,) in con.execute(
+        "select ref from actions where status = 'planned' order by ref limit $n", {"n": n}).fetchall()]
+
+
+def test_the_postgresql_schema_has_every_replica_table_with_the_same_columns(url):
+    con = store.connect(url)
+    pg = replica.of(con).pg
+    local = {t for (t,) in con.execute("select table_name from duckdb_tables()").fetchall()} - LOCAL_ONLY
+    assert local == set(COPIED)
+    cur = pg.cursor()
+    for table in COPIED:
+        here = [c for (c,) in con.execute(
+            "select column_name from duckdb_columns() where table_name = $t order by column_index", {"t": table}
+        ).fetchall()]
+        cur.execute("select column_name::text from information_schema.columns where table_name = $1 "
+                    "order by ordinal_position", parameters=(table,))
+        assert [c for (c,) in cur.fetchall()] == here, table
+    cur.close()
+    con.close()
+
+
+def test_a_new_replica_copies_exactly_what_the_writers_wrote(url, tmp_path):
+    writer = store.connect(url)
+    follower = other_replica(url, tmp_path, "follower")  # caught up before the writes, then incrementally
+    first, third = [r for r in planned_actions(writer, 3) if r != "CA-0006-1"][:2]
+    workflow.start(writer, ADMIN, first)
+    workflow.done(writer, ADMIN, "CA-0006-1", evidence="簽到表", on=date(2026, 6, 1), attachment=("簽到表.pdf", b"%PDF"))
+    workflow.set_user(writer, ADMIN, "dh@example.org", role="viewer", unit="DH")
+    workflow.verify(writer, ADMIN, "NC-0006", effective=True, on=date(2026, 6, 2))
+    f = Filters.default(date(2026, 6, 30))
+    held = review.record(writer, ADMIN, f, held_on=date(2026, 6, 30), title="管理評審", attendees=["甲", "乙"])
+    review.decide(writer, ADMIN, held, description="補齊", owner="王明", due_on=date(2026, 9, 30), topic="新議題")
+    workflow.cancel(writer, ADMIN, third, reason="重複")
+    copy = other_replica(url, tmp_path, "fresh")  # a first copy, after every write
+    assert replica.of(follower).sync(follower) > 0
+    assert contents(copy) == contents(writer)
+    assert contents(follower) == contents(writer)
+    digest = __import__("hashlib").sha256(b"%PDF").hexdigest()
+    assert (workflow.attachments_dir(copy) / digest).read_bytes() == b"%PDF"
+    assert trail.verify(copy).ok and trail.verify(copy).events == trail.verify(writer).events
+    for con in (writer, follower, copy):
+        con.close()
+
+
+def test_a_write_by_the_command_line_shows_in_a_running_replica_on_its_next_catch_up(url):
+    dashboard = store.connect(url)
+    ref = planned_actions(dashboard, 1)[0]
+    replica.catch_up(dashboard, max_age=0)
+    done = cli(url, "action", "done", ref, "--evidence", "會議記錄", "--on", "2026-06-01", "--as", "張三")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert dashboard.execute("select status::varchar from actions where ref = $r", {"r": ref}).fetchone()[0] \
+        == "planned"
+    replica.catch_up(dashboard, max_age=0)
+    assert dashboard.execute("select status::varchar, evidence from actions where ref = $r",
+                             {"r": ref}).fetchone() == ("done", "會議記錄")
+    dashboard.close()
+
+
+WRITER = """
+import sys
+from closeloop import identity, store, workflow
+con = store.connect(sys.argv[1])
+who = identity.local_administrator(sys.argv[2])
+shared = sys.argv[3]
+for ref in sys.argv[4:]:
+    workflow.start(con, who, ref)
+    workflow.add_action(con, who, shared, kind="corrective", description=ref, owner=who.actor, due_on=None)
+"""
+
+
+def test_concurrent_writers_lose_nothing_and_the_trail_verifies(url, tmp_path):
+    con = store.connect(url)
+    own = planned_actions(con, 9)
+    shared = con.execute("select ref from nonconformities where status = 'open' order by ref limit 1").fetchone()[0]
+    actions = con.execute("select count(*) from actions where nonconformity = $r", {"r": shared}).fetchone()[0]
+    events = con.execute("select count(*) from events").fetchone()[0]
+    con.close()
+    writers = [subprocess.Popen(
+        [sys.executable, "-c", WRITER, url, f"writer-{w}", shared, *own[w * 3:(w + 1) * 3]],
+        cwd=ROOT, env=os.environ | {"CLOSELOOP_CACHE": str(tmp_path / f"w{w}")},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    ) for w in range(3)]
+    for w in writers:
+        _, err = w.communicate(timeout=300)
+        assert w.returncode == 0, err
+    con = other_replica(url, tmp_path, "reader")
+    assert con.execute("select count(*) from actions where list_contains($r, ref) and status = 'in_progress'",
+                       {"r": own}).fetchone()[0] == 9
+    # nine actions added to one finding by three processes: each its own ref, none lost
+    added = con.execute("select owner, description from actions where nonconformity = $r and owner like 'writer-%'",
+                        {"r": shared}).fetchall()
+    assert sorted(added) == sorted((f"writer-{w}", ref) for w in range(3) for ref in own[w * 3:(w + 1) * 3])
+    assert con.execute("select count(distinct ref) from actions where nonconformity = $r",
+                       {"r": shared}).fetchone()[0] == actions + 9
+    # each start writes its status, and moves its finding once at most; every event is in a block
+    assert con.execute("select count(*) from events").fetchone()[0] - events >= 9 + 9
+    verdict = trail.verify(con)
+    assert verdict.ok and verdict.events == con.execute("select count(*) from events").fetchone()[0]
+    done = cli(url, "trail", "verify")
+    assert done.returncode == 0 and done.stdout.startswith(f"Trail verified: {verdict.events} events")
+    con.close()
+
+
+def test_a_failed_write_leaves_neither_postgresql_nor_the_replica_changed(url):
+    con = store.connect(url)
+    before = contents(con)
+    shared = replica.of(con)
+    with pytest.raises(RuntimeError):
+        with store.transaction(con):
+            con.execute("update actions set owner = 'x' where ref = 'CA-0006-1'")
+            workflow._insert_events(con, ADMIN, [("action", "CA-0006-1", "owner", None, "x", "test")])
+            trail.seal(con)
+            raise RuntimeError("after the writes, before the commit")
+    assert contents(con) == before
+    shared.sync(con)
+    assert contents(con) == before
+    con.close()
+
+
+def test_a_store_that_does_not_exist_is_named_without_its_password(postgres):
+    missing = postgres.replace("closeloop@", "closeloop:secret@") + "/nowhere"
+    with pytest.raises(store.StoreError) as refused:
+        store.connect(missing)
+    assert refused.value.key == "store_unreadable"
+    assert refused.value.details["path"] == missing.replace(":secret@", ":***@")
