@@ -656,6 +656,9 @@ CATALOG: dict[str, dict[str, str]] = {
     "encoding_garbled": {"zh": "{file}：按 {encoding} 解码会产生乱码（私用区或替换字符），未读取；请另存为“CSV UTF-8”后再导入。", "en": "{file}: read as {encoding}, it gives characters that are not text (private-use or replacement characters); nothing was read. Save it as \"CSV UTF-8\" and import it again."},
     # lead: value mappings are the whole organisation's
     "refused_value_maps_scope": {"zh": "只有全组织的管理员可以设置取值映射：映射对所有单位今后的导入都有效。", "en": "Only an administrator of the whole organisation may map values: a mapping applies to every unit's later imports."},
+    # pg: PostgreSQL as the system of record
+    "store_write_failed": {"zh": "未能写入 {path}（{reason}），未做任何更改。",
+                           "en": "The write to {path} did not go through ({reason}); nothing was changed."},
 }
 
 

@@ -79,11 +79,16 @@ def of(con) -> Replica | None:
 
 def connect(url: str, *, create: bool = True) -> duckdb.DuckDBPyConnection:
     """A DuckDB replica of the store at `url`, migrated there and brought up to date."""
+    from adbc_driver_manager import dbapi
+
     pg = _pg_connect(url)
     try:
         if not create and not _has_schema(pg):
             raise store.StoreError("store_missing", path=shown(url))
         migrate(pg)
+    except dbapi.Error as e:
+        pg.close()
+        raise store.StoreError("store_unreadable", path=shown(url), reason=_first_line(e)) from None
     except BaseException:
         pg.close()
         raise
@@ -205,11 +210,19 @@ def _rows(pg, query: str, params: tuple = ()) -> list[tuple]:
         cur.close()
 
 
-def catch_up(con, max_age: float = CATCH_UP_SECONDS) -> None:
-    """Bring the replica behind `con` up to PostgreSQL's head, at most once every max_age seconds."""
+def catch_up(con, max_age: float | None = None) -> None:
+    """Bring the replica behind `con` up to PostgreSQL's head, at most once every max_age seconds.
+
+    While PostgreSQL cannot be reached the replica keeps serving what it has, and tries again next time:
+    pages lag, they do not fail.
+    """
     replica = of(con)
+    max_age = CATCH_UP_SECONDS if max_age is None else max_age
     if replica is not None and time.monotonic() - replica.synced_at >= max_age:
-        replica.sync(con)
+        try:
+            replica.sync(con)
+        except store.StoreError:
+            replica.synced_at = time.monotonic()
 
 
 class Replica:
@@ -228,9 +241,9 @@ class Replica:
 
     def sync(self, con) -> int:
         """Copy what PostgreSQL has that the replica lacks; returns how many events came. Takes its own transaction
-        in PostgreSQL (a consistent snapshot) unless called by a writer, which holds the lock inside one."""
-        with self.lock:
-            cur = self.pg.cursor()
+        in PostgreSQL (a consistent snapshot); a writer catches up inside its own, under the lock."""
+        with self.lock, self._reaching("store_unreadable"):
+            cur = self._cursor()
             try:
                 cur.execute("begin isolation level repeatable read read only")
                 came = self._sync(con, cur)
@@ -241,6 +254,26 @@ class Replica:
             finally:
                 cur.close()
             return came
+
+    def _cursor(self):
+        if self.pg is None:
+            self.pg = _pg_connect(self.url)
+        return self.pg.cursor()
+
+    @contextmanager
+    def _reaching(self, key: str):
+        """PostgreSQL's errors as the store's: the connection is opened again on the next use."""
+        from adbc_driver_manager import dbapi
+
+        try:
+            yield
+        except dbapi.Error as e:
+            try:
+                self.pg.close()
+            except Exception:
+                pass
+            self.pg = None
+            raise store.StoreError(key, path=shown(self.url), reason=_first_line(e)) from None
 
     def _sync(self, con, cur) -> int:
         local = self._state(con)
@@ -397,8 +430,8 @@ class Replica:
     @contextmanager
     def writing(self, con):
         """One write: lock the store, catch up, run the caller's DuckDB transaction, ship what it wrote, commit both."""
-        with self.lock:
-            cur = self.pg.cursor()
+        with self.lock, self._reaching("store_write_failed"):
+            cur = self._cursor()
             began = False
             try:
                 cur.execute("begin")

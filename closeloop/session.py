@@ -9,7 +9,7 @@ from contextvars import ContextVar
 import pandas as pd
 import streamlit as st
 
-from closeloop import filters, i18n, identity, lease, metrics, store, workflow
+from closeloop import filters, i18n, identity, lease, metrics, replica, store, workflow
 from closeloop.filters import Filters
 
 DEMO_NCS = 3000
@@ -41,6 +41,10 @@ def holding():
     if _held.get() is not None:
         yield _held.get()
         return
+    if store.url():
+        with _on_replica(store.url()) as con:
+            yield con
+        return
     path = store.db_path()
     shared = _lease(str(path))
     waiting = shared.waiting_for()
@@ -64,6 +68,30 @@ def holding():
             yield con
         finally:
             _held.reset(token)
+
+
+@st.cache_resource(show_spinner=False, on_release=lambda con: con.close())
+def _replica(url: str):
+    """A PostgreSQL store's DuckDB replica (closeloop/replica.py), this server's for its lifetime: every process
+    has its own, so there is nothing to hand over."""
+    return store.connect(url)
+
+
+@contextmanager
+def _on_replica(url: str):
+    try:
+        con = _replica(url)
+    except store.StoreError as e:
+        if _later.get():
+            raise
+        st.error(t(e.key, **e.details))
+        st.stop()
+    replica.catch_up(con)  # the writes of other processes, at most once a second
+    token = _held.set(con)
+    try:
+        yield con
+    finally:
+        _held.reset(token)
 
 
 def held(callback):

@@ -181,3 +181,68 @@ def test_a_store_that_does_not_exist_is_named_without_its_password(postgres):
         store.connect(missing)
     assert refused.value.key == "store_unreadable"
     assert refused.value.details["path"] == missing.replace(":secret@", ":***@")
+
+
+# The dashboard on a replica
+
+PAGES = ("overview", "units", "rectification", "recurrence", "time_to_close", "data", "review")
+
+
+def overview(url: str, cache: Path, unit: str | None = None):
+    """The Overview as a new page load of a dashboard whose replica lives in `cache` shows it."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    os.environ["CLOSELOOP_CACHE"] = str(cache)
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    at.session_state["as_of"] = date(2026, 6, 30)
+    at.query_params["lang"] = "en"
+    if unit:
+        at.query_params["unit"] = unit
+    return at
+
+
+@pytest.fixture
+def dashboard_on(url, monkeypatch, tmp_path):
+    monkeypatch.setenv("CLOSELOOP_DB", url)
+    monkeypatch.setenv("CLOSELOOP_CACHE", os.environ["CLOSELOOP_CACHE"])  # restored after the test
+    monkeypatch.setattr(replica, "CATCH_UP_SECONDS", 0.0)
+    yield url
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def kpis(at) -> list[str]:
+    keys = ("open", "overdue", "opened_in_period", "closed_in_period", "on_time_closure_rate",
+            "median_days_to_close_km", "recurrence_rate", "actions_overdue")
+    return [at.get_by_key(f"kpi-{key}").metric[0].value for key in keys]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_on_a_replica(dashboard_on, tmp_path, page):
+    at = overview(dashboard_on, tmp_path / "replica").run()
+    assert not at.exception
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception
+    assert len(at.title) == 1
+
+
+def test_two_replicas_show_the_golden_overview_and_a_write_made_while_both_serve(dashboard_on, tmp_path, golden_dir):
+    # the same numbers as the embedded store's Overview for DH (tests/test_pages.py)
+    golden_dh = ["19", "18", "25", "17", "76.5%", "64", "44.0%", "10"]
+    first = overview(dashboard_on, tmp_path / "one", unit="DH").run()
+    second = overview(dashboard_on, tmp_path / "two", unit="DH").run()
+    assert kpis(first) == kpis(second) == golden_dh
+    one_more = tmp_path / "more"
+    one_more.mkdir()
+    (one_more / "nonconformities.csv").write_text(
+        "ref,unit,criterion,source,severity,title,found_on,due_on,status\n"
+        "NC-NEW,DH,1.1,inspection,minor,新發現,2026-06-01,2026-12-31,open\n", encoding="utf-8")
+    done = cli(dashboard_on, "import", str(one_more))
+    assert (done.returncode, done.stderr) == (0, "")
+    for cache in ("one", "two"):
+        assert kpis(overview(dashboard_on, tmp_path / cache, unit="DH").run())[:3] == ["20", "18", "26"]
