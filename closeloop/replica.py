@@ -27,6 +27,7 @@ MIGRATE_LOCK = 0x636C6F73_656D6967  # "closemig"
 # process that runs beside it takes the next free one and keeps it for its next run.
 SLOTS = 8
 CATCH_UP_SECONDS = 1.0
+ANALYZE_ROWS = 10_000
 
 # Tables only ever appended to, with the key that grows: a replica copies the rows past its own largest.
 LOGS = {
@@ -348,14 +349,12 @@ class Replica:
 
     def _units_of(self, duck, table: str, refs: list[str]) -> set[str]:
         """The units of the findings of these records, as the replica holds them now."""
-        finding = "n.ref = r.ref" if table == "nonconformities" else \
-            "n.ref = (select nonconformity from actions where ref = r.ref)"
+        finding = "join nonconformities as n on n.ref = r.ref" if table == "nonconformities" else \
+            "join actions as a on a.ref = r.ref join nonconformities as n on n.ref = a.nonconformity"
         duck.complete()
         duck.register("pulled_refs", pa.table({"ref": pa.array(refs, pa.string())}))
         try:
-            return {u for (u,) in duck.execute(
-                f"select distinct n.unit from pulled_refs as r join nonconformities as n on {finding}"
-            ).fetchall()}
+            return {u for (u,) in duck.execute(f"select distinct n.unit from pulled_refs as r {finding}").fetchall()}
         finally:
             duck.unregister("pulled_refs")
 
@@ -505,6 +504,10 @@ class Replica:
             f"select {', '.join(f'{chr(34)}{n}{chr(34)}::{columns[n]}' for n in names)} from {stage}"
         )
         cur.execute(f"drop table {stage}")
+        if rows.num_rows >= ANALYZE_ROWS:
+            # the planner's statistics, now: before autovacuum gets to it, replicas' catching up by id and ref
+            # would scan the whole table (35 ms instead of 0.4 ms on the events of a 100k store)
+            cur.execute(f"analyze {table}")
         return rows.num_rows
 
     def _push_files(self, con, cur) -> None:
