@@ -94,8 +94,8 @@ CRITERIA = [
 
 
 @pytest.fixture
-def store_from_rows(tmp_path):
-    """build(nonconformities, actions=()) → an open store in tmp_path holding exactly those rows."""
+def store_from_rows(tmp_path, store_at, backend):
+    """build(nonconformities, actions=()) → an open store holding exactly those rows (on the module's backend)."""
     opened = []
 
     def build(nonconformities, actions=(), *, units=UNITS, criteria=CRITERIA):
@@ -106,10 +106,14 @@ def store_from_rows(tmp_path):
                            ("actions", actions)):
             if rows:
                 (folder / f"{name}.csv").write_text(csv_text(list(rows)), encoding="utf-8")
-        con = store.connect(tmp_path / f"store-{n}.duckdb")
+        location = store_at(f"store-{n}")
+        con = store.connect(location)
         opened.append(con)
         outcome = ledger.load(con, ledger.read([folder]), actor="test")
         assert outcome.ok, outcome.problems
+        if backend == "postgresql":  # read what PostgreSQL holds: a replica of another process, copied anew
+            con = fresh_replica(location, tmp_path / f"replica-{n}")
+            opened.append(con)
         return con
 
     yield build
@@ -420,16 +424,37 @@ def postgres(tmp_path_factory):
         shutil.rmtree(home, ignore_errors=True)
 
 
+def fresh_replica(url: str, cache: Path):
+    """A replica of its own cache folder, first copied from PostgreSQL now: what another process would see."""
+    before = os.environ["CLOSELOOP_CACHE"]
+    os.environ["CLOSELOOP_CACHE"] = str(cache)
+    try:
+        return store.connect(url)
+    finally:
+        os.environ["CLOSELOOP_CACHE"] = before
+
+
 def new_database(cluster: str) -> str:
     """A new empty database on the cluster; returns its URL."""
     import uuid
 
     import adbc_driver_postgresql.dbapi as pgdb
 
+    from closeloop import replica
+
     name = f"t{uuid.uuid4().hex[:12]}"
     with pgdb.connect(f"{cluster}/postgres", autocommit=True) as con, con.cursor() as cur:
-        cur.execute(f"create database {name}")
+        if cluster not in _templates:
+            # migrated once, then copied: a new database with the schema in ~0.1 s instead of ~0.5 s
+            cur.execute("create database closeloop_template")
+            with pgdb.connect(f"{cluster}/closeloop_template", autocommit=True) as template:
+                replica.migrate(template)
+            _templates.add(cluster)
+        cur.execute(f"create database {name} template closeloop_template")
     return f"{cluster}/{name}"
+
+
+_templates: set[str] = set()
 
 
 def store_location(backend: str, request, folder: Path, name: str):

@@ -12,6 +12,7 @@ from closeloop.filters import Filters
 
 from conftest import action, nc
 
+BOTH_BACKENDS = True
 T = date(2026, 6, 30)
 
 IN_SCOPE = """
