@@ -305,9 +305,9 @@ def write_ledger(tmp_path):
 
 
 @pytest.fixture
-def empty_store(tmp_path):
-    """A migrated store with nothing in it."""
-    con = store.connect(tmp_path / "closeloop.duckdb")
+def empty_store(store_at):
+    """A migrated store with nothing in it (on the module's backend)."""
+    con = store.connect(store_at("closeloop"))
     yield con
     con.close()
 
