@@ -21,7 +21,7 @@ with session.holding():
     if filters.opened_on_data_end():
         st.info(t("as_of_data_end", last=filters.opened_on_data_end()))
     if session.is_demo():
-        st.info(t("demo_notice", ncs=f"{session.store_counts()['nonconformities']:,}", db=store.db_path()))
+        st.info(t("demo_notice", ncs=f"{session.store_counts()['nonconformities']:,}", db=store.location()))
 
     overview = st.Page("pages/overview.py", title=t("page_overview"), icon=":material/dashboard:", url_path="",
                        default=True)

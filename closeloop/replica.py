@@ -72,9 +72,11 @@ def of(con) -> Replica | None:
     """The replica `con` (or a cursor of it) is, or None for an embedded store."""
     if not _replicas:
         return None
-    row = con.execute(
-        "select path from duckdb_databases() where database_name = current_database()"
-    ).fetchone()
+    cur = con.cursor()  # `con` may be the dashboard's shared connection: a cursor per thread
+    try:
+        row = cur.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()
+    finally:
+        cur.close()
     return _replicas.get(row[0]) if row else None
 
 
@@ -108,7 +110,7 @@ def _forget_closed() -> None:
     """Let go of the replicas whose DuckDB connection was closed, and of their PostgreSQL connections."""
     for key, replica in list(_replicas.items()):
         try:
-            replica.con.execute("select 1").fetchall()
+            replica.con.cursor().close()
         except duckdb.Error:
             del _replicas[key]
             try:

@@ -55,6 +55,15 @@ def url(path: str | os.PathLike | None = None) -> str | None:
     return chosen if isinstance(chosen, str) and chosen.startswith(("postgresql://", "postgres://")) else None
 
 
+def location(path: str | os.PathLike | None = None) -> str:
+    """The store as a person passes it to --db: its file, or its postgresql:// URL without the password."""
+    if url(path):
+        from closeloop import replica
+
+        return replica.shown(url(path))
+    return str(db_path(path))
+
+
 def upload_dir(db: Path) -> Path:
     return db.parent / "uploads"
 

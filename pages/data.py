@@ -23,7 +23,7 @@ with exporting:
     st.caption(t("export_caption"))
     drill.downloads(lambda: export.ledger_table(session.query("ledger_rows", f), session.language()),
                     t("ledger_file"), t, "ledger", xlsx=export.ledger_xlsx)
-    st.caption(t("export_cli", db=store.db_path()))
+    st.caption(t("export_cli", db=store.location()))
 
 with quality:
     st.caption(t("quality_caption"))
