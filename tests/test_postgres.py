@@ -246,3 +246,17 @@ def test_two_replicas_show_the_golden_overview_and_a_write_made_while_both_serve
     assert (done.returncode, done.stderr) == (0, "")
     for cache in ("one", "two"):
         assert kpis(overview(dashboard_on, tmp_path / cache, unit="DH").run())[:3] == ["20", "18", "26"]
+
+
+def test_a_move_on_a_version_another_process_changed_is_refused_though_this_replica_had_not_seen_it(url, tmp_path):
+    mine = store.connect(url)
+    ref = planned_actions(mine, 1)[0]
+    seen = mine.execute("select version from actions where ref = $r", {"r": ref}).fetchone()[0]
+    done = cli(url, "action", "start", ref, "--as", "甲")  # another process, while this replica still shows `seen`
+    assert done.returncode == 0, done.stderr
+    with pytest.raises(workflow.StaleRecord) as stale:
+        workflow.done(mine, ADMIN, ref, evidence="x", on=date(2026, 6, 1), version=seen)
+    assert stale.value.who == "甲"
+    assert mine.execute("select status::varchar, version from actions where ref = $r", {"r": ref}).fetchone() \
+        == ("in_progress", seen + 1)
+    mine.close()

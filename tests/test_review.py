@@ -11,6 +11,7 @@ from closeloop import identity, metrics, review, store, trail, workflow
 from closeloop.filters import Filters
 from closeloop.identity import Identity
 
+BOTH_BACKENDS = True
 LAST = date(2026, 3, 31)  # the last review's as-of date
 NOW = date(2026, 6, 30)  # this review's
 ADMIN = identity.local_administrator("chair")
