@@ -19,7 +19,6 @@ import pyarrow.compute as pc
 from closeloop import store
 
 PG_SCHEMA = store.SCHEMA / "pg"
-SCHEMES = ("postgresql://", "postgres://")
 # pg_advisory_xact_lock keys: one writer at a time keeps the trail's chain in one order; migrations apart
 WRITE_LOCK = 0x636C6F73_65776974  # "closewit"
 MIGRATE_LOCK = 0x636C6F73_656D6967  # "closemig"
@@ -45,10 +44,6 @@ SEQUENCES = {"event_id": ("events", "id"), "nonconformity_id": ("nonconformities
 
 _replicas: dict[str, Replica] = {}
 _opening = threading.Lock()
-
-
-def is_url(location) -> bool:
-    return isinstance(location, str) and location.startswith(SCHEMES)
 
 
 def shown(url: str) -> str:
@@ -335,12 +330,12 @@ class Replica:
         touched: set[str] = set()
         for table, entity in RECORDS.items():
             named = f"where ref in (select ref from events where id > $1 and entity = '{entity}')"
-            pulled = self._pull_named(duck, cur, table, named, (after,))
-            if pulled is not None:
-                touched |= self._units_of(duck, table, pulled)
-                duck.execute(f"insert or replace into {table} by name select * from pulled_rows")
-                touched |= self._units_of(duck, table, pulled)
-                duck.unregister("pulled_rows")
+            rows = self._select(cur, table, named, (after,))
+            if rows.num_rows:
+                refs = rows["ref"].to_pylist()
+                touched |= self._units_of(duck, table, refs)  # before: a finding may have moved to another unit
+                _insert(duck, table, rows, "insert or replace into")
+                touched |= self._units_of(duck, table, refs)
         for table in moved:
             duck.execute(f"delete from {table}")
             self._pull(duck, cur, table, "")
@@ -360,23 +355,10 @@ class Replica:
         finally:
             duck.unregister("pulled_refs")
 
-    def _pull_named(self, duck, cur, table: str, where: str, params: tuple) -> list[str] | None:
-        rows = self._select(cur, table, where, params)
-        if not rows.num_rows:
-            return None
-        duck.complete()
-        duck.register("pulled_rows", rows)
-        return rows["ref"].to_pylist()
-
     def _pull(self, duck, cur, table: str, where: str, params: tuple = ()) -> int:
         rows = self._select(cur, table, where, params)
         if rows.num_rows:
-            duck.complete()
-            duck.register("pulled_rows", rows)
-            try:
-                duck.execute(f"insert into {table} by name select * from pulled_rows")
-            finally:
-                duck.unregister("pulled_rows")
+            _insert(duck, table, rows, "insert into")
         return rows.num_rows
 
     def _select(self, cur, table: str, where: str, params: tuple) -> pa.Table:
@@ -522,6 +504,15 @@ class Replica:
             if sha256 not in kept and (folder / sha256).exists():
                 cur.execute("insert into attachment_files values ($1, $2)",
                             parameters=(sha256, (folder / sha256).read_bytes()))
+
+
+def _insert(duck, table: str, rows: pa.Table, verb: str) -> None:
+    duck.complete()
+    duck.register("pulled_rows", rows)
+    try:
+        duck.execute(f"{verb} {table} by name select * from pulled_rows")
+    finally:
+        duck.unregister("pulled_rows")
 
 
 @contextmanager

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from closeloop import identity, ledger, replica, review, store, trail, workflow
 from closeloop.filters import Filters
 
-from conftest import new_database
+from conftest import fresh_replica, new_database
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN = identity.local_administrator("admin")
@@ -33,19 +33,13 @@ def url(postgres, golden_dir):
     return location
 
 
-def other_replica(url: str, tmp_path: Path, name: str) -> duckdb.DuckDBPyConnection:
+def other_replica(url: str, tmp_path: Path, name: str):
     """A replica of its own cache folder: what another machine's process would have."""
-    before = os.environ["CLOSELOOP_CACHE"]
-    os.environ["CLOSELOOP_CACHE"] = str(tmp_path / name)
-    try:
-        return store.connect(url)
-    finally:
-        os.environ["CLOSELOOP_CACHE"] = before
+    return fresh_replica(url, tmp_path / name)
 
 
 def contents(con) -> dict[str, list[tuple]]:
-    """Every copied table's rows, sorted, with the finding ids left out (each replica's own numbering is the same
-    only because they are copied; compared apart below)."""
+    """Every copied table's rows, sorted."""
     return {table: sorted(map(repr, con.execute(f"select * from {table}").fetchall())) for table in COPIED}
 
 
@@ -93,7 +87,7 @@ def test_a_new_replica_copies_exactly_what_the_writers_wrote(url, tmp_path):
     assert replica.of(follower).sync(follower) > 0
     assert contents(copy) == contents(writer)
     assert contents(follower) == contents(writer)
-    digest = __import__("hashlib").sha256(b"%PDF").hexdigest()
+    digest = hashlib.sha256(b"%PDF").hexdigest()
     assert (workflow.attachments_dir(copy) / digest).read_bytes() == b"%PDF"
     assert trail.verify(copy).ok and trail.verify(copy).events == trail.verify(writer).events
     for con in (writer, follower, copy):
