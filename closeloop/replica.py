@@ -411,6 +411,12 @@ class Replica:
     # -- writing: replica → PostgreSQL, in one transaction with the replica's
 
     @contextmanager
+    def local(self, con):
+        """A transaction on the replica alone (a cache of its own), kept apart from catching up and writing."""
+        with self.lock, _duck_transaction(con):
+            yield con
+
+    @contextmanager
     def writing(self, con):
         """One write: lock the store, catch up, run the caller's DuckDB transaction, ship what it wrote, commit both."""
         with self.lock, self._reaching("store_write_failed"):

@@ -221,13 +221,16 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
 
 
 @contextmanager
-def transaction(con: duckdb.DuckDBPyConnection):
-    """All of it or none of it; on a replica, in PostgreSQL too (one writer at a time, the replica caught up first)."""
+def transaction(con: duckdb.DuckDBPyConnection, *, local: bool = False):
+    """All of it or none of it; on a replica, in PostgreSQL too (one writer at a time, the replica caught up first).
+
+    `local`: a cache of this store's own (the repeat flags of another window), never written to PostgreSQL.
+    """
     from closeloop import replica
 
     shared = replica.of(con)
     if shared is not None:
-        with shared.writing(con):
+        with shared.local(con) if local else shared.writing(con):
             yield con
         return
     con.execute("begin transaction")
@@ -293,7 +296,7 @@ def ensure_repeats(con: duckdb.DuckDBPyConnection, window_days: int) -> None:
             ).fetchone()[0]
             if known:
                 return
-            with transaction(cur):
+            with transaction(cur, local=True):
                 cur.execute(
                     "insert into repeats select $w, nonconformity, is_repeat, is_repeat_after_closure "
                     "from repeat_flags($w, null)",
