@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ADMIN = identity.local_administrator("admin")
 # every table a replica copies, and the one it keeps for itself (the repeat flags' cache, its own state)
 COPIED = sorted(replica.TABLES)
-LOCAL_ONLY = {"repeats", "schema_version", "replica_state"}
+LOCAL_ONLY = {"repeats", "schema_version", "schema_terms", "replica_state"}
 
 
 @pytest.fixture
