@@ -82,6 +82,7 @@ backend replicas
     balance roundrobin
     cookie CLOSELOOP_REPLICA insert indirect nocache
     option httpchk GET /_stcore/health
+    http-response set-header X-Closeloop-Replica %[srv_name]
     server replica1 127.0.0.1:$((PORT + 1)) check cookie replica1
     server replica2 127.0.0.1:$((PORT + 2)) check cookie replica2
 EOF

@@ -61,17 +61,25 @@ def cluster(golden_dir):
 
 def test_two_replicas_behind_haproxy_show_the_same_overview_and_a_write_on_both(browser, cluster, tmp_path):
     url, store, state = cluster
+    # a new browser is given a replica by a cookie (which one depends on the order its first requests went)
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.goto(f"{url}?lang=en&as_of={AS_OF}")
+    expect(page.locator('.st-key-kpi-open [data-testid="stMetricValue"]')).to_have_text("41")
+    assert {c["value"] for c in context.cookies() if c["name"] == "CLOSELOOP_REPLICA"} <= {"replica1", "replica2"}
+    context.close()
+    # a browser holding a replica's cookie is sent to that replica: one on each
+    replicas = ["replica1", "replica2"]
     pages = []
-    for _ in range(2):
+    for replica in replicas:
         context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1000})
+        context.add_cookies([{"name": "CLOSELOOP_REPLICA", "value": replica, "url": url}])
         context.set_default_timeout(60_000)
         page = context.new_page()
-        page.goto(f"{url}?lang=en&as_of={AS_OF}")
+        served = page.goto(f"{url}?lang=en&as_of={AS_OF}")
+        assert served.headers["x-closeloop-replica"] == replica  # HAProxy names the server that answered
         expect(page.locator('.st-key-kpi-open [data-testid="stMetricValue"]')).to_have_text("41")
         pages.append(page)
-    # round robin gave the two browsers one replica each, and a cookie keeps them there
-    replicas = [next(c["value"] for c in p.context.cookies() if c["name"] == "CLOSELOOP_REPLICA") for p in pages]
-    assert sorted(replicas) == ["replica1", "replica2"]
     one_more = tmp_path / "more"
     one_more.mkdir()
     (one_more / "nonconformities.csv").write_text(
@@ -81,8 +89,8 @@ def test_two_replicas_behind_haproxy_show_the_same_overview_and_a_write_on_both(
                           env=os.environ | {"CLOSELOOP_CACHE": str(tmp_path / "cli"), "CLOSELOOP_LANG": "en"},
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    for page in pages:
-        page.reload()
+    for page, replica in zip(pages, replicas):
+        assert page.reload().headers["x-closeloop-replica"] == replica
         expect(page.locator('.st-key-kpi-open [data-testid="stMetricValue"]')).to_have_text("42")
     assert replicas == [next(c["value"] for c in p.context.cookies() if c["name"] == "CLOSELOOP_REPLICA")
                         for p in pages]
