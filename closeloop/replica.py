@@ -32,12 +32,13 @@ ANALYZE_ROWS = 10_000
 LOGS = {
     "events": "id", "event_hashes": "event", "trail_blocks": "id", "import_batches": "id",
     "reviews": "id", "review_snapshots": "review", "review_open_items": "review",
+    "record_seals": "block", "block_records": "block",
 }
 # Tables of records too many to copy whole: the events name the rows a transaction wrote (entity, ref).
 RECORDS = {"nonconformities": "nonconformity", "actions": "action"}
 # Small tables, some written without events (the demo's units, paths set by a walk, attachments): a writer
 # that changed one copies it whole and moves its generation; a replica copies it when the generation moved.
-WHOLE = ("units", "criteria", "audits", "users", "attachments", "review_decisions")
+WHOLE = ("units", "criteria", "audits", "users", "attachments", "review_decisions", "value_maps")
 TABLES = (*LOGS, *RECORDS, *WHOLE)
 SEQUENCES = {"event_id": ("events", "id"), "nonconformity_id": ("nonconformities", "id"),
              "import_batch_id": ("import_batches", "id"), "review_id": ("reviews", "id")}
