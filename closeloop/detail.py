@@ -7,7 +7,7 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from closeloop import drill, session, workflow
+from closeloop import drill, session, store, workflow
 from closeloop.filters import Filters
 from closeloop.i18n import CATALOG
 
@@ -228,7 +228,7 @@ def _save(move: str, ref: str, version: int) -> None:
         s["move"] = "add_action" if move == "verify" and s["f-effective"] == "no" and who.may("add_action") else None
     except workflow.StaleRecord as e:
         s["_flash"] = ("error", t(e.key, **e.details))
-    except workflow.Refused as e:
+    except (workflow.Refused, store.StoreError) as e:  # a full disk too: said, nothing saved
         s["_flash"] = ("error", t(e.key, **e.details))
 
 

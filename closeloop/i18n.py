@@ -659,6 +659,9 @@ CATALOG: dict[str, dict[str, str]] = {
     # pg: PostgreSQL as the system of record
     "store_write_failed": {"zh": "未能写入 {path}（{reason}），未做任何更改。",
                            "en": "The write to {path} did not go through ({reason}); nothing was changed."},
+    # faults: full disks, read-only stores, bad URL values and arguments
+    "disk_full": {"zh": "磁盘已满（{path}），未做任何更改；请腾出空间后重试。", "en": "The disk is full ({path}); nothing was changed. Free some space and try again."},
+    "write_failed": {"zh": "无法写入 {path}：{reason}；未做任何更改。", "en": "Cannot write to {path}: {reason}; nothing was changed."},
 }
 
 

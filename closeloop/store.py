@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import errno
 import hashlib
 import json
 import os
@@ -331,3 +332,21 @@ def refresh_findings(con: duckdb.DuckDBPyConnection, units: list[str] | None = N
             "from repeat_flags($w, $units::varchar[])",
             bound | {"w": window_days},
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Faults of the disk under the store, said as such
+
+
+def disk_full(error: BaseException) -> bool:
+    """Whether an OS or DuckDB error is the disk (or the user's quota) running out of space."""
+    if isinstance(error, OSError):
+        return error.errno in (errno.ENOSPC, errno.EDQUOT)
+    return os.strerror(errno.ENOSPC) in str(error) or os.strerror(errno.EDQUOT) in str(error)
+
+
+def os_refusal(error: OSError, path: str | os.PathLike) -> StoreError:
+    """An OS error writing beside the store as a one-line refusal: a full disk says so."""
+    if disk_full(error):
+        return StoreError("disk_full", path=str(path))
+    return StoreError("write_failed", path=str(path), reason=error.strerror or str(error))

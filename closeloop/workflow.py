@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import re
 import threading
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -319,16 +322,28 @@ def _write(con, who: Identity, entity: str, move: str, ref: str, version: int | 
                     store.refresh_findings(cur, [nc["unit"]])
                     block = trail.seal(cur)
                 trail.anchor(cur, block)
-            except duckdb.TransactionException:
-                # Another process saved the same record, or sealed, first: this move is rolled back.
+            except duckdb.Error as e:
+                # Another process saved the same record, or sealed, first; or the disk is full: this move
+                # is rolled back either way.
                 try:
                     cur.execute("rollback")
                 except duckdb.Error:
                     pass
+                if store.disk_full(e):
+                    raise store.StoreError("disk_full", path=_folder_of(cur)) from None
+                if not isinstance(e, duckdb.TransactionException):
+                    raise
                 raise _stale(cur, entity, ref) from None
         finally:
             cur.close()
     return {"ref": ref, "events": written, "block": block}
+
+
+def _folder_of(cur) -> str:
+    try:
+        return str(attachments_dir(cur).parent)
+    except duckdb.Error:  # a connection the failed commit invalidated
+        return "?"
 
 
 def _record(cur, entity: str, ref: str) -> dict:
@@ -433,15 +448,50 @@ def attachments_dir(con) -> Path:
 
 
 def _keep(con, attachment: tuple[str, bytes]) -> dict:
-    """Write the file as attachments/<sha256> (before the transaction: an orphan file harms nothing)."""
+    """Write the file as attachments/<sha256> (before the transaction: an orphan file harms nothing).
+
+    A file already under that name is reused only when it holds exactly these bytes: a crash or a full
+    disk mid-write could have left a truncated one there before files were written as below.
+    """
     name, data = attachment
     digest = hashlib.sha256(data).hexdigest()
     folder = attachments_dir(con)
-    folder.mkdir(parents=True, exist_ok=True)
     target = folder / digest
-    if not target.exists():
-        target.write_bytes(data)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if not _holds(target, data, digest):
+            _write_whole(folder, target, data, digest)
+    except OSError as e:
+        raise store.os_refusal(e, folder) from None
     return {"sha256": digest, "file_name": Path(name).name, "bytes": len(data)}
+
+
+def _holds(path: Path, data: bytes, digest: str) -> bool:
+    try:
+        return path.stat().st_size == len(data) and hashlib.sha256(path.read_bytes()).hexdigest() == digest
+    except FileNotFoundError:
+        return False
+
+
+def _write_whole(folder: Path, target: Path, data: bytes, digest: str) -> None:
+    """A temporary name in the same folder, synced and checked, then renamed: the full name only ever
+    holds the whole file, and the rename is made durable by syncing the folder."""
+    part = folder / f".{digest}.{uuid.uuid4().hex}.part"
+    try:
+        with open(part, "xb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        if not _holds(part, data, digest):
+            raise OSError(errno.EIO, os.strerror(errno.EIO), str(part))
+        os.replace(part, target)
+        handle = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(handle)
+        finally:
+            os.close(handle)
+    finally:
+        part.unlink(missing_ok=True)
 
 
 def _attach(cur, who: Identity, entity: str, ref: str, stored: dict, reason: str) -> int:
