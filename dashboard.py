@@ -1,5 +1,7 @@
 """Closeloop's frame: page setup, the store, language, the shared filters and the site map."""
 
+import logging
+
 import streamlit as st
 
 from closeloop import filters, i18n, session, store
@@ -47,5 +49,9 @@ with session.holding():
     st.session_state["_framed"] = True
     try:
         st.navigation(pages).run()
+    except Exception:
+        # The viewer gets one line in their language; the traceback, with its paths and SQL, goes to the log.
+        logging.getLogger("closeloop").exception("page failed: %s", st.context.url)
+        st.error(t("page_failed"))
     finally:
         st.session_state["_framed"] = False

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import getpass
 import json
+import os
 import sys
 from datetime import date
 from pathlib import Path
 
 from closeloop import i18n, identity, ledger, metrics, store, trail, value_maps, workflow
-from closeloop.filters import DEFAULT_WINDOW_DAYS, SEVERITIES, SOURCES, Filters
+from closeloop.filters import DATE_LIMITS, DEFAULT_WINDOW_DAYS, SEVERITIES, SOURCES, WINDOW_LIMITS, Filters
+
+DEMO_LIMITS = (1, 10_000_000)  # findings the demo builds: the benchmark's largest store is 1M
 
 
 class Refused(Exception):
@@ -24,9 +28,29 @@ class Refused(Exception):
 
 def iso_date(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(i18n.translate(i18n.cli_language(), "bad_date", value=text)) from None
+    if not DATE_LIMITS[0] <= day <= DATE_LIMITS[1]:
+        raise argparse.ArgumentTypeError(i18n.translate(i18n.cli_language(), "date_out_of_range", value=text,
+                                                        first=DATE_LIMITS[0], last=DATE_LIMITS[1]))
+    return day
+
+
+def whole_number(limits: tuple[int, int]):
+    """An argparse type: a whole number within `limits`, both included, refused in the user's language."""
+
+    def parse(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            number = None
+        if number is None or not limits[0] <= number <= limits[1]:
+            raise argparse.ArgumentTypeError(i18n.translate(i18n.cli_language(), "bad_whole_number", value=text,
+                                                            low=f"{limits[0]:,}", high=f"{limits[1]:,}"))
+        return number
+
+    return parse
 
 
 def language(text: str) -> str:
@@ -47,7 +71,7 @@ def parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="build the deterministic demo store")
     demo.add_argument("--db")
-    demo.add_argument("--ncs", type=int, default=3000, help="number of nonconformities")
+    demo.add_argument("--ncs", type=whole_number(DEMO_LIMITS), default=3000, help="number of nonconformities")
     demo.add_argument("--seed", type=int, default=7)
 
     imp = commands.add_parser("import", help="import ledgers: CSV files, folders of them, or .xlsx workbooks")
@@ -63,7 +87,7 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("--from", dest="since", type=iso_date)
     m.add_argument("--to", dest="until", type=iso_date)
     m.add_argument("--unit")
-    m.add_argument("--window-days", type=int, default=DEFAULT_WINDOW_DAYS)
+    m.add_argument("--window-days", type=whole_number(WINDOW_LIMITS), default=DEFAULT_WINDOW_DAYS)
 
     bench = commands.add_parser("bench", help="measure every page against the in-memory pandas way")
     bench.add_argument("--sizes", default="100000,1000000")
@@ -152,7 +176,7 @@ def parser() -> argparse.ArgumentParser:
         sub.add_argument("--from", dest="since", type=iso_date)
         sub.add_argument("--to", dest="until", type=iso_date)
         sub.add_argument("--unit")
-        sub.add_argument("--window-days", type=int, default=DEFAULT_WINDOW_DAYS)
+        sub.add_argument("--window-days", type=whole_number(WINDOW_LIMITS), default=DEFAULT_WINDOW_DAYS)
     return p
 
 
@@ -210,12 +234,17 @@ def run_export(args, t) -> str:
     f = f.replace(since=args.since or f.since, until=args.until or f.until)
     if f.since > f.until:
         raise Refused("bad_period")
-    con = store.connect(args.db, create=False)
+    writable_folder(args.out)
+    con = store.connect(args.db, create=False, writes=False)
     if args.unit and not con.execute("select count(*) from units where code = $u", {"u": args.unit}).fetchone()[0]:
         raise Refused("unknown_unit_arg", unit=args.unit)
+    known = [c for (c,) in con.execute("select distinct category from criteria order by category").fetchall()]
+    unknown = [c for c in listed["category"] if c not in known]
+    if unknown:
+        raise Refused("export_value_unknown", value=", ".join(unknown), allowed=", ".join(known))
     rows = store.run(con, "ledger_rows", f.params())
     table = export.ledger_table(rows, args.lang or i18n.cli_language())
-    args.out.write_bytes(export.ledger_xlsx(table) if suffix == ".xlsx" else export.csv_bytes(table))
+    write_whole(args.out, export.ledger_xlsx(table) if suffix == ".xlsx" else export.csv_bytes(table))
     return t("export_written", path=str(args.out), findings=f"{rows['ref'].nunique():,}", rows=f"{len(rows):,}")
 
 
@@ -224,7 +253,7 @@ def run_metrics(args, t) -> str:
     f = f.replace(since=args.since or f.since, until=args.until or f.until)
     if f.since > f.until:
         raise Refused("bad_period")
-    con = store.connect(args.db, create=False)
+    con = store.connect(args.db, create=False, writes=False)
     if args.unit and not con.execute("select count(*) from units where code = $u", {"u": args.unit}).fetchone()[0]:
         raise Refused("unknown_unit_arg", unit=args.unit)
     return json.dumps(metrics.contract(con, f), ensure_ascii=False, indent=2)
@@ -245,16 +274,17 @@ def run_report(args, t) -> str:
     from closeloop import report
 
     kind = report.kind_of(args.out)
-    con = store.connect(args.db, create=False)
+    writable_folder(args.out)
+    con = store.connect(args.db, create=False, writes=False)
     built = report.build(con, filters_of(args, con), args.lang or i18n.cli_language(), kind)
-    args.out.write_bytes(built)
+    write_whole(args.out, built)
     return t("pack_written", path=str(args.out), size=f"{len(built) / 1024:,.0f}")
 
 
 def run_review(args, t) -> str:
     from closeloop import review
 
-    con = store.connect(args.db, create=False)
+    con = store.connect(args.db, create=False, writes=args.task == "record")
     who = identity.for_command_line(con, args.actor or getpass.getuser())
     if args.task == "record":
         made = review.record(con, who, filters_of(args, con), held_on=args.held_on or workflow.today(),
@@ -271,7 +301,7 @@ def run_review(args, t) -> str:
 
 
 def run_trail(args, t) -> str:
-    con = store.connect(args.db, create=False)
+    con = store.connect(args.db, create=False, writes=args.task == "seal")
     if args.task == "seal":
         with store.transaction(con):
             block = trail.seal(con, unsealed_records=True)
@@ -328,7 +358,7 @@ def run_nc(args, t) -> str:
 
 
 def run_history(args, t) -> str:
-    con = store.connect(args.db, create=False)
+    con = store.connect(args.db, create=False, writes=False)
     who = identity.for_command_line(con, args.actor or getpass.getuser())
     rows = store.run(con, "record_history", {"ref": args.ref, "scope": who.scope})
     if rows.empty:
@@ -350,6 +380,27 @@ def run_user(args, t) -> str:
     who = identity.for_command_line(con, args.actor or getpass.getuser())
     workflow.set_user(con, who, args.email, role=args.role, unit=args.unit, name=args.name, version=args.version)
     return t("user_set", email=args.email.strip().lower(), role=args.role, unit=args.unit or t("whole_organisation"))
+
+
+def writable_folder(out: Path) -> None:
+    """Refuse before any work when the file cannot be written where asked."""
+    folder = out.resolve().parent
+    if not folder.is_dir():
+        raise Refused("out_folder_missing", folder=str(folder))
+    if not os.access(folder, os.W_OK):
+        raise Refused("write_failed", path=str(folder), reason=os.strerror(errno.EACCES))
+
+
+def write_whole(out: Path, data: bytes) -> None:
+    """The file whole or not at all: written beside its name, then renamed over it."""
+    part = out.with_name(f".{out.name}.part")
+    try:
+        part.write_bytes(data)
+        os.replace(part, out)
+    except OSError as e:
+        raise store.os_refusal(e, out) from None
+    finally:
+        part.unlink(missing_ok=True)
 
 
 def _pack_errors() -> tuple[type[Exception], ...]:

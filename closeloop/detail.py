@@ -9,7 +9,7 @@ import streamlit as st
 
 from closeloop import drill, session, store, workflow
 from closeloop.filters import Filters
-from closeloop.i18n import CATALOG
+from closeloop.i18n import CATALOG, plain, plain_values
 
 VIEWS = ("open", "overdue", "due_soon", "awaiting_verification", "mine", "all")
 NONCONFORMITY_MOVES = ("add_action", "verify", "reopen")
@@ -67,7 +67,7 @@ def panel(ref: str | None, f: Filters, t) -> str | None:
     found = session.query("record_nonconformity", f, ref=ref)
     if found.empty:
         session.refuse("ref", ref)
-        st.warning(t("record_out_of_scope", ref=ref))
+        st.warning(t("record_out_of_scope", ref=plain(ref)))
         return None
     nc = found.iloc[0]
     actions = session.query("record_actions", f, ref=nc["ref"])
@@ -75,7 +75,7 @@ def panel(ref: str | None, f: Filters, t) -> str | None:
         flash = st.session_state.pop("_flash", None)
         if flash:
             getattr(st, flash[0])(flash[1])
-        st.subheader(f"{nc['ref']} · {nc['title']}")
+        st.subheader(plain(f"{nc['ref']} · {nc['title']}"))
         unit = nc["unit_name_en"] if session.language() == "en" else nc["unit_name"]
         facts = [t(f"status_{nc['status']}"), f"{unit} ({nc['unit']})", t(f"severity_{nc['severity']}"),
                  t("found_due", found=_day(nc["found_on"], t), due=_day(nc["due_on"], t))]
@@ -83,9 +83,9 @@ def panel(ref: str | None, f: Filters, t) -> str | None:
             facts.append(t("overdue_by", n=int(nc["days_overdue"])))
         if nc["status"] == "closed":
             facts.append(t("closed_by", on=_day(nc["closed_on"], t), who=nc["verified_by"] or t("none")))
-        st.markdown(" · ".join(facts))
+        st.markdown(plain(" · ".join(facts)))
         if nc["description"]:
-            st.caption(nc["description"])
+            st.caption(plain(nc["description"]))
         st.markdown("###### " + t("actions_of_finding"))
         if actions.empty:
             st.info(t("no_actions"))
@@ -100,7 +100,7 @@ def history(ref: str, f: Filters, t) -> None:
     """Every change to the finding and its actions, oldest first, with downloads."""
     rows = trail_rows(session.query("record_history", f, ref=ref), t)
     with st.container(border=True, key="history"):
-        st.markdown("##### " + t("history_of", ref=ref))
+        st.markdown("##### " + t("history_of", ref=plain(ref)))
         st.dataframe(rows, hide_index=True, placeholder=t("none"), key="detail-history")
         drill.downloads(lambda: rows, f"history-{ref}", t, "history-download")
 
@@ -149,7 +149,7 @@ def moves(nc, actions: pd.DataFrame, ref: str, t) -> None:
     if why is None and move in ACTION_MOVES and nc["status"] == "closed":
         why = "refused_nc_closed"
     if why:
-        st.info(t(why, ref=target, status=status))
+        st.info(t(why, ref=plain(target), status=status))
         return
     with st.form(f"form-{move}", clear_on_submit=True, border=False):
         FORMS[move](t)
@@ -227,9 +227,9 @@ def _save(move: str, ref: str, version: int) -> None:
         s["_flash"] = ("success", message)
         s["move"] = "add_action" if move == "verify" and s["f-effective"] == "no" and who.may("add_action") else None
     except workflow.StaleRecord as e:
-        s["_flash"] = ("error", t(e.key, **e.details))
+        s["_flash"] = ("error", t(e.key, **plain_values(e.details)))
     except (workflow.Refused, store.StoreError) as e:  # a full disk too: said, nothing saved
-        s["_flash"] = ("error", t(e.key, **e.details))
+        s["_flash"] = ("error", t(e.key, **plain_values(e.details)))
 
 
 def views(t) -> str:

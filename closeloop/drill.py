@@ -10,6 +10,7 @@ import streamlit as st
 
 from closeloop import export, session
 from closeloop.filters import Filters
+from closeloop.i18n import plain
 
 SHOWN_ROWS = 500
 ALL_ROWS = 10_000_000
@@ -90,7 +91,7 @@ def show(f: Filters, drill: Drill, t, key: str, title: str) -> None:
     params = drill.params()
     rows = session.query("nonconformity_rows", f, **params, limit=SHOWN_ROWS)
     with st.container(border=True, key=f"rows-{key}"):
-        st.markdown(f"**{title}** · " + t("rows_shown", n=len(rows)))
+        st.markdown(f"**{plain(title)}** · " + t("rows_shown", n=len(rows)))
         grid(readable(rows, t), t, key=f"{key}-table")
         downloads(lambda: readable(session.query("nonconformity_rows", f, **params, limit=ALL_ROWS), t),
                   key, t, key)

@@ -72,6 +72,10 @@ class Filters:
 SOURCES = ("internal_audit", "inspection", "satisfaction_survey", "management_review", "superior_assessment")
 SEVERITIES = ("major", "minor", "observation")
 WINDOW_LIMITS = (1, 3650)
+# The dates a filter, a link or an argument may name. The real ledgers reach back to 1904; past these a
+# date is a typo (0202 for 2026), and the period's arithmetic (a year before as-of, the period before
+# this one) stays well inside what Python's dates and DuckDB's hold.
+DATE_LIMITS = (date(1900, 1, 1), date(2199, 12, 31))
 # Each option of a select costs the browser on every page load: all 17,087 units of the 1M demo were
 # 0.65 MB per run and ~1.5 s of the browser's CPU. Past this many units the picker offers the tree
 # opened along the chosen unit's path, and a search box finds any unit by name or code.
@@ -83,7 +87,8 @@ def _parsed(key: str, raw: str, allowed: set | None):
     """A URL value as the widget's value, or None when it is not one the widget can hold."""
     try:
         if key in ("as_of", "since", "until"):
-            return date.fromisoformat(raw)
+            day = date.fromisoformat(raw)
+            return day if DATE_LIMITS[0] <= day <= DATE_LIMITS[1] else None
         if key == "window_days":
             days = int(raw)
             return days if WINDOW_LIMITS[0] <= days <= WINDOW_LIMITS[1] else None
@@ -141,6 +146,20 @@ def seed_from_url(allowed: dict[str, set | None]) -> None:
         if value is not None:
             st.session_state[key] = value
             st.session_state[f"_kept_{key}"] = value
+        ignored = raw if value is None else ",".join(c for c in raw.split(",") if c not in codes) \
+            if isinstance(value, list) else ""
+        if ignored:  # said by url_notes() on every run of the session
+            st.session_state.setdefault("_url_ignored", {})[key] = ignored
+
+
+def url_notes(t) -> None:
+    """One note for each value of the link that no filter could hold (each filter keeps its default)."""
+    import streamlit as st
+
+    from closeloop.i18n import plain
+
+    for key, raw in st.session_state.get("_url_ignored", {}).items():
+        st.caption(t("url_value_ignored", name=key, value=plain(raw[:100])))
 
 
 def write_to_url(defaults: dict) -> None:
@@ -202,6 +221,7 @@ def sidebar(units, categories, t, data_dates: tuple[date | None, date | None] = 
                        placeholder=t("all"), **remembered("severities"))
         st.multiselect(t("categories"), list(category_labels), format_func=category_labels.get,
                        placeholder=t("all"), **remembered("categories"))
+        url_notes(t)
     write_to_url({"as_of": date.today(), "since": None, "until": None, "unit": None, "sources": None,
                   "severities": None, "categories": None, "window_days": DEFAULT_WINDOW_DAYS})
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 
 # The public codes (?lang=, --lang, CLOSELOOP_LANG). CATALOG entries hold "zh" (Simplified, the source
 # text) and "en"; zh-Hant is generated from "zh" (see traditional()), or taken from an entry's own "zh-Hant".
@@ -662,6 +663,14 @@ CATALOG: dict[str, dict[str, str]] = {
     # faults: full disks, read-only stores, bad URL values and arguments
     "disk_full": {"zh": "磁盘已满（{path}），未做任何更改；请腾出空间后重试。", "en": "The disk is full ({path}); nothing was changed. Free some space and try again."},
     "write_failed": {"zh": "无法写入 {path}：{reason}；未做任何更改。", "en": "Cannot write to {path}: {reason}; nothing was changed."},
+    "cell_too_long": {"zh": "{file} 第 {row} 行，{column}：单元格超过 {limit} 个字符（引号可能未闭合），已拒绝导入，未写入任何数据。", "en": "{file} row {row}, {column}: a cell over {limit} characters (an unclosed quote?); import refused, nothing was stored."},
+    "url_value_ignored": {"zh": "链接中的 {name}={value} 无效，已忽略，使用默认值。", "en": "The link's {name}={value} is not a value this filter can take: ignored, the default is used."},
+    "page_failed": {"zh": "此页面出错，未能显示；错误详情已记入服务器日志，请联系管理员。", "en": "This page failed to show; the details are in the server's log for the administrator."},
+    "store_read_only_old": {"zh": "数据库 {path} 为只读，且由旧版本写入，无法升级；请以可写方式打开一次。", "en": "The store {path} is read-only and was written by an older version, so it cannot be upgraded; open it writable once."},
+    "store_read_only_window": {"zh": "数据库为只读，无法计算 {window} 天窗口的重复发生；只读数据库可用 {kept} 天窗口。", "en": "The store is read-only, so repeats within {window} days cannot be worked out; a read-only store answers for the {kept}-day window."},
+    "date_out_of_range": {"zh": "日期 {value} 超出可用范围（{first} 至 {last}）", "en": "The date {value} is outside {first} … {last}"},
+    "bad_whole_number": {"zh": "{value} 不可用：应为 {low} 至 {high} 之间的整数", "en": "{value} will not do: a whole number from {low} to {high} is needed"},
+    "out_folder_missing": {"zh": "找不到输出目录 {folder}，未写入任何文件。", "en": "No folder {folder} to write the file in; nothing was written."},
 }
 
 
@@ -734,3 +743,22 @@ def translator(lang: str):
 def is_chinese(lang: str) -> bool:
     """Both scripts: where the choice is Chinese wording or data as stored, against English."""
     return lang != "en"
+# What makes Markdown (and Streamlit's additions to it) act, and only that, so ordinary text (dates, refs
+# such as NC-0009, "(PT-01)") reads the same in a test as on the screen: emphasis, code, links and images,
+# HTML, headings, tables, strikethrough, LaTeX ($); a colon before a letter or a slash (:material/…:,
+# :red[…], a bare http:// link); "www." (a link too); a list, quote or heading marker starting a line.
+_MARKDOWN_MARKS = re.compile(r"[\\`*_\[\]<>#!|~$]|:(?=[A-Za-z/])|(?<=[wW]{3})\.")
+_LINE_MARKS = re.compile(r"^([ \t]*)([-+=]|\d+(?=[.)]))", re.MULTILINE)
+
+
+def plain(value) -> str:
+    """Stored text (a title, a unit's name, a value from the URL) for an element that renders Markdown:
+    its marks escaped, so it shows as written: no image fetched, no live link, no HTML."""
+    escaped = _MARKDOWN_MARKS.sub(lambda m: "\\" + m.group(0), str(value))
+    return _LINE_MARKS.sub(lambda m: m.group(1) + ("\\" + m.group(2) if not m.group(2)[0].isdigit()
+                                                    else m.group(2) + "\\"), escaped)
+
+
+def plain_values(details: dict) -> dict:
+    """A refusal's details (refs, file names, values as typed) ready for a Markdown-rendering element."""
+    return {name: plain(value) for name, value in details.items()}

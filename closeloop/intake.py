@@ -11,6 +11,7 @@ import pandas as pd
 
 from closeloop import export, ledger, store, value_maps
 from closeloop.identity import Identity
+from closeloop.i18n import plain, plain_values
 
 STEPS = ("upload", "mapping", "report", "done")
 NOT_IMPORTED = ""
@@ -177,7 +178,7 @@ def show(t, db: Path, con, actor: Identity, allowed: bool) -> None:
         st.info(t("import_administrators_only"))
         return
     if intake.error:
-        st.error(t(intake.error[0], **intake.error[1]))
+        st.error(t(intake.error[0], **plain_values(intake.error[1])))
     {"upload": _upload, "mapping": _mapping, "report": _report, "done": _done}[intake.step](intake, t, db, con, actor)
 
 
@@ -206,10 +207,10 @@ def _mapping(intake: Intake, t, db, con, actor) -> None:
     st.markdown("##### " + t("mapping_title"))
     for index, (source, layout) in enumerate(zip(intake.sources, intake.layouts)):
         if layout is None:
-            st.caption(t("import_skipped_sheet", sheet=source.label))
+            st.caption(t("import_skipped_sheet", sheet=plain(source.label)))
             continue
         with st.container(border=True, key=f"sheet-{index}"):
-            st.markdown(f"**{source.label}**")
+            st.markdown(f"**{plain(source.label)}**")
             left, right = st.columns(2)
             kind = left.selectbox(t("mapping_kind"), ledger.KINDS, index=ledger.KINDS.index(layout.kind),
                                   format_func=lambda k: t(f"kind_{k}"), key=f"kind-{index}")
@@ -231,7 +232,7 @@ def _mapping(intake: Intake, t, db, con, actor) -> None:
             intake.layouts[index] = relayout(source, kind, int(header_row),
                                              [c or NOT_IMPORTED for c in edited["column"].fillna(NOT_IMPORTED)])
             if kind == "nonconformities" and "unit" not in intake.layouts[index].columns:
-                st.caption(t("mapping_unit_from_name", name=source.sheet or Path(source.file).stem))
+                st.caption(t("mapping_unit_from_name", name=plain(source.sheet or Path(source.file).stem)))
     row = st.container(horizontal=True)
     if row.button(t("mapping_check"), type="primary", key="intake-check"):
         with st.spinner(t("checking")):
@@ -247,7 +248,7 @@ def _report(intake: Intake, t, db, con, actor) -> None:
 
     outcome = intake.outcome
     sheets = ", ".join(f"{s.file}{' › ' + s.sheet if s.sheet else ''} ({sheet_rows(s):,})" for s in intake.sheets)
-    st.caption(t("report_read", sheets=sheets))
+    st.caption(t("report_read", sheets=plain(sheets)))
     if outcome.unknown_values:
         _unknown_values(intake, t, con, actor)
     if outcome.problems:

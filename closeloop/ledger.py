@@ -650,6 +650,9 @@ def _delimiter(text: str) -> str:
 
 
 def csv_source(name: str, raw: bytes) -> Source:
+    # Python's reader refuses a cell over 131,072 characters with a bare csv.Error while Arrow's reads any:
+    # both read it whole, and body() refuses it in one line naming its row and column.
+    csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
     text, encoding, whole = _head_decoded(raw, name)
     delimiter = _delimiter(text)
     head = _head(text, delimiter, whole)
@@ -660,6 +663,11 @@ def csv_source(name: str, raw: bytes) -> Source:
         raise LedgerError("file_empty", file=name)
 
     def body(header_row: int):
+        table, numbers = read_body(header_row)
+        _refuse_long_cells(name, head[header_row - 1], table, numbers)
+        return table, numbers
+
+    def read_body(header_row: int):
         width = len(head[header_row - 1])
         if encoding == "utf-8":
             # Arrow reads UTF-8 and refuses a cell that is not: only then is all of the file decoded here
@@ -673,6 +681,21 @@ def csv_source(name: str, raw: bytes) -> Source:
         return _csv_fast(full.encode("utf-8"), delimiter, header_row, width) or _csv_slow(full, delimiter, header_row)
 
     return Source(name, None, head, hashlib.sha256(raw).hexdigest(), body, defused=True)
+
+
+# The longest cell a ledger may hold, in characters: Python's csv reader's default limit, far past any
+# finding's text, and the point past which a cell is more likely a broken quote than a description.
+CELL_LIMIT = 131_072
+
+
+def _refuse_long_cells(file: str, header: list[str], table: pa.Table, numbers: np.ndarray) -> None:
+    for i, column in enumerate(table.columns):
+        too_long = pc.greater(pc.utf8_length(column), CELL_LIMIT)
+        if pc.any(too_long).as_py():
+            at = pc.index(too_long, True).as_py()
+            name = header[i] if i < len(header) and header[i] else f"#{i + 1}"
+            raise LedgerError("cell_too_long", file=file, row=int(numbers[at]), column=name,
+                              limit=f"{CELL_LIMIT:,}")
 
 
 HEAD_BYTES = 1 << 20

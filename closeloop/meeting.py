@@ -9,6 +9,7 @@ import streamlit as st
 
 from closeloop import drill, filters, i18n, kpis, report, review, session, workflow
 from closeloop.filters import Filters
+from closeloop.i18n import plain
 
 PACK_ICONS = {"pdf": ":material/picture_as_pdf:", "pptx": ":material/slideshow:", "xlsx": ":material/table_view:"}
 PACK_MIME = {"pdf": "application/pdf",
@@ -47,9 +48,10 @@ def _to_url() -> None:
 def header(opened: review.Review, t) -> None:
     """Who met when, and what they looked at."""
     scope = session.unit_label(opened.unit) if opened.unit else t("whole_organisation")
-    st.markdown(f"**{opened.title}** · " + t("review_held", held_on=opened.held_on, who=", ".join(opened.attendees)))
+    st.markdown(f"**{plain(opened.title)}** · " + t("review_held", held_on=opened.held_on,
+                                                             who=plain(", ".join(opened.attendees))))
     st.caption(t("review_frozen", as_of=opened.as_of, since=opened.filters.since, until=opened.filters.until,
-                 scope=scope, by=opened.created_by, at=f"{opened.created_at:%Y-%m-%d %H:%M} UTC",
+                 scope=plain(scope), by=plain(opened.created_by), at=f"{opened.created_at:%Y-%m-%d %H:%M} UTC",
                  digest=opened.digest[:12]))
 
 
@@ -70,7 +72,7 @@ def since(last: review.Review | None, f: Filters, t) -> None:
     if last is None:
         st.info(t("review_none_before", as_of=f.as_of))
         return
-    st.caption(t("since_review_caption", title=last.title, held_on=last.held_on, previous_as_of=last.as_of,
+    st.caption(t("since_review_caption", title=plain(last.title), held_on=last.held_on, previous_as_of=last.as_of,
                  as_of=f.as_of))
     counts = session.query("since_review_counts", f, previous_as_of=last.as_of).iloc[0]
     change = st.pills(t("since_review_pick"), review.CHANGES, key="since-change",
@@ -130,7 +132,7 @@ def _record(f: Filters) -> None:
         made = review.record(session.connection(), session.viewer(), f, held_on=s["r-held-on"], title=s["r-title"],
                              attendees=attendees)
     except (review.Refused, workflow.Refused) as e:
-        s["_review_flash"] = ("error", t(e.key, **e.details))
+        s["_review_flash"] = ("error", t(e.key, **i18n.plain_values(e.details)))
         return
     s["review"] = made
     st.query_params["review"] = str(made)
@@ -179,7 +181,7 @@ def _decide(review_id: int) -> None:
                              nonconformity=s["d-finding"], unit=s["d-unit"], severity=s["d-severity"],
                              kind=s["d-kind"], description=s["d-description"], owner=s["d-owner"], due_on=s["d-due"])
     except (review.Refused, workflow.Refused) as e:
-        s["_review_flash"] = ("error", t(e.key, **e.details))
+        s["_review_flash"] = ("error", t(e.key, **i18n.plain_values(e.details)))
         return
     s["_review_flash"] = ("success", t("decision_saved", ref=made))
 
@@ -209,7 +211,7 @@ def pack(f: Filters, t) -> None:
             built = report.build(session.connection(), f, lang, asked, session.scope(),
                                  progress=lambda fraction, text: bar.progress(fraction, text=text))
         except report.PackError as e:
-            st.error(t(e.key, **e.details))
+            st.error(t(e.key, **i18n.plain_values(e.details)))
         else:
             st.session_state[f"_pack_{asked}"] = (f, lang, built)
         bar.empty()

@@ -76,7 +76,7 @@ _HOLDER = re.compile(r"\(PID (\d+)\)")
 
 
 def connect(path: str | os.PathLike | None = None, *, create: bool = True,
-            wait: float | None = None) -> duckdb.DuckDBPyConnection:
+            wait: float | None = None, writes: bool = True) -> duckdb.DuckDBPyConnection:
     """Open the store read-write, migrate it, and confine DuckDB's file access to it.
 
     While another process holds the file, ask it to let go (a `<store>.wanted.<pid>` file, which a
@@ -86,6 +86,10 @@ def connect(path: str | os.PathLike | None = None, *, create: bool = True,
     StoreError("store_missing") when the store does not exist and `create` is false.
     A postgresql:// URL gives this process's DuckDB replica of that store (closeloop/replica.py): reads as
     here, writes through to it.
+
+    A caller that only reads (`writes=False`) gets a read-only connection when the file may not be
+    written (a read-only mount, an immutable or unwritable file): such a store can still be verified,
+    measured and exported.
     """
     if url(path):
         from closeloop import replica
@@ -94,11 +98,13 @@ def connect(path: str | os.PathLike | None = None, *, create: bool = True,
     db = db_path(path)
     if not create and not db.exists():
         raise StoreError("store_missing", path=str(db))
-    db.parent.mkdir(parents=True, exist_ok=True)
+    read_only = not writes and db.exists() and not os.access(db, os.W_OK)
+    if not read_only:
+        db.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + (wait_seconds() if wait is None else wait)
     while True:
         try:
-            con = duckdb.connect(str(db))
+            con = duckdb.connect(str(db), read_only=read_only)
             break
         except duckdb.IOException as e:
             if "lock" not in str(e).lower():
@@ -106,11 +112,15 @@ def connect(path: str | os.PathLike | None = None, *, create: bool = True,
             holder = _HOLDER.search(str(e))
             if time.monotonic() >= deadline:
                 raise locked(db, int(holder.group(1)) if holder else None) from None
-            want(db)
+            if not read_only:  # a read-only folder takes no request file: wait for the holder to end
+                want(db)
             time.sleep(0.05)
-    migrate(con)
     uploads = upload_dir(db)
-    uploads.mkdir(exist_ok=True)
+    if read_only:
+        _require_current(con, db)
+    else:
+        migrate(con)
+        uploads.mkdir(exist_ok=True)
     # Order matters: the allow-list first, then switch off external access, then lock it.
     con.execute("set allowed_directories = $dirs", {"dirs": [str(db.parent), str(uploads)]})
     con.execute("set enable_external_access = false")
@@ -186,6 +196,15 @@ def withdraw() -> None:
     """This process no longer waits for any store (at its end; a server as soon as it has the store)."""
     while _wanted:
         _wanted.pop().unlink(missing_ok=True)
+def _require_current(con: duckdb.DuckDBPyConnection, db: Path) -> None:
+    """A read-only store cannot be migrated: it is read as it is only when no schema file is newer."""
+    latest = max(int(file.name[:3]) for file in SCHEMA.glob("[0-9][0-9][0-9]_*.sql"))
+    try:
+        current = con.execute("select coalesce(max(version), 0) from schema_version").fetchone()[0]
+    except duckdb.CatalogException:
+        current = 0
+    if current < latest:
+        raise StoreError("store_read_only_old", path=str(db))
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> int:
@@ -297,12 +316,18 @@ def ensure_repeats(con: duckdb.DuckDBPyConnection, window_days: int) -> None:
             ).fetchone()[0]
             if known:
                 return
-            with transaction(cur, local=True):
-                cur.execute(
-                    "insert into repeats select $w, nonconformity, is_repeat, is_repeat_after_closure "
-                    "from repeat_flags($w, null)",
-                    {"w": window_days},
-                )
+            try:
+                with transaction(cur, local=True):
+                    cur.execute(
+                        "insert into repeats select $w, nonconformity, is_repeat, is_repeat_after_closure "
+                        "from repeat_flags($w, null)",
+                        {"w": window_days},
+                    )
+            except duckdb.InvalidInputException as e:
+                if "read-only" not in str(e):
+                    raise
+                # the flags of a window are cached in the store: a read-only one has only those it keeps
+                raise StoreError("store_read_only_window", window=window_days, kept=KEPT_WINDOW) from None
         finally:
             cur.close()
 

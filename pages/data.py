@@ -3,6 +3,7 @@
 import streamlit as st
 
 from closeloop import drill, export, filters, intake, session, store
+from closeloop.i18n import plain
 from closeloop.session import t
 
 session.require_frame()
@@ -11,7 +12,7 @@ f = filters.current()
 who = session.viewer()
 
 st.title(t("page_data"))
-st.caption(filters.describe(f, t, session.unit_label(f.unit)))
+st.caption(plain(filters.describe(f, t, session.unit_label(f.unit))))
 
 importing, exporting, quality = st.tabs([t("tab_import"), t("tab_export"), t("tab_quality")])
 

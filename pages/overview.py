@@ -3,6 +3,7 @@
 import streamlit as st
 
 from closeloop import charts, filters, kpis, session
+from closeloop.i18n import plain
 from closeloop.session import t
 
 session.require_frame()
@@ -11,7 +12,7 @@ f = filters.current()
 label = "name_en" if session.language() == "en" else "name"
 
 st.title(t("page_overview"))
-st.caption(filters.describe(f, t, session.unit_label(f.unit)))
+st.caption(plain(filters.describe(f, t, session.unit_label(f.unit))))
 
 now, before = session.contract(f), session.contract(f.previous())
 monthly = session.query("opened_closed_monthly", f)

@@ -5,6 +5,7 @@ from datetime import date
 import streamlit as st
 
 from closeloop import charts, drill, filters, session
+from closeloop.i18n import plain
 from closeloop.session import t
 
 session.require_frame()
@@ -16,7 +17,7 @@ window.number_input(t("window_days"), *filters.WINDOW_LIMITS, step=1, help=t("wi
 f = filters.current()
 label = session.label()
 title = "title_en" if label == "name_en" else "title"
-st.caption(filters.describe(f, t, session.unit_label(f.unit)) + " " + t("window_sentence", days=f.window_days))
+st.caption(plain(filters.describe(f, t, session.unit_label(f.unit)) + " " + t("window_sentence", days=f.window_days)))
 
 grain = grain_column.segmented_control(t("grain"), ["month", "quarter"], default="month", required=True,
                                        format_func=lambda g: t(f"grain_{g}"), key="recurrence_grain")

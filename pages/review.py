@@ -3,13 +3,14 @@
 import streamlit as st
 
 from closeloop import filters, meeting, review, session
+from closeloop.i18n import plain
 from closeloop.session import t
 
 session.require_frame()
 
 f = filters.current()
 st.title(t("page_review"))
-st.caption(filters.describe(f, t, session.unit_label(f.unit)))
+st.caption(plain(filters.describe(f, t, session.unit_label(f.unit))))
 meeting.flash()
 
 opened = meeting.pick(session.query("review_list", f), t)

@@ -5,6 +5,7 @@ from datetime import date
 import streamlit as st
 
 from closeloop import charts, drill, filters, metrics, session
+from closeloop.i18n import plain
 from closeloop.session import t
 
 session.require_frame()
@@ -13,7 +14,7 @@ f = filters.current()
 names = dict(zip(session.units()["code"], session.units()["label"]))
 
 st.title(t("page_time_to_close"))
-st.caption(filters.describe(f, t, names.get(f.unit)))
+st.caption(plain(filters.describe(f, t, names.get(f.unit))))
 
 split = st.segmented_control(t("split_by"), ["severity", "source", "unit"], default="severity", required=True,
                              format_func=lambda s: t(f"split_{s}"), key="time_split")

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from closeloop import charts, drill, filters, kpis, metrics, session
+from closeloop.i18n import plain
 from closeloop.session import t
 
 session.require_frame()
@@ -16,11 +17,11 @@ parent = lineage[-2] if len(lineage) > 1 else None
 level = f.unit if session.children(f.unit) else parent
 
 st.title(t("page_units"))
-st.caption(filters.describe(f, t, names.get(f.unit)))
+st.caption(plain(filters.describe(f, t, names.get(f.unit))))
 with st.container(horizontal=True, key="breadcrumb"):
     st.button(t("whole_organisation"), on_click=filters.choose_unit, args=(None,), type="tertiary")
     for code in lineage:
-        st.button("› " + names[code], on_click=filters.choose_unit, args=(code,), type="tertiary",
+        st.button("› " + plain(names[code]), on_click=filters.choose_unit, args=(code,), type="tertiary",
                   disabled=code == f.unit, key=f"crumb-{code}")
 
 rollup = session.query("unit_rollup", f, levels=charts.TREEMAP_LEVELS)
@@ -35,7 +36,7 @@ with st.container(border=True):
 
 left, right = st.columns([1, 1])
 with left.container(border=True, key="scorecard"):
-    st.markdown("##### " + t("scorecard_title", unit=names.get(f.unit, t("whole_organisation"))))
+    st.markdown("##### " + t("scorecard_title", unit=plain(names.get(f.unit, t("whole_organisation")))))
     if f.unit is None:
         st.info(t("scorecard_choose_unit"))
     else:
@@ -56,7 +57,7 @@ with right.container(border=True):
     funnel = st.plotly_chart(charts.funnel(points, limits, p0, label, t), key="funnel", on_select="rerun",
                              selection_mode="points")
     flagged = points[points["outside"]]
-    st.caption(t("funnel_outside", units=", ".join(flagged[label])) if len(flagged) else t("funnel_none_outside"))
+    st.caption(t("funnel_outside", units=plain(", ".join(flagged[label]))) if len(flagged) else t("funnel_none_outside"))
 
 clicked = drill.point(funnel)
 if clicked:
