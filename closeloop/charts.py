@@ -54,7 +54,7 @@ def aging(buckets: dict[str, int], t) -> go.Figure:
 
 def top_overdue(units: pd.DataFrame, label: str, t) -> go.Figure:
     """Horizontal bars, most overdue at the top; `label` names the column to show."""
-    ordered = units.iloc[::-1]
+    ordered = as_text(units, label).iloc[::-1]
     data = go.Bar(
         x=ordered["overdue"], y=ordered[label], orientation="h", marker_color=OVERDUE,
         text=ordered["overdue"], textposition="outside", customdata=ordered["unit"],
@@ -69,6 +69,7 @@ def pareto(counts: pd.DataFrame, label: str, t, value: str = "opened", key: str 
     `key` names the column whose value a click hands back (customdata).
     """
     custom = counts[key] if key else None
+    counts = as_text(counts, label)
     data = [
         go.Bar(name=t("count"), x=counts[label], y=counts[value], marker_color=OPENED, customdata=custom),
         go.Scatter(name=t("cumulative_share"), x=counts[label], y=counts["cumulative_share"],
@@ -92,7 +93,8 @@ def unit_treemap(rollup: pd.DataFrame, label: str, t) -> go.Figure:
     Only the levels it draws are sent (a click chooses the unit, and the tree below it comes then): with
     tens of thousands of units, the rest was most of the figure and of the page's time.
     """
-    shown = rollup[(rollup["opened"] > 0) & (rollup["depth"] < rollup["depth"].min() + TREEMAP_LEVELS)]
+    shown = as_text(rollup, label)
+    shown = shown[(shown["opened"] > 0) & (shown["depth"] < shown["depth"].min() + TREEMAP_LEVELS)]
     ids = set(shown["code"])
     parents = [p if p in ids else "" for p in shown["parent_code"]]
     data = go.Treemap(
@@ -108,6 +110,7 @@ def unit_treemap(rollup: pd.DataFrame, label: str, t) -> go.Figure:
 
 def funnel(units: pd.DataFrame, limits: pd.DataFrame, p0: float, label: str, t) -> go.Figure:
     """Each unit's rate against its volume, inside 95 % and 99.8 % limits around the organisation's rate."""
+    units = as_text(units, label)
     data = [
         go.Scatter(
             x=limits["n"], y=limits[f"{side}_{coverage}"], mode="lines", hoverinfo="skip",
@@ -150,6 +153,7 @@ def repeat_heatmap(cells: pd.DataFrame, label: str, t) -> go.Figure:
     cells carry white numbers: one trace per text colour, sharing one colour axis (a colour per
     point is validated point by point, most of the figure's time at a thousand cells).
     """
+    cells = as_text(cells, label)
     units = list(dict.fromkeys(cells[label]))
     dark = cells["repeats"] > cells["repeats"].max() / 2
     data = [
@@ -171,7 +175,7 @@ def repeat_heatmap(cells: pd.DataFrame, label: str, t) -> go.Figure:
 
 def systemic(criteria: pd.DataFrame, label: str, t) -> go.Figure:
     """Criteria by how many units failed them in the period, most widespread on top."""
-    top = criteria.head(15).iloc[::-1]
+    top = as_text(criteria.head(15), label).iloc[::-1]
     data = go.Bar(
         x=top["units"], y=top[label], orientation="h", marker_color=OVERDUE, customdata=top[["criterion"]].to_numpy(),
         text=[f"{u:,} ({s:.0%})" for u, s in zip(top["units"], top["unit_share"])], textposition="outside",
@@ -186,6 +190,7 @@ def systemic(criteria: pd.DataFrame, label: str, t) -> go.Figure:
 def survival_curves(curves: pd.DataFrame, quantiles: pd.DataFrame, names: dict, t) -> go.Figure:
     """Kaplan–Meier step curves per group, each median marked where the curve reaches it."""
     data = []
+    names = {grp: _svg_text(name) for grp, name in names.items()}
     for colour, (grp, curve) in zip(PALETTE * 10, curves.groupby("grp", sort=True)):
         x = [0, *curve["duration"]]
         y = [1.0, *curve["survival"]]
@@ -244,3 +249,16 @@ def days_to_close_histogram(closed: pd.DataFrame, t, bin_days: int = 15) -> go.F
     )
     return _figure(data, xaxis=dict(title=t("days_to_close"), rangemode="tozero"),
                    yaxis=dict(title=t("count"), rangemode="tozero"))
+
+
+def _svg_text(value):
+    """Plotly reads <a href>, <b> … in a label as markup: stored text shows as written with its marks as
+    entities (a unit named with a link is not a live link in the chart)."""
+    if not isinstance(value, str):
+        return value
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def as_text(rows: pd.DataFrame, label: str) -> pd.DataFrame:
+    """`rows` with its `label` column of stored names made safe to show in a figure."""
+    return rows.assign(**{label: rows[label].map(_svg_text)}) if len(rows) else rows

@@ -745,16 +745,20 @@ def is_chinese(lang: str) -> bool:
     return lang != "en"
 # What makes Markdown (and Streamlit's additions to it) act, and only that, so ordinary text (dates, refs
 # such as NC-0009, "(PT-01)") reads the same in a test as on the screen: emphasis, code, links and images,
-# HTML, headings, tables, strikethrough, LaTeX ($); a colon before a letter or a slash (:material/…:,
-# :red[…], a bare http:// link); "www." (a link too); a list, quote or heading marker starting a line.
-_MARKDOWN_MARKS = re.compile(r"[\\`*_\[\]<>#!|~$]|:(?=[A-Za-z/])|(?<=[wW]{3})\.")
+# HTML, headings, tables, strikethrough, LaTeX ($); a colon before a letter (:material/…:, :red[…]); a
+# list, quote or heading marker starting a line.
+_MARKDOWN_MARKS = re.compile(r"[\\`*_\[\]<>#!|~$]|:(?=[A-Za-z])")
 _LINE_MARKS = re.compile(r"^([ \t]*)([-+=]|\d+(?=[.)]))", re.MULTILINE)
+# A bare address becomes a live link after escapes are read (GFM finds http://, www. and e-mail addresses
+# in the text itself): an invisible word joiner inside each keeps it text.
+_BARE_LINKS = re.compile(r"(?i)(?<=https:)(?=//)|(?<=http:)(?=//)|(?<=www)(?=\.)|(?<=@)(?=[-\w]+\.)")
+JOINER = "\u2060"
 
 
 def plain(value) -> str:
     """Stored text (a title, a unit's name, a value from the URL) for an element that renders Markdown:
     its marks escaped, so it shows as written: no image fetched, no live link, no HTML."""
-    escaped = _MARKDOWN_MARKS.sub(lambda m: "\\" + m.group(0), str(value))
+    escaped = _MARKDOWN_MARKS.sub(lambda m: "\\" + m.group(0), _BARE_LINKS.sub(JOINER, str(value)))
     return _LINE_MARKS.sub(lambda m: m.group(1) + ("\\" + m.group(2) if not m.group(2)[0].isdigit()
                                                     else m.group(2) + "\\"), escaped)
 
