@@ -11,6 +11,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import duckdb
+
 from closeloop import i18n, identity, ledger, metrics, store, trail, value_maps, workflow
 from closeloop.filters import DATE_LIMITS, DEFAULT_WINDOW_DAYS, SEVERITIES, SOURCES, WINDOW_LIMITS, Filters
 
@@ -428,5 +430,11 @@ def main(argv: list[str] | None = None) -> int:
         print(commands[args.command](args, t))
     except (Refused, store.StoreError, ledger.LedgerError, value_maps.MapError, workflow.Refused, *_pack_errors()) as e:
         print(t(e.key, **e.details), file=sys.stderr)
+        return 2
+    except (OSError, duckdb.Error) as e:
+        if not store.disk_full(e):
+            raise
+        # an import, a seal or a checkpoint that found no room: rolled back by DuckDB, said in one line
+        print(t("disk_full", path=str(store.db_path(getattr(args, "db", None)).parent)), file=sys.stderr)
         return 2
     return 0

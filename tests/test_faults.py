@@ -134,6 +134,25 @@ def test_the_command_line_says_disk_full_in_one_line_and_exits_2(small_disk, tmp
     assert con.execute("select count(*) from events where field = 'attachment'").fetchone()[0] == 0
 
 
+@pytest.mark.parametrize("lang,line", [
+    ("en", "The disk is full ({folder}); nothing was changed. Free some space and try again."),
+    ("zh", "磁盘已满（{folder}），未做任何更改；请腾出空间后重试。"),
+])
+def test_an_import_that_finds_the_disk_full_says_so_in_one_line_and_stores_nothing(small_disk, golden_dir, lang,
+                                                                                      line):
+    path = build_store(small_disk)
+    con = store.connect(path)
+    before = (events(con), con.execute("select count(*) from nonconformities").fetchone()[0])
+    con.execute("checkpoint")
+    con.close()
+    fill(small_disk, leave=16 * 1024)
+    done = run(lang, "import", golden_dir, "--db", path)
+    assert (done.returncode, done.stdout, done.stderr) == (2, "", line.format(folder=small_disk) + "\n")
+    (small_disk / "filler").unlink()
+    con = store.connect(path)
+    assert (events(con), con.execute("select count(*) from nonconformities").fetchone()[0]) == before
+
+
 def run(lang: str, *args) -> subprocess.CompletedProcess:
     """`python -m closeloop ARGS` in a fresh process, in `lang`."""
     import sys

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import csv
+import os
 import re
 import shutil
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from closeloop import filters, identity, ledger, review, store
@@ -138,3 +140,18 @@ def test_a_stored_name_in_a_chart_is_text_not_plotly_markup():
     labels = list(charts.unit_treemap(rollup, "name", lambda key, **v: key).data[0].labels)
     assert labels == ['&lt;a href="http://example.com"&gt;DH&lt;/a&gt; &amp; &lt;b&gt;x&lt;/b&gt;']
     assert rollup["name"].tolist() == [named]  # the caller's rows are left as they were
+
+
+def test_the_pdf_pack_prints_stored_text_as_written(hostile_file, tmp_path):
+    # fpdf2 reads Markdown only when told (markdown=True); the pack never tells it. The unit DH named with
+    # HOSTILE is the pack's scope, printed on its cover.
+    out = tmp_path / "pack.pdf"
+    db = tmp_path / "closeloop.duckdb"
+    shutil.copy(hostile_file, db)
+    done = subprocess.run([sys.executable, "-m", "closeloop", "report", "--db", db, "--as-of", "2026-06-30",
+                           "--unit", "DH", "--out", out, "--lang", "en"], cwd=APP, capture_output=True, text=True,
+                          env={**os.environ, "CLOSELOOP_LANG": "en"}, timeout=300)
+    assert done.returncode == 0, done.stderr
+    text = subprocess.run(["pdftotext", "-raw", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    assert "![x](http://example.com/a.png) [link](http://example.com/l) **bold** <script>alert(1)</script>" \
+        in " ".join(text.split())
