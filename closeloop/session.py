@@ -318,11 +318,11 @@ def sign_in() -> identity.Identity:
         st.sidebar.caption(t("admin_local"))
         return who
     role = t(f"role_{who.role}") if who.role else t("role_none")
-    st.sidebar.caption(t("signed_in_as", who=who.name or who.actor, role=role,
-                         scope=unit_label(who.unit) if who.unit else t("whole_organisation")))
+    st.sidebar.caption(t("signed_in_as", who=i18n.plain(who.name or who.actor), role=role,
+                         scope=i18n.plain(unit_label(who.unit)) if who.unit else t("whole_organisation")))
     st.sidebar.button(t("sign_out"), on_click=st.logout, icon=":material/logout:")
     if who.role is None:
-        st.error(t("not_registered", email=who.actor))
+        st.error(t("not_registered", email=i18n.plain(who.actor)))
         st.stop()
     return who
 
@@ -341,7 +341,7 @@ def refuse_links_outside_scope(tree: pd.DataFrame) -> None:
     asked = st.query_params.get("unit")
     if asked and asked not in set(tree["code"]):
         refuse("unit", asked)
-        st.warning(t("unit_out_of_scope", unit=asked))
+        st.warning(t("unit_out_of_scope", unit=i18n.plain(asked)))
         st.stop()
 
 
