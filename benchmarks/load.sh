@@ -4,7 +4,8 @@
 #   2. deploy/cluster.sh's two replicas on PostgreSQL: one replica alone, then both behind HAProxy, same levels;
 #   3. 4 writers making workflow moves on the PostgreSQL store for 5 minutes, then lost writes and trail verify.
 #
-#   benchmarks/load.sh [OUT.json]      LOAD_SECONDS per level (60), WRITE_SECONDS (300), LOAD_LARGE (1000000; 0: skip)
+#   benchmarks/load.sh [OUT.json]      LOAD_SECONDS per level (60), WRITE_SECONDS (300), LOAD_LARGE (1000000),
+#                                      LOAD_PARTS ("demo large cluster": any of them; OUT keeps the parts not run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,8 +13,10 @@ OUT="${1:-bench-load.json}"
 LEVEL_SECONDS="${LOAD_SECONDS:-60}"
 WRITE_SECONDS="${WRITE_SECONDS:-300}"
 LARGE="${LOAD_LARGE:-1000000}"
+PARTS="${LOAD_PARTS:-demo large cluster}"
 PYTHON="${PYTHON:-python}"
 work="$(mktemp -d /tmp/closeloop-load-XXXXXX)"
+chmod 755 "$work"  # the cluster's PostgreSQL runs as its own user when this runs as root
 replica=""
 cleanup() {
     [[ -n "$replica" ]] && kill "$replica" 2>/dev/null || true
@@ -45,12 +48,14 @@ load() {  # load NAME URL[,URL] [more bench arguments]
     "$PYTHON" -m closeloop bench --load "$urls" --load-seconds "$LEVEL_SECONDS" --json "$work/$name.json" "$@"
 }
 
-"$PYTHON" -m closeloop demo --db "$work/demo.duckdb" >/dev/null
-serve "$work/demo.duckdb"
-load embedded-demo "$url"
-stop
+if [[ " $PARTS " == *" demo "* ]]; then
+    "$PYTHON" -m closeloop demo --db "$work/demo.duckdb" >/dev/null
+    serve "$work/demo.duckdb"
+    load embedded-demo "$url"
+    stop
+fi
 
-if [[ "$LARGE" != 0 ]]; then
+if [[ " $PARTS " == *" large "* ]]; then
     "$PYTHON" -m closeloop demo --db "$work/large.duckdb" --ncs "$LARGE" >/dev/null
     serve "$work/large.duckdb"
     load embedded-large "$url"
@@ -58,10 +63,13 @@ if [[ "$LARGE" != 0 ]]; then
     rm -f "$work/large.duckdb"
 fi
 
-port="$(free_port)"
-CLOSELOOP_CLUSTER="$work/cluster" CLOSELOOP_PORT="$port" deploy/cluster.sh up >/dev/null
-db="$(cat "$work/cluster/db")"
-load postgresql "http://127.0.0.1:$((port + 1))/,http://127.0.0.1:$port/" --writers 4 --write-seconds "$WRITE_SECONDS" --db "$db"
+if [[ " $PARTS " == *" cluster "* ]]; then
+    port="$(free_port)"
+    CLOSELOOP_CLUSTER="$work/cluster" CLOSELOOP_PORT="$port" deploy/cluster.sh up >/dev/null
+    db="$(cat "$work/cluster/db")"
+    load postgresql "http://127.0.0.1:$((port + 1))/,http://127.0.0.1:$port/" --writers 4 \
+        --write-seconds "$WRITE_SECONDS" --db "$db"
+fi
 
 "$PYTHON" - "$work" "$OUT" "$LARGE" <<'PY'
 import json, sys
@@ -70,7 +78,8 @@ work, out, large = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 names = {"embedded-demo": "one replica, embedded, demo (3,000)",
          "embedded-large": f"one replica, embedded, {int(large):,}",
          "postgresql": "PostgreSQL, demo (3,000)"}
-document = {name: json.loads((work / f"{name}.json").read_text()) for name in names if (work / f"{name}.json").exists()}
+document = json.loads(out.read_text()) if out.exists() else {}
+document |= {name: json.loads((work / f"{name}.json").read_text()) for name in names if (work / f"{name}.json").exists()}
 out.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 print(f"wrote {out}")
 PY
