@@ -331,3 +331,10 @@ def refresh_findings(con: duckdb.DuckDBPyConnection, units: list[str] | None = N
             "from repeat_flags($w, $units::varchar[])",
             bound | {"w": window_days},
         )
+
+
+@contextmanager
+def sender_lock(con):
+    """Held while notices are sent, so that one process sends them. An embedded DuckDB file has one writing
+    process already; a PostgreSQL store takes an advisory lock here (pg_advisory_xact_lock on a fixed key)."""
+    yield con
