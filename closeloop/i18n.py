@@ -690,7 +690,8 @@ CATALOG: dict[str, dict[str, str]] = {
     "due_status_due_soon": {"zh": "即将到期（黄）", "en": "Due soon (yellow)"},
     "due_status_overdue": {"zh": "已逾期（红）", "en": "Overdue (red)"},
     "col_due_status": {"zh": "督办状态", "en": "Status light"},
-    "col_due_is_default": {"zh": "默认期限", "en": "Default due date"},
+    "col_default_due_on": {"zh": "默认期限（按严重程度）", "en": "Default due date (by severity)"},
+    "dq_due_defaulted": {"zh": "整改期限按严重程度默认", "en": "Due date defaulted by severity"},
 }
 
 

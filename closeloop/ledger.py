@@ -115,6 +115,8 @@ WEAK_HEADERS = {"序號", "序号", "no", "no.", "#"}
 # Columns real ledgers carry that have no place in the store: read past, shown as not imported.
 IGNORED_HEADERS = {
     "備註", "备注", "說明", "说明", "附件", "remarks", "remark", "notes", "note", "unit_name", "criterion_title",
+    # what an export adds (closeloop.export.EXPORT_HEADERS): derived, never imported
+    "督办状态", "督辦狀態", "due_status", "默认期限", "默認期限", "default_due_on",
 }
 
 # Values in Chinese (and other spellings) for the enumerated columns, after NFKC. The catalog's own

@@ -426,3 +426,44 @@ def test_the_pack_goes_by_email_with_a_summary(golden_db, smtp, tmp_path):
         f"{expected['overdue']}; overdue actions: {expected['actions_overdue']}.\n"
     )
     assert attachment.get_filename() == "pack.xlsx" and attachment.get_content() == out.read_bytes()
+
+
+# ---------------------------------------------------------------------------------------------
+# 三色督办 on the Rectification lists and in exports; units' heads from the units sheet
+
+
+def test_the_rectification_lists_colour_each_open_item_and_mark_a_defaulted_due_date(escalation_db):
+    con = store.connect(escalation_db, create=False)
+    params = Filters.default(T).params() | {"view": "open", "me": [], "limit": 100}
+    actions = store.run(con, "rectification_actions", params).set_index("ref")
+    findings = store.run(con, "rectification_nonconformities", params).set_index("ref")
+    con.close()
+    assert actions["due_status"].to_dict() == {
+        "A-31": "overdue", "A-30": "overdue", "A-DONE-AFTER": "overdue", "A-15": "overdue", "A-14": "overdue",
+        "A-1": "overdue", "A-DS31": "overdue", "A-DH02-31": "overdue", "A-TODAY": "due_soon", "A-SOON": "due_soon",
+        "A-LATER": "on_track",
+    }
+    assert actions["default_due_on"].isna().all()
+    assert findings.loc["N-BARE-DEFAULT", "due_status"] == "due_soon"
+    assert str(findings.loc["N-BARE-DEFAULT", "default_due_on"].date()) == "2026-07-05"
+    assert pd.isna(findings.loc["N-BARE-DEFAULT", "due_on"])  # the ledger's own column stays empty
+    assert (findings.loc["N-BARE-40", "due_status"], findings.loc["N-SOON", "due_status"]) == ("overdue", "on_track")
+
+
+def test_an_export_carries_the_colour_in_words_and_the_defaulted_due_date(escalation_db, tmp_path):
+    out = tmp_path / "ledger.csv"
+    done = closeloop("export", "--out", out, "--as-of", T, "--db", escalation_db, "--lang", "en")
+    assert done.returncode == 0, done.stderr
+    rows = pd.read_csv(out, encoding="utf-8-sig").set_index("问题编号\nref")
+    assert rows.loc["N-BARE-DEFAULT", "督办状态\ndue_status"] == "Due soon (yellow)"
+    assert rows.loc["N-BARE-DEFAULT", "默认期限\ndefault_due_on"] == "2026-07-05"
+    assert rows.loc["N-BARE-40", "督办状态\ndue_status"] == "Overdue (red)"
+    assert rows.loc["N-SOON", "督办状态\ndue_status"] == "On track (green)"
+
+
+def test_a_units_sheet_gives_each_unit_its_head_under_chinese_headers(escalation_db):
+    con = store.connect(escalation_db, create=False)
+    heads = con.execute("select code, head_name, head_email, head_language from units order by code").fetchall()
+    con.close()
+    assert heads == [("DH", "周强", "zhou@dh.example", "zh-Hans"), ("DH-01", "李明", "li@dh01.example", "zh-Hant"),
+                     ("DH-02", None, None, None), ("DS", None, None, None), ("HQ", "王局", "wang@hq.example", "en")]

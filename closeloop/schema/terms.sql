@@ -163,6 +163,20 @@ create or replace macro days_overdue(is_open, due_on, as_of) as
 create or replace macro setting_days(name) as
     (select value::integer from settings where key = name);
 
+-- one row per (severity, source): the days from found_on to the due date of a finding that comes without
+-- one (finding_days) and of its actions (action_days): the source's own row of deadlines, else the
+-- severity's 'any' row. Every defaulted due date is found_on plus one of these, joined on both columns.
+create or replace macro deadline_days() as table
+select
+    s.severity,
+    o.source,
+    coalesce(own.finding_days, fallback.finding_days) as finding_days,
+    coalesce(own.action_days, fallback.action_days) as action_days,
+from (select unnest(enum_range(null::severity)) as severity) as s
+cross join (select unnest(enum_range(null::source)) as source) as o
+left join deadlines as own on own.severity = s.severity and own.source = o.source::varchar
+left join deadlines as fallback on fallback.severity = s.severity and fallback.source = 'any';
+
 -- one row per nonconformity: its due date, else the deadline of its severity (and source, when that has a
 -- row of its own) counted from found_on, marked due_is_default. The contract (nonconformity_terms) never
 -- reads it: a finding without a due date stays never overdue and a data gap there.
@@ -170,11 +184,10 @@ create or replace macro nonconformity_due() as table
 select
     n.id,
     n.ref,
-    coalesce(n.due_on, n.found_on + coalesce(own.finding_days, fallback.finding_days)) as due_on,
+    coalesce(n.due_on, n.found_on + d.finding_days) as due_on,
     n.due_on is null as due_is_default,
 from nonconformities as n
-left join deadlines as own on own.severity = n.severity and own.source = n.source::varchar
-left join deadlines as fallback on fallback.severity = n.severity and fallback.source = 'any';
+join deadline_days() as d on d.severity = n.severity and d.source = n.source;
 
 -- one row per action with its finding: open at T in the contract's sense (its finding found by T, not
 -- cancelled, not done by T), its due date for notices (its own, else its finding's found_on + the
@@ -189,12 +202,11 @@ with dated as (
         n.title as nonconformity_title,
         n.unit,
         a.is_open and n.found_on <= as_of as is_open,
-        coalesce(a.due_on, n.found_on + coalesce(own.action_days, fallback.action_days)) as due_on,
+        coalesce(a.due_on, n.found_on + d.action_days) as due_on,
         a.due_on is null as due_is_default,
     from action_at(as_of) as a
     join nonconformities as n on n.id = a.nonconformity_id
-    left join deadlines as own on own.severity = n.severity and own.source = n.source::varchar
-    left join deadlines as fallback on fallback.severity = n.severity and fallback.source = 'any'
+    join deadline_days() as d on d.severity = n.severity and d.source = n.source
 )
 
 select
