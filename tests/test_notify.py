@@ -354,7 +354,12 @@ def test_heads_are_sent_in_their_language_with_escalation_to_the_head_above(esca
     assert zhou.startswith("周强，您好：截至 2026-06-30，以下整改事项需要您关注。\n\n逾期督办（上报） (3)\n")
     assert "- A-31 · 問題 N-31 (N-31) · 定海分局機關支部 · 期限 2026-05-30 · 逾期 31 天\n" in zhou
     li = received["li@dh01.example"].get_content()
-    assert "- N-BARE-DEFAULT · 問題 N-BARE-DEFAULT · 定海分局機關支部 · 期限 2026-07-05 （按严重程度默认）\n" in li
+    assert li.startswith("李明，您好：截至 2026-06-30，以下整改事項需要您關注。\n\n即將到期 (1)\n")  # zh-Hant
+    assert "- N-BARE-DEFAULT · 問題 N-BARE-DEFAULT · 定海分局機關支部 · 期限 2026-07-05 （按嚴重程度默認）\n" in li
+    SAMPLES.mkdir(exist_ok=True)
+    message = received["li@dh01.example"]
+    (SAMPLES / "digest-zh-Hant.txt").write_text(
+        f"To: {message['To']}\nSubject: {message['Subject']}\n\n{li}", encoding="utf-8")
 
 
 # ---------------------------------------------------------------------------------------------
