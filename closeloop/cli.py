@@ -179,7 +179,42 @@ def parser() -> argparse.ArgumentParser:
         sub.add_argument("--to", dest="until", type=iso_date)
         sub.add_argument("--unit")
         sub.add_argument("--window-days", type=whole_number(WINDOW_LIMITS), default=DEFAULT_WINDOW_DAYS)
+    pack.add_argument("--mail-to", help="comma-separated addresses: send the pack by email (CLOSELOOP_SMTP_*)")
+    user.add_argument("--lang", choices=("zh-Hans", "zh-Hant", "en"), help="the language of their notices")
+    add_notify_commands(commands)
     return p
+
+
+def add_notify_commands(commands) -> None:
+    """notify, calendar, deadlines, setting and unit head: reminders, escalation and who answers for a unit."""
+    note = commands.add_parser("notify", help="send the day's reminders and escalations (once a day, e.g. by cron)")
+    note.add_argument("--as-of", type=iso_date, help="the day (default: today, UTC)")
+    note.add_argument("--dry-run", action="store_true", help="say what would be sent; send and record nothing")
+    note.add_argument("--json", action="store_true", help="print the notices as JSON")
+    note.add_argument("--ical", type=Path, metavar="DIR", help="also write each owner's calendar of due dates there")
+    cal = commands.add_parser("calendar", help="an owner's open actions on their due dates, as an .ics file")
+    cal.add_argument("owner", help="the owner's name as the ledger writes it")
+    cal.add_argument("--out", type=Path, required=True)
+    cal.add_argument("--as-of", type=iso_date)
+    dl = commands.add_parser("deadlines", help="days to close a finding without a due date, by severity (and source)")
+    dl.add_argument("task", choices=("set", "list"))
+    dl.add_argument("severity", nargs="?", choices=("major", "minor", "observation"))
+    dl.add_argument("days", nargs="?", type=int, help="days from found to the finding's due date")
+    dl.add_argument("--actions", type=int, help="days for its actions (default: the same)")
+    dl.add_argument("--source", choices=SOURCES, help="only findings of this source")
+    st = commands.add_parser("setting", help="change a notice threshold (due_soon_days, head_after_days, "
+                                             "above_after_days) or the dashboard's base_url")
+    st.add_argument("key")
+    st.add_argument("value")
+    unit = commands.add_parser("unit", help="set a unit's head (負責人), whom its overdue items escalate to")
+    unit.add_argument("task", choices=("head",))
+    unit.add_argument("code")
+    unit.add_argument("--name")
+    unit.add_argument("--email")
+    unit.add_argument("--lang", choices=("zh-Hans", "zh-Hant", "en"))
+    for sub in (note, cal, dl, st, unit):
+        sub.add_argument("--db")
+        sub.add_argument("--as", dest="actor", default=None, help="who is acting (default: the login name)")
 
 
 def run_demo(args, t) -> str:
@@ -277,10 +312,14 @@ def run_report(args, t) -> str:
 
     kind = report.kind_of(args.out)
     writable_folder(args.out)
-    con = store.connect(args.db, create=False, writes=False)
-    built = report.build(con, filters_of(args, con), args.lang or i18n.cli_language(), kind)
+    con = store.connect(args.db, create=False, writes=bool(args.mail_to))
+    f = filters_of(args, con)
+    built = report.build(con, f, args.lang or i18n.cli_language(), kind)
     write_whole(args.out, built)
-    return t("pack_written", path=str(args.out), size=f"{len(built) / 1024:,.0f}")
+    written = t("pack_written", path=str(args.out), size=f"{len(built) / 1024:,.0f}")
+    if args.mail_to:
+        return written + "\n" + mail_pack(con, f, args, built, t)
+    return written
 
 
 def run_review(args, t) -> str:
@@ -380,7 +419,8 @@ def run_history(args, t) -> str:
 def run_user(args, t) -> str:
     con = store.connect(args.db, create=False)
     who = identity.for_command_line(con, args.actor or getpass.getuser())
-    workflow.set_user(con, who, args.email, role=args.role, unit=args.unit, name=args.name, version=args.version)
+    workflow.set_user(con, who, args.email, role=args.role, unit=args.unit, name=args.name, version=args.version,
+                      language=args.lang)
     return t("user_set", email=args.email.strip().lower(), role=args.role, unit=args.unit or t("whole_organisation"))
 
 
@@ -418,7 +458,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     commands = {"demo": run_demo, "import": run_import, "export": run_export, "metrics": run_metrics, "trail": run_trail,
                 "action": run_action, "nc": run_nc, "history": run_history, "user": run_user,
-                "report": run_report, "review": run_review}
+                "report": run_report, "review": run_review, "notify": run_notify, "calendar": run_calendar,
+                "deadlines": run_deadlines, "setting": run_setting, "unit": run_unit}
     try:
         if args.command == "bench":
             from streamlit import logger
@@ -437,4 +478,120 @@ def main(argv: list[str] | None = None) -> int:
         # an import, a seal or a checkpoint that found no room: rolled back by DuckDB, said in one line
         print(t("disk_full", path=str(store.db_path(getattr(args, "db", None)).parent)), file=sys.stderr)
         return 2
+    except Failed as e:
+        print("\n".join(e.lines), file=sys.stderr)
+        return 1
     return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# notify: reminders, escalation, deadlines and units' heads
+
+
+class Failed(Exception):
+    """Some sends failed: each one line on stderr, the command exits 1 (and the next run retries them)."""
+
+    def __init__(self, lines: list[str]):
+        super().__init__(lines)
+        self.lines = lines
+
+
+def _actor(args) -> str:
+    return args.actor or getpass.getuser()
+
+
+def run_notify(args, t) -> str:
+    from closeloop import mail, notify
+
+    con = store.connect(args.db, create=False)
+    as_of = args.as_of or workflow.today()
+    if not args.dry_run and not mail.configured_channels():
+        raise Refused("notify_no_channel")
+    outcome = notify.run(con, as_of, actor=_actor(args), dry_run=args.dry_run)
+    if args.ical:
+        args.ical.mkdir(parents=True, exist_ok=True)
+        owners = {notify.person_key(o): o for o in store.run(con, "owner_actions_due", {"as_of": as_of})["owner"]
+                  if isinstance(o, str) and o.strip()}
+        for key, owner in sorted(owners.items()):
+            (args.ical / f"{owner}.ics").write_bytes(notify.calendar(con, owner, as_of))
+    if args.json:
+        printed = json.dumps({"notices": [n.as_json() for n in outcome.notices]}, ensure_ascii=False, indent=2)
+    else:
+        people = {notify.person_key(n.person.name) for n in outcome.notices}
+        printed = t("notify_dry_run" if args.dry_run else "notify_done", notices=len(outcome.notices),
+                    people=len(people), day=as_of.isoformat())
+    if outcome.failures:
+        print(printed)
+        raise Failed(outcome.failures)
+    return printed
+
+
+def run_calendar(args, t) -> str:
+    from closeloop import notify
+
+    con = store.connect(args.db, create=False)
+    args.out.write_bytes(notify.calendar(con, args.owner, args.as_of or workflow.today()))
+    return t("calendar_written", path=str(args.out))
+
+
+def run_deadlines(args, t) -> str:
+    from closeloop import notify
+
+    con = store.connect(args.db, create=False)
+    who = identity.for_command_line(con, _actor(args))
+    if args.task == "set":
+        if args.severity is None or args.days is None:
+            raise Refused("deadline_args")
+        try:
+            n = notify.set_deadline(con, who, args.severity, args.days, args.actions, args.source)
+        except notify.Refused as e:
+            raise Refused(e.key, **e.details) from None
+        return t("admin_changed", n=n)
+    rows = con.execute("select severity::varchar, source, finding_days, action_days from deadlines "
+                       "order by severity, source").fetchall()
+    return "\n".join(t("deadline_line", severity=s, source=src, finding=f, action=a) for s, src, f, a in rows)
+
+
+def run_setting(args, t) -> str:
+    from closeloop import notify
+
+    con = store.connect(args.db, create=False)
+    try:
+        n = notify.set_setting(con, identity.for_command_line(con, _actor(args)), args.key, args.value)
+    except notify.Refused as e:
+        raise Refused(e.key, **e.details) from None
+    return t("admin_changed", n=n)
+
+
+def run_unit(args, t) -> str:
+    from closeloop import notify
+
+    con = store.connect(args.db, create=False)
+    try:
+        n = notify.set_unit_head(con, identity.for_command_line(con, _actor(args)), args.code, name=args.name,
+                                 email=args.email, language=args.lang)
+    except notify.Refused as e:
+        raise Refused(e.key, **e.details) from None
+    return t("admin_changed", n=n)
+
+
+def mail_pack(con, f, args, built: bytes, t) -> str:
+    """The pack by email, with the contract's headline numbers in the body."""
+    from closeloop import mail
+
+    smtp = mail.Smtp.from_env()
+    if smtp is None:
+        raise Refused("notify_no_channel")
+    to = [a.strip() for a in args.mail_to.split(",") if a.strip()]
+    numbers = metrics.contract(con, f)
+    body = t("pack_mail_body", as_of=f.as_of.isoformat(), since=f.since.isoformat(), until=f.until.isoformat(),
+             scope=f.unit or t("whole_organisation"), open=numbers["open"], overdue=numbers["overdue"],
+             actions_overdue=numbers["actions_overdue"], file=args.out.name)
+    mime = {"pdf": "application/pdf", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation"}
+    try:
+        smtp.send(to, t("pack_mail_subject", as_of=f.as_of.isoformat()), body,
+                  ((args.out.name, built, mime.get(args.out.suffix.lstrip(".").lower(), "application/octet-stream")),))
+    except mail.DeliveryError as e:
+        raise Failed([t("notify_failed", channel="email", name=", ".join(to), reason=e.reason)]) from None
+    return t("pack_mailed", to=", ".join(to))

@@ -28,7 +28,7 @@ def readable(rows: pd.DataFrame, t, status_prefix: str = "status_") -> pd.DataFr
     for column in rows.select_dtypes("datetime").columns:
         rows[column] = rows[column].dt.date
     words = {"status": status_prefix, "nonconformity_status": "status_", "severity": "severity_",
-             "kind": "action_kind_", "source": "source_"}
+             "kind": "action_kind_", "source": "source_", "due_status": "due_status_"}
     for column, prefix in words.items():
         if column in rows:
             rows[column] = rows[column].map(lambda v, p=prefix: known(t, p, v))

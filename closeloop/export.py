@@ -88,6 +88,9 @@ LEDGER_HEADERS = {
     "owner": "责任人", "action_due_on": "措施期限", "action_done_on": "措施完成日期", "action_status": "措施状态",
     "evidence": "佐证",
 }
+# Columns an export adds after the template's, which an import reads past: the colour (三色督办) and the due
+# date a finding without one is given by its severity's deadline (notify).
+EXPORT_HEADERS = {"due_status": "督办状态", "default_due_on": "默认期限"}
 LEDGER_SHEET = "整改台账"
 # Enumerated columns: the catalog prefix of their labels and their values (the drop-downs, the exported words).
 LEDGER_CHOICES = {
@@ -97,12 +100,13 @@ LEDGER_CHOICES = {
     "status": ("status_", ("open", "in_progress", "awaiting_verification", "closed")),
     "action_kind": ("action_kind_", ("correction", "corrective", "preventive")),
     "action_status": ("action_status_", ("planned", "in_progress", "done", "cancelled")),
+    "due_status": ("due_status_", ("on_track", "due_soon", "overdue")),
 }
 TEMPLATE_ROWS = 2000
 
 
 def ledger_header(column: str, lang: str = "zh-Hans") -> str:
-    return f"{in_script(LEDGER_HEADERS[column], lang)}\n{column}"
+    return f"{in_script((LEDGER_HEADERS | EXPORT_HEADERS)[column], lang)}\n{column}"
 
 
 def in_script(text: str, lang: str) -> str:
@@ -127,7 +131,7 @@ def ledger_table(rows: pd.DataFrame, lang: str) -> pd.DataFrame:
     for column, (prefix, _) in LEDGER_CHOICES.items():
         if column in rows:
             rows[column] = rows[column].map(lambda v: i18n.translate(lang, prefix + v) if isinstance(v, str) else v)
-    return rows.rename(columns={c: ledger_header(c, lang) for c in rows.columns if c in LEDGER_HEADERS})
+    return rows.rename(columns={c: ledger_header(c, lang) for c in rows.columns if c in LEDGER_HEADERS | EXPORT_HEADERS})
 
 
 def ledger_xlsx(table: pd.DataFrame) -> bytes:

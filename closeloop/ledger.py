@@ -32,7 +32,7 @@ LEDGER_ACTION_COLUMNS = (
     "action_ref", "action", "action_kind", "owner", "action_due_on", "action_done_on", "action_status", "evidence",
 )
 COLUMNS = {
-    "units": ("code", "name", "name_en", "parent"),
+    "units": ("code", "name", "name_en", "parent", "head_name", "head_email", "head_language"),
     "criteria": ("code", "title", "title_en", "category", "category_en"),
     "nonconformities": (
         "ref", "unit", "audit", "criterion", "source", "severity", "title", "description",
@@ -57,7 +57,13 @@ HEADER_ALIASES = {
     "units": {"編號": "code", "编号": "code", "單位編號": "code", "单位编号": "code", "單位代碼": "code",
               "单位代码": "code", "單位": "name", "单位": "name", "單位名稱": "name", "单位名称": "name",
               "英文名稱": "name_en", "英文名称": "name_en", "上級單位": "parent", "上级单位": "parent",
-              "上級單位編號": "parent", "上级单位编号": "parent", "parent_code": "parent"},
+              "上級單位編號": "parent", "上级单位编号": "parent", "parent_code": "parent",
+              # the unit's head (負責人), whom its overdue items escalate to (notify)
+              "負責人": "head_name", "负责人": "head_name", "head": "head_name", "負責人郵箱": "head_email",
+              "负责人邮箱": "head_email", "郵箱": "head_email", "邮箱": "head_email", "電子郵件": "head_email",
+              "电子邮件": "head_email", "email": "head_email", "負責人語言": "head_language",
+              "负责人语言": "head_language", "語言": "head_language", "语言": "head_language",
+              "language": "head_language"},
     "criteria": {"條款": "code", "条款": "code", "細則編號": "code", "细则编号": "code", "編號": "code",
                  "编号": "code", "考核細則": "title", "考核细则": "title", "細則": "title", "细则": "title",
                  "考核項目": "title", "考核项目": "title", "考核內容": "title", "考核内容": "title",
@@ -109,6 +115,8 @@ WEAK_HEADERS = {"序號", "序号", "no", "no.", "#"}
 # Columns real ledgers carry that have no place in the store: read past, shown as not imported.
 IGNORED_HEADERS = {
     "備註", "备注", "說明", "说明", "附件", "remarks", "remark", "notes", "note", "unit_name", "criterion_title",
+    # what an export adds (closeloop.export.EXPORT_HEADERS): derived, never imported
+    "督办状态", "督辦狀態", "due_status", "默认期限", "默認期限", "default_due_on",
 }
 
 # Values in Chinese (and other spellings) for the enumerated columns, after NFKC. The catalog's own
@@ -1166,7 +1174,8 @@ class _Rejected(Exception):
 
 # Store column ← typed staging column, per kind (a column missing from the ledger is left alone).
 STORE_COLUMNS = {
-    "units": {"name": "name", "name_en": "name_en", "parent_code": "parent"},
+    "units": {"name": "name", "name_en": "name_en", "parent_code": "parent", "head_name": "head_name",
+              "head_email": "head_email", "head_language": "head_language"},
     "criteria": {"title": "title", "title_en": "title_en", "category": "category", "category_en": "category_en"},
     "nonconformities": {
         "unit": "unit", "audit": "audit", "criterion": "criterion", "source": "source",

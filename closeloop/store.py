@@ -375,3 +375,8 @@ def os_refusal(error: OSError, path: str | os.PathLike) -> StoreError:
     if disk_full(error):
         return StoreError("disk_full", path=str(path))
     return StoreError("write_failed", path=str(path), reason=error.strerror or str(error))
+@contextmanager
+def sender_lock(con):
+    """Held while notices are sent, so that one process sends them. An embedded DuckDB file has one writing
+    process already; a PostgreSQL store takes an advisory lock here (pg_advisory_xact_lock on a fixed key)."""
+    yield con

@@ -226,7 +226,7 @@ def reopen(con, who: Identity, ref: str, *, reason: str, version: int | None = N
 
 
 def set_user(con, who: Identity, email: str, *, role: str, unit: str | None, name: str | None = None,
-             version: int | None = None) -> int:
+             version: int | None = None, language: str | None = None) -> int:
     """Give a person a role and a unit (within the administrator's own subtree); returns the events written."""
     from closeloop.identity import ROLES
 
@@ -244,7 +244,7 @@ def set_user(con, who: Identity, email: str, *, role: str, unit: str | None, nam
                     raise Refused("unknown_unit_arg", unit=unit)
                 if who.scope is not None and (unit is None or not _in_scope(cur, unit, who.scope)):
                     raise Refused("refused_out_of_scope", ref=unit or "-")
-                found = cur.execute("select email as ref, role::varchar as role, unit, name, version from users "
+                found = cur.execute("select email as ref, role::varchar as role, unit, name, language, version from users "
                                     "where email = $email", {"email": email})
                 row = found.fetchone()
                 names = [d[0] for d in found.description]
@@ -253,19 +253,24 @@ def set_user(con, who: Identity, email: str, *, role: str, unit: str | None, nam
                         row[2] is None or not _in_scope(cur, row[2], who.scope)):
                     raise Refused("refused_out_of_scope", ref=email)
                 if row is None:
-                    cur.execute("insert into users (email, role, unit, name) values ($email, $role, $unit, $name)",
-                                {"email": email, "role": role, "unit": unit, "name": name}).fetchall()
+                    cur.execute("insert into users (email, role, unit, name, language) "
+                                "values ($email, $role, $unit, $name, $language)",
+                                {"email": email, "role": role, "unit": unit, "name": name,
+                                 "language": language}).fetchall()
                     rows = [("user", email, "created", None, None, "set_user")]
                     rows += [("user", email, f, None, v, "set_user") for f, v in
-                             (("role", role), ("unit", unit), ("name", name)) if v is not None]
+                             (("role", role), ("unit", unit), ("name", name), ("language", language))
+                             if v is not None]
                     _insert_events(cur, who, rows)
                     written = len(rows)
                 else:
                     record = dict(zip(names, row))
                     if version is not None and record["version"] != version:
                         raise _stale(cur, "user", email)
-                    written = _update(cur, who, "user", record, {"role": role, "unit": unit, "name": name},
-                                      "set_user")
+                    changes = {"role": role, "unit": unit, "name": name}
+                    if language is not None:
+                        changes["language"] = language
+                    written = _update(cur, who, "user", record, changes, "set_user")
                 block = trail.seal(cur)
             trail.anchor(cur, block)
         finally:

@@ -49,6 +49,7 @@ create or replace temp macro ledger_token(s) as replace(replace(lower(s), ' ', '
 
 create or replace temp table typed_units as
 select s.file, s.sheet, s.row_no, s.code, s.name, s.name_en, p.code as parent, s.parent as given_parent,
+    s.head_name, s.head_email, s.head_language,
 from staged_units as s
 left join unit_aliases as p on p.alias = s.parent;
 

@@ -1,4 +1,4 @@
--- one row per (finding, action) of the ledger as of the as-of date: findings found in the period or still open then, within the filters and the viewer's scope; a finding without actions is one row
+-- one row per (finding, action) of the ledger as of the as-of date: findings found in the period or still open then, within the filters and the viewer's scope; a finding without actions is one row; with its colour (三色督办) and the due date a finding without one defaults to
 with findings as (
     from nonconformity_terms_in_scope(
         $as_of, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
@@ -29,6 +29,9 @@ select
     a.done_on as action_done_on,
     a.status::varchar as action_status,
     a.evidence,
+    due_status(n.is_open, d.due_on, $as_of, setting_days('due_soon_days')) as due_status,
+    if(d.due_is_default, d.due_on, null) as default_due_on,
 from findings as n
+join nonconformity_due() as d on d.id = n.id
 left join actions as a on a.nonconformity = n.ref
 order by n.found_on, n.ref, a.ref

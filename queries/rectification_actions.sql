@@ -37,6 +37,9 @@ select
     a.due_on,
     a.status,
     a.days_overdue,
+    due_status(a.is_open and n.found_on <= $as_of, coalesce(a.due_on, n.found_on + d.action_days), $as_of,
+               setting_days('due_soon_days')) as due_status,
+    if(a.due_on is null, n.found_on + d.action_days, null) as default_due_on,
     a.done_on,
     a.evidence,
     n.status as nonconformity_status,
@@ -44,4 +47,5 @@ select
     a.rows_in_view,
 from listed as a
 join nonconformities as n on n.id = a.nonconformity_id
+join deadline_days() as d on d.severity = n.severity and d.source = n.source
 order by a.days_overdue desc nulls last, a.due_on nulls last, a.ref

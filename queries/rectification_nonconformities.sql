@@ -53,10 +53,14 @@ select
     n.due_on,
     n.status,
     n.days_overdue,
+    due_status(n.is_open, coalesce(n.due_on, n.found_on + d.finding_days), $as_of, setting_days('due_soon_days'))
+        as due_status,
+    if(n.due_on is null, n.found_on + d.finding_days, null) as default_due_on,
     coalesce(o.actions_open, 0) as actions_open,
     n.closed_on,
     n.version,
     n.rows_in_view,
 from listed as n
+join deadline_days() as d on d.severity = n.severity and d.source = n.source
 left join owners as o on o.nonconformity_id = n.id
 order by n.days_overdue desc nulls last, n.due_on nulls last, n.ref

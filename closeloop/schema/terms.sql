@@ -141,3 +141,95 @@ select
     n.found_on > previous_as_of and n.found_on <= as_of and n.is_repeat as is_new_repeat,
 from nonconformity_in_scope(as_of, window_days, unit, sources, severities, categories, scope) as n
 left join nonconformity_terms(previous_as_of) as before on before.id = n.id;
+
+-- Push, not pull: due dates by severity, 三色督辦, and what the day's notices read.
+
+-- the colour of an open item as of a date (三色督辦): 'overdue' (red) once its due date has passed,
+-- 'due_soon' (yellow) when due within due_soon_days (the as-of day included), else 'on_track' (green);
+-- null when it is not open or has no due date
+create or replace macro due_status(is_open, due_on, as_of, due_soon_days) as
+    case
+        when not is_open or due_on is null then null
+        when due_on < as_of then 'overdue'
+        when due_on <= as_of + due_soon_days::integer then 'due_soon'
+        else 'on_track'
+    end;
+
+-- whole days an open item is past its due date as of a date; 0 when it is not (yet) overdue
+create or replace macro days_overdue(is_open, due_on, as_of) as
+    if(is_open and due_on < as_of, as_of - due_on, 0);
+
+-- the setting of that key as an integer (settings: due_soon_days, head_after_days, above_after_days)
+create or replace macro setting_days(name) as
+    (select value::integer from settings where key = name);
+
+-- one row per (severity, source): the days from found_on to the due date of a finding that comes without
+-- one (finding_days) and of its actions (action_days): the source's own row of deadlines, else the
+-- severity's 'any' row. Every defaulted due date is found_on plus one of these, joined on both columns.
+create or replace macro deadline_days() as table
+select
+    s.severity,
+    o.source,
+    coalesce(own.finding_days, fallback.finding_days) as finding_days,
+    coalesce(own.action_days, fallback.action_days) as action_days,
+from (select unnest(enum_range(null::severity)) as severity) as s
+cross join (select unnest(enum_range(null::source)) as source) as o
+left join deadlines as own on own.severity = s.severity and own.source = o.source::varchar
+left join deadlines as fallback on fallback.severity = s.severity and fallback.source = 'any';
+
+-- one row per nonconformity: its due date, else the deadline of its severity (and source, when that has a
+-- row of its own) counted from found_on, marked due_is_default. The contract (nonconformity_terms) never
+-- reads it: a finding without a due date stays never overdue and a data gap there.
+create or replace macro nonconformity_due() as table
+select
+    n.id,
+    n.ref,
+    coalesce(n.due_on, n.found_on + d.finding_days) as due_on,
+    n.due_on is null as due_is_default,
+from nonconformities as n
+join deadline_days() as d on d.severity = n.severity and d.source = n.source;
+
+-- one row per action with its finding: open at T in the contract's sense (its finding found by T, not
+-- cancelled, not done by T), its due date for notices (its own, else its finding's found_on + the
+-- deadline's action days, due_is_default), its colour and its days overdue
+create or replace macro action_due_at(as_of) as table
+with dated as (
+    select
+        a.ref,
+        a.owner,
+        a.description,
+        n.ref as nonconformity,
+        n.title as nonconformity_title,
+        n.unit,
+        a.is_open and n.found_on <= as_of as is_open,
+        coalesce(a.due_on, n.found_on + d.action_days) as due_on,
+        a.due_on is null as due_is_default,
+    from action_at(as_of) as a
+    join nonconformities as n on n.id = a.nonconformity_id
+    join deadline_days() as d on d.severity = n.severity and d.source = n.source
+)
+
+select
+    *,
+    due_status(is_open, due_on, as_of, setting_days('due_soon_days')) as due_status,
+    days_overdue(is_open, due_on, as_of) as days_overdue,
+from dated;
+
+-- one row per nonconformity open at T with its due date for notices, colour and days overdue, and how
+-- many of its actions are open (none: nobody is working on it, so its unit's head hears of it)
+create or replace macro nonconformity_due_at(as_of) as table
+select
+    n.ref,
+    n.title,
+    n.unit,
+    d.due_on,
+    d.due_is_default,
+    due_status(n.is_open, d.due_on, as_of, setting_days('due_soon_days')) as due_status,
+    days_overdue(n.is_open, d.due_on, as_of) as days_overdue,
+    coalesce(w.open_actions, 0) as open_actions,
+from nonconformity_terms(as_of) as n
+join nonconformity_due() as d on d.id = n.id
+left join (
+    select nonconformity, count(*) as open_actions from action_due_at(as_of) where is_open group by all
+) as w on w.nonconformity = n.ref
+where n.is_open;

@@ -1,0 +1,474 @@
+"""The day's notices: who hears of what, sent once over a real SMTP server and HTTP receiver, escalation, calendars."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+from datetime import date, timedelta
+from email import message_from_bytes, policy
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from aiosmtpd.controller import Controller
+
+from closeloop import metrics, notify, store
+from closeloop.filters import Filters
+from closeloop.identity import local_administrator
+from tests.conftest import REPO, SHARED
+
+T = date(2026, 6, 30)
+SAMPLES = Path("/tmp/notify-samples")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def closeloop(*args, **env) -> subprocess.CompletedProcess:
+    """`python -m closeloop ARGS` in a fresh process, in English, with extra environment."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("CLOSELOOP_")} | {"CLOSELOOP_LANG": "en"}
+    return subprocess.run([sys.executable, "-m", "closeloop", *map(str, args)], cwd=REPO, env=base | env,
+                          capture_output=True, text=True, timeout=120)
+
+
+class Inbox:
+    """A real SMTP server on 127.0.0.1 that keeps every message it is given."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp():
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    inbox.env = {"CLOSELOOP_SMTP_HOST": "127.0.0.1", "CLOSELOOP_SMTP_PORT": str(controller.port),
+                 "CLOSELOOP_SMTP_FROM": "closeloop@example.org", "CLOSELOOP_BASE_URL": "https://closeloop.example"}
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture
+def receiver():
+    """An HTTP server on 127.0.0.1 keeping each JSON body posted to it, answering as the robots do."""
+    bodies = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            answer = b'{"errcode": 0, "errmsg": "ok"}'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/robot", bodies
+    server.shutdown()
+
+
+# ---------------------------------------------------------------------------------------------
+# The golden ledger: every open overdue action and every action due within 7 days, to its owner
+
+
+def expected_owner_items(as_of: date) -> set[tuple[str, str, str]]:
+    """(owner, level, action ref) from the golden CSVs by the contract's words, apart from Closeloop's code."""
+    golden = SHARED / "golden"
+    ncs = pd.read_csv(golden / "nonconformities.csv", parse_dates=["found_on"])
+    actions = pd.read_csv(golden / "actions.csv", parse_dates=["due_on", "done_on"])
+    a = actions.merge(ncs[["ref", "found_on"]], left_on="nc_ref", right_on="ref", suffixes=("", "_nc"))
+    t = pd.Timestamp(as_of)
+    is_open = (a.found_on <= t) & (a.status != "cancelled") & (a.done_on.isna() | (a.done_on > t))
+    overdue = a[is_open & (a.due_on < t)]
+    soon = a[is_open & (a.due_on >= t) & (a.due_on <= t + pd.Timedelta(days=7))]
+    return ({(o, "overdue", r) for o, r in zip(overdue.owner, overdue.ref)}
+            | {(o, "due_soon", r) for o, r in zip(soon.owner, soon.ref)})
+
+
+@pytest.fixture
+def golden_db(tmp_path, golden_dir):
+    db = tmp_path / "golden.duckdb"
+    assert closeloop("import", golden_dir, "--db", db).returncode == 0
+    return db
+
+
+def owner_items(notices: list[dict]) -> set[tuple[str, str, str]]:
+    return {(n["to"], n["level"], i["ref"]) for n in notices if n["level"] in ("due_soon", "overdue")
+            for i in n["items"]}
+
+
+@pytest.mark.parametrize("as_of", [T, date(2025, 3, 3), date(2024, 6, 10)])
+def test_a_dry_run_addresses_every_open_overdue_and_due_soon_action_to_its_owner_and_nothing_else(golden_db, as_of):
+    expected = expected_owner_items(as_of)
+    assert expected  # each day has something to say
+    done = closeloop("notify", "--db", golden_db, "--as-of", as_of, "--dry-run", "--json")
+    assert done.returncode == 0, done.stderr
+    assert owner_items(json.loads(done.stdout)["notices"]) == expected
+
+
+def test_the_golden_day_has_27_overdue_actions_as_the_contract_counts_them(golden_db):
+    con = store.connect(golden_db, create=False)
+    try:
+        counted = metrics.contract(con, Filters.default(T))["actions_overdue"]
+        listed = notify.notices(con, T)
+    finally:
+        con.close()
+    assert counted == 27
+    assert sum(len(n.items) for n in listed if n.level == "overdue") == 27
+
+
+OWNERS = {  # the user rows: names spelled in Simplified where the ledger writes Traditional (李華, 陳靜, 張偉)
+    "李华": ("lihua@example.org", "zh-Hans"),
+    "陈静": ("chenjing@example.org", "en"),
+    "张伟": ("zhangwei@example.org", "zh-Hans"),
+    "王明": ("wangming@example.org", "en"),
+}
+
+
+def add_owners(db):
+    for name, (email, lang) in OWNERS.items():
+        done = closeloop("user", email, "--role", "viewer", "--name", name, "--lang", lang, "--db", db)
+        assert done.returncode == 0, done.stderr
+
+
+def test_a_real_send_delivers_one_digest_per_owner_with_their_items_and_a_second_run_sends_nothing(golden_db, smtp):
+    add_owners(golden_db)
+    expected = expected_owner_items(T)
+    first = closeloop("notify", "--db", golden_db, "--as-of", T, "--json", **smtp.env)
+    assert first.returncode == 0, first.stderr
+    assert owner_items(json.loads(first.stdout)["notices"]) == expected
+
+    by_person = {}
+    for owner, _, ref in expected:
+        email = OWNERS[{"李華": "李华", "陳靜": "陈静", "張偉": "张伟", "王明": "王明"}[owner]][0]
+        by_person.setdefault(email, set()).add(ref)
+    received = {m["To"]: m for m in smtp.messages}
+    assert len(smtp.messages) == len(by_person) == 4
+    for email, refs in by_person.items():
+        body = received[email].get_content()
+        assert set(re.findall(r"CA-\d{4}-\d", body.split("\n- ", 1)[1])) == refs
+        assert f"https://closeloop.example/rectification?ref={sorted(refs)[0]}" in body
+    SAMPLES.mkdir(exist_ok=True)
+    for email, name in (("lihua@example.org", "digest-zh-Hans.txt"), ("chenjing@example.org", "digest-en.txt")):
+        message = received[email]
+        (SAMPLES / name).write_text(f"To: {message['To']}\nSubject: {message['Subject']}\n\n{message.get_content()}",
+                                    encoding="utf-8")
+    assert received["lihua@example.org"]["Subject"] == f"整改提醒 2026-06-30：{len(by_person['lihua@example.org'])} 项待办"
+    assert received["chenjing@example.org"]["Subject"] == \
+        f"Rectification reminder 2026-06-30: {len(by_person['chenjing@example.org'])} items"
+
+    again = closeloop("notify", "--db", golden_db, "--as-of", T, "--json", **smtp.env)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout) == {"notices": []}
+    assert len(smtp.messages) == 4
+    assert closeloop("trail", "verify", "--db", golden_db).returncode == 0
+
+
+def test_a_failed_send_is_recorded_reported_one_line_each_and_retried_next_run(golden_db, smtp):
+    add_owners(golden_db)
+    down = smtp.env | {"CLOSELOOP_SMTP_PORT": str(free_port())}  # nothing listens there
+    failed = closeloop("notify", "--db", golden_db, "--as-of", T, **down)
+    assert failed.returncode == 1
+    lines = failed.stderr.strip().splitlines()
+    assert len(lines) == 4 and all(line.startswith("Not sent (email) to ") for line in lines)
+    assert all("the next run retries" in line for line in lines)
+    con = store.connect(golden_db, create=False)
+    reasons = con.execute("select reason from events where entity = 'notice'").fetchall()
+    con.close()
+    assert reasons and all(r.startswith("failed: ") for (r,) in reasons)
+
+    retried = closeloop("notify", "--db", golden_db, "--as-of", T, **smtp.env)
+    assert retried.returncode == 0, retried.stderr
+    assert len(smtp.messages) == 4
+
+
+def test_an_owner_nobody_can_reach_is_reported_and_not_recorded_as_sent(golden_db, smtp):
+    done = closeloop("notify", "--db", golden_db, "--as-of", T, **smtp.env)
+    assert done.returncode == 1
+    assert sorted(done.stderr.strip().splitlines()) == sorted(
+        f"{name} has no email address: {n} items not sent (give one with the user or unit head command)."
+        for name, n in pd.Series([o for o, _, _ in expected_owner_items(T)]).value_counts().items()
+    )
+    assert smtp.messages == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Escalation: the unit's head past 14 days overdue, the head above past 30 (literal rows)
+
+UNITS_WITH_HEADS = [
+    {"code": "HQ", "name": "舟山港務管理局", "parent": None, "負責人": "王局", "郵箱": "wang@hq.example", "語言": "en"},
+    {"code": "DH", "name": "定海分局", "parent": "HQ", "負責人": "周强", "郵箱": "zhou@dh.example", "語言": "zh-Hans"},
+    {"code": "DH-01", "name": "定海分局機關支部", "parent": "DH", "負責人": "李明", "郵箱": "li@dh01.example",
+     "語言": "zh-Hant"},
+    {"code": "DH-02", "name": "定海分局港航支部", "parent": "DH", "負責人": None, "郵箱": None, "語言": None},  # no head
+    {"code": "DS", "name": "岱山分局", "parent": "HQ", "負責人": None, "郵箱": None, "語言": None},  # no head: HQ's is next
+]
+CRITERIA = [{"code": "1.1", "title": "三會一課按期召開", "category": "組織建設"}]
+
+
+def finding(ref, unit, found_on="2026-01-05", due_on="2026-12-31", severity="minor"):
+    return {"ref": ref, "unit": unit, "criterion": "1.1", "source": "internal_audit", "severity": severity,
+            "title": f"問題 {ref}", "found_on": found_on, "due_on": due_on, "closed_on": None}
+
+
+def act(ref, nc_ref, owner, due_on, done_on=None, status=None):
+    return {"ref": ref, "nc_ref": nc_ref, "kind": "corrective", "description": f"措施 {ref}", "owner": owner,
+            "due_on": due_on, "done_on": done_on, "status": status or ("done" if done_on else "planned")}
+
+
+ESCALATION_ROWS = (
+    [finding(f"N-{s}", u) for s, u in (("SOON", "DH-01"), ("LATER", "DH-01"), ("TODAY", "DH-01"), ("1", "DH-01"),
+                                       ("14", "DH-01"), ("15", "DH-01"), ("30", "DH-01"), ("31", "DH-01"),
+                                       ("DONE", "DH-01"), ("DONE-AFTER", "DH-01"), ("CANCELLED", "DH-01"),
+                                       ("DS31", "DS"), ("DH02-31", "DH-02"))]
+    + [finding("N-BARE-40", "DH-01", due_on="2026-05-21"),  # no action: nobody works on it, 40 days overdue
+       finding("N-BARE-DEFAULT", "DH-01", found_on="2026-06-05", due_on=None, severity="major")],  # no due date: 30 days → 07-05
+    [
+        act("A-SOON", "N-SOON", "陳靜", "2026-07-07"),  # due in 7 days: due soon
+        act("A-LATER", "N-LATER", "陳靜", "2026-07-08"),  # due in 8 days: nothing yet
+        act("A-TODAY", "N-TODAY", "陈静", "2026-06-30"),  # due today: due soon, not overdue (Simplified spelling)
+        act("A-1", "N-1", "陳靜", "2026-06-29"),  # 1 day overdue: the owner
+        act("A-14", "N-14", "陳靜", "2026-06-16"),  # 14 days: the owner only
+        act("A-15", "N-15", "陳靜", "2026-06-15"),  # 15 days: and the unit's head
+        act("A-30", "N-30", "陳靜", "2026-05-31"),  # 30 days: and the unit's head, not the one above
+        act("A-31", "N-31", "陳靜", "2026-05-30"),  # 31 days: and the head of the unit above
+        act("A-DONE", "N-DONE", "陳靜", "2026-05-01", done_on="2026-06-20"),  # done by T: nothing
+        act("A-DONE-AFTER", "N-DONE-AFTER", "陳靜", "2026-06-01", done_on="2026-07-02"),  # done after T: 29 days
+        act("A-CANCELLED", "N-CANCELLED", "陳靜", "2026-05-01", status="cancelled"),  # cancelled: nothing
+        act("A-DS31", "N-DS31", "張偉", "2026-05-30"),  # DS has no head: HQ's head, as the head above
+        act("A-DH02-31", "N-DH02-31", "張偉", "2026-05-30"),  # DH-02 has no head: only DH's, as the head above
+    ],
+)
+
+
+@pytest.fixture
+def escalation_db(tmp_path):
+    from tests.conftest import csv_text
+
+    folder = tmp_path / "ledger"
+    folder.mkdir()
+    for name, rows in (("units", UNITS_WITH_HEADS), ("criteria", CRITERIA), ("nonconformities", ESCALATION_ROWS[0]),
+                       ("actions", ESCALATION_ROWS[1])):
+        (folder / f"{name}.csv").write_text(csv_text(rows), encoding="utf-8")
+    db = tmp_path / "escalation.duckdb"
+    done = closeloop("import", folder, "--db", db)
+    assert done.returncode == 0, done.stderr
+    return db
+
+
+def test_escalation_reaches_the_units_head_past_14_days_and_the_head_above_past_30(escalation_db):
+    done = closeloop("notify", "--db", escalation_db, "--as-of", T, "--dry-run", "--json")
+    assert done.returncode == 0, done.stderr
+    got = {(n["to"], n["email"], n["unit"], n["level"]): [(i["ref"], i["kind"], i["due_on"], i["days_overdue"])
+                                                          for i in n["items"]]
+           for n in json.loads(done.stdout)["notices"]}
+    assert got == {
+        ("陳靜", None, "DH-01", "due_soon"): [("A-TODAY", "action", "2026-06-30", 0),
+                                             ("A-SOON", "action", "2026-07-07", 0)],
+        ("陳靜", None, "DH-01", "overdue"): [("A-31", "action", "2026-05-30", 31), ("A-30", "action", "2026-05-31", 30),
+                                            ("A-DONE-AFTER", "action", "2026-06-01", 29),
+                                            ("A-15", "action", "2026-06-15", 15), ("A-14", "action", "2026-06-16", 14),
+                                            ("A-1", "action", "2026-06-29", 1)],
+        ("張偉", None, "DH-02", "overdue"): [("A-DH02-31", "action", "2026-05-30", 31)],
+        ("張偉", None, "DS", "overdue"): [("A-DS31", "action", "2026-05-30", 31)],
+        ("李明", "li@dh01.example", "DH-01", "due_soon"): [("N-BARE-DEFAULT", "nonconformity", "2026-07-05", 0)],
+        ("李明", "li@dh01.example", "DH-01", "overdue"): [("N-BARE-40", "nonconformity", "2026-05-21", 40)],
+        ("李明", "li@dh01.example", "DH-01", "escalated"): [("A-31", "action", "2026-05-30", 31),
+                                                          ("A-30", "action", "2026-05-31", 30),
+                                                          ("A-DONE-AFTER", "action", "2026-06-01", 29),
+                                                          ("A-15", "action", "2026-06-15", 15)],
+        ("周强", "zhou@dh.example", "DH-01", "escalated"): [("N-BARE-40", "nonconformity", "2026-05-21", 40),
+                                                          ("A-31", "action", "2026-05-30", 31)],
+        ("周强", "zhou@dh.example", "DH-02", "escalated"): [("A-DH02-31", "action", "2026-05-30", 31)],
+        ("王局", "wang@hq.example", "DS", "escalated"): [("A-DS31", "action", "2026-05-30", 31)],
+    }
+
+
+def test_the_thresholds_and_deadlines_are_an_administrators_settings_each_change_in_the_trail(escalation_db):
+    assert closeloop("setting", "head_after_days", "29", "--db", escalation_db).returncode == 0
+    assert closeloop("deadlines", "set", "major", "20", "--actions", "10", "--db", escalation_db).returncode == 0
+    bad = closeloop("setting", "head_after_days", "soon", "--db", escalation_db)
+    assert (bad.returncode, bad.stderr) == (2, "head_after_days takes a number of days (0 or more), not “soon”.\n")
+    done = closeloop("notify", "--db", escalation_db, "--as-of", T, "--dry-run", "--json")
+    got = {(n["to"], n["level"]): [(i["ref"], i["due_on"]) for i in n["items"]] for n in json.loads(done.stdout)["notices"]}
+    assert got[("李明", "escalated")] == [("A-31", "2026-05-30"), ("A-30", "2026-05-31")]  # past 29 days only
+    assert ("李明", "due_soon") not in got  # the major finding without a due date: 06-05 + 20 = 06-25, overdue
+    assert got[("李明", "overdue")] == [("N-BARE-40", "2026-05-21"), ("N-BARE-DEFAULT", "2026-06-25")]
+    con = store.connect(escalation_db, create=False)
+    events = con.execute("select entity, ref, field, old, new from events where reason = 'administer' order by id").fetchall()
+    con.close()
+    assert events == [("setting", "head_after_days", "value", "14", "29"),
+                      ("deadline", "major/any", "finding_days", "30", "20"),
+                      ("deadline", "major/any", "action_days", "30", "10")]
+    assert closeloop("trail", "verify", "--db", escalation_db).returncode == 0
+
+
+def test_a_defaulted_due_date_leaves_the_contract_as_it_was(escalation_db):
+    con = store.connect(escalation_db, create=False)
+    numbers = metrics.contract(con, Filters.default(T))
+    con.close()
+    assert numbers["no_due_date_open"] == 1  # N-BARE-DEFAULT: still a data gap, never overdue
+
+
+def test_a_units_head_is_set_by_an_administrator_with_events(escalation_db):
+    done = closeloop("unit", "head", "DH-02", "--name", "趙敏", "--email", "zhao@dh02.example", "--lang", "en",
+                     "--db", escalation_db)
+    assert (done.returncode, done.stdout) == (0, "Saved: 3 changes recorded.\n")
+    notices = json.loads(closeloop("notify", "--db", escalation_db, "--as-of", T, "--dry-run", "--json").stdout)
+    assert [(n["to"], n["email"], n["level"], [i["ref"] for i in n["items"]]) for n in notices["notices"]
+            if n["unit"] == "DH-02" and n["to"] == "趙敏"] == [("趙敏", "zhao@dh02.example", "escalated", ["A-DH02-31"])]
+    unknown = closeloop("unit", "head", "NOPE", "--name", "x", "--db", escalation_db)
+    assert (unknown.returncode, unknown.stderr) == (2, "No unit with code NOPE.\n")
+
+
+def test_heads_are_sent_in_their_language_with_escalation_to_the_head_above(escalation_db, smtp):
+    done = closeloop("notify", "--db", escalation_db, "--as-of", T, **smtp.env)
+    assert done.returncode == 1  # 陳靜 and 張偉 have no email: said, one line each
+    assert sorted(done.stderr.splitlines()) == [
+        "張偉 has no email address: 2 items not sent (give one with the user or unit head command).",
+        "陳靜 has no email address: 8 items not sent (give one with the user or unit head command).",
+    ]
+    received = {m["To"]: m for m in smtp.messages}
+    assert sorted(received) == ["li@dh01.example", "wang@hq.example", "zhou@dh.example"]
+    assert received["wang@hq.example"]["Subject"] == "Rectification reminder 2026-06-30: 1 items"
+    zhou = received["zhou@dh.example"].get_content()
+    assert zhou.startswith("周强，您好：截至 2026-06-30，以下整改事项需要您关注。\n\n逾期督办（上报） (3)\n")
+    assert "- A-31 · 問題 N-31 (N-31) · 定海分局機關支部 · 期限 2026-05-30 · 逾期 31 天\n" in zhou
+    li = received["li@dh01.example"].get_content()
+    assert li.startswith("李明，您好：截至 2026-06-30，以下整改事項需要您關注。\n\n即將到期 (1)\n")  # zh-Hant
+    assert "- N-BARE-DEFAULT · 問題 N-BARE-DEFAULT · 定海分局機關支部 · 期限 2026-07-05 （按嚴重程度默認）\n" in li
+    SAMPLES.mkdir(exist_ok=True)
+    message = received["li@dh01.example"]
+    (SAMPLES / "digest-zh-Hant.txt").write_text(
+        f"To: {message['To']}\nSubject: {message['Subject']}\n\n{li}", encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------------------------
+# The robots' webhooks and the calendar
+
+
+@pytest.mark.parametrize("kind", ["wecom", "dingtalk"])
+def test_the_robots_get_their_markdown_message_once(escalation_db, receiver, kind):
+    url, bodies = receiver
+    env = {"CLOSELOOP_WEBHOOK_URL": url, "CLOSELOOP_WEBHOOK_KIND": kind, "CLOSELOOP_BASE_URL": "https://c.example"}
+    done = closeloop("notify", "--db", escalation_db, "--as-of", T, **env)
+    assert done.returncode == 0, done.stderr
+    assert len(bodies) == 5  # 陳靜, 張偉, 李明, 周强, 王局
+    assert {b["msgtype"] for b in bodies} == {"markdown"}
+    wang = [b["markdown"] for b in bodies if "王局" in json.dumps(b, ensure_ascii=False)][0]
+    text = "**Dear 王局, as of 2026\\-06\\-30 these rectification items need your attention\\.**\n" \
+           "### Escalated: overdue in your units (1)\n" \
+           "- [A\\-DS31](https://c.example/rectification?ref=A-DS31) 問題 N\\-DS31 \\(N\\-DS31\\) · 岱山分局 · " \
+           "due 2026\\-05\\-30 · 31 days overdue"
+    if kind == "wecom":
+        assert wang == {"content": text}
+    else:
+        assert wang == {"title": "Rectification reminder 2026-06-30: 1 items", "text": text}
+    assert closeloop("notify", "--db", escalation_db, "--as-of", T, **env).returncode == 0
+    assert len(bodies) == 5
+
+
+def test_an_owners_calendar_is_rfc_5545_with_crlf_and_folded_lines(escalation_db, tmp_path):
+    out = tmp_path / "chen.ics"
+    done = closeloop("calendar", "陈静", "--out", out, "--as-of", T, "--db", escalation_db)
+    assert done.returncode == 0, done.stderr
+    raw = out.read_bytes()
+    assert raw.count(b"\r\n") == raw.count(b"\n")
+    lines = raw.split(b"\r\n")
+    assert all(len(line) <= 75 for line in lines)
+    unfolded = raw.decode("utf-8").replace("\r\n ", "")
+    uids = re.findall(r"UID:(\S+)@closeloop", unfolded)
+    assert uids == ["A-31", "A-30", "A-DONE-AFTER", "A-15", "A-14", "A-1", "A-TODAY", "A-SOON", "A-LATER"]
+    assert "DTSTART;VALUE=DATE:20260707\r\nDTEND;VALUE=DATE:20260708\r\n" in unfolded
+    assert "SUMMARY:A-SOON · 問題 N-SOON\r\n" in unfolded
+    assert unfolded.startswith("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n") and unfolded.endswith("END:VCALENDAR\r\n")
+
+
+def test_a_long_line_folds_at_75_octets_without_splitting_a_character():
+    folded = notify._fold("SUMMARY:" + "整改" * 40)
+    parts = folded.split("\r\n ")
+    assert [len(p.encode()) for p in parts] == [74, 72, 72, 30]  # 8 + 240 bytes: 22, 24, 24 and 10 characters
+    assert "".join(parts) == "SUMMARY:" + "整改" * 40
+
+
+def test_language_codes_map_to_the_catalogs_languages():
+    assert [notify.catalog_language(c) for c in ("zh-Hans", "zh-Hant", "en", "zh_TW.UTF-8", "zh-CN")] == \
+        ["zh-Hans", "zh-Hant", "en", "zh-Hant", "zh-Hans"]
+
+
+def test_the_pack_goes_by_email_with_a_summary(golden_db, smtp, tmp_path):
+    out = tmp_path / "pack.xlsx"
+    done = closeloop("report", "--out", out, "--as-of", T, "--db", golden_db, "--mail-to", "a@x.example,b@x.example",
+                     **smtp.env)
+    assert done.returncode == 0, done.stderr
+    (message,) = smtp.messages
+    assert message["To"] == "a@x.example, b@x.example"
+    assert message["Subject"] == "Management review pack as of 2026-06-30"
+    body, attachment = list(message.iter_parts())
+    expected = json.loads((SHARED / "golden" / "expected.json").read_text(encoding="utf-8"))["all"]
+    assert body.get_content().replace("\r\n", "\n") == (  # SMTP carries CRLF
+        "Attached: the management review pack pack.xlsx.\nScope: Whole organisation; as of 2026-06-30; "
+        f"period 2025-07-01 to 2026-06-30.\nOpen findings: {expected['open']}, of which overdue: "
+        f"{expected['overdue']}; overdue actions: {expected['actions_overdue']}.\n"
+    )
+    assert attachment.get_filename() == "pack.xlsx" and attachment.get_content() == out.read_bytes()
+
+
+# ---------------------------------------------------------------------------------------------
+# 三色督办 on the Rectification lists and in exports; units' heads from the units sheet
+
+
+def test_the_rectification_lists_colour_each_open_item_and_mark_a_defaulted_due_date(escalation_db):
+    con = store.connect(escalation_db, create=False)
+    params = Filters.default(T).params() | {"view": "open", "me": [], "limit": 100}
+    actions = store.run(con, "rectification_actions", params).set_index("ref")
+    findings = store.run(con, "rectification_nonconformities", params).set_index("ref")
+    con.close()
+    assert actions["due_status"].to_dict() == {
+        "A-31": "overdue", "A-30": "overdue", "A-DONE-AFTER": "overdue", "A-15": "overdue", "A-14": "overdue",
+        "A-1": "overdue", "A-DS31": "overdue", "A-DH02-31": "overdue", "A-TODAY": "due_soon", "A-SOON": "due_soon",
+        "A-LATER": "on_track",
+    }
+    assert actions["default_due_on"].isna().all()
+    assert findings.loc["N-BARE-DEFAULT", "due_status"] == "due_soon"
+    assert str(findings.loc["N-BARE-DEFAULT", "default_due_on"].date()) == "2026-07-05"
+    assert pd.isna(findings.loc["N-BARE-DEFAULT", "due_on"])  # the ledger's own column stays empty
+    assert (findings.loc["N-BARE-40", "due_status"], findings.loc["N-SOON", "due_status"]) == ("overdue", "on_track")
+
+
+def test_an_export_carries_the_colour_in_words_and_the_defaulted_due_date(escalation_db, tmp_path):
+    out = tmp_path / "ledger.csv"
+    done = closeloop("export", "--out", out, "--as-of", T, "--db", escalation_db, "--lang", "en")
+    assert done.returncode == 0, done.stderr
+    rows = pd.read_csv(out, encoding="utf-8-sig").set_index("问题编号\nref")
+    assert rows.loc["N-BARE-DEFAULT", "督办状态\ndue_status"] == "Due soon (yellow)"
+    assert rows.loc["N-BARE-DEFAULT", "默认期限\ndefault_due_on"] == "2026-07-05"
+    assert rows.loc["N-BARE-40", "督办状态\ndue_status"] == "Overdue (red)"
+    assert rows.loc["N-SOON", "督办状态\ndue_status"] == "On track (green)"
+
+
+def test_a_units_sheet_gives_each_unit_its_head_under_chinese_headers(escalation_db):
+    con = store.connect(escalation_db, create=False)
+    heads = con.execute("select code, head_name, head_email, head_language from units order by code").fetchall()
+    con.close()
+    assert heads == [("DH", "周强", "zhou@dh.example", "zh-Hans"), ("DH-01", "李明", "li@dh01.example", "zh-Hant"),
+                     ("DH-02", None, None, None), ("DS", None, None, None), ("HQ", "王局", "wang@hq.example", "en")]
