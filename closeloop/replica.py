@@ -22,6 +22,7 @@ PG_SCHEMA = store.SCHEMA / "pg"
 # pg_advisory_xact_lock keys: one writer at a time keeps the trail's chain in one order; migrations apart
 WRITE_LOCK = 0x636C6F73_65776974  # "closewit"
 MIGRATE_LOCK = 0x636C6F73_656D6967  # "closemig"
+SEND_LOCK = 0x636C6F73_6573656E  # "closesen": one process sends the day's notices
 # How many replica files one store may have in one cache folder: a dashboard holds one, each command line
 # process that runs beside it takes the next free one and keeps it for its next run.
 SLOTS = 8
@@ -416,6 +417,22 @@ class Replica:
         """A transaction on the replica alone (a cache of its own), kept apart from catching up and writing."""
         with self.lock, _duck_transaction(con):
             yield con
+
+    @contextmanager
+    def sending(self, con):
+        """Held while notices are sent: one sending process per store (a session advisory lock on PostgreSQL),
+        and this replica caught up once it has it, so the notices already sent today are known."""
+        with self._reaching("store_write_failed"):
+            cur = self._cursor()
+            try:
+                cur.execute("select pg_advisory_lock($1)", parameters=(SEND_LOCK,))
+                cur.fetchall()
+                catch_up(con, max_age=0)
+                yield con
+            finally:
+                cur.execute("select pg_advisory_unlock($1)", parameters=(SEND_LOCK,))
+                cur.fetchall()
+                cur.close()
 
     @contextmanager
     def writing(self, con):

@@ -377,6 +377,13 @@ def os_refusal(error: OSError, path: str | os.PathLike) -> StoreError:
     return StoreError("write_failed", path=str(path), reason=error.strerror or str(error))
 @contextmanager
 def sender_lock(con):
-    """Held while notices are sent, so that one process sends them. An embedded DuckDB file has one writing
-    process already; a PostgreSQL store takes an advisory lock here (pg_advisory_xact_lock on a fixed key)."""
-    yield con
+    """Held while notices are sent, so that one process sends them: an embedded DuckDB file has one writing
+    process already; a PostgreSQL store takes an advisory lock (replica.Replica.sending)."""
+    from closeloop import replica
+
+    shared = replica.of(con)
+    if shared is None:
+        yield con
+        return
+    with shared.sending(con):
+        yield con

@@ -472,3 +472,22 @@ def test_a_units_sheet_gives_each_unit_its_head_under_chinese_headers(escalation
     con.close()
     assert heads == [("DH", "周强", "zhou@dh.example", "zh-Hans"), ("DH-01", "李明", "li@dh01.example", "zh-Hant"),
                      ("DH-02", None, None, None), ("DS", None, None, None), ("HQ", "王局", "wang@hq.example", "en")]
+
+
+def test_on_postgresql_two_processes_sending_at_once_send_each_digest_once(request, golden_dir, smtp, tmp_path):
+    from conftest import new_database
+
+    url = new_database(request.getfixturevalue("postgres"))
+    caches = {"CLOSELOOP_CACHE": str(tmp_path / "cache-a")}
+    assert closeloop("import", golden_dir, "--db", url, **caches).returncode == 0
+    add_owners(url)
+    base = {k: v for k, v in os.environ.items() if not k.startswith("CLOSELOOP_")} | {"CLOSELOOP_LANG": "en"}
+    senders = [subprocess.Popen([sys.executable, "-m", "closeloop", "notify", "--db", url, "--as-of", str(T), "--json"],
+                                cwd=REPO, env=base | smtp.env | {"CLOSELOOP_CACHE": str(tmp_path / f"cache-{n}")},
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for n in "bc"]
+    answers = [json.loads(s.communicate(timeout=300)[0]) for s in senders]
+    assert [s.returncode for s in senders] == [0, 0]
+    # one process sent the four digests; the other, once it had the lock, found them sent today
+    assert sorted(len(a["notices"]) > 0 for a in answers) == [False, True]
+    assert sorted(m["To"] for m in smtp.messages) == sorted(email for email, _ in OWNERS.values())
+    assert closeloop("trail", "verify", "--db", url, **caches).returncode == 0
