@@ -145,3 +145,11 @@ def test_no_key_is_written_twice_in_the_catalog():
     assert len(keys) == len(CATALOG) > 0
     assert sorted({k for k in keys if keys.count(k) > 1}) == []
 
+
+
+def test_every_column_a_ledger_sheet_may_map_to_has_a_label_in_the_catalog():
+    from closeloop import ledger
+
+    missing = [f"target_{kind}_{column}" for kind, columns in ledger.COLUMNS.items() for column in columns
+               if f"target_{kind}_{column}" not in i18n.CATALOG]
+    assert missing == []  # the Data page's mapping step shows each by its label
