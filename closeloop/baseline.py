@@ -26,6 +26,10 @@ class Tables:
     action_finding: np.ndarray
     # refs that imports of more than one ledger file wrote (the Data page's duplicates check)
     imported_twice: pd.Series
+    # days a finding and its actions get without a due date, per (severity, source; 'any' the fallback),
+    # and the administrator's settings (due_soon_days)
+    deadlines: pd.DataFrame
+    settings: dict
 
 
 def load(con) -> Tables:
@@ -51,7 +55,34 @@ def load(con) -> Tables:
         "where e.entity = 'nonconformity'"
     ).df()
     files = imports.groupby("ref")["file_name"].nunique()
-    return Tables(units, criteria, nonconformities, actions, findings, action_finding, files.index[files > 1].to_series())
+    deadlines = con.sql("select severity::varchar as severity, source, finding_days, action_days from deadlines").df()
+    settings = dict(con.sql("select key, value from settings").fetchall())
+    return Tables(units, criteria, nonconformities, actions, findings, action_finding,
+                  files.index[files > 1].to_series(), deadlines, settings)
+
+
+def deadline_days(tables: Tables, rows: np.ndarray, which: str) -> np.ndarray:
+    """Per finding row: the days its severity's deadline gives (its source's own row, else 'any')."""
+    n = tables.findings
+    table = tables.deadlines.set_index(["severity", "source"])[which]
+    severity = n["severity"].astype(str).to_numpy()[rows]
+    source = n["source"].astype(str).to_numpy()[rows]
+    return np.array([table.get((sev, src), table.get((sev, "any"), np.nan)) for sev, src in zip(severity, source)],
+                    dtype=float)
+
+
+def as_dates(values: np.ndarray) -> np.ndarray:
+    """Days since 1970 (NaN: none) as datetime64, NaT for none."""
+    out = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[ns]")
+    known = ~np.isnan(values)
+    out[known] = (EPOCH + values[known].astype(np.int64)).astype("datetime64[ns]")
+    return out
+
+
+def due_status(due: np.ndarray, as_of: int, soon: int) -> np.ndarray:
+    """三色督辦 of open items by their due date (own or defaulted): overdue, due soon, on track."""
+    return np.where(np.isnan(due), None, np.where(due < as_of, "overdue",
+                                                   np.where(due <= as_of + soon, "due_soon", "on_track")))
 
 
 def days(column: pd.Series) -> np.ndarray:
@@ -511,6 +542,10 @@ class Baseline:
                             np.where(np.isnan(overdue), np.inf, -overdue)))
         listed = rows[order][:limit]
         finding = self.tables.action_finding[listed]
+        default = np.where(np.isnan(self.action_due[listed]),
+                           self.found[finding] + deadline_days(self.tables, finding, "action_days"), np.nan)
+        shown_due = np.where(np.isnan(self.action_due[listed]), default, self.action_due[listed])
+        soon = int(self.tables.settings["due_soon_days"])
         return pd.DataFrame({
             "ref": a["ref"].to_numpy()[listed], "nonconformity": a["nonconformity"].to_numpy()[listed],
             "unit": n["unit"].to_numpy()[finding], "kind": a["kind"].astype(str).to_numpy()[listed],
@@ -519,6 +554,7 @@ class Baseline:
             "days_overdue": overdue[order][:limit], "done_on": a["done_on"].to_numpy()[listed],
             "evidence": a["evidence"].to_numpy()[listed], "nonconformity_status": n["status"].astype(str).to_numpy()[finding],
             "version": a["version"].to_numpy()[listed], "rows_in_view": len(rows),
+            "due_status": due_status(shown_due, as_of, soon), "default_due_on": as_dates(default),
         })
 
     def rectification_nonconformities(self, f: Filters, view: str, limit: int, scope: str | None = None) -> pd.DataFrame:
@@ -533,6 +569,10 @@ class Baseline:
                             np.where(np.isnan(overdue), np.inf, -overdue)))
         listed = rows[order][:limit]
         owners = self._open_owners(as_of, listed).reindex(listed)
+        default = np.where(np.isnan(self.due[listed]),
+                           self.found[listed] + deadline_days(self.tables, listed, "finding_days"), np.nan)
+        shown_due = np.where(np.isnan(self.due[listed]), default, self.due[listed])
+        soon = int(self.tables.settings["due_soon_days"])
         return pd.DataFrame({
             "ref": n["ref"].to_numpy()[listed], "unit": n["unit"].to_numpy()[listed],
             "severity": n["severity"].astype(str).to_numpy()[listed], "title": n["title"].to_numpy()[listed],
@@ -541,6 +581,7 @@ class Baseline:
             "days_overdue": overdue[order][:limit], "actions_open": owners["actions_open"].fillna(0).to_numpy(),
             "closed_on": n["closed_on"].to_numpy()[listed], "version": n["version"].to_numpy()[listed],
             "rows_in_view": len(rows),
+            "due_status": due_status(shown_due, as_of, soon), "default_due_on": as_dates(default),
         })
 
     def data_quality(self, f: Filters, scope: str | None = None) -> pd.DataFrame:
