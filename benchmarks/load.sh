@@ -4,7 +4,7 @@
 #   2. deploy/cluster.sh's two replicas on PostgreSQL: one replica alone, then both behind HAProxy, same levels;
 #   3. 4 writers making workflow moves on the PostgreSQL store for 5 minutes, then lost writes and trail verify.
 #
-#   benchmarks/load.sh [OUT.json]      LOAD_SECONDS per level (60), WRITE_SECONDS (300), LOAD_LARGE (1000000),
+#   benchmarks/load.sh [OUT.json]      LOAD_SECONDS per level (60), WRITE_SECONDS (300; 0: no writers), LOAD_LARGE (1000000),
 #                                      LOAD_PARTS ("demo large cluster": any of them; OUT keeps the parts not run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -67,8 +67,9 @@ if [[ " $PARTS " == *" cluster "* ]]; then
     port="$(free_port)"
     CLOSELOOP_CLUSTER="$work/cluster" CLOSELOOP_PORT="$port" deploy/cluster.sh up >/dev/null
     db="$(cat "$work/cluster/db")"
-    load postgresql "http://127.0.0.1:$((port + 1))/,http://127.0.0.1:$port/" --writers 4 \
-        --write-seconds "$WRITE_SECONDS" --db "$db"
+    writers=()
+    if [[ "$WRITE_SECONDS" != 0 ]]; then writers=(--writers 4 --write-seconds "$WRITE_SECONDS" --db "$db"); fi
+    load postgresql "http://127.0.0.1:$((port + 1))/,http://127.0.0.1:$port/" "${writers[@]}"
 fi
 
 "$PYTHON" - "$work" "$OUT" "$LARGE" <<'PY'
