@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -101,7 +102,10 @@ def sessions(url: str, count: int, seconds: float, query: str = "lang=zh-Hans") 
         await asyncio.gather(*(session(url, query, deadline, runs, i) for i in range(count)))
 
     started = time.monotonic()
-    asyncio.run(all_of_them())
+    # a thread of its own: the caller may already run an event loop (Playwright's sync API does)
+    worker = threading.Thread(target=lambda: asyncio.run(all_of_them()), name="closeloop-load")
+    worker.start()
+    worker.join()
     runs.seconds = time.monotonic() - started
     return runs.summary()
 
