@@ -14,31 +14,69 @@ FONT = "Noto Sans CJK SC, Noto Sans SC, Microsoft YaHei, PingFang SC, sans-serif
 def _figure(data, height: int = 320, **extra) -> go.Figure:
     """The traces with the house layout, given whole: update_layout validates it key by key, 2–5× slower,
     and building figures was a third of a page's server time."""
-    return go.Figure(data, layout=dict(
-        margin=dict(l=8, r=8, t=8, b=8),
-        height=height,
-        font=dict(family=FONT),
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+    return go.Figure(data, layout={
+        "margin": dict(l=8, r=8, t=8, b=8),
+        "height": height,
+        "font": dict(family=FONT),
+        "legend": dict(orientation="h", yanchor="bottom", y=1.02, x=0),
         **extra,
-    ))
+    })
+
+
+def count_axis(values, **extra) -> dict:
+    """An axis of counts: whole numbers only, and under five one tick per number (an empty chart's axis
+    read 1, 1, 1, 0, 0, 0: ticks at fifths, each rounded to a whole number)."""
+    top = max((float(v) for v in values if pd.notna(v)), default=0.0)
+    axis = dict(rangemode="tozero", tickformat=",d", **extra)
+    if top < 5:
+        axis.update(dtick=1, range=[0, max(top, 1.0) * 1.15])
+    return axis
+
+
+def period_labels(starts, grain: str = "month", partial=None) -> list[str]:
+    """"2026-03" for a month, "2026-Q1" for a quarter (one form on every chart); a period the chosen dates
+    cut short ends in " *" (see `partial_note`): its low bar is the calendar's doing, not the units'."""
+    starts = pd.to_datetime(pd.Series(starts, dtype="object"))
+    if grain == "quarter":
+        labels = [f"{d.year}-Q{(d.month - 1) // 3 + 1}" for d in starts]
+    else:
+        labels = [f"{d.year}-{d.month:02d}" for d in starts]
+    flags = [False] * len(labels) if partial is None else [bool(p) for p in partial]
+    return [label + " *" if flag else label for label, flag in zip(labels, flags)]
+
+
+def partial_note(rows: pd.DataFrame, t) -> list[dict]:
+    """The key to " *", at the top right beside the legend, when a period on the axis is partial (under
+    the axis it ran into the month labels, which a narrow chart turns upright)."""
+    if "partial" not in rows or not rows["partial"].any():
+        return []
+    return [dict(text=t("partial_period_note"), xref="paper", yref="paper", x=1, y=1.02, xanchor="right",
+                 yanchor="bottom", showarrow=False, font=dict(size=11, color="#666"))]
+
+
+def _partial_opacity(rows: pd.DataFrame):
+    return [0.45 if flag else 1.0 for flag in rows["partial"]] if "partial" in rows else 1.0
 
 
 def opened_closed(monthly: pd.DataFrame, t) -> go.Figure:
-    """Bars of opened and closed per month; the open backlog at each month's end as a line."""
-    months = monthly["month"].dt.strftime("%Y-%m") if len(monthly) else []
+    """Bars of opened and closed per month; the open backlog at each month's end as a line. A month the
+    period or the as-of date cuts short is drawn pale and marked (its low bars are not a drop)."""
+    months = period_labels(monthly["month"], "month", monthly.get("partial")) if len(monthly) else []
+    faded = _partial_opacity(monthly)
     data = [
-        go.Bar(name=t("opened"), x=months, y=monthly["opened"], marker_color=OPENED),
-        go.Bar(name=t("closed"), x=months, y=monthly["closed"], marker_color=CLOSED),
+        go.Bar(name=t("opened"), x=months, y=monthly["opened"], marker=dict(color=OPENED, opacity=faded)),
+        go.Bar(name=t("closed"), x=months, y=monthly["closed"], marker=dict(color=CLOSED, opacity=faded)),
         go.Scatter(name=t("backlog"), x=months, y=monthly["backlog"], mode="lines+markers",
                    line=dict(color=BACKLOG, width=2), yaxis="y2"),
     ]
+    notes = partial_note(monthly, t)
     return _figure(
         data,
         barmode="group",
         xaxis=dict(type="category"),
-        yaxis=dict(title=t("count"), rangemode="tozero", tickformat=",d"),
-        yaxis2=dict(title=t("backlog"), overlaying="y", side="right", rangemode="tozero", showgrid=False,
-                    tickmode="auto", tickformat=",d"),
+        yaxis=count_axis([*monthly["opened"], *monthly["closed"]], title=t("count")),
+        yaxis2=count_axis(monthly["backlog"], title=t("backlog"), overlaying="y", side="right", showgrid=False),
+        annotations=notes,
     )
 
 
@@ -48,8 +86,10 @@ def aging(buckets: dict[str, int], t) -> go.Figure:
         x=list(buckets), y=list(buckets.values()), marker_color=list(AGING_COLOURS),
         text=list(buckets.values()), textposition="outside",
     )
+    top = max(buckets.values(), default=0)
     return _figure(data, xaxis=dict(title=t("age_days"), type="category"),
-                   yaxis=dict(title=t("count"), rangemode="tozero", tickformat=",d"))
+                   yaxis=count_axis(buckets.values(), title=t("count"), range=[0, max(top, 1) * 1.2]),
+                   margin=dict(l=8, r=8, t=28, b=8))
 
 
 def top_overdue(units: pd.DataFrame, label: str, t) -> go.Figure:
@@ -57,30 +97,45 @@ def top_overdue(units: pd.DataFrame, label: str, t) -> go.Figure:
     ordered = as_text(units, label).iloc[::-1]
     data = go.Bar(
         x=ordered["overdue"], y=ordered[label], orientation="h", marker_color=OVERDUE,
-        text=ordered["overdue"], textposition="outside", customdata=ordered["unit"],
+        text=ordered["overdue"], textposition="outside", cliponaxis=False, customdata=ordered["unit"],
         hovertemplate="%{y} (%{customdata}): %{x}<extra></extra>",
     )
-    return _figure(data, xaxis=dict(title=t("overdue"), rangemode="tozero"), yaxis=dict(type="category"))
+    # room right of the longest bar for its number, and above the top bar for the chart's toolbar
+    return _figure(data, xaxis=count_axis(ordered["overdue"], title=t("overdue"),
+                                          range=[0, max(float(ordered["overdue"].max() or 0), 1) * 1.15]),
+                   yaxis=dict(type="category"), margin=dict(l=8, r=24, t=32, b=8))
+
+
+PARETO_ROWS = 20
 
 
 def pareto(counts: pd.DataFrame, label: str, t, value: str = "opened", key: str | None = None) -> go.Figure:
-    """Bars by count, most first, with the cumulative share as a line on a 0–100 % axis.
+    """Bars by count, most first from the top, with the cumulative share as a line on a 0–100 % axis above.
 
-    `key` names the column whose value a click hands back (customdata).
+    Horizontal, so names read level in Chinese and English alike (rotated Chinese titles could not be
+    read, and long English names squashed the plot); the first PARETO_ROWS, with the cumulative share
+    still counted over all. `key` names the column whose value a click hands back (customdata).
     """
-    custom = counts[key] if key else None
-    counts = as_text(counts, label)
+    counts = as_text(counts, label).head(PARETO_ROWS).iloc[::-1]
+    custom = counts[[key]].to_numpy() if key else None
     data = [
-        go.Bar(name=t("count"), x=counts[label], y=counts[value], marker_color=OPENED, customdata=custom),
-        go.Scatter(name=t("cumulative_share"), x=counts[label], y=counts["cumulative_share"],
-                   mode="lines+markers", yaxis="y2", line=dict(color=BACKLOG), customdata=custom),
+        go.Bar(name=t("count"), y=counts[label], x=counts[value], orientation="h", marker_color=OPENED,
+               customdata=custom, text=counts[value], textposition="outside", cliponaxis=False,
+               hovertemplate="%{y}: %{x}<extra></extra>"),
+        go.Scatter(name=t("cumulative_share"), y=counts[label], x=counts["cumulative_share"], xaxis="x2",
+                   mode="lines+markers", line=dict(color=BACKLOG), customdata=custom,
+                   hovertemplate="%{y}: %{x:.0%}<extra></extra>"),
     ]
+    top = max(float(counts[value].max()), 1.0) if len(counts) else 1.0
     return _figure(
         data,
-        xaxis=dict(type="category"),
-        yaxis=dict(title=t("count"), rangemode="tozero", tickformat=",d"),
-        yaxis2=dict(title=t("cumulative_share"), overlaying="y", side="right", range=[0, 1.05],
-                    tickformat=".0%", tickmode="array", tickvals=[0, 0.25, 0.5, 0.75, 1], showgrid=False),
+        height=max(240, 24 * len(counts) + 110),
+        legend=dict(orientation="h", yref="container", yanchor="bottom", y=0, x=0),
+        margin=dict(l=8, r=24, t=36, b=64),
+        yaxis=dict(type="category", automargin=True),
+        xaxis=count_axis(counts[value], title=t("count"), range=[0, top * 1.15]),
+        xaxis2=dict(overlaying="x", side="top", range=[0, 1.05], tickformat=".0%", tickmode="array",
+                    tickvals=[0, 0.25, 0.5, 0.75, 1], showgrid=False),
     )
 
 
@@ -108,6 +163,9 @@ def unit_treemap(rollup: pd.DataFrame, label: str, t) -> go.Figure:
     return _figure(data, height=460)
 
 
+FUNNEL_NAMED = 8
+
+
 def funnel(units: pd.DataFrame, limits: pd.DataFrame, p0: float, label: str, t) -> go.Figure:
     """Each unit's rate against its volume, inside 95 % and 99.8 % limits around the organisation's rate."""
     units = as_text(units, label)
@@ -121,20 +179,25 @@ def funnel(units: pd.DataFrame, limits: pd.DataFrame, p0: float, label: str, t) 
         for side in ("lower", "upper")
     ]
     colours = [BACKLOG if flag else OPENED for flag in units["outside"]]
+    # Names of flagged units overlapped when many were flagged: the FUNNEL_NAMED farthest from the
+    # organisation's rate are named, every point names itself on hover.
+    distance = (units["rate"] - p0).abs().where(units["outside"], -1.0)
+    named = set(distance.nlargest(FUNNEL_NAMED).index[distance.nlargest(FUNNEL_NAMED) >= 0])
     data.append(go.Scatter(
         x=units["volume"], y=units["rate"], mode="markers+text", name=t("units_label"),
-        text=[name if flag else "" for name, flag in zip(units[label], units["outside"])],
-        textposition="top center", marker=dict(color=colours, size=9), customdata=units[["unit"]].to_numpy(),
-        hovertemplate="%{customdata[0]} %{text}<br>n=%{x}<br>%{y:.1%}<extra></extra>",
+        text=[name if i in named else "" for i, name in zip(units.index, units[label])],
+        textposition=["top center" if rate >= p0 else "bottom center" for rate in units["rate"]],
+        marker=dict(color=colours, size=9), customdata=units[["unit", label]].to_numpy(),
+        hovertemplate="%{customdata[0]} %{customdata[1]}<br>n=%{x}<br>%{y:.1%}<extra></extra>",
     ))
     fig = _figure(data, height=420, xaxis=dict(title=t("volume"), rangemode="tozero"),
                   yaxis=dict(title=t("rate"), tickformat=".0%", rangemode="tozero"))
     return fig.add_hline(y=p0, line=dict(color="#444", width=1))
 
 
-def recurrence_trend(periods: pd.DataFrame, t) -> go.Figure:
-    """Recurrence rate and repeat-after-closure rate per month or quarter."""
-    x = periods["period_start"].astype(str)
+def recurrence_trend(periods: pd.DataFrame, t, grain: str = "month") -> go.Figure:
+    """Recurrence rate and repeat-after-closure rate per month or quarter; a partial period is marked."""
+    x = period_labels(periods["period_start"], grain, periods.get("partial")) if len(periods) else []
     custom = periods[["period_start"]].astype(str).to_numpy()
     data = [
         go.Scatter(name=t("kpi_recurrence_rate"), x=x, y=periods["recurrence_rate"], mode="lines+markers",
@@ -142,35 +205,54 @@ def recurrence_trend(periods: pd.DataFrame, t) -> go.Figure:
         go.Scatter(name=t("repeat_after_closure_rate"), x=x, y=periods["repeat_after_closure_rate"],
                    mode="lines+markers", line=dict(color=BACKLOG), customdata=custom),
     ]
-    return _figure(data, xaxis=dict(type="category"), yaxis=dict(tickformat=".0%", rangemode="tozero"))
+    notes = partial_note(periods, t)
+    return _figure(data, xaxis=dict(type="category"), yaxis=dict(tickformat=".0%", rangemode="tozero"),
+                   annotations=notes)
 
 
 def repeat_heatmap(cells: pd.DataFrame, label: str, t) -> go.Figure:
-    """Units (rows) × criteria (columns), repeats in each cell.
+    """Criteria (rows, by name) × units (columns), repeats in each cell.
 
-    Drawn as square scatter markers rather than go.Heatmap: Streamlit reports clicks on scatter
-    points, not on heatmap cells, and a click here opens the repeat chains behind the cell. Dark
-    cells carry white numbers: one trace per text colour, sharing one colour axis (a colour per
-    point is validated point by point, most of the figure's time at a thousand cells).
+    Criteria run down the side so their names read level in either script (codes along the bottom
+    were half unlabelled and said little). Drawn as square scatter markers rather than go.Heatmap:
+    Streamlit reports clicks on scatter points, not on heatmap cells, and a click here opens the
+    repeat chains behind the cell. Dark cells carry white numbers: one trace per text colour, sharing
+    one colour axis (a colour per point is validated point by point, most of the figure's time at a
+    thousand cells).
     """
     cells = as_text(cells, label)
-    units = list(dict.fromkeys(cells[label]))
+    title = "criterion_title_en" if label.endswith("_en") else "criterion_title"
+    names = cells[title] if title in cells else pd.Series([""] * len(cells), index=cells.index)
+    rows = [f"{code} {_svg_text(_short(name))}".strip() for code, name in zip(cells["criterion"], names)]
+    cells = cells.assign(row=rows)
+    order = cells.groupby("row", sort=False)["repeats"].sum().sort_values(ascending=False, kind="stable")
+    units = list(cells.groupby(label, sort=False)["repeats"].sum().sort_values(ascending=False, kind="stable").index)
     dark = cells["repeats"] > cells["repeats"].max() / 2
     data = [
         go.Scatter(
-            x=part["criterion"], y=part[label], mode="markers+text", text=part["repeats"], showlegend=False,
-            marker=dict(symbol="square", size=30, color=part["repeats"], coloraxis="coloraxis",
+            x=part[label], y=part["row"], mode="markers+text", text=part["repeats"], showlegend=False,
+            marker=dict(symbol="square", size=24, color=part["repeats"], coloraxis="coloraxis",
                         line=dict(color="#fff", width=1)),
-            textfont=dict(color=colour), customdata=part[["unit", "criterion"]].to_numpy(),
-            hovertemplate="%{y} · %{x}: %{text}<extra></extra>",
+            textfont=dict(color=colour, size=11), customdata=part[["unit", "criterion"]].to_numpy(),
+            hovertemplate="%{x} · %{y}: %{text}<extra></extra>",
         )
         for colour, part in (("#222", cells[~dark]), ("#fff", cells[dark]))
         if len(part)
     ]
-    return _figure(data, height=max(320, 34 * len(units) + 100),
+    return _figure(data, height=max(320, 28 * len(order) + 150),
+                   margin=dict(l=8, r=8, t=8, b=8),
                    coloraxis=dict(colorscale="Reds", cmin=0, colorbar=dict(title=t("repeats"))),
-                   xaxis=dict(type="category", title=t("criterion"), categoryorder="category ascending"),
-                   yaxis=dict(type="category", autorange="reversed", categoryorder="array", categoryarray=units))
+                   xaxis=dict(type="category", categoryorder="array", categoryarray=units, side="top",
+                              tickangle=-30, automargin=True),
+                   yaxis=dict(type="category", autorange="reversed", categoryorder="array",
+                              categoryarray=list(order.index), title=t("criterion"), automargin=True))
+
+
+def _short(name: str, limit: int = 24) -> str:
+    """A name cut to `limit` characters with an ellipsis; the hover and the chains below give it whole."""
+    if not isinstance(name, str):
+        return ""
+    return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
 def systemic(criteria: pd.DataFrame, label: str, t) -> go.Figure:
@@ -220,11 +302,14 @@ def quarterly_quantiles(quantiles: pd.DataFrame, t) -> go.Figure:
 
 
 def on_time_trend(quarters: pd.DataFrame, t) -> go.Figure:
-    x = quarters["quarter_start"].astype(str)
+    """The on-time closure rate of each quarter's closures; a partial quarter is marked."""
+    x = period_labels(quarters["quarter_start"], "quarter", quarters.get("partial")) if len(quarters) else []
     data = go.Bar(x=x, y=quarters["on_time_rate"], marker_color=CLOSED,
                            customdata=quarters[["quarter_start"]].astype(str).to_numpy(),
                            text=["" if pd.isna(r) else f"{r:.0%}" for r in quarters["on_time_rate"]], textposition="outside")
-    return _figure(data, xaxis=dict(type="category"), yaxis=dict(tickformat=".0%", range=[0, 1.1]))
+    notes = partial_note(quarters, t)
+    return _figure(data, xaxis=dict(type="category"), yaxis=dict(tickformat=".0%", range=[0, 1.1]),
+                   annotations=notes)
 
 
 def phases(medians: dict, t) -> go.Figure:
@@ -248,7 +333,7 @@ def days_to_close_histogram(closed: pd.DataFrame, t, bin_days: int = 15) -> go.F
         hovertemplate="%{customdata[0]}–%{customdata[1]} " + t("days_unit") + ": %{y}<extra></extra>",
     )
     return _figure(data, xaxis=dict(title=t("days_to_close"), rangemode="tozero"),
-                   yaxis=dict(title=t("count"), rangemode="tozero"))
+                   yaxis=count_axis(bins["closed"], title=t("count")))
 
 
 def _svg_text(value):

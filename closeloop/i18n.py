@@ -707,6 +707,8 @@ CATALOG: dict[str, dict[str, str]] = {
     "col_due_status": {"zh": "督办状态", "en": "Status light"},
     "col_default_due_on": {"zh": "默认期限（按严重程度）", "en": "Default due date (by severity)"},
     "dq_due_defaulted": {"zh": "整改期限按严重程度默认", "en": "Due date defaulted by severity"},
+    # lead16: what the chair and the unit head see (issue 16)
+    "partial_period_note": {"zh": "* 期间不完整", "en": "* partial period"},
 }
 
 

@@ -30,11 +30,15 @@ def value_text(value, kind: str, t) -> str:
 
 
 def delta_text(now, before, kind: str) -> str | None:
+    """The change since the previous period as shown, or None when there is none to show: a change that
+    rounds to nothing drew a red "↑ +0"."""
     if now is None or before is None:
         return None
     if kind == "rate":
-        return f"{(now - before) * 100:+.1f} pp"
-    return f"{now - before:+,.0f}"
+        text = f"{(now - before) * 100:+.1f} pp"
+    else:
+        text = f"{now - before:+,.0f}"
+    return None if text.lstrip("+-").startswith(("0 ", "0.0 ")) or text.lstrip("+-") in ("0", "0.0") else text
 
 
 def row(now: dict, before: dict, t, window_days: int) -> None:

@@ -28,15 +28,16 @@ systemic = session.query("systemic_criteria", f)
 
 with st.container(border=True):
     st.markdown("##### " + t("chart_recurrence_trend"))
-    picked_period = drill.point(st.plotly_chart(charts.recurrence_trend(trend, t), key="recurrence-trend",
+    picked_period = drill.point(st.plotly_chart(charts.recurrence_trend(trend, t, grain), key="recurrence-trend",
                                                 on_select="rerun", selection_mode="points"))
 if picked_period:
     start = date.fromisoformat(picked_period[0][:10])
     drill.show(f, drill.Drill(found_from=max(start, f.since), found_to=drill.period_end(start, grain, f.until),
                               repeat=True), t, "trend-rows", picked_period[0])
 
-left, right = st.columns(2)
-with left.container(border=True):
+# One above the other, each the page's width: side by side, the grid's numbers overlapped and the
+# Pareto's names were squashed.
+with st.container(border=True):
     st.markdown("##### " + t("chart_repeat_heatmap"))
     picked_cell = None
     if cells.empty:
@@ -45,7 +46,7 @@ with left.container(border=True):
         picked_cell = drill.point(st.plotly_chart(charts.repeat_heatmap(cells, "unit_name_en" if label == "name_en"
                                                                         else "unit_name", t),
                                                   key="repeat-heatmap", on_select="rerun", selection_mode="points"))
-with right.container(border=True):
+with st.container(border=True):
     st.markdown("##### " + t("chart_repeat_pareto"))
     picked_criterion = None
     if by_criterion.empty:

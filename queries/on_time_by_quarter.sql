@@ -1,5 +1,6 @@
 -- one row per quarter of the period: findings closed in it, how many of them had a due date and how many
--- were closed by it; the rate is over those with a due date (null where none had one)
+-- were closed by it; the rate is over those with a due date (null where none had one); partial: the period
+-- or the as-of date cuts the quarter short
 select
     date_trunc('quarter', closed_on)::date as quarter_start,
     count(*) as closed,
@@ -7,6 +8,7 @@ select
     count(*) filter (where is_closed_with_due_date) as closed_with_due_date,
     count(*) filter (where is_closed_on_time) / nullif(count(*) filter (where is_closed_with_due_date), 0)
         as on_time_rate,
+    quarter_start < $since or quarter_start + interval 3 month > least($until, $as_of) + 1 as partial,
 from nonconformity_in_scope(
     $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
 )

@@ -1,4 +1,5 @@
--- one row per month of the period: findings opened and closed in it, and the open backlog at its end
+-- one row per month of the period: findings opened and closed in it, the open backlog at its end, and whether
+-- the period or the as-of date cuts the month short (a partial month, drawn as such)
 with scoped as (
     from nonconformity_terms_in_scope(
         $as_of, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
@@ -29,7 +30,8 @@ select
     coalesce(sum(d.opened) filter (where d.on_day between greatest(m.month, $since) and m.month_end), 0) as opened,
     coalesce(sum(d.closed) filter (where d.on_day between greatest(m.month, $since) and m.month_end), 0) as closed,
     coalesce(sum(d.opened - d.closed) filter (where d.on_day <= m.month_end), 0) as backlog,
+    m.month < $since or m.month_end < last_day(m.month) as partial,
 from months as m
 left join daily as d on d.on_day <= m.month_end
-group by m.month
+group by m.month, m.month_end
 order by m.month

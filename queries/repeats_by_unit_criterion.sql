@@ -29,8 +29,11 @@ select
     u.name as unit_name,
     coalesce(u.name_en, u.name) as unit_name_en,
     c.criterion,
+    k.title as criterion_title,
+    coalesce(k.title_en, k.title) as criterion_title_en,
     c.repeats,
     c.repeats_after_closure,
 from by_child as c
 join units as u on u.code = c.unit
+join criteria as k on k.code = c.criterion
 order by c.repeats desc, c.unit, c.criterion
