@@ -251,8 +251,9 @@ class Baseline:
                 "opened": max(0, upto(found, end) - upto(found, start - 1)),
                 "closed": max(0, upto(closed, end) - upto(closed, start - 1)),
                 "backlog": upto(found, end) - upto(closed, end),
+                "partial": _cut_short(month, 1, f),
             })
-        return pd.DataFrame(rows, columns=["month", "opened", "closed", "backlog"])
+        return pd.DataFrame(rows, columns=["month", "opened", "closed", "backlog", "partial"])
 
     def overdue_by_unit(self, f: Filters, scope: str | None = None, limit: int = 10) -> pd.DataFrame:
         keep = self.in_scope(f, scope)
@@ -422,6 +423,7 @@ class Baseline:
         out = periods.groupby("period_start", as_index=False).sum().sort_values("period_start")
         out["recurrence_rate"] = out["repeats"] / out["opened"]
         out["repeat_after_closure_rate"] = out["repeats_after_closure"] / out["opened"]
+        out["partial"] = [_cut_short(start, 1 if grain == "month" else 3, f) for start in out["period_start"]]
         return out.reset_index(drop=True)
 
     def _repeats_opened(self, f: Filters, scope: str | None) -> tuple[np.ndarray, pd.DataFrame]:
@@ -436,7 +438,12 @@ class Baseline:
         counted = cells.groupby(["unit", "criterion"], as_index=False).sum()
         names = self._unit_names().rename(columns={"code": "unit", "name": "unit_name", "name_en": "unit_name_en"})
         out = counted.merge(names, on="unit").sort_values(["repeats", "unit", "criterion"], ascending=[False, True, True])
-        return out[["unit", "unit_name", "unit_name_en", "criterion", "repeats", "repeats_after_closure"]].reset_index(drop=True)
+        titles = self.tables.criteria[["code", "title", "title_en"]].rename(
+            columns={"code": "criterion", "title": "criterion_title", "title_en": "criterion_title_en"})
+        out = out.merge(titles, on="criterion", how="left")
+        out["criterion_title_en"] = out["criterion_title_en"].fillna(out["criterion_title"])
+        return out[["unit", "unit_name", "unit_name_en", "criterion", "criterion_title", "criterion_title_en", "repeats",
+                    "repeats_after_closure"]].reset_index(drop=True)
 
     def _criteria_names(self) -> pd.DataFrame:
         c = self.tables.criteria
@@ -497,6 +504,7 @@ class Baseline:
         }).groupby("quarter_start", as_index=False).sum().sort_values("quarter_start")
         timed = quarters["closed_with_due_date"]
         quarters["on_time_rate"] = (quarters["closed_on_time"] / timed.where(timed > 0)).astype(float)
+        quarters["partial"] = [_cut_short(start, 3, f) for start in quarters["quarter_start"]]
         return quarters.reset_index(drop=True)
 
     def closure_phases(self, f: Filters, scope: str | None = None) -> pd.DataFrame:
@@ -608,3 +616,11 @@ class Baseline:
             "duplicated_across_ledgers": int((rows & duplicated).sum()),
         }
         return pd.DataFrame({"check": list(counts), "n": list(counts.values())})
+
+
+def _cut_short(start, months: int, f: Filters) -> bool:
+    """Whether the period from `start`, `months` long, begins before the chosen period or ends after its
+    last day or the as-of date."""
+    start = pd.Timestamp(start)
+    last = (start + pd.DateOffset(months=months) - pd.Timedelta(days=1)).date()
+    return bool(start.date() < f.since or last > min(f.until, f.as_of))
