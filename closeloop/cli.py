@@ -293,7 +293,7 @@ def run_metrics(args, t) -> str:
     con = store.connect(args.db, create=False, writes=False)
     if args.unit and not con.execute("select count(*) from units where code = $u", {"u": args.unit}).fetchone()[0]:
         raise Refused("unknown_unit_arg", unit=args.unit)
-    return json.dumps(metrics.contract(con, f), ensure_ascii=False, indent=2)
+    return json.dumps(metrics.contract(con, f) | metrics.plan_check(con, f), ensure_ascii=False, indent=2)
 
 
 def filters_of(args, con) -> Filters:
