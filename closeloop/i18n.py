@@ -707,6 +707,14 @@ CATALOG: dict[str, dict[str, str]] = {
     "col_due_status": {"zh": "督办状态", "en": "Status light"},
     "col_default_due_on": {"zh": "默认期限（按严重程度）", "en": "Default due date (by severity)"},
     "dq_due_defaulted": {"zh": "整改期限按严重程度默认", "en": "Due date defaulted by severity"},
+    # plan17: plan-and-check ledgers (objectives, actuals, inspections, results, survey answers)
+    "reason_unknown_column": {"zh": "无法识别的列名", "en": "a column this file does not have"},
+    "reason_missing_column": {"zh": "缺少必填列", "en": "a required column is missing"},
+    "reason_not_a_number": {"zh": "不是有效数字", "en": "not a number"},
+    "reason_unknown_inspection": {"zh": "未知检查编号", "en": "unknown inspection"},
+    "reason_unknown_objective": {"zh": "未知目标（单位、年度、编号）", "en": "unknown objective (unit, year, code)"},
+    "reason_points_out_of_range": {"zh": "得分须在 0 与分值之间", "en": "points must lie between 0 and the points possible"},
+    "plan_import_done": {"zh": "已导入计划与检查：{summary}（批次 {batch}）。", "en": "Imported plan and check: {summary} (batch {batch})."},
 }
 
 
