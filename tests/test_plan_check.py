@@ -311,3 +311,23 @@ def test_metrics_prints_the_three_beside_the_contract(plan_store, cli, backend, 
     assert printed["inspections"] == {
         "due": 4, "performed": 3, "performed_rate": 0.75, "overdue": 1, "coverage": 0.4444, "score": 0.7333}
     assert printed["satisfaction"]["index"] == 58.33
+
+
+# ---------------------------------------------------------------------------------------------
+# The demo's plan and check
+
+
+def test_the_demo_draws_the_same_plan_and_check_for_a_seed(tmp_path):
+    from closeloop import demo
+
+    def drawn(name):
+        con = store.connect(tmp_path / f"{name}.duckdb")
+        demo.build(con, ncs=300, seed=5)
+        got = {table: con.execute(f"select count(*), md5(string_agg(t::varchar, '|' order by t::varchar)) "
+                                  f"from {table} as t").fetchone() for table in TABLES}
+        con.close()
+        return got
+
+    first, second = drawn("a"), drawn("b")
+    assert first == second
+    assert all(n > 0 for n, _ in first.values())

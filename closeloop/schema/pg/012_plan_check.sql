@@ -1,7 +1,8 @@
 -- PostgreSQL's copy of ../012_plan_check.sql.
 
--- one row per objective of a unit for a year; `parent` is the code of the objective it breaks down
--- (same unit and year, or the unit above's: the tree is for reading and roll-up, each is scored alone)
+-- one row per objective of a unit for a year; `parent` is the code of the objective it breaks down, the
+-- same year's of its own unit or else of the nearest unit above with that code (a branch's G1 breaks down
+-- the bureau's G1). The tree is for reading; each objective is scored on its own actuals.
 create table objectives (
     unit varchar not null,
     year integer not null,
@@ -16,8 +17,7 @@ create table objectives (
     owner varchar,
     withdrawn boolean not null default false,
     version integer not null default 1,
-    primary key (unit, year, code),
-    check (parent is null or parent <> code)
+    primary key (unit, year, code)
 );
 
 -- one row per objective and month: what was achieved, and the evidence for it
