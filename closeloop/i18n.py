@@ -714,6 +714,8 @@ CATALOG: dict[str, dict[str, str]] = {
     "reason_unknown_inspection": {"zh": "未知检查编号", "en": "unknown inspection"},
     "reason_unknown_objective": {"zh": "未知目标（单位、年度、编号）", "en": "unknown objective (unit, year, code)"},
     "reason_points_out_of_range": {"zh": "得分须在 0 与分值之间", "en": "points must lie between 0 and the points possible"},
+    "trail_reason_raised_by_inspection": {"zh": "检查不合格项自动生成", "en": "raised by a failed checklist item"},
+    "trail_reason_raised_by_survey": {"zh": "满意度调查不满意项自动生成", "en": "raised by a dissatisfied survey item"},
     "plan_import_done": {"zh": "已导入计划与检查：{summary}（批次 {batch}）。", "en": "Imported plan and check: {summary} (batch {batch})."},
 }
 

@@ -41,7 +41,8 @@ RECORDS = {"nonconformities": "nonconformity", "actions": "action"}
 # that changed one copies it whole and moves its generation; a replica copies it when the generation moved.
 WHOLE = ("units", "criteria", "audits", "users", "attachments", "review_decisions", "value_maps", "deadlines", "settings")
 # plan and check (migration 012): small per unit and year, copied whole like the units
-WHOLE += ("objectives", "objective_actuals", "inspections", "inspection_results", "survey_answers")
+WHOLE += ("objectives", "objective_actuals", "inspections", "inspection_results", "survey_answers",
+          "survey_item_findings")
 TABLES = (*LOGS, *RECORDS, *WHOLE)
 SEQUENCES = {"event_id": ("events", "id"), "nonconformity_id": ("nonconformities", "id"),
              "import_batch_id": ("import_batches", "id"), "review_id": ("reviews", "id")}

@@ -474,3 +474,28 @@ select
     stddev_samp(mean_points) as respondent_sd,
 from respondents as r
 group by r.answer_unit, r.wave;
+
+-- one row per (unit, wave, item) of every answer kept (no period: a finding raised once stays raised): its
+-- mean score, when the wave's answers about the unit began and ended, and whether the mean is below 3
+-- (dissatisfied: it raises a nonconformity; a later wave's mean of 3 or more closes it)
+create or replace macro survey_item_means() as table
+with waves as (
+    select a.unit as wave_unit, a.wave, min(a.answered_on) as wave_began_on, max(a.answered_on) as wave_ended_on,
+    from survey_answers as a
+    where not a.withdrawn
+    group by a.unit, a.wave
+)
+
+select
+    a.unit,
+    a.wave,
+    a.item,
+    count(*) as answers,
+    avg(a.score) as mean_score,
+    any_value(w.wave_began_on) as wave_began_on,
+    any_value(w.wave_ended_on) as wave_ended_on,
+    avg(a.score) < 3 as is_dissatisfied_item,
+from survey_answers as a
+join waves as w on w.wave_unit = a.unit and w.wave = a.wave
+where not a.withdrawn
+group by a.unit, a.wave, a.item;

@@ -74,3 +74,14 @@ create table survey_answers (
     version integer not null default 1,
     primary key (wave, unit, respondent, item)
 );
+
+-- one row per (unit, wave, item) whose mean score was below 3: the nonconformity it raised (source
+-- satisfaction_survey), which a later wave's mean of 3 or more for the same unit and item closes
+create table survey_item_findings (
+    unit varchar not null,
+    wave varchar not null,
+    item varchar not null,
+    nonconformity varchar not null,
+    version integer not null default 1,
+    primary key (unit, wave, item)
+);
