@@ -46,11 +46,15 @@ PLAN_CHECK = {
                      "performed_on": "2026-03-02"},
                     {"ref": "I2", "unit": "A", "kind": "ad_hoc", "planned_on": "2026-04-01"}],
     "inspection_results": [{"inspection": "I1", "criterion": "1.1", "points_possible": 10, "points_awarded": 6,
-                            "result": "fail", "nonconformity": "N2"}],
+                            "result": "fail", "nonconformity": "N2"},
+                           {"inspection": "I1", "criterion": "2.1", "points_possible": 10, "points_awarded": 0,
+                            "result": "fail", "nonconformity": None}],  # a failed item still to raise its finding
     "survey_answers": [{"wave": "W1", "unit": "A", "respondent": "r1", "item": "q1", "score": 2,
                         "answered_on": "2026-05-01"},
                        {"wave": "W1", "unit": "A", "respondent": "r2", "item": "q1", "score": 4,
-                        "answered_on": "2026-05-01"}],
+                        "answered_on": "2026-05-01"},
+                       {"wave": "W1", "unit": "A", "respondent": "r1", "item": "q2", "score": 1,
+                        "answered_on": "2026-05-01"}],  # a dissatisfied item still to raise its finding
 }
 OUTSIDE_B = {"A", "A-1", "N1", "N2", "N3", "甲分局", "甲分局一支部"}
 # Columns that describe a unit rather than measure findings, so they are not zero for B.
