@@ -183,6 +183,8 @@ def typed(kind: str, cell: str | None, at: Problem, problems: list[Problem]):
     def refuse(reason: str):
         problems.append(Problem(at.file, at.row, at.column, cell, reason))
 
+    if text.startswith("="):
+        return refuse("formula")  # formula text: stored, it could come back live in an export
     if kind in ("text", "code"):
         return text
     if kind == "date":

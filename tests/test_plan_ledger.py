@@ -85,6 +85,7 @@ def test_a_bad_row_anywhere_writes_nothing_and_every_problem_is_named(empty_stor
     bad["objective_actuals.csv"] += "DH,2026,G9,13,1,\n"  # row 4: no such objective, no 13th month
     bad["inspection_results.csv"] += "I-9,9.9,10,12,fail,,\n"  # row 4: inspection, criterion, points
     bad["survey_answers.csv"] += "W1,DH-01,r1,q1,6,2026-04-31\n"  # row 4: a second r1 q1, score 6, no 31 April
+    bad["inspections.csv"] += "I-3,DH,periodic,2026-06-01,,=HYPERLINK(\"x\")\n"  # row 4: formula text
     paths = sorted(p for p in folder(bad).iterdir())
     outcome = plan_ledger.load(empty_store, paths, "test", units={u["code"] for u in UNITS},
                                criteria={c["code"] for c in CRITERIA})
@@ -101,6 +102,7 @@ def test_a_bad_row_anywhere_writes_nothing_and_every_problem_is_named(empty_stor
         ("survey_answers.csv", 4, "score", "unknown_value"),
         ("survey_answers.csv", 4, "answered_on", "not_a_date"),
         ("survey_answers.csv", 4, "item", "duplicate_key"),
+        ("inspections.csv", 4, "inspector", "formula"),
     ])
     assert counts(empty_store) == dict.fromkeys(counts(empty_store), 0)
 
