@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from closeloop import i18n, identity, ledger, metrics, store, trail, value_maps, workflow
+from closeloop import i18n, identity, ledger, metrics, plan_ledger, store, trail, value_maps, workflow
 from closeloop.filters import DATE_LIMITS, DEFAULT_WINDOW_DAYS, SEVERITIES, SOURCES, WINDOW_LIMITS, Filters
 
 DEMO_LIMITS = (1, 10_000_000)  # findings the demo builds: the benchmark's largest store is 1M
@@ -228,6 +228,9 @@ def run_demo(args, t) -> str:
 
 
 def run_import(args, t) -> str:
+    findings, plans = plan_ledger.split(args.paths)
+    if plans:
+        return run_plan_import(args, t, findings, plans)
     mappings = [m for path in args.maps for m in value_maps.read_file(path)]
     reading = ledger.read_files(args.paths)
     for sheet in reading.skipped:
@@ -293,7 +296,7 @@ def run_metrics(args, t) -> str:
     con = store.connect(args.db, create=False, writes=False)
     if args.unit and not con.execute("select count(*) from units where code = $u", {"u": args.unit}).fetchone()[0]:
         raise Refused("unknown_unit_arg", unit=args.unit)
-    return json.dumps(metrics.contract(con, f), ensure_ascii=False, indent=2)
+    return json.dumps(metrics.contract(con, f) | metrics.plan_check(con, f), ensure_ascii=False, indent=2)
 
 
 def filters_of(args, con) -> Filters:
@@ -595,3 +598,39 @@ def mail_pack(con, f, args, built: bytes, t) -> str:
     except mail.DeliveryError as e:
         raise Failed([t("notify_failed", channel="email", name=", ".join(to), reason=e.reason)]) from None
     return t("pack_mailed", to=", ".join(to))
+
+
+def run_plan_import(args, t, findings: list, plans: list) -> str:
+    """import with plan-and-check files: all of them checked first (against the units and criteria the findings'
+    ledger adds too), then the findings' ledger, then the plan-and-check files, so that a bad row of either
+    writes nothing."""
+    import argparse
+
+    reading = ledger.read_files(findings) if findings else ledger.Reading([], [])
+    added = {kind: {v for s in reading.sheets if s.kind == kind for v in _codes(s)} for kind in ("units", "criteria")}
+    con = store.connect(args.db)
+    who = identity.for_command_line(con, args.actor or getpass.getuser())
+    outcome = plan_ledger.load(con, plans, who, units=added["units"], criteria=added["criteria"], write=False)
+    if not outcome.ok:
+        print("\n".join(
+            t("import_problem_line", file=p.file, row=p.row, column=p.column, reason=t(f"reason_{p.reason}"),
+              value=p.value if p.value is not None else "") for p in outcome.problems), file=sys.stderr)
+        raise Refused("import_rejected", n=len(outcome.problems))
+    said = []
+    if findings:
+        con.close()
+        said.append(run_import(argparse.Namespace(**(vars(args) | {"paths": findings})), t))
+        con = store.connect(args.db)
+        who = identity.for_command_line(con, args.actor or getpass.getuser())
+    outcome = plan_ledger.load(con, plans, who, units=added["units"], criteria=added["criteria"])
+    if not outcome.ok:  # only if another writer changed the store in between
+        raise Refused("import_rejected", n=len(outcome.problems))
+    summary = ", ".join(f"{form} +{outcome.accepted[form]} ~{outcome.changed[form]}" for form in plan_ledger.FORMS)
+    return "\n".join(said + [t("plan_import_done", summary=summary, batch=outcome.batch)])
+
+
+def _codes(sheet) -> list[str]:
+    values = sheet.columns.get("code")
+    if values is None:
+        return []
+    return [v for v in (values.to_pylist() if hasattr(values, "to_pylist") else values) if v]

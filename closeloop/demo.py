@@ -165,6 +165,7 @@ def build(con, ncs: int = 3000, seed: int = 7) -> dict:
             con.execute("select max(nextval('event_id')) from range($n)",
                         {"n": len(tables["demo_events"]) - 1}).fetchall()
             store.refresh_findings(con)
+            plan_and_check(con, seed)
             # the demo's units and criteria come with it, with no events of their own: sealed as they are
             block = trail.seal(con, unsealed_records=True)
         trail.anchor(con, block)
@@ -480,3 +481,118 @@ def events_table(rng, nc: dict, act: dict, audits: dict) -> pa.Table:
         "old": take(NC_STATUSES, new - 1, new < 1),
         "new": take(NC_STATUSES, new, new < 0),
     })
+
+
+# ---------------------------------------------------------------------------------------------
+# plan17: objectives, the inspection programme and satisfaction surveys for 2025 and 2026, drawn from a
+# generator of their own so that the findings above stay as they were for every seed
+
+PLAN_YEARS = (2025, 2026)
+PLAN_LEAVES = 60  # leaves with a programme of their own: the default demo's all, a large demo's first ones
+# (code, name, measure, kind, direction, target, weight): the bureau's objectives, each broken down to the
+# branch bureaus under the same code
+TOP_OBJECTIVES = (
+    ("G1", "整改按期完成率", "%", "level", "higher", 90, 3),
+    ("G2", "问题逾期率", "%", "level", "lower", 5, 2),
+    ("G3", "群众满意度", "分", "level", "higher", 85, 2),
+    ("G4", "检查计划完成数", "次", "cumulative", "higher", 24, 1),
+)
+# a leaf's own: study hours (cumulative, higher) and complaints (cumulative, lower)
+LEAF_OBJECTIVES = (
+    ("L1", "集中学习时长", "小时", "cumulative", "higher", 48, 1, "G1"),
+    ("L2", "群众投诉件数", "件", "cumulative", "lower", 6, 1, "G3"),
+)
+SURVEY_WAVES = (("2025-H1", date(2025, 6, 10)), ("2025-H2", date(2025, 12, 10)),
+                ("2026-H1", date(2026, 6, 10)))
+SURVEY_ITEMS = ("q1", "q2", "q3", "q4", "q5")
+
+
+def plan_and_check(con, seed: int) -> None:
+    """Objectives with monthly actuals, quarterly inspections with checklist results, and survey waves."""
+    rng = np.random.Generator(np.random.PCG64([seed, 17]))
+    units = con.execute("select code, parent_code, depth from units order by path").fetchall()
+    tops = [code for code, _, depth in units if depth <= 1]
+    leaves = [code for code, _, depth in units if depth >= 2][:PLAN_LEAVES]
+    criteria = [code for (code,) in con.execute("select code from criteria order by code").fetchall()]
+    last_month = {2025: 12, 2026: DEMO_END.month - 1}  # the month before the demo's end is the last reported
+    objectives, actuals = [], []
+
+    def objective(unit, year, code, name, measure, kind, direction, target, weight, parent):
+        objectives.append({"unit": unit, "year": year, "code": code, "name": name, "parent": parent,
+                           "measure": measure, "kind": kind, "direction": direction, "target": float(target),
+                           "weight": float(weight), "owner": PEOPLE[int(rng.integers(0, len(PEOPLE)))]})
+        skill = rng.normal(1.0, 0.08)  # how well this unit does against its target
+        for month in range(1, last_month[year] + 1):
+            if rng.random() < 0.05:
+                continue  # a month not reported
+            share = target / 12 if kind == "cumulative" else target
+            good = skill if direction == "higher" else 2 - skill
+            value = max(0.0, round(float(share * good * rng.normal(1.0, 0.05)), 1))
+            actuals.append({"unit": unit, "year": year, "code": code, "month": month, "actual": value,
+                            "evidence": f"{unit}-{year}-{month:02d}-{code}.pdf"})
+
+    for year in PLAN_YEARS:
+        for unit in tops:
+            for code, name, measure, kind, direction, target, weight in TOP_OBJECTIVES:
+                objective(unit, year, code, name, measure, kind, direction, target, weight,
+                          None if unit == "HQ" else code)
+        for unit in leaves:
+            for code, name, measure, kind, direction, target, weight, parent in LEAF_OBJECTIVES:
+                objective(unit, year, code, name, measure, kind, direction, target, weight, parent)
+
+    inspections, results = [], []
+    for unit in leaves:
+        for year in PLAN_YEARS:
+            for quarter in range(4):
+                planned = date(year, 3 * quarter + 2, 15)
+                if planned > DEMO_END:
+                    continue
+                ref = f"JC-{year}-Q{quarter + 1}-{unit}"
+                done = rng.random() < 0.88
+                late = int(rng.integers(0, 25))
+                performed = date.fromordinal(planned.toordinal() + late) if done else None
+                if performed is not None and performed > DEMO_END:
+                    performed = None
+                inspections.append({"ref": ref, "unit": unit, "kind": "periodic", "planned_on": planned,
+                                    "performed_on": performed, "inspector": PEOPLE[int(rng.integers(0, len(PEOPLE)))]})
+                if performed is None:
+                    continue
+                for criterion in rng.choice(criteria, 5, replace=False):
+                    passed = rng.random() < 0.8
+                    awarded = 10.0 if passed else float(rng.integers(2, 9))
+                    results.append({"inspection": ref, "criterion": str(criterion), "points_possible": 10.0,
+                                    "points_awarded": awarded, "result": "pass" if passed else "fail"})
+
+    answers = []
+    for unit in tops:
+        mood = rng.normal(0, 0.6)  # a unit's public is kinder or harsher
+        for wave, day in SURVEY_WAVES:
+            for r in range(int(rng.integers(15, 31))):
+                for item in SURVEY_ITEMS:
+                    score = int(np.clip(np.round(rng.normal(3.9 + mood, 0.9)), 1, 5))
+                    answers.append({"wave": wave, "unit": unit, "respondent": f"{wave}-{unit}-{r + 1:03d}",
+                                    "item": item, "score": score, "answered_on": day})
+
+    tables = {"objectives": objectives, "objective_actuals": actuals, "inspections": inspections,
+              "inspection_results": results, "survey_answers": answers}
+    for table, rows in tables.items():
+        if not rows:
+            continue
+        con.register("demo_plan_rows", pa.Table.from_pylist(rows))
+        try:
+            con.execute(f"insert into {table} by name from demo_plan_rows")  # the names above, never input
+        finally:
+            con.unregister("demo_plan_rows")
+    # a failed item names the inspection finding of its unit and criterion found within 30 days of it, if any
+    con.execute("""
+        update inspection_results as r
+        set nonconformity = (
+            select min(n.ref)
+            from nonconformities as n
+            join inspections as i on i.ref = r.inspection
+            where n.unit = i.unit
+                and n.criterion = r.criterion
+                and n.found_on between i.performed_on and i.performed_on + 30
+        )
+        where r.result = 'fail'
+    """)

@@ -709,6 +709,16 @@ CATALOG: dict[str, dict[str, str]] = {
     "dq_due_defaulted": {"zh": "整改期限按严重程度默认", "en": "Due date defaulted by severity"},
     # lead16: what the chair and the unit head see (issue 16)
     "partial_period_note": {"zh": "* 期间不完整", "en": "* partial period"},
+    # plan17: plan-and-check ledgers (objectives, actuals, inspections, results, survey answers)
+    "reason_unknown_column": {"zh": "无法识别的列名", "en": "a column this file does not have"},
+    "reason_missing_column": {"zh": "缺少必填列", "en": "a required column is missing"},
+    "reason_not_a_number": {"zh": "不是有效数字", "en": "not a number"},
+    "reason_unknown_inspection": {"zh": "未知检查编号", "en": "unknown inspection"},
+    "reason_unknown_objective": {"zh": "未知目标（单位、年度、编号）", "en": "unknown objective (unit, year, code)"},
+    "reason_points_out_of_range": {"zh": "得分须在 0 与分值之间", "en": "points must lie between 0 and the points possible"},
+    "trail_reason_raised_by_inspection": {"zh": "检查不合格项自动生成", "en": "raised by a failed checklist item"},
+    "trail_reason_raised_by_survey": {"zh": "满意度调查不满意项自动生成", "en": "raised by a dissatisfied survey item"},
+    "plan_import_done": {"zh": "已导入计划与检查：{summary}（批次 {batch}）。", "en": "Imported plan and check: {summary} (batch {batch})."},
 }
 
 

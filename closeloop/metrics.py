@@ -156,3 +156,65 @@ def scorecard(mine: dict, parent: dict | None, peers: pd.DataFrame, keys: list[s
             "peers_median": float(values.median()) if len(values) else None,
         })
     return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# Plan and check: objectives, the inspection programme, satisfaction (DESIGN.md; terms in terms.sql)
+
+
+def rounded(value, places: int) -> float | None:
+    """A term as `metrics` prints it: rounded, or None where its denominator was 0 (SQL null)."""
+    return None if value is None or pd.isna(value) else round(float(value), places)
+
+
+def plan_check(con, f: Filters, scope: str | None = None) -> dict:
+    """The objectives', inspections' and satisfaction numbers for the same filters, scope, T and period."""
+    params = f.params(scope)
+    objectives = store.run(con, "objective_counts", params).iloc[0]
+    inspections = store.run(con, "inspection_counts", params).iloc[0]
+    satisfaction = store.run(con, "satisfaction_counts", params).iloc[0]
+    return {
+        "objectives": {
+            "with_status": int(objectives["with_status"]),
+            "met": int(objectives["met"]),
+            "at_risk": int(objectives["at_risk"]),
+            "missed": int(objectives["missed"]),
+            "score": rounded(objectives["score"], 4),
+        },
+        "inspections": {
+            "due": int(inspections["due"]),
+            "performed": int(inspections["performed"]),
+            "performed_rate": rounded(inspections["performed_rate"], 4),
+            "overdue": int(inspections["overdue"]),
+            "coverage": rounded(inspections["coverage"], 4),
+            "score": rounded(inspections["score"], 4),
+        },
+        "satisfaction": {
+            "answers": int(satisfaction["answers"]),
+            "index": rounded(satisfaction["index"], 2),
+            "satisfied_share": rounded(satisfaction["satisfied_share"], 4),
+            "dissatisfied_share": rounded(satisfaction["dissatisfied_share"], 4),
+        },
+    }
+
+
+def t_quantile(p: float, df: int) -> float:
+    """Student's t distribution's p-quantile with df degrees of freedom."""
+    from scipy.stats import t
+
+    return float(t.ppf(p, df))
+
+
+def satisfaction_intervals(rows: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """satisfaction_by_unit_wave rows with the interval of each (unit, wave) on the index's scale.
+
+    Each respondent's mean is one observation (answers of one person are not independent): mean ± t ×
+    sd / √n with t the (1 + level) / 2 quantile at n − 1 degrees of freedom; none below two respondents.
+    """
+    out = rows.copy()
+    n = out["respondents"].astype(int)
+    t = np.array([t_quantile((1 + level) / 2, k - 1) if k >= 2 else np.nan for k in n], dtype=float)
+    half = t * out["respondent_sd"].astype(float).to_numpy() / np.sqrt(n.clip(lower=1).to_numpy())
+    out["lower"] = np.where(n >= 2, out["respondent_mean"].astype(float) - half, np.nan)
+    out["upper"] = np.where(n >= 2, out["respondent_mean"].astype(float) + half, np.nan)
+    return out

@@ -40,6 +40,9 @@ RECORDS = {"nonconformities": "nonconformity", "actions": "action"}
 # Small tables, some written without events (the demo's units, paths set by a walk, attachments): a writer
 # that changed one copies it whole and moves its generation; a replica copies it when the generation moved.
 WHOLE = ("units", "criteria", "audits", "users", "attachments", "review_decisions", "value_maps", "deadlines", "settings")
+# plan and check (migration 012): small per unit and year, copied whole like the units
+WHOLE += ("objectives", "objective_actuals", "inspections", "inspection_results", "survey_answers",
+          "survey_item_findings")
 TABLES = (*LOGS, *RECORDS, *WHOLE)
 SEQUENCES = {"event_id": ("events", "id"), "nonconformity_id": ("nonconformities", "id"),
              "import_batch_id": ("import_batches", "id"), "review_id": ("reviews", "id")}

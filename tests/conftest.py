@@ -468,3 +468,23 @@ def store_location(backend: str, request, folder: Path, name: str):
 def store_at(backend, request, tmp_path):
     """store_at(name) → where a new store goes (store_location), for the test's backend."""
     return lambda name: store_location(backend, request, tmp_path, name)
+
+
+# ---------------------------------------------------------------------------------------------
+# plan17: plan and check rows (objectives, actuals, inspections, results, survey answers)
+
+PLAN_TABLES = ("objectives", "objective_actuals", "inspections", "inspection_results", "survey_answers")
+
+
+def add_plan_rows(con, table: str, rows: list[dict]) -> None:
+    """Write literal rows into one of the plan-and-check tables in one transaction (on PostgreSQL, shipped there)."""
+    import pandas as pd
+
+    assert table in PLAN_TABLES  # a fixed name, never input
+    frame = pd.DataFrame(rows)
+    with store.transaction(con):
+        con.register("literal_rows", frame)
+        try:
+            con.execute(f"insert into {table} by name select * from literal_rows")
+        finally:
+            con.unregister("literal_rows")

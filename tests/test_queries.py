@@ -10,6 +10,8 @@ from closeloop import ledger, store
 from closeloop.drill import Drill
 from closeloop.filters import Filters
 
+from conftest import add_plan_rows
+
 QUERIES = Path(__file__).resolve().parents[1] / "queries"
 
 # Two sibling subtrees under HQ: A holds every finding, B (with a child) holds none, so any row or
@@ -35,6 +37,25 @@ ACTIONS = """ref,nc_ref,kind,description,owner,due_on,done_on,status
 C1,N1,corrective,措施,王明,2026-02-01,2026-02-20,done
 C2,N2,corrective,措施,李華,2026-05-01,,planned
 """
+# Plan and check in A too: an objective of A-1 with an actual, a performed inspection with a failed item, answers.
+PLAN_CHECK = {
+    "objectives": [{"unit": "A-1", "year": 2026, "code": "O1", "name": "按期召開", "kind": "level",
+                    "direction": "higher", "target": 10, "weight": 1}],
+    "objective_actuals": [{"unit": "A-1", "year": 2026, "code": "O1", "month": 5, "actual": 8}],
+    "inspections": [{"ref": "I1", "unit": "A-1", "kind": "periodic", "planned_on": "2026-03-01",
+                     "performed_on": "2026-03-02"},
+                    {"ref": "I2", "unit": "A", "kind": "ad_hoc", "planned_on": "2026-04-01"}],
+    "inspection_results": [{"inspection": "I1", "criterion": "1.1", "points_possible": 10, "points_awarded": 6,
+                            "result": "fail", "nonconformity": "N2"},
+                           {"inspection": "I1", "criterion": "2.1", "points_possible": 10, "points_awarded": 0,
+                            "result": "fail", "nonconformity": None}],  # a failed item still to raise its finding
+    "survey_answers": [{"wave": "W1", "unit": "A", "respondent": "r1", "item": "q1", "score": 2,
+                        "answered_on": "2026-05-01"},
+                       {"wave": "W1", "unit": "A", "respondent": "r2", "item": "q1", "score": 4,
+                        "answered_on": "2026-05-01"},
+                       {"wave": "W1", "unit": "A", "respondent": "r1", "item": "q2", "score": 1,
+                        "answered_on": "2026-05-01"}],  # a dissatisfied item still to raise its finding
+}
 OUTSIDE_B = {"A", "A-1", "N1", "N2", "N3", "甲分局", "甲分局一支部"}
 # Columns that describe a unit rather than measure findings, so they are not zero for B.
 DESCRIPTIVE = {"depth", "units"}
@@ -54,6 +75,8 @@ def con(tmp_path_factory):
         (folder / f"{name}.csv").write_text(text, encoding="utf-8")
     con = store.connect(folder / "store.duckdb")
     assert ledger.load(con, ledger.read([folder]), actor="test").ok
+    for table, rows in PLAN_CHECK.items():
+        add_plan_rows(con, table, rows)
     return con
 
 
@@ -88,7 +111,8 @@ def test_the_queries_under_test_are_found():
 
 # Rows of these are the units one level below the chosen one (or its subtree), so choosing A changes
 # which rows there are; that they hold nothing from outside the chosen unit is still checked.
-LEVEL_RELATIVE = {"durations_by_group", "kpis_by_child_unit", "repeats_by_unit_criterion", "unit_rollup"}
+LEVEL_RELATIVE = {"durations_by_group", "kpis_by_child_unit", "repeats_by_unit_criterion", "unit_rollup",
+                  "objective_scores_by_unit"}
 
 
 @pytest.mark.parametrize("name", filtered_queries("unit"))

@@ -233,3 +233,269 @@ left join (
     select nonconformity, count(*) as open_actions from action_due_at(as_of) where is_open group by all
 ) as w on w.nonconformity = n.ref
 where n.is_open;
+
+-- =============================================================================================
+-- plan17: plan and check — objectives, the inspection programme, satisfaction (DESIGN.md, "Plan and
+-- check"). Their records carry a unit's code, not its path: each term joins the (small) units table.
+-- A withdrawn row is kept but left out of every term.
+
+-- is a unit (by its path) within the unit filter and the viewer's scope?
+create or replace macro unit_path_in_scope(unit_path, unit, scope) as
+    (unit is null or starts_with(unit_path, (select path from units where code = unit)))
+    and (scope is null or starts_with(unit_path, (select path from units where code = scope)));
+
+-- one row per objective of as_of's year, scored on its own actuals as of that date:
+-- month: the last month with an actual up to as_of's month (null: no actual yet);
+-- value: that month's actual (level), or the sum of the actuals to it (cumulative);
+-- target_to_date: target (level), or target × month / 12 (cumulative);
+-- attainment: value / target to date (higher is better; 1 for a target of 0), or 1 when the value is 0,
+-- else target to date / value (lower is better); capped at 1;
+-- status: met at 1, at_risk at 0.9 or more, else missed; null with no actual yet
+create or replace macro objective_at(as_of) as table
+-- columns qualified: a macro that reads this one may have a parameter named unit, which would take the
+-- place of a bare column of that name
+with to_date as (
+    select
+        a.unit,
+        a.year,
+        a.code,
+        max(a.month) as month,
+        arg_max(a.actual, a.month) as last_actual,
+        sum(a.actual) as actual_sum,
+    from objective_actuals as a
+    where not a.withdrawn
+        and a.year = year(as_of)
+        and a.month <= month(as_of)
+    group by a.unit, a.year, a.code
+),
+
+valued as (
+    select
+        o.* exclude (withdrawn),
+        u.path as unit_path,
+        t.month,
+        case o.kind when 'level' then t.last_actual else t.actual_sum end as value,
+        case o.kind when 'level' then o.target else o.target * t.month / 12 end as target_to_date,
+    from objectives as o
+    join units as u on u.code = o.unit
+    left join to_date as t on t.unit = o.unit and t.year = o.year and t.code = o.code
+    where not o.withdrawn
+        and o.year = year(as_of)
+),
+
+attained as (
+    select
+        *,
+        case
+            when value is null then null
+            when direction = 'higher' and target_to_date = 0 then 1.0
+            when direction = 'higher' then least(value / target_to_date, 1.0)
+            when value = 0 then 1.0
+            else least(target_to_date / value, 1.0)
+        end as attainment,
+    from valued
+)
+
+select
+    *,
+    case
+        when attainment is null then null
+        when attainment >= 1 then 'met'
+        when attainment >= 0.9 then 'at_risk'
+        else 'missed'
+    end as status,
+from attained;
+
+-- the weighted score of a set of objectives (an aggregate): Σ weight × attainment / Σ weight over those
+-- with a status; null when none has one or their weights sum to 0
+create or replace macro objective_score(weight, attainment) as
+    sum(weight * attainment) filter (where attainment is not null)
+        / nullif(sum(weight) filter (where attainment is not null), 0);
+
+-- one row per objective of as_of's year in the unit filter's subtree and the viewer's scope
+create or replace macro objective_in_scope(as_of, unit, scope) as table
+select o.*
+from objective_at(as_of) as o
+where unit_path_in_scope(o.unit_path, unit, scope);
+
+-- one row per unit in the filter and scope with objectives of as_of's year in its subtree: the counts by
+-- status and the score of the whole subtree (each unit's objectives and every unit's below it)
+create or replace macro objective_rollup(as_of, unit, scope) as table
+select
+    u.code as unit,
+    u.depth,
+    count(*) as objectives,
+    count(o.status) as with_status,
+    count(*) filter (where o.status = 'met') as met,
+    count(*) filter (where o.status = 'at_risk') as at_risk,
+    count(*) filter (where o.status = 'missed') as missed,
+    objective_score(o.weight, o.attainment) as score,
+from units as u
+join objective_in_scope(as_of, unit, scope) as o on starts_with(o.unit_path, u.path)
+where unit_path_in_scope(u.path, unit, scope)
+group by u.code, u.depth;
+
+-- one row per inspection with its unit's path and its terms as of a date over a period:
+-- due: planned from since to min(until, as_of); performed: due and performed by as_of;
+-- overdue: due and not performed
+create or replace macro inspection_at(as_of, since, until) as table
+select
+    i.* exclude (withdrawn),
+    u.path as unit_path,
+    i.planned_on between since and least(until, as_of) as is_due,
+    is_due and coalesce(i.performed_on <= as_of, false) as is_performed,
+    is_due and not is_performed as is_overdue,
+from inspections as i
+join units as u on u.code = i.unit
+where not i.withdrawn;
+
+-- one row per inspection in the unit filter's subtree and the viewer's scope
+create or replace macro inspection_in_scope(as_of, since, until, unit, scope) as table
+select i.*
+from inspection_at(as_of, since, until) as i
+where unit_path_in_scope(i.unit_path, unit, scope);
+
+-- one row per checklist result of an inspection performed (and due) in the period, in the filter and
+-- scope, with its inspection's unit; a failed item with no nonconformity is a data-quality gap
+create or replace macro inspection_result_in_scope(as_of, since, until, unit, scope) as table
+select
+    r.* exclude (withdrawn),
+    i.unit,
+    i.unit_path,
+    r.result = 'fail' and r.nonconformity is null as is_unlinked_failure,
+from inspection_results as r
+join inspection_in_scope(as_of, since, until, unit, scope) as i on i.ref = r.inspection
+where not r.withdrawn
+    and i.is_performed;
+
+-- one row: the inspection programme in the filter and scope. performed_rate = performed / due;
+-- coverage = distinct (unit, criterion) pairs with a result / (units with an inspection due × criteria in
+-- the store); score = Σ points awarded / Σ points possible over the results; null where a denominator is 0
+create or replace macro inspection_programme(as_of, since, until, unit, scope) as table
+with due as (
+    select
+        count(*) filter (where is_due) as due,
+        count(*) filter (where is_performed) as performed,
+        count(*) filter (where is_overdue) as overdue,
+        count(distinct i.unit) filter (where is_due) as units_due,
+    from inspection_in_scope(as_of, since, until, unit, scope) as i
+),
+
+scored as (
+    select
+        count(*) as results,
+        count(*) filter (where is_unlinked_failure) as unlinked_failures,
+        sum(points_awarded) as points_awarded,
+        sum(points_possible) as points_possible,
+    from inspection_result_in_scope(as_of, since, until, unit, scope)
+),
+
+checklist as (
+    select count(*) as criteria
+    from criteria
+),
+
+covered as (
+    select count(*) as pairs_covered
+    from (
+        select distinct r.unit, r.criterion
+        from inspection_result_in_scope(as_of, since, until, unit, scope) as r
+        where r.criterion in (select code from criteria)
+    )
+)
+
+select
+    due.*,
+    checklist.criteria,
+    covered.pairs_covered,
+    scored.results,
+    scored.unlinked_failures,
+    due.performed / nullif(due.due, 0) as performed_rate,
+    covered.pairs_covered / nullif(due.units_due * checklist.criteria, 0) as coverage,
+    scored.points_awarded / nullif(scored.points_possible, 0) as score,
+from due, scored, checklist, covered;
+
+-- one row per survey answer given from since to min(until, as_of), with its unit's path, its points on
+-- the index's scale ((score − 1) / 4 × 100: 1 → 0, 3 → 50, 5 → 100), satisfied (4 or 5) and
+-- dissatisfied (1 or 2)
+create or replace macro survey_answer_at(as_of, since, until) as table
+select
+    a.* exclude (withdrawn),
+    u.path as unit_path,
+    (a.score - 1) / 4 * 100 as index_points,
+    a.score >= 4 as is_satisfied,
+    a.score <= 2 as is_dissatisfied,
+from survey_answers as a
+join units as u on u.code = a.unit
+where not a.withdrawn
+    and a.answered_on between since and least(until, as_of);
+
+-- one row per survey answer of the window in the unit filter's subtree and the viewer's scope
+create or replace macro survey_answer_in_scope(as_of, since, until, unit, scope) as table
+select a.*
+from survey_answer_at(as_of, since, until) as a
+where unit_path_in_scope(a.unit_path, unit, scope);
+
+-- one row: satisfaction in the filter and scope. index = mean of the answers' index points; satisfied
+-- and dissatisfied shares of the answers; null with no answers
+create or replace macro satisfaction_summary(as_of, since, until, unit, scope) as table
+select
+    count(*) as answers,
+    avg(index_points) as index,
+    count(*) filter (where is_satisfied) / nullif(count(*), 0) as satisfied_share,
+    count(*) filter (where is_dissatisfied) / nullif(count(*), 0) as dissatisfied_share,
+from survey_answer_in_scope(as_of, since, until, unit, scope);
+
+-- one row per (unit, wave) with answers in the window, filter and scope: the index, and what its 95 %
+-- interval is made of: the respondents (each one's mean index points is one observation), their mean
+-- and sample standard deviation. The interval is mean ± t(0.975, respondents − 1) × sd / √respondents,
+-- none below two respondents (closeloop.metrics.satisfaction_intervals: the t quantile).
+create or replace macro satisfaction_by_unit_wave(as_of, since, until, unit, scope) as table
+with respondents as (
+    select
+        a.unit as answer_unit,
+        a.wave,
+        a.respondent,
+        count(*) as answers,
+        sum(a.index_points) as points,
+        avg(a.index_points) as mean_points,
+    from survey_answer_in_scope(as_of, since, until, unit, scope) as a
+    group by a.unit, a.wave, a.respondent
+)
+
+-- a column named unit here would be read as the macro's parameter: the unit is renamed on the way
+select
+    r.answer_unit as unit,
+    r.wave,
+    sum(answers)::bigint as answers,
+    sum(points) / sum(answers) as index,
+    count(*) as respondents,
+    avg(mean_points) as respondent_mean,
+    stddev_samp(mean_points) as respondent_sd,
+from respondents as r
+group by r.answer_unit, r.wave;
+
+-- one row per (unit, wave, item) of every answer kept (no period: a finding raised once stays raised): its
+-- mean score, when the wave's answers about the unit began and ended, and whether the mean is below 3
+-- (dissatisfied: it raises a nonconformity; a later wave's mean of 3 or more closes it)
+create or replace macro survey_item_means() as table
+with waves as (
+    select a.unit as wave_unit, a.wave, min(a.answered_on) as wave_began_on, max(a.answered_on) as wave_ended_on,
+    from survey_answers as a
+    where not a.withdrawn
+    group by a.unit, a.wave
+)
+
+select
+    a.unit,
+    a.wave,
+    a.item,
+    count(*) as answers,
+    avg(a.score) as mean_score,
+    any_value(w.wave_began_on) as wave_began_on,
+    any_value(w.wave_ended_on) as wave_ended_on,
+    avg(a.score) < 3 as is_dissatisfied_item,
+from survey_answers as a
+join waves as w on w.wave_unit = a.unit and w.wave = a.wave
+where not a.withdrawn
+group by a.unit, a.wave, a.item;

@@ -1,0 +1,134 @@
+"""Importing the five plan-and-check forms: all of them or none, every bad row named, re-imports changing nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from closeloop import plan_ledger, store
+
+from conftest import CRITERIA, UNITS, csv_text
+
+BOTH_BACKENDS = True
+
+# A small plan-and-check ledger in the canonical form, for the conftest units (HQ > DH > DH-01 …) and criteria.
+PLAN = {
+    "objectives.csv": (
+        "unit,year,code,name,parent,measure,kind,direction,target,weight,owner\n"
+        "DH,2026,G1,按期整改率,,%,level,higher,90,2,王明\n"  # DH's own
+        "DH-01,2026,G1.1,按期整改率,G1,%,level,higher,90,,李華\n"  # breaks G1 down; weight left empty: 1
+    ),
+    "objective_actuals.csv": (
+        "unit,year,code,month,actual,evidence\n"
+        "DH,2026,G1,5,81,台賬-5.pdf\n"  # 81 / 90 = 0.9: at risk
+        "DH-01,2026,G1.1,6,90,台賬-6.pdf\n"  # 90 / 90: met
+    ),
+    "inspections.csv": (
+        "ref,unit,kind,planned_on,performed_on,inspector\n"
+        "I-1,DH-01,periodic,2026-03-01,2026-03-02,陳靜\n"  # due and performed
+        "I-2,DH,ad_hoc,2026-05-01,,陳靜\n"  # due, not performed: overdue
+    ),
+    "inspection_results.csv": (
+        "inspection,criterion,points_possible,points_awarded,result,note,nonconformity\n"
+        "I-1,1.1,10,10,pass,,\n"
+        "I-1,2.1,10,5,fail,記錄不全,NC-9\n"
+    ),
+    "survey_answers.csv": (
+        "wave,unit,respondent,item,score,answered_on\n"
+        "W1,DH-01,r1,q1,5,2026-04-01\n"  # 100 index points
+        "W1,DH-01,r2,q1,3,2026-04-01\n"  # 50
+    ),
+}
+FINDINGS = {
+    "units.csv": csv_text(UNITS),
+    "criteria.csv": csv_text(CRITERIA),
+}
+
+
+@pytest.fixture
+def folder(tmp_path):
+    def write(files: dict[str, str], name="ledger"):
+        path = tmp_path / name
+        path.mkdir()
+        for file, text in files.items():
+            (path / file).write_text(text, encoding="utf-8")
+        return path
+
+    return write
+
+
+def counts(con) -> dict[str, int]:
+    return {form.table: con.execute(f"select count(*) from {form.table}").fetchone()[0]
+            for form in plan_ledger.FORMS.values()}
+
+
+def test_the_command_line_imports_findings_and_plan_and_check_files_together(cli, folder, store_at):
+    db = store_at("plan")
+    done = cli("import", folder(FINDINGS | PLAN), "--db", db)
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    assert "objectives +2 ~0" in done.stdout and "survey_answers +2 ~0" in done.stdout
+    shown = json.loads(cli("metrics", "--db", db, "--as-of", "2026-06-30", "--unit", "DH").stdout)
+    assert shown["objectives"] == {
+        # (2 × 0.9 + 1 × 1) / 3 = 0.93333
+        "with_status": 2, "met": 1, "at_risk": 1, "missed": 0, "score": 0.9333}
+    assert shown["inspections"] == {
+        # units due DH-01, DH × 3 criteria = 6; pairs (DH-01, 1.1), (DH-01, 2.1): 2 / 6; 15 / 20 points
+        "due": 2, "performed": 1, "performed_rate": 0.5, "overdue": 1, "coverage": 0.3333, "score": 0.75}
+    assert shown["satisfaction"] == {
+        "answers": 2, "index": 75.0, "satisfied_share": 0.5, "dissatisfied_share": 0.0}
+
+
+def test_a_bad_row_anywhere_writes_nothing_and_every_problem_is_named(empty_store, folder):
+    bad = dict(PLAN)
+    bad["objectives.csv"] += "DX,2026,G2,未知單位,,%,level,sideways,abc,1,\n"  # row 4: unit, direction, target
+    bad["objective_actuals.csv"] += "DH,2026,G9,13,1,\n"  # row 4: no such objective, no 13th month
+    bad["inspection_results.csv"] += "I-9,9.9,10,12,fail,,\n"  # row 4: inspection, criterion, points
+    bad["survey_answers.csv"] += "W1,DH-01,r1,q1,6,2026-04-31\n"  # row 4: a second r1 q1, score 6, no 31 April
+    bad["inspections.csv"] += "I-3,DH,periodic,2026-06-01,,=HYPERLINK(\"x\")\n"  # row 4: formula text
+    paths = sorted(p for p in folder(bad).iterdir())
+    outcome = plan_ledger.load(empty_store, paths, "test", units={u["code"] for u in UNITS},
+                               criteria={c["code"] for c in CRITERIA})
+    got = sorted((p.file, p.row, p.column, p.reason) for p in outcome.problems)
+    assert got == sorted([
+        ("objectives.csv", 4, "direction", "unknown_value"),
+        ("objectives.csv", 4, "target", "not_a_number"),
+        ("objectives.csv", 4, "unit", "unknown_unit"),
+        ("objective_actuals.csv", 4, "month", "unknown_value"),
+        ("objective_actuals.csv", 4, "code", "unknown_objective"),
+        ("inspection_results.csv", 4, "criterion", "unknown_criterion"),
+        ("inspection_results.csv", 4, "inspection", "unknown_inspection"),
+        ("inspection_results.csv", 4, "points_awarded", "points_out_of_range"),
+        ("survey_answers.csv", 4, "score", "unknown_value"),
+        ("survey_answers.csv", 4, "answered_on", "not_a_date"),
+        ("survey_answers.csv", 4, "item", "duplicate_key"),
+        ("inspections.csv", 4, "inspector", "formula"),
+    ])
+    assert counts(empty_store) == dict.fromkeys(counts(empty_store), 0)
+
+
+def test_reimporting_changes_nothing_and_a_changed_value_is_one_event(store_from_rows, folder):
+    con = store_from_rows([], units=UNITS, criteria=CRITERIA)
+    first = plan_ledger.load(con, sorted(folder(PLAN).iterdir()), "test")
+    assert (first.ok, first.accepted["objectives"], first.accepted["survey_answers"]) == (True, 2, 2)
+    again = plan_ledger.load(con, sorted(folder(PLAN, "again").iterdir()), "test")
+    assert sum(again.accepted.values()) + sum(again.changed.values()) == 0
+    changed = dict(PLAN, **{"objective_actuals.csv": PLAN["objective_actuals.csv"].replace(",81,", ",85,")})
+    third = plan_ledger.load(con, sorted(folder(changed, "third").iterdir()), "test")
+    assert (third.accepted["objective_actuals"], third.changed["objective_actuals"]) == (0, 1)
+    events = con.execute(
+        "select entity, ref, field, old, new from events where batch = $b", {"b": third.batch}).fetchall()
+    assert events == [("objective_actual", "DH/2026/G1/5", "actual", "81.0", "85.0")]
+    assert con.execute("select actual, version from objective_actuals where code = 'G1'").fetchall() == [(85.0, 2)]
+
+
+def test_chinese_headers_and_satisfaction_words_read_as_the_canonical_form(store_from_rows, folder):
+    con = store_from_rows([], units=UNITS, criteria=CRITERIA)
+    answers = ("批次,單位,受訪者,題目,評分,答卷日期\n"
+               "W1,DH-01,r1,q1,滿意,2026-04-01\n"  # 5
+               "W1,DH-01,r2,q1,基本满意,2026-04-01\n"  # 3
+               "W1,DH-01,r3,q1,不滿意,2026-04-01\n")  # 1
+    outcome = plan_ledger.load(con, [folder({"survey_answers.csv": answers}) / "survey_answers.csv"], "test")
+    assert outcome.ok, outcome.problems
+    assert con.execute("select respondent, score from survey_answers order by respondent").fetchall() == [
+        ("r1", 5), ("r2", 3), ("r3", 1)]
