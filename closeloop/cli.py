@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from closeloop import i18n, identity, ledger, metrics, plan_ledger, store, trail, value_maps, workflow
+from closeloop import i18n, identity, ledger, metrics, plan_ledger, refusal, store, trail, value_maps, workflow
 from closeloop.filters import DATE_LIMITS, DEFAULT_WINDOW_DAYS, SEVERITIES, SOURCES, WINDOW_LIMITS, Filters
 
 DEMO_LIMITS = (1, 10_000_000)  # findings the demo builds: the benchmark's largest store is 1M
@@ -472,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return bench.main(args)
         print(commands[args.command](args, t))
-    except (Refused, store.StoreError, ledger.LedgerError, value_maps.MapError, workflow.Refused, *_pack_errors()) as e:
+    except (Refused, refusal.Refused, store.StoreError, value_maps.MapError, workflow.Refused, *_pack_errors()) as e:
         print(t(e.key, **e.details), file=sys.stderr)
         return 2
     except (OSError, duckdb.Error) as e:

@@ -12,6 +12,7 @@ import pandas as pd
 from closeloop import export, ledger, store, value_maps
 from closeloop.identity import Identity
 from closeloop.i18n import plain, plain_values
+from closeloop.refusal import Refused
 
 STEPS = ("upload", "mapping", "report", "done")
 NOT_IMPORTED = ""
@@ -42,7 +43,7 @@ def receive(uploads: list[tuple[str, bytes]], db: Path) -> Intake:
     try:
         for name, raw in uploads:
             if len(raw) > ledger.MAX_UPLOAD_MB * 2**20:
-                raise ledger.LedgerError("upload_too_large", file=name, mb=ledger.MAX_UPLOAD_MB)
+                raise Refused("upload_too_large", file=name, mb=ledger.MAX_UPLOAD_MB)
             folder = store.upload_dir(db)
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / saved_name(name, raw)
@@ -53,7 +54,7 @@ def receive(uploads: list[tuple[str, bytes]], db: Path) -> Intake:
                 intake.sources.append(source)
                 intake.layouts.append(_detected(source, workbook=len(sources) > 1 or name.lower().endswith(".xlsx")))
         intake.step = "mapping"
-    except ledger.LedgerError as e:
+    except Refused as e:
         intake.error = (e.key, e.details)
     return intake
 
@@ -61,7 +62,7 @@ def receive(uploads: list[tuple[str, bytes]], db: Path) -> Intake:
 def _detected(source: ledger.Source, workbook: bool) -> ledger.Layout | None:
     try:
         return ledger.detect(source)
-    except ledger.LedgerError:
+    except Refused:
         if workbook:
             return None
         raise
@@ -92,13 +93,13 @@ def check(intake: Intake, con, who: Identity | None = None) -> Intake:
             if layout is not None:
                 intake.sheets.append(ledger.sheet_from(source, layout))
         if not intake.sheets:
-            raise ledger.LedgerError("kind_unknown", file=", ".join(p.name for p in intake.files))
-    except ledger.LedgerError as e:
+            raise Refused("kind_unknown", file=", ".join(p.name for p in intake.files))
+    except Refused as e:
         intake.error = (e.key, e.details)
         return intake
     try:
         intake.outcome = ledger.check(con, intake.sheets, who)
-    except ledger.LedgerError as e:
+    except Refused as e:
         intake.error = (e.key, e.details)
         return intake
     intake.step = "report"

@@ -14,7 +14,8 @@ import pyarrow as pa
 
 from closeloop import identity, ledger, store, trail
 from closeloop.identity import Identity
-from closeloop.ledger import LedgerError, Outcome, Problem
+from closeloop.ledger import Outcome, Problem
+from closeloop.refusal import Refused
 
 
 @dataclass(frozen=True)
@@ -266,10 +267,10 @@ def load(con, paths: list[Path], actor: str | Identity, *, units: set[str] = fro
     """
     who = actor if isinstance(actor, Identity) else identity.local_administrator(actor)
     if not who.may("import"):
-        raise LedgerError("refused_role", role=who.role or "-", move="import")
+        raise Refused("refused_role", role=who.role or "-", move="import")
     actor = who.actor
     outcome = Outcome()
-    files = [read(path, outcome.problems) for path in map(Path, paths)]  # a whole-file problem: LedgerError
+    files = [read(path, outcome.problems) for path in map(Path, paths)]  # a whole-file problem: Refused
     check(con, files, outcome.problems, set(units), set(criteria), who.scope)
     if outcome.problems or not write:
         return outcome

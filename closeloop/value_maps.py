@@ -19,7 +19,7 @@ CHOICES = {
     "action_kind": ("action_kind_", ("correction", "corrective", "preventive")),
     "action_status": ("action_status_", ("planned", "in_progress", "done", "cancelled")),
 }
-# The same columns as ledger.VALUE_ALIASES names their domains.
+# The value columns a findings sheet declares (ledger.kinds: the nonconformities kind's `values`).
 DOMAINS = {"source": "source", "severity": "severity", "status": "nc_status", "action_kind": "kind",
            "action_status": "action_status"}
 

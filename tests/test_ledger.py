@@ -9,6 +9,7 @@ import pyarrow as pa
 import pytest
 
 from closeloop import ledger, store, trail
+from closeloop.refusal import Refused
 
 BOTH_BACKENDS = True
 TABLES = ("units", "criteria", "nonconformities", "actions")
@@ -242,7 +243,7 @@ def test_a_file_in_no_supported_encoding_is_named(write_ledger):
     # 0x80 alone is invalid in UTF-8, GB18030 and Big5.
     folder = write_ledger()
     (folder / UNITS).write_bytes(b"code,name,parent\nHQ,\x80\x80,\n")
-    with pytest.raises(ledger.LedgerError) as refused:
+    with pytest.raises(Refused) as refused:
         ledger.read([folder])
     # the detector's best guess for these bytes (cp1125) is named, and is none of the encodings read
     assert (refused.value.key, refused.value.details["file"]) == ("encoding_unsupported", UNITS)
@@ -252,7 +253,7 @@ def test_a_file_in_no_supported_encoding_is_named(write_ledger):
 
 def test_a_gbk_ledger_whose_first_rows_are_all_ascii_is_still_read_as_gbk(write_ledger, empty_store, monkeypatch):
     # Only the head (HEAD_BYTES) is decoded up front; the GBK bytes past it are found when Arrow refuses them.
-    monkeypatch.setattr(ledger, "HEAD_BYTES", 4096)
+    monkeypatch.setattr(ledger.sources, "HEAD_BYTES", 4096)
     text = "ref,unit,source,severity,title,found_on\n" + "".join(
         f"NC-{i},DH,inspection,minor,minutes missing,2026-01-10\n" for i in range(100, 300)
     ) + "NC-2,DH,internal_audit,major,學習記錄缺失,2026-03-01\n"
@@ -262,11 +263,11 @@ def test_a_gbk_ledger_whose_first_rows_are_all_ascii_is_still_read_as_gbk(write_
 
 
 def test_a_byte_in_no_supported_encoding_past_the_first_rows_is_named(write_ledger, monkeypatch):
-    monkeypatch.setattr(ledger, "HEAD_BYTES", 4096)
+    monkeypatch.setattr(ledger.sources, "HEAD_BYTES", 4096)
     folder = write_ledger()
     rows = "".join(f"U-{i},unit {i},HQ\n" for i in range(300)).encode()
     (folder / UNITS).write_bytes(b"code,name,parent\nHQ,root,\n" + rows + b"U-X,\x80\x80,HQ\n")
-    with pytest.raises(ledger.LedgerError) as refused:
+    with pytest.raises(Refused) as refused:
         ledger.read([folder])
     # the detector's best guess for these bytes (cp1125) is named, and is none of the encodings read
     assert (refused.value.key, refused.value.details["file"]) == ("encoding_unsupported", UNITS)
@@ -278,7 +279,7 @@ def test_a_byte_in_no_supported_encoding_past_the_first_rows_is_named(write_ledg
 def test_cells_lose_white_space_at_either_end_and_keep_it_inside(space):
     # CJK brackets, quotes and 一 share lead or last bytes with some white space (【 E3 80 90, 一 E4 B8 80).
     cells = [f"{space}【整改】{space}", f"一{space}二", "【整改】", space, "“引号”一", None]
-    assert ledger._cleaned(pa.array(cells), False).to_pylist() == ["【整改】", f"一{space}二", "【整改】", None, "“引号”一", None]
+    assert ledger.text.cleaned(pa.array(cells), False).to_pylist() == ["【整改】", f"一{space}二", "【整改】", None, "“引号”一", None]
 
 
 # Full-width characters, Chinese headers and values

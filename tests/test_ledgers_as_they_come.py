@@ -13,6 +13,7 @@ from openpyxl import Workbook, load_workbook
 
 from closeloop import demo, export, i18n, intake, ledger, store, trail, value_maps
 from closeloop.filters import Filters
+from closeloop.refusal import Refused
 
 
 def load(con, *paths, **kwargs) -> ledger.Outcome:
@@ -191,7 +192,7 @@ def test_a_cp950_only_character_and_a_hkscs_character_read_as_written(org, tmp_p
 def test_a_shift_jis_file_is_refused_naming_its_encoding(tmp_path):
     path = tmp_path / "台帳.csv"
     path.write_bytes("番号,部署,発見日,問題の内容\n1,東京支店,2024-03-05,消火器の点検が未実施である\n".encode("shift_jis"))
-    with pytest.raises(ledger.LedgerError) as refused:
+    with pytest.raises(Refused) as refused:
         ledger.read([path])
     assert (refused.value.key, refused.value.details) == ("encoding_unsupported", {"file": "台帳.csv", "encoding": "cp932"})
 
@@ -203,7 +204,7 @@ def test_a_decoding_that_gives_private_use_characters_is_refused_naming_the_enco
     path = tmp_path / "台账.csv"
     path.write_bytes(raw + b"\xaa\xa1" + "记录,2024-03-15\n".encode("gb18030"))
     assert b"\xaa\xa1".decode("gb18030") == "\ue000"
-    with pytest.raises(ledger.LedgerError) as refused:
+    with pytest.raises(Refused) as refused:
         ledger.read([path])
     assert (refused.value.key, refused.value.details) == ("encoding_garbled", {"file": "台账.csv", "encoding": "gb18030"})
 

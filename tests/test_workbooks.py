@@ -14,6 +14,7 @@ from openpyxl import Workbook, load_workbook
 
 from closeloop import ledger, metrics, store
 from closeloop.filters import Filters
+from closeloop.refusal import Refused
 
 GOLDEN = Path(__file__).resolve().parents[2] / "shared" / "golden"
 
@@ -187,7 +188,7 @@ def test_every_supported_encoding_reads_the_same_finding(org, tmp_path, encoding
 
 def test_an_unsupported_encoding_is_named(tmp_path):
     path = write(tmp_path, "台賬.csv", CHINESE_NC.encode("gbk").replace(b"NC-1", b"\x80\x80"))
-    with pytest.raises(ledger.LedgerError) as refused:
+    with pytest.raises(Refused) as refused:
         ledger.read([path])
     assert (refused.value.key, refused.value.details) == ("encoding_unknown", {"file": "台賬.csv"})
 
@@ -246,7 +247,7 @@ def test_remarks_and_a_running_number_beside_the_ref_are_read_past(org, tmp_path
 def test_an_unknown_column_is_named(org, tmp_path):
     rows = [["編號", "單位", "問題來源", "問題等級", "存在問題", "發現日期", "風險係數"],
             ["NC-1", "DH", "督查", "一般", "記錄不全", "2024-03-05", "3"]]
-    with pytest.raises(ledger.LedgerError) as refused:
+    with pytest.raises(Refused) as refused:
         ledger.read([write(tmp_path, "ledger.xlsx", workbook({"台賬": rows}))])
     assert (refused.value.key, refused.value.details) == (
         "columns_unknown", {"file": "ledger.xlsx › 台賬", "columns": "風險係數"})
@@ -375,7 +376,7 @@ def test_a_zip_bomb_is_refused_by_its_declared_size(tmp_path):
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("[Content_Types].xml", "<Types/>")
         z.writestr("xl/worksheets/sheet1.xml", b"\0" * (40 * 2**20))  # 40 MB of zeros packs to ~40 KB
-    with pytest.raises(ledger.LedgerError) as refused:
+    with pytest.raises(Refused) as refused:
         ledger.read([write(tmp_path, "bomb.xlsx", out.getvalue())])
     assert (refused.value.key, refused.value.details) == ("xlsx_bomb", {"file": "bomb.xlsx", "mb": "40"})
 
@@ -389,7 +390,7 @@ def test_an_xml_entity_trick_is_refused_before_and_by_the_parser(tmp_path):
             if item.filename == "xl/worksheets/sheet1.xml":
                 data = b'<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>' + data
             dst.writestr(item, data)
-    with pytest.raises(ledger.LedgerError) as refused:
+    with pytest.raises(Refused) as refused:
         ledger.read([write(tmp_path, "evil.xlsx", evil.getvalue())])
     assert (refused.value.key, refused.value.details) == (
         "xlsx_unsafe", {"file": "evil.xlsx", "part": "xl/worksheets/sheet1.xml"})
@@ -401,13 +402,13 @@ def test_an_xml_entity_trick_is_refused_before_and_by_the_parser(tmp_path):
 
 
 def test_other_spreadsheet_files_are_refused_by_name(tmp_path):
-    with pytest.raises(ledger.LedgerError) as refused:
+    with pytest.raises(Refused) as refused:
         ledger.read([write(tmp_path, "ledger.xls", b"\xd0\xcf\x11\xe0")])
     assert refused.value.key == "file_type_unknown"
 
 
 def test_a_file_that_is_not_a_workbook_is_named(tmp_path):
-    with pytest.raises(ledger.LedgerError) as refused:
+    with pytest.raises(Refused) as refused:
         ledger.read([write(tmp_path, "ledger.xlsx", b"not a zip")])
     assert (refused.value.key, refused.value.details) == ("xlsx_unreadable", {"file": "ledger.xlsx"})
 

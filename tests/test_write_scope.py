@@ -9,6 +9,7 @@ import pytest
 
 from closeloop import identity, ledger, review, store, value_maps, workflow
 from closeloop.filters import Filters
+from closeloop.refusal import Refused
 
 # The golden ledger's units: DH (with DH-01, DH-02, DH-10, DH-11) and PT (with PT-01, PT-10) are siblings under HQ.
 # Every user below is scoped to DH; the whole-organisation administrator is the local one.
@@ -143,7 +144,7 @@ def test_the_whole_organisations_administrator_may_import_each_of_them(con, tmp_
 @pytest.mark.parametrize("role", ["viewer", "unit_editor", "auditor"])
 def test_only_administrators_import(con, tmp_path, role):
     before = stored(con)
-    with pytest.raises(ledger.LedgerError) as refused:
+    with pytest.raises(Refused) as refused:
         ledger.load(con, sheets_of(tmp_path, "unit_new_inside"), as_user(con, role))
     assert (refused.value.key, refused.value.details, stored(con)) == (
         "refused_role", {"role": role, "move": "import"}, before)
@@ -249,7 +250,7 @@ def test_a_scoped_administrator_cannot_reach_users_outside_or_above_its_subtree(
 def test_a_scoped_administrator_may_not_map_values_which_apply_to_every_unit(con, tmp_path):
     before = stored(con)
     mapping = [value_maps.Mapping("source", "督查檢查", "inspection")]
-    with pytest.raises(ledger.LedgerError) as refused:
+    with pytest.raises(Refused) as refused:
         ledger.load(con, sheets_of(tmp_path, "finding_inside"), as_user(con, "administrator"), mappings=mapping)
     assert refused.value.key == "refused_value_maps_scope"
     assert stored(con) == before
