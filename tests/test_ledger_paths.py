@@ -6,6 +6,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import random
 
 import pyarrow as pa
@@ -87,34 +88,48 @@ def generated(seed: int) -> tuple[str, str, int, set[str]]:
     return body, delimiter, preamble + 1, {name for name, on in flags.items() if on}
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-def test_a_csv_body_reads_the_records_and_row_numbers_pythons_csv_reads(seed):
-    data, delimiter, header_row, _ = generated(seed)
-    source = ledger.csv_source("ledger.csv", data.encode("utf-8"))
-    assert records(source.body(header_row)) == reference(data, delimiter, header_row)
+def width_of(data: str, delimiter: str, header_row: int) -> int:
+    return len(next(csv.reader(io.StringIO(data.split("\n")[header_row - 1]), delimiter=delimiter)))
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-def test_the_arrow_path_reads_what_pythons_csv_reads_or_leaves_it_to_the_slow_path(seed):
-    data, delimiter, header_row, irregular = generated(seed)
-    width = len(next(csv.reader(io.StringIO(data.split("\n")[header_row - 1]), delimiter=delimiter)))
-    fast = records(sources._csv_fast(data.encode("utf-8"), delimiter, header_row, width))
-    if not irregular:
-        assert fast == reference(data, delimiter, header_row)  # taken, and right
-    else:
-        assert fast in (None, reference(data, delimiter, header_row))
+# Each test below walks every seed and names the ones that disagree with the reference.
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-def test_record_numbers_from_quote_parity_are_the_spreadsheets_rows(seed):
-    # _csv_numbered is the path a file with blank lines or a header below row 1 takes.
-    data, delimiter, header_row, irregular = generated(seed)
-    width = len(next(csv.reader(io.StringIO(data.split("\n")[header_row - 1]), delimiter=delimiter)))
-    numbered = records(sources._csv_numbered(data.encode("utf-8"), delimiter, header_row, width))
-    if not irregular - {"blanks"}:  # blank lines, CRLF ones too, are what it numbers past
-        assert numbered == reference(data, delimiter, header_row)
-    else:
-        assert numbered in (None, reference(data, delimiter, header_row))
+def test_a_csv_body_reads_the_records_and_row_numbers_pythons_csv_reads():
+    wrong = []
+    for seed in SEEDS:
+        data, delimiter, header_row, _ = generated(seed)
+        source = ledger.csv_source("ledger.csv", data.encode("utf-8"))
+        if records(source.body(header_row)) != reference(data, delimiter, header_row):
+            wrong.append(seed)
+    assert wrong == []
+
+
+def test_the_arrow_path_reads_what_pythons_csv_reads_or_leaves_it_to_the_slow_path():
+    wrong, taken = [], 0
+    for seed in SEEDS:
+        data, delimiter, header_row, irregular = generated(seed)
+        fast = records(sources._csv_fast(data.encode("utf-8"), delimiter, header_row,
+                                         width_of(data, delimiter, header_row)))
+        expected = reference(data, delimiter, header_row)
+        # a regular file must be taken, and right; another may be left to the slow path (None)
+        if fast != expected and (not irregular or fast is not None):
+            wrong.append(seed)
+        taken += fast is not None
+    assert (wrong, taken >= 30) == ([], True)
+
+
+def test_record_numbers_from_quote_parity_are_the_spreadsheets_rows():
+    # _csv_numbered is the path a file with blank lines or a header below row 1 takes; blank lines, CRLF ones
+    # too, are what it numbers past, so a file with only those must be taken
+    wrong = []
+    for seed in SEEDS:
+        data, delimiter, header_row, irregular = generated(seed)
+        numbered = records(sources._csv_numbered(data.encode("utf-8"), delimiter, header_row,
+                                                 width_of(data, delimiter, header_row)))
+        if numbered != reference(data, delimiter, header_row) and (not irregular - {"blanks"} or numbered is not None):
+            wrong.append(seed)
+    assert wrong == []
 
 
 @pytest.mark.parametrize("bom,newline", [(True, "\r\n"), (True, "\n"), (False, "\r\n")])
@@ -148,34 +163,39 @@ def cells(seed: int) -> list[str | None]:
             for _ in range(rnd.randint(1, 50))]
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("normalise", [False, True])
-def test_cleaning_a_column_gives_what_cleaning_each_cell_gives(seed, normalise):
-    values = cells(seed)
-    expected = [text.clean(v, normalise) for v in values]
-    assert text.cleaned(pa.array(values, pa.string()), normalise).to_pylist() == expected
-    # an array that starts inside its buffers, and one in chunks, as Arrow's CSV reader hands them over
-    assert text.cleaned(pa.array(["x", *values], pa.string()).slice(1), normalise).to_pylist() == expected
-    half = len(values) // 2
-    chunked = pa.chunked_array([pa.array(values[:half], pa.string()), pa.array(values[half:], pa.string())])
-    assert text.cleaned(chunked, normalise).to_pylist() == expected
+def test_cleaning_a_column_gives_what_cleaning_each_cell_gives():
+    wrong = []
+    for seed, normalise in itertools.product(SEEDS, (False, True)):
+        values = cells(seed)
+        expected = [text.clean(v, normalise) for v in values]
+        half = len(values) // 2
+        columns = [
+            pa.array(values, pa.string()),
+            # one that starts inside its buffers, and one in chunks, as Arrow's CSV reader hands them over
+            pa.array(["x", *values], pa.string()).slice(1),
+            pa.chunked_array([pa.array(values[:half], pa.string()), pa.array(values[half:], pa.string())]),
+        ]
+        if any(text.cleaned(column, normalise).to_pylist() != expected for column in columns):
+            wrong.append((seed, normalise))
+    assert wrong == []
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-def test_the_padding_check_finds_white_space_exactly_where_strip_does(seed):
-    values = cells(seed)
-    assert text._padded(pa.array(values, pa.string())) == any(v is not None and v != v.strip() for v in values)
-    # one cell at a time: a column of many cells is nearly always padded somewhere
-    assert [text._padded(pa.array([v], pa.string())) for v in values] == [v is not None and v != v.strip() for v in values]
+def test_the_padding_check_finds_white_space_exactly_where_strip_does():
+    # cell by cell too: a column of many cells is nearly always padded somewhere
+    wrong = [v for seed in SEEDS for v in cells(seed)
+             if text._padded(pa.array([v], pa.string())) != (v is not None and v != v.strip())]
+    wrong += [seed for seed in SEEDS if text._padded(pa.array(cells(seed), pa.string()))
+              != any(v is not None and v != v.strip() for v in cells(seed))]
+    assert wrong == []
 
 
-@pytest.mark.parametrize("piece", PIECES)
-@pytest.mark.parametrize("normalise", [False, True])
-def test_each_piece_alone_and_around_text_is_cleaned_as_clean_does(piece, normalise):
-    values = [piece, f"{piece}整改", f"整改{piece}", f"{piece}a{piece}", f"{piece}{piece}", f"一{piece}"]
-    assert text.cleaned(pa.array(values, pa.string()), normalise).to_pylist() == [text.clean(v, normalise) for v in values]
-    assert [text.cleaned(pa.array([v], pa.string()), normalise).to_pylist() for v in values] == [
-        [text.clean(v, normalise)] for v in values]
+def test_each_piece_alone_and_around_text_is_cleaned_as_clean_does():
+    wrong = []
+    for piece, normalise in itertools.product(PIECES, (False, True)):
+        for value in (piece, f"{piece}整改", f"整改{piece}", f"{piece}a{piece}", f"{piece}{piece}", f"一{piece}"):
+            if text.cleaned(pa.array([value], pa.string()), normalise).to_pylist() != [text.clean(value, normalise)]:
+                wrong.append((value, normalise))
+    assert wrong == []
 
 
 def test_an_all_ascii_code_column_is_not_normalised_and_a_full_width_one_is():
@@ -241,3 +261,23 @@ def test_every_kind_declares_its_key_first_and_only_columns_it_has():
         named |= set(kind.values) | set(kind.defaults) | ({kind.from_sheet_name} - {None})
         assert (kind.name, named - set(kind.columns)) == (kind.name, set())
         assert kind.key in kind.required
+
+
+def test_a_kind_added_to_the_table_is_read_by_its_headers_with_no_code(monkeypatch):
+    # A plan-and-check form as DESIGN.md describes one, declared the way the four kinds are.
+    objectives = ledger.Kind(
+        "objectives", columns=("code", "unit", "year", "name", "target"), required=("code", "unit", "year"),
+        headers={"目標編號": "code", "目标编号": "code", "單位": "unit", "单位": "unit", "年度": "year",
+                 "目標": "name", "目标": "name", "目標值": "target", "目标值": "target"},
+        sheet_names=frozenset({"objectives", "目標", "目标"}), codes=frozenset({"code", "unit", "year"}),
+        entity="objective", store={"unit": "unit", "year": "year", "name": "name", "target": "target"})
+    monkeypatch.setitem(ledger.KIND, "objectives", objectives)
+    data = "填報單位：定海分局\n目标编号,单位,年度,目标,目标值\nＯ-１,DH,2026,  整改完成率 ,0.95\n\nO-2,DH,2026,满意度,90\n"
+    source = ledger.csv_source("2026.csv", data.encode("utf-8"))
+    layout = ledger.detect(source)
+    assert (layout.kind, layout.header_row, layout.columns) == ("objectives", 2, ["code", "unit", "year", "name", "target"])
+    sheet = ledger.sheet_from(source, layout)
+    assert {c: v.to_pylist() for c, v in sheet.columns.items()} == {
+        "code": ["O-1", "O-2"], "unit": ["DH", "DH"], "year": ["2026", "2026"], "name": ["整改完成率", "满意度"],
+        "target": ["0.95", "90"]}
+    assert list(sheet.rows) == [3, 5]

@@ -43,6 +43,9 @@ LEDGER_ACTION_COLUMNS = (
     "action_ref", "action", "action_kind", "owner", "action_due_on", "action_done_on", "action_status", "evidence",
 )
 
+# Reading and recognising walk this table alone: a row is a new kind of sheet found by its name or headers.
+# Checking and merging it also take its typed_<name> table (import_typed.sql, its problems in
+# import_problems.sql) and a store table of that name.
 TABLE = (
     Kind(
         "units",
@@ -164,7 +167,7 @@ TABLE = (
         footer=True,
     ),
 )
-KIND = {kind.name: kind for kind in TABLE}
+KIND = {kind.name: kind for kind in TABLE}  # the steps walk this, in the table's order
 KINDS = tuple(KIND)
 
 # Spellings that name the same column less surely: used only when no other header names it

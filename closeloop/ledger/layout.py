@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from closeloop.ledger.headers import header_name, mapping_for, score
-from closeloop.ledger.kinds import KIND, KINDS
+from closeloop.ledger.kinds import KIND
 from closeloop.ledger.sources import Source, rows_source, sources_of
 from closeloop.ledger.text import cell_text, clean, cleaned, undefused
 from closeloop.refusal import Refused
@@ -56,7 +56,7 @@ class Layout:
 
 def _name_kind(source: Source) -> str | None:
     name = (source.sheet or Path(source.file).stem).strip().lower()
-    return next((kind for kind in KINDS if name in KIND[kind].sheet_names), None)
+    return next((kind for kind in KIND if name in KIND[kind].sheet_names), None)
 
 
 def detect(source: Source) -> Layout:
@@ -69,7 +69,7 @@ def detect(source: Source) -> Layout:
     named = _name_kind(source)
     best = None
     for index, row in enumerate(source.head):
-        for kind in ([named] if named else KINDS):
+        for kind in ([named] if named else KIND):
             headers = _two_row_header(source.head, index, kind)
             names = {n for n in mapping_for(kind, headers) if n}
             required = KIND[kind].required

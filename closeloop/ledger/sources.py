@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from closeloop.ledger.headers import score
-from closeloop.ledger.kinds import KINDS
+from closeloop.ledger.kinds import KIND
 from closeloop.ledger.text import cell_text, decoded
 from closeloop.refusal import Refused
 
@@ -83,7 +83,7 @@ def _delimiter(text: str) -> str:
     scores = {}
     for delimiter in (",", "\t", ";"):
         rows = list(csv.reader(lines, delimiter=delimiter))
-        scores[delimiter] = max((score(k, r) for r in rows for k in KINDS), default=0)
+        scores[delimiter] = max((score(k, r) for r in rows for k in KIND), default=0)
     return max(scores, key=lambda d: (scores[d], d == ","))
 
 
