@@ -11,6 +11,7 @@ import random
 
 import pyarrow as pa
 import pytest
+from openpyxl import Workbook
 
 from closeloop import ledger, value_maps
 from closeloop.ledger import sources, text
@@ -203,6 +204,38 @@ def test_an_all_ascii_code_column_is_not_normalised_and_a_full_width_one_is():
     assert text.cleaned(pa.array(["ＮＣ－１", "DH"]), True).to_pylist() == ["NC-1", "DH"]
     assert text.cleaned(pa.array(["ＮＣ－１"]), False).to_pylist() == ["ＮＣ－１"]
 
+
+
+# Workbooks: the byte scan for formulas against openpyxl's reading of every cell
+
+
+def workbook(rows: list[list], cells_as_text: bool = False) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    for row in rows:
+        sheet.append(row)
+    if cells_as_text:  # "=A1" typed as text (Excel's leading apostrophe): a string cell, not a formula
+        for row in sheet.iter_rows():
+            for cell in row:
+                cell.data_type = "s"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("rows,cells_as_text,formulas", [
+    ([["ref", "title"], ["NC-1", "記錄缺失"]], False, {}),
+    ([["ref", "title"], ["NC-1", "=A1&\"-x\""]], False, {(2, 2): '=A1&"-x"'}),
+    ([["ref", "title"], ["NC-1", "=A1"]], True, {}),
+    ([["ref", "<f>"], ["<f t=\"shared\">", "</f>"]], False, {}),  # the tag's text in a cell is escaped
+    ([["ref", "n"], *[[f"NC-{i}", i] for i in range(30_000)], ["total", "=SUM(B2:B30001)"]], False,
+     {(30_002, 2): "=SUM(B2:B30001)"}),  # past the first megabyte of the sheet's XML
+])
+def test_the_formula_scan_finds_a_formula_exactly_where_openpyxl_does(rows, cells_as_text, formulas):
+    raw = workbook(rows, cells_as_text)
+    found = sources._formula_cells(raw)
+    assert (sources._has_formulas(raw), {k: v for cells in found.values() for k, v in cells.items()}) == (
+        bool(formulas), formulas)
 
 # Encodings: the ones DESIGN.md lists read back as written; others named, never garbage
 
