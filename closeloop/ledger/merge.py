@@ -16,6 +16,8 @@ from closeloop.refusal import Refused
 
 @dataclass
 class Outcome:
+    """What an import did, or check() says it would do: records new and changed per kind, or every problem."""
+
     accepted: dict[str, int] = field(default_factory=dict)
     changed: dict[str, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
