@@ -2,7 +2,6 @@
 with in_view as not materialized (
     select
         a.*,
-        case when a.is_overdue then $as_of - a.due_on end as days_overdue,
     from action_in_scope(
         $as_of, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
     ) as a

@@ -16,7 +16,6 @@ mine as (
 listed as (
     select
         n.*,
-        case when n.is_overdue then $as_of - n.due_on end as days_overdue,
         count(*) over () as rows_in_view,
     from findings as n
     where case $view
