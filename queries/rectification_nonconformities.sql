@@ -10,7 +10,7 @@ mine as (
     select a.nonconformity_id
     from action_at($as_of) as a
     where a.is_open
-        and list_contains($me::varchar[], lower(trim(a.owner)))
+        and is_owned_by(a.owner, $me::varchar[])
 ),
 
 listed as (

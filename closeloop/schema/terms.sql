@@ -22,6 +22,14 @@ window earlier as (
 create or replace macro in_period(day, since, until) as
     day between since and until;
 
+-- "mine": does an action's owner name one of these people (a login, an email, a name as written in the
+-- ledger)? Names match trimmed and ignoring case; owner_key is the one place that says when two are the same.
+create or replace macro owner_key(name) as
+    lower(trim(name));
+
+create or replace macro is_owned_by(owner, names) as
+    list_contains(list_transform(names, lambda name: owner_key(name)), owner_key(owner));
+
 -- the aging bucket of a finding open for age_days: 0–30, 31–60, 61–90, 91–180, 181+ days
 create or replace macro aging_bucket(age_days) as
     case
