@@ -370,7 +370,7 @@ create or replace macro inspection_at(as_of, since, until) as table
 select
     i.* exclude (withdrawn),
     u.path as unit_path,
-    i.planned_on between since and least(until, as_of) as is_due,
+    in_period(i.planned_on, since, least(until, as_of)) as is_due,
     is_due and coalesce(i.performed_on <= as_of, false) as is_performed,
     is_due and not is_performed as is_overdue,
 from inspections as i
@@ -456,7 +456,7 @@ select
 from survey_answers as a
 join units as u on u.code = a.unit
 where not a.withdrawn
-    and a.answered_on between since and least(until, as_of);
+    and in_period(a.answered_on, since, least(until, as_of));
 
 -- one row per survey answer of the window in the unit filter's subtree and the viewer's scope
 create or replace macro survey_answer_in_scope(as_of, since, until, unit, scope) as table
