@@ -76,7 +76,7 @@ def units_pandas(b: baseline.Baseline, f: Filters, t) -> dict:
 def units_figures(tree, rollup, level_counts, organisation, items, t) -> dict:
     label = "name_en" if LANGUAGE == "en" else "name"
     points = metrics.funnel_points(level_counts, "overdue")
-    p0 = metrics.funnel_rate(organisation, "overdue") or 0.0
+    p0 = metrics.ratio(organisation["overdue"], organisation["open"]) or 0.0
     points["outside"] = metrics.outside_limits(p0, points["volume"], points["rate"])
     limits = metrics.funnel_limits(p0, int(points["volume"].max()) if len(points) else 1)
     figures = [charts.unit_treemap(rollup, label, t), charts.funnel(points, limits, p0, label, t)]

@@ -50,7 +50,8 @@ with right.container(border=True):
     measure = st.segmented_control(t("funnel_measure"), ["overdue", "repeat"], default="overdue", required=True,
                                    format_func=lambda m: t(f"funnel_{m}"), key="funnel_measure")
     points = metrics.funnel_points(level_counts, measure)
-    p0 = metrics.funnel_rate(organisation, measure) or 0.0
+    p0 = metrics.ratio(*((organisation["overdue"], organisation["open"]) if measure == "overdue"
+                         else (organisation["repeat_in_period"], organisation["opened_in_period"]))) or 0.0
     points["outside"] = metrics.outside_limits(p0, points["volume"], points["rate"])
     limits = metrics.funnel_limits(p0, int(points["volume"].max()) if len(points) else 1)
     funnel = st.plotly_chart(charts.funnel(points, limits, p0, label, t), key="funnel", on_select="rerun",
