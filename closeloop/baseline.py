@@ -79,6 +79,13 @@ def as_dates(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def most_overdue_first(refs: np.ndarray, due: np.ndarray, as_of: int) -> tuple[np.ndarray, np.ndarray]:
+    """Days overdue (nan where not overdue) and the order the lists show: most overdue first, then by due date
+    (none last), then by ref."""
+    overdue = np.where(due < as_of, as_of - due, np.nan)
+    return overdue, np.lexsort((refs, np.where(np.isnan(due), np.inf, due), np.where(np.isnan(overdue), np.inf, -overdue)))
+
+
 def due_status(due: np.ndarray, as_of: int, soon: int) -> np.ndarray:
     """三色督辦 of open items by their due date (own or defaulted): overdue, due soon, on track."""
     return np.where(np.isnan(due), None, np.where(due < as_of, "overdue",
@@ -535,6 +542,12 @@ class Baseline:
         return (pd.DataFrame({"days_to_close": days_to_close, "closed": 1}).groupby("days_to_close", as_index=False).sum()
                 .sort_values("days_to_close").reset_index(drop=True))
 
+    def _default_due(self, due: np.ndarray, finding: np.ndarray, which: str) -> tuple[np.ndarray, np.ndarray]:
+        """The due date a listed item without one is given by its finding's deadline (nan where it has one), and the
+        date its colour is read from."""
+        default = np.where(np.isnan(due), self.found[finding] + deadline_days(self.tables, finding, which), np.nan)
+        return default, np.where(np.isnan(due), default, due)
+
     def rectification_actions(self, f: Filters, view: str, limit: int, scope: str | None = None) -> pd.DataFrame:
         """The "open" view (the page's first): open actions on findings in view, most overdue first."""
         assert view == "open"
@@ -545,14 +558,10 @@ class Baseline:
         mine[mine] = keep[self.tables.action_finding[mine]]
         rows = np.flatnonzero(mine & self.actions_open(as_of))
         due = self.action_due[rows]
-        overdue = np.where(due < as_of, as_of - due, np.nan)
-        order = np.lexsort((a["ref"].to_numpy()[rows], np.where(np.isnan(due), np.inf, due),
-                            np.where(np.isnan(overdue), np.inf, -overdue)))
+        overdue, order = most_overdue_first(a["ref"].to_numpy()[rows], due, as_of)
         listed = rows[order][:limit]
         finding = self.tables.action_finding[listed]
-        default = np.where(np.isnan(self.action_due[listed]),
-                           self.found[finding] + deadline_days(self.tables, finding, "action_days"), np.nan)
-        shown_due = np.where(np.isnan(self.action_due[listed]), default, self.action_due[listed])
+        default, shown_due = self._default_due(self.action_due[listed], finding, "action_days")
         soon = int(self.tables.settings["due_soon_days"])
         return pd.DataFrame({
             "ref": a["ref"].to_numpy()[listed], "nonconformity": a["nonconformity"].to_numpy()[listed],
@@ -572,14 +581,10 @@ class Baseline:
         n = self.tables.findings
         rows = np.flatnonzero(self.in_scope(f, scope) & (self.found <= as_of) & ~(self.closed <= as_of))
         due = self.due[rows]
-        overdue = np.where(due < as_of, as_of - due, np.nan)
-        order = np.lexsort((n["ref"].to_numpy()[rows], np.where(np.isnan(due), np.inf, due),
-                            np.where(np.isnan(overdue), np.inf, -overdue)))
+        overdue, order = most_overdue_first(n["ref"].to_numpy()[rows], due, as_of)
         listed = rows[order][:limit]
         owners = self._open_owners(as_of, listed).reindex(listed)
-        default = np.where(np.isnan(self.due[listed]),
-                           self.found[listed] + deadline_days(self.tables, listed, "finding_days"), np.nan)
-        shown_due = np.where(np.isnan(self.due[listed]), default, self.due[listed])
+        default, shown_due = self._default_due(self.due[listed], listed, "finding_days")
         soon = int(self.tables.settings["due_soon_days"])
         return pd.DataFrame({
             "ref": n["ref"].to_numpy()[listed], "unit": n["unit"].to_numpy()[listed],

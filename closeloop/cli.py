@@ -15,17 +15,9 @@ import duckdb
 
 from closeloop import i18n, identity, ledger, metrics, plan_ledger, refusal, store, trail, value_maps, workflow
 from closeloop.filters import DATE_LIMITS, DEFAULT_WINDOW_DAYS, SEVERITIES, SOURCES, WINDOW_LIMITS, Filters
+from closeloop.refusal import Refused
 
 DEMO_LIMITS = (1, 10_000_000)  # findings the demo builds: the benchmark's largest store is 1M
-
-
-class Refused(Exception):
-    """A one-line reason to exit non-zero; `key` names the catalog message."""
-
-    def __init__(self, key: str, **details):
-        super().__init__(key, details)
-        self.key = key
-        self.details = details
 
 
 def iso_date(text: str) -> date:
@@ -67,6 +59,17 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message}\n")
 
 
+def add_filter_arguments(sub: argparse.ArgumentParser, *, window: bool = True) -> None:
+    """The store and the filters a command reads with (the dashboard's defaults where not given)."""
+    sub.add_argument("--db")
+    sub.add_argument("--as-of", type=iso_date)
+    sub.add_argument("--from", dest="since", type=iso_date)
+    sub.add_argument("--to", dest="until", type=iso_date)
+    sub.add_argument("--unit")
+    if window:
+        sub.add_argument("--window-days", type=whole_number(WINDOW_LIMITS), default=DEFAULT_WINDOW_DAYS)
+
+
 def parser() -> argparse.ArgumentParser:
     p = Parser(prog="python -m closeloop", description=__doc__)
     commands = p.add_subparsers(dest="command", required=True)
@@ -83,13 +86,7 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument("--map", dest="maps", action="append", type=Path, default=[], metavar="FILE",
                      help="value mappings, CSV lines column,value,canonical (kept in the store with the import)")
 
-    m = commands.add_parser("metrics", help="print the metric contract as JSON")
-    m.add_argument("--db")
-    m.add_argument("--as-of", type=iso_date)
-    m.add_argument("--from", dest="since", type=iso_date)
-    m.add_argument("--to", dest="until", type=iso_date)
-    m.add_argument("--unit")
-    m.add_argument("--window-days", type=whole_number(WINDOW_LIMITS), default=DEFAULT_WINDOW_DAYS)
+    add_filter_arguments(commands.add_parser("metrics", help="print the metric contract as JSON"))
 
     bench = commands.add_parser("bench", help="measure every page against the in-memory pandas way")
     bench.add_argument("--sizes", default="100000,1000000")
@@ -110,11 +107,7 @@ def parser() -> argparse.ArgumentParser:
 
     out = commands.add_parser("export", help="the filtered ledger as the template has it: --out FILE.xlsx or .csv")
     out.add_argument("--out", type=Path, required=True)
-    out.add_argument("--db")
-    out.add_argument("--as-of", type=iso_date)
-    out.add_argument("--from", dest="since", type=iso_date)
-    out.add_argument("--to", dest="until", type=iso_date)
-    out.add_argument("--unit")
+    add_filter_arguments(out, window=False)
     for name, values in (("source", "internal_audit,inspection,…"), ("severity", "major,minor,observation"),
                          ("category", "a category of the checklist")):
         out.add_argument(f"--{name}", action="append", default=[], help=f"repeat or comma-separate: {values}")
@@ -173,12 +166,7 @@ def parser() -> argparse.ArgumentParser:
     rev.add_argument("--attendees", help="comma-separated names")
     rev.add_argument("--as", dest="actor", default=None, help="who records it (default: the login name)")
     for sub in (pack, rev):
-        sub.add_argument("--db")
-        sub.add_argument("--as-of", type=iso_date)
-        sub.add_argument("--from", dest="since", type=iso_date)
-        sub.add_argument("--to", dest="until", type=iso_date)
-        sub.add_argument("--unit")
-        sub.add_argument("--window-days", type=whole_number(WINDOW_LIMITS), default=DEFAULT_WINDOW_DAYS)
+        add_filter_arguments(sub)
     pack.add_argument("--mail-to", help="comma-separated addresses: send the pack by email (CLOSELOOP_SMTP_*)")
     user.add_argument("--lang", choices=("zh-Hans", "zh-Hant", "en"), help="the language of their notices")
     add_notify_commands(commands)
@@ -448,13 +436,6 @@ def write_whole(out: Path, data: bytes) -> None:
         part.unlink(missing_ok=True)
 
 
-def _pack_errors() -> tuple[type[Exception], ...]:
-    """The meeting pack's and the reviews' refusals (imported late: the pack's libraries are heavy)."""
-    from closeloop import report, review
-
-    return report.PackError, review.Refused
-
-
 def main(argv: list[str] | None = None) -> int:
     lang = i18n.cli_language()
     t = i18n.translator(lang)
@@ -472,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return bench.main(args)
         print(commands[args.command](args, t))
-    except (Refused, refusal.Refused, store.StoreError, value_maps.MapError, workflow.Refused, *_pack_errors()) as e:
+    except Refused as e:
         print(t(e.key, **e.details), file=sys.stderr)
         return 2
     except (OSError, duckdb.Error) as e:
@@ -545,10 +526,7 @@ def run_deadlines(args, t) -> str:
     if args.task == "set":
         if args.severity is None or args.days is None:
             raise Refused("deadline_args")
-        try:
-            n = notify.set_deadline(con, who, args.severity, args.days, args.actions, args.source)
-        except notify.Refused as e:
-            raise Refused(e.key, **e.details) from None
+        n = notify.set_deadline(con, who, args.severity, args.days, args.actions, args.source)
         return t("admin_changed", n=n)
     rows = con.execute("select severity::varchar, source, finding_days, action_days from deadlines "
                        "order by severity, source").fetchall()
@@ -559,10 +537,7 @@ def run_setting(args, t) -> str:
     from closeloop import notify
 
     con = store.connect(args.db, create=False)
-    try:
-        n = notify.set_setting(con, identity.for_command_line(con, _actor(args)), args.key, args.value)
-    except notify.Refused as e:
-        raise Refused(e.key, **e.details) from None
+    n = notify.set_setting(con, identity.for_command_line(con, _actor(args)), args.key, args.value)
     return t("admin_changed", n=n)
 
 
@@ -570,11 +545,8 @@ def run_unit(args, t) -> str:
     from closeloop import notify
 
     con = store.connect(args.db, create=False)
-    try:
-        n = notify.set_unit_head(con, identity.for_command_line(con, _actor(args)), args.code, name=args.name,
-                                 email=args.email, language=args.lang)
-    except notify.Refused as e:
-        raise Refused(e.key, **e.details) from None
+    n = notify.set_unit_head(con, identity.for_command_line(con, _actor(args)), args.code, name=args.name,
+                             email=args.email, language=args.lang)
     return t("admin_changed", n=n)
 
 

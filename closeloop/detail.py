@@ -7,9 +7,10 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from closeloop import drill, session, store, workflow
+from closeloop import drill, session, workflow
 from closeloop.filters import Filters
 from closeloop.i18n import CATALOG, plain, plain_values
+from closeloop.refusal import Refused
 
 VIEWS = ("open", "overdue", "due_soon", "awaiting_verification", "mine", "all")
 NONCONFORMITY_MOVES = ("add_action", "verify", "reopen")
@@ -212,7 +213,7 @@ def _save(move: str, ref: str, version: int) -> None:
                                  attachment=(upload.name, upload.getvalue()) if upload else None)
         elif move == "extend":
             if s["f-due"] is None:
-                raise workflow.Refused("refused_due_required")
+                raise Refused("refused_due_required")
             done = workflow.extend(con, who, ref, due_on=s["f-due"], reason=s["f-reason"], version=version)
         elif move == "cancel":
             done = workflow.cancel(con, who, ref, reason=s["f-reason"], version=version)
@@ -228,7 +229,7 @@ def _save(move: str, ref: str, version: int) -> None:
         s["move"] = "add_action" if move == "verify" and s["f-effective"] == "no" and who.may("add_action") else None
     except workflow.StaleRecord as e:
         s["_flash"] = ("error", t(e.key, **plain_values(e.details)))
-    except (workflow.Refused, store.StoreError) as e:  # a full disk too: said, nothing saved
+    except Refused as e:  # a full disk too: said, nothing saved
         s["_flash"] = ("error", t(e.key, **plain_values(e.details)))
 
 

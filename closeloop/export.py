@@ -10,6 +10,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from closeloop import value_maps
+
 FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -92,16 +94,9 @@ LEDGER_HEADERS = {
 # date a finding without one is given by its severity's deadline (notify).
 EXPORT_HEADERS = {"due_status": "督办状态", "default_due_on": "默认期限"}
 LEDGER_SHEET = "整改台账"
-# Enumerated columns: the catalog prefix of their labels and their values (the drop-downs, the exported words).
-LEDGER_CHOICES = {
-    "source": ("source_", ("internal_audit", "inspection", "satisfaction_survey", "management_review",
-                           "superior_assessment")),
-    "severity": ("severity_", ("major", "minor", "observation")),
-    "status": ("status_", ("open", "in_progress", "awaiting_verification", "closed")),
-    "action_kind": ("action_kind_", ("correction", "corrective", "preventive")),
-    "action_status": ("action_status_", ("planned", "in_progress", "done", "cancelled")),
-    "due_status": ("due_status_", ("on_track", "due_soon", "overdue")),
-}
+# Enumerated columns: the catalog prefix of their labels and their values (the drop-downs, the exported words):
+# those a value mapping can name, and the colour.
+LEDGER_CHOICES = value_maps.CHOICES | {"due_status": ("due_status_", ("on_track", "due_soon", "overdue"))}
 TEMPLATE_ROWS = 2000
 
 

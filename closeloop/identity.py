@@ -34,12 +34,10 @@ class Identity:
     def scope(self) -> str | None:
         return NOWHERE if self.role is None else self.unit
 
-    def is_owner(self, owner: str | None) -> bool:
-        """Whether an action's owner names this person (by login, email or name, ignoring case)."""
-        if not owner:
-            return False
-        me = {v.strip().casefold() for v in (self.actor, self.name) if v}
-        return owner.strip().casefold() in me
+    @property
+    def names(self) -> list[str]:
+        """What an action's owner may say for this person: login (email) and name; terms.sql's is_owned_by compares."""
+        return [v for v in (self.actor, self.name) if v]
 
 
 def local_administrator(actor: str | None = None) -> Identity:

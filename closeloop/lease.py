@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 
 from closeloop import store
+from closeloop.refusal import Refused
 
 
 class Lease:
@@ -64,7 +65,7 @@ class Lease:
         with self._state:
             while True:
                 if self._closed:
-                    raise store.StoreError("store_unreadable", path=str(self.path), reason="closed")
+                    raise Refused("store_unreadable", path=str(self.path), reason="closed")
                 others = store.wanted_by_others(self.path)
                 if not others:
                     break

@@ -118,6 +118,7 @@ def writer(db: str, index: int, seconds: float, refs: list[str], seed: int) -> d
     """Extend random actions of `refs` until `seconds` are up, each with the version read just before; every
     move told saved carries a reason no other move has, so the trail can be checked for each afterwards."""
     from closeloop import identity, store, workflow
+    from closeloop.refusal import Refused
 
     chance = random.Random(seed + index)
     actor = f"load-writer-{index}"
@@ -138,7 +139,7 @@ def writer(db: str, index: int, seconds: float, refs: list[str], seed: int) -> d
                 saved.append(reason)
             finally:
                 con.close()
-        except workflow.Refused:
+        except Refused:
             refused += 1  # another writer changed it after it was read: refused, as it must be
         except Exception as e:
             errors.append(f"{type(e).__name__}: {str(e).splitlines()[0][:200]}")

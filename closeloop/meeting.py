@@ -10,6 +10,7 @@ import streamlit as st
 from closeloop import drill, filters, i18n, kpis, report, review, session, workflow
 from closeloop.filters import Filters
 from closeloop.i18n import plain
+from closeloop.refusal import Refused
 
 PACK_ICONS = {"pdf": ":material/picture_as_pdf:", "pptx": ":material/slideshow:", "xlsx": ":material/table_view:"}
 PACK_MIME = {"pdf": "application/pdf",
@@ -131,7 +132,7 @@ def _record(f: Filters) -> None:
     try:
         made = review.record(session.connection(), session.viewer(), f, held_on=s["r-held-on"], title=s["r-title"],
                              attendees=attendees)
-    except (review.Refused, workflow.Refused) as e:
+    except Refused as e:
         s["_review_flash"] = ("error", t(e.key, **i18n.plain_values(e.details)))
         return
     s["review"] = made
@@ -180,7 +181,7 @@ def _decide(review_id: int) -> None:
         made = review.decide(session.connection(), session.viewer(), review_id, topic=s["d-topic"],
                              nonconformity=s["d-finding"], unit=s["d-unit"], severity=s["d-severity"],
                              kind=s["d-kind"], description=s["d-description"], owner=s["d-owner"], due_on=s["d-due"])
-    except (review.Refused, workflow.Refused) as e:
+    except Refused as e:
         s["_review_flash"] = ("error", t(e.key, **i18n.plain_values(e.details)))
         return
     s["_review_flash"] = ("success", t("decision_saved", ref=made))
@@ -210,7 +211,7 @@ def pack(f: Filters, t) -> None:
         try:
             built = report.build(session.connection(), f, lang, asked, session.scope(),
                                  progress=lambda fraction, text: bar.progress(fraction, text=text))
-        except report.PackError as e:
+        except Refused as e:
             st.error(t(e.key, **i18n.plain_values(e.details)))
         else:
             st.session_state[f"_pack_{asked}"] = (f, lang, built)

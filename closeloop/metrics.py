@@ -135,9 +135,19 @@ def outside_limits(p0: float, volume: pd.Series, rate: pd.Series, coverage: floa
     return (volume > 0) & ((rate < p0 - spread) | (rate > p0 + spread))
 
 
+# A funnel's measure → the contract's counts it is a rate of: (events, volume)
+FUNNEL = {"overdue": ("overdue", "open"), "repeat": ("repeat_in_period", "opened_in_period")}
+
+
+def funnel_rate(counts, measure: str) -> float | None:
+    """The organisation's rate for a funnel (its centre line): `counts`, a dict or a row of the contract's counts."""
+    numerator, volume = FUNNEL[measure]
+    return ratio(counts[numerator], counts[volume])
+
+
 def funnel_points(counts: pd.DataFrame, measure: str) -> pd.DataFrame:
     """Each unit's volume and rate for a funnel plot: overdue share of open items, or repeats among opened."""
-    numerator, volume = {"overdue": ("overdue", "open"), "repeat": ("repeat_in_period", "opened_in_period")}[measure]
+    numerator, volume = FUNNEL[measure]
     points = counts.assign(volume=counts[volume], events=counts[numerator])
     points = points[points["volume"] > 0].copy()
     points["rate"] = points["events"] / points["volume"]

@@ -12,6 +12,7 @@ from functools import cache
 from urllib.parse import quote
 
 from closeloop import i18n, store, trail
+from closeloop.refusal import Refused
 
 LEVELS = ("due_soon", "overdue", "escalated")
 CHANNELS = ("email", "webhook")
@@ -387,15 +388,6 @@ def _fold(line: str) -> str:
 STORED_LANGUAGES = i18n.LANGUAGES
 SEVERITY_NAMES = ("major", "minor", "observation")
 SETTINGS = ("due_soon_days", "head_after_days", "above_after_days", "base_url")
-
-
-class Refused(Exception):
-    """A change an administrator may not make as given; `key` names the catalog message."""
-
-    def __init__(self, key: str, **details):
-        super().__init__(key, details)
-        self.key = key
-        self.details = details
 
 
 def _administer(con, who, entity: str, ref: str, select: str, keys: dict, changes: dict, insert: str | None) -> int:

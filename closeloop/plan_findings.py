@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from closeloop import store, trail
 from closeloop.identity import Identity
-from closeloop.workflow import Refused
+from closeloop.refusal import Refused
 
 SEVERITY = "minor"  # a raised finding's, until someone grades it: its due date is that severity's deadline
 # who may raise and close them: those who record findings (auditors) and administrators

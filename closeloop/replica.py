@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from closeloop import store
+from closeloop.refusal import Refused
 
 PG_SCHEMA = store.SCHEMA / "pg"
 # pg_advisory_xact_lock keys: one writer at a time keeps the trail's chain in one order; migrations apart
@@ -87,11 +88,11 @@ def connect(url: str, *, create: bool = True) -> duckdb.DuckDBPyConnection:
     pg = _pg_connect(url)
     try:
         if not create and not _has_schema(pg):
-            raise store.StoreError("store_missing", path=shown(url))
+            raise Refused("store_missing", path=shown(url))
         migrate(pg)
     except dbapi.Error as e:
         pg.close()
-        raise store.StoreError("store_unreadable", path=shown(url), reason=_first_line(e)) from None
+        raise Refused("store_unreadable", path=shown(url), reason=_first_line(e)) from None
     except BaseException:
         pg.close()
         raise
@@ -125,7 +126,7 @@ def _pg_connect(url: str):
     try:
         return pgdb.connect(url, autocommit=True)
     except Exception as e:
-        raise store.StoreError("store_unreadable", path=shown(url), reason=_first_line(e)) from None
+        raise Refused("store_unreadable", path=shown(url), reason=_first_line(e)) from None
 
 
 def _first_line(e: Exception) -> str:
@@ -139,7 +140,7 @@ def _open_slot(folder: Path) -> tuple[duckdb.DuckDBPyConnection, Path]:
             continue
         try:
             con = store.connect(path, wait=0)  # a slot in use: take the next, do not ask its holder for it
-        except store.StoreError as e:
+        except Refused as e:
             if e.key.startswith("store_locked"):
                 continue
             raise
@@ -147,7 +148,7 @@ def _open_slot(folder: Path) -> tuple[duckdb.DuckDBPyConnection, Path]:
             "create table if not exists replica_state (name varchar primary key, value varchar not null)"
         )
         return con, path
-    raise store.StoreError("store_locked", path=str(folder))
+    raise Refused("store_locked", path=str(folder))
 
 
 def _has_schema(pg) -> bool:
@@ -156,9 +157,7 @@ def _has_schema(pg) -> bool:
 
 def migrate(pg) -> int:
     """Apply closeloop/schema/pg/NNN_*.sql not yet applied, under an advisory lock, each with its version row."""
-    cur = pg.cursor()
-    try:
-        cur.execute("begin")
+    with _pg_transaction(pg.cursor()) as cur:
         cur.execute("select pg_advisory_xact_lock($1)", parameters=(MIGRATE_LOCK,))
         cur.fetchall()
         cur.execute("create table if not exists schema_version "
@@ -180,12 +179,6 @@ def migrate(pg) -> int:
             # which store a replica copied: a store dropped and made again under the same URL is copied anew
             cur.execute("insert into replica_changes values ('store_id', $1)",
                         parameters=(uuid.uuid4().int >> 65,))
-        cur.execute("commit")
-    except BaseException:
-        _rollback(cur)
-        raise
-    finally:
-        cur.close()
     return current
 
 
@@ -202,6 +195,20 @@ def _rollback(cur) -> None:
         cur.execute("rollback")
     except Exception:
         pass
+
+
+@contextmanager
+def _pg_transaction(cur, begin: str = "begin"):
+    """One PostgreSQL transaction on a cursor of its own: committed, else rolled back; the cursor closed after."""
+    try:
+        cur.execute(begin)
+        yield cur
+        cur.execute("commit")
+    except BaseException:
+        _rollback(cur)
+        raise
+    finally:
+        cur.close()
 
 
 def _rows(pg, query: str, params: tuple = ()) -> list[tuple]:
@@ -224,7 +231,7 @@ def catch_up(con, max_age: float | None = None) -> None:
     if replica is not None and time.monotonic() - replica.synced_at >= max_age:
         try:
             replica.sync(con)
-        except store.StoreError:
+        except Refused:
             replica.synced_at = time.monotonic()
 
 
@@ -245,18 +252,9 @@ class Replica:
     def sync(self, con) -> int:
         """Copy what PostgreSQL has that the replica lacks; returns how many events came. Takes its own transaction
         in PostgreSQL (a consistent snapshot); a writer catches up inside its own, under the lock."""
-        with self.lock, self._reaching("store_unreadable"):
-            cur = self._cursor()
-            try:
-                cur.execute("begin isolation level repeatable read read only")
-                came = self._sync(con, cur)
-                cur.execute("commit")
-            except BaseException:
-                _rollback(cur)
-                raise
-            finally:
-                cur.close()
-            return came
+        with (self.lock, self._reaching("store_unreadable"),
+              _pg_transaction(self._cursor(), "begin isolation level repeatable read read only") as cur):
+            return self._sync(con, cur)
 
     def _cursor(self):
         if self.pg is None:
@@ -276,7 +274,7 @@ class Replica:
             except Exception:
                 pass
             self.pg = None
-            raise store.StoreError(key, path=shown(self.url), reason=_first_line(e)) from None
+            raise Refused(key, path=shown(self.url), reason=_first_line(e)) from None
 
     def _sync(self, con, cur) -> int:
         local = self._state(con)

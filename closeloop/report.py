@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 
 from closeloop import charts, export, i18n, kpis, metrics, review, store, trail
 from closeloop.filters import Filters, describe
+from closeloop.refusal import Refused
 
 KINDS = ("pdf", "pptx", "xlsx")
 FONT_DIR = Path("/usr/share/fonts/opentype/noto")  # Debian's fonts-noto-cjk
@@ -33,15 +34,6 @@ PDF_ROWS = 300  # the overdue list in the PDF; the XLSX appendix has every row
 CONTRACT_ROWS = (*((key, kind) for key, kind, _ in kpis.KPIS), ("closed_on_time_in_period", "count"),
                  ("repeat_in_period", "count"), ("repeat_after_closure_in_period", "count"),
                  ("actions_open", "count"), ("no_due_date_open", "count"))
-
-
-class PackError(Exception):
-    """The pack cannot be built here (no font, no browser, a chart that would not draw); `key` names the message."""
-
-    def __init__(self, key: str, **details):
-        super().__init__(key, details)
-        self.key = key
-        self.details = details
 
 
 @dataclass(frozen=True)
@@ -102,7 +94,7 @@ def build(con, f: Filters, lang: str, kind: str, scope: str | None = None, progr
 def kind_of(path: str | os.PathLike) -> str:
     kind = Path(path).suffix.lower().lstrip(".")
     if kind not in KINDS:
-        raise PackError("pack_bad_kind", path=str(path))
+        raise Refused("pack_bad_kind", path=str(path))
     return kind
 
 
@@ -235,7 +227,7 @@ def browser_path() -> Path:
     chosen = os.environ.get("CLOSELOOP_BROWSER") or shutil.which("chromium") or "/usr/bin/chromium"
     path = Path(chosen)
     if not path.is_file():
-        raise PackError("pack_no_browser", path=str(path))
+        raise Refused("pack_no_browser", path=str(path))
     return path
 
 
@@ -278,11 +270,11 @@ def draw(charts_: list[Chart], step=lambda n: None) -> list[bytes | None]:
     try:
         return _run(render)
     except ChromeNotFoundError:
-        raise PackError("pack_no_browser", path=str(path)) from None
-    except PackError:
+        raise Refused("pack_no_browser", path=str(path)) from None
+    except Refused:
         raise
     except Exception as e:  # the browser died or a figure would not draw: one line, not a traceback
-        raise PackError("pack_chart_failed", reason=(str(e).strip().splitlines() or [type(e).__name__])[0]) from None
+        raise Refused("pack_chart_failed", reason=(str(e).strip().splitlines() or [type(e).__name__])[0]) from None
 
 
 def _run(coroutine):
@@ -305,7 +297,7 @@ def font_files() -> dict[str, Path]:
     folder = Path(os.environ.get("CLOSELOOP_FONT_DIR") or FONT_DIR)
     regular = folder / FONT_FILES[""]
     if not regular.is_file():
-        raise PackError("pack_no_font", path=str(regular))
+        raise Refused("pack_no_font", path=str(regular))
     bold = folder / FONT_FILES["B"]
     return {"": regular, "B": bold if bold.is_file() else regular}
 

@@ -13,6 +13,7 @@ import duckdb
 from closeloop import metrics, store, trail, workflow
 from closeloop.filters import Filters
 from closeloop.identity import Identity
+from closeloop.refusal import Refused
 
 # How a finding can have changed since the last review, in the order a meeting reads them.
 CHANGES = ("new", "closed", "newly_overdue", "reopened", "new_repeat")
@@ -20,15 +21,6 @@ ALL_ROWS = 10_000_000
 SEVERITIES = ("major", "minor", "observation")
 
 _writing = threading.Lock()
-
-
-class Refused(Exception):
-    """A review or decision that cannot be recorded; `key` names the catalog message that says why."""
-
-    def __init__(self, key: str, **details):
-        super().__init__(key, details)
-        self.key = key
-        self.details = details
 
 
 @dataclass(frozen=True)
@@ -195,11 +187,11 @@ def decide(con, who: Identity, review_id: int, *, description: str, owner: str, 
     if (topic is None) == (nonconformity is None):
         raise Refused("decision_topic_or_finding")
     if kind not in workflow.ACTION_KINDS:
-        raise workflow.Refused("refused_unknown_kind", kind=kind)
+        raise Refused("refused_unknown_kind", kind=kind)
     if not (description or "").strip() or not (owner or "").strip():
-        raise workflow.Refused("refused_action_incomplete")
+        raise Refused("refused_action_incomplete")
     if not who.may("add_action"):
-        raise workflow.Refused("refused_role", role=who.role or "-", move="add_action")
+        raise Refused("refused_role", role=who.role or "-", move="add_action")
     if topic is not None:
         nonconformity = _raise_finding(con, who, review, topic, unit, severity, due_on)
     action = workflow.add_action(con, who, nonconformity, kind=kind, description=description, owner=owner,
@@ -207,7 +199,7 @@ def decide(con, who: Identity, review_id: int, *, description: str, owner: str, 
 
     def link(cur) -> None:
         if not workflow._in_scope(cur, _unit_of(cur, nonconformity), who.scope):
-            raise workflow.Refused("refused_out_of_scope", ref=nonconformity)
+            raise Refused("refused_out_of_scope", ref=nonconformity)
         cur.execute("insert into review_decisions (review, action, nonconformity) values ($review, $action, $nc)",
                     {"review": review.id, "action": action, "nc": nonconformity})
         _events(cur, who, [("review", str(review.id), "decision", None, action)], "review_decision")
@@ -221,14 +213,14 @@ def _raise_finding(con, who: Identity, review: Review, topic: str, unit: str | N
     if severity not in SEVERITIES:
         raise Refused("decision_bad_severity", severity=severity)
     if due_on is not None and due_on < review.held_on:
-        raise workflow.Refused("refused_before_found", on=due_on, found_on=review.held_on)
+        raise Refused("refused_before_found", on=due_on, found_on=review.held_on)
     unit = unit or review.unit or _root(con)
     if not _in_subtree(con, unit, review.unit) or not _in_subtree(con, unit, who.scope):
-        raise workflow.Refused("refused_out_of_scope", ref=unit)
+        raise Refused("refused_out_of_scope", ref=unit)
 
     def write(cur) -> str:
         if not workflow._in_scope(cur, unit, review.unit) or not workflow._in_scope(cur, unit, who.scope):
-            raise workflow.Refused("refused_out_of_scope", ref=unit)
+            raise Refused("refused_out_of_scope", ref=unit)
         ref = _free_ref(cur, "nonconformities", f"{review.audit}-01", numbered=True)
         row = {"ref": ref, "unit": unit, "audit": review.audit, "source": "management_review", "severity": severity,
                "title": topic, "found_on": review.held_on, "due_on": due_on, "status": "open"}

@@ -11,6 +11,7 @@ import streamlit as st
 
 from closeloop import filters, i18n, identity, lease, metrics, replica, store, workflow
 from closeloop.filters import Filters
+from closeloop.refusal import Refused
 
 DEMO_NCS = 3000
 
@@ -58,7 +59,7 @@ def holding():
         with notice:
             try:
                 con = held.enter_context(shared.hold())
-            except store.StoreError as e:
+            except Refused as e:
                 if _later.get():  # a deferred download: its button says it failed
                     raise
                 st.error(t(e.key, **i18n.plain_values(e.details)))
@@ -81,7 +82,7 @@ def _replica(url: str):
 def _on_replica(url: str):
     try:
         con = _replica(url)
-    except store.StoreError as e:
+    except Refused as e:
         if _later.get():
             raise
         st.error(t(e.key, **i18n.plain_values(e.details)))
@@ -131,13 +132,18 @@ def scope() -> str | None:
     return identity.NOWHERE if who is None else who.scope
 
 
-def generation() -> int:
-    """Changes whenever the store does (every write appends events), so cached results expire."""
+def _value(sql: str):
+    """One value from the store, on a cursor of its own (one DuckDB connection is not thread-safe)."""
     cur = connection().cursor()
     try:
-        return cur.execute("select coalesce(max(id), 0) from events").fetchone()[0]
+        return cur.execute(sql).fetchone()[0]
     finally:
         cur.close()
+
+
+def generation() -> int:
+    """Changes whenever the store does (every write appends events), so cached results expire."""
+    return _value("select coalesce(max(id), 0) from events")
 
 
 @st.cache_data(show_spinner=False, max_entries=1024)
@@ -195,11 +201,7 @@ def unit_label(code: str | None) -> str | None:
 
 
 def is_demo() -> bool:
-    cur = connection().cursor()
-    try:
-        return cur.execute("select exists (select 1 from events where reason = 'demo')").fetchone()[0]
-    finally:
-        cur.close()
+    return _value("select exists (select 1 from events where reason = 'demo')")
 
 
 def language_picker() -> None:
@@ -301,9 +303,9 @@ def later(make):
 
 
 def me() -> list[str]:
-    """The names an action's owner may carry for the viewer (the "mine" view), lower-case."""
+    """The names an action's owner may carry for the viewer (the "mine" view)."""
     who = viewer()
-    return [v.strip().lower() for v in (who.actor, who.name) if v] if who else []
+    return who.names if who else []
 
 
 def sign_in() -> identity.Identity:

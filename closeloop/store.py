@@ -16,6 +16,8 @@ from pathlib import Path
 
 import duckdb
 
+from closeloop.refusal import Refused
+
 ROOT = Path(__file__).resolve().parents[1]
 QUERIES = ROOT / "queries"
 SCHEMA = Path(__file__).with_name("schema")
@@ -26,15 +28,6 @@ _COMMENT = re.compile(r"--[^\n]*")
 _repeats_lock = threading.Lock()
 # the migrations that added columns refresh_findings keeps: a store migrated past one gets them filled
 KEPT_BY = (5, 6, 7, 8)
-
-
-class StoreError(Exception):
-    """A problem with the store that the user can act on; `key` names the catalog message."""
-
-    def __init__(self, key: str, **details):
-        super().__init__(key, details)
-        self.key = key
-        self.details = details
 
 
 def db_path(path: str | os.PathLike | None = None) -> Path:
@@ -82,8 +75,8 @@ def connect(path: str | os.PathLike | None = None, *, create: bool = True,
     While another process holds the file, ask it to let go (a `<store>.wanted.<pid>` file, which a
     serving dashboard watches for) and try again for up to `wait` seconds (default $CLOSELOOP_WAIT, else
     DEFAULT_WAIT); the request stays until this process ends, so the dashboard does not take the store
-    back in between. Raises StoreError("store_locked…") naming the holder when the wait runs out, and
-    StoreError("store_missing") when the store does not exist and `create` is false.
+    back in between. Raises Refused("store_locked…") naming the holder when the wait runs out, and
+    Refused("store_missing") when the store does not exist and `create` is false.
     A postgresql:// URL gives this process's DuckDB replica of that store (closeloop/replica.py): reads as
     here, writes through to it.
 
@@ -97,7 +90,7 @@ def connect(path: str | os.PathLike | None = None, *, create: bool = True,
         return replica.connect(url(path), create=create)
     db = db_path(path)
     if not create and not db.exists():
-        raise StoreError("store_missing", path=str(db))
+        raise Refused("store_missing", path=str(db))
     read_only = not writes and db.exists() and not os.access(db, os.W_OK)
     if not read_only:
         db.parent.mkdir(parents=True, exist_ok=True)
@@ -108,7 +101,7 @@ def connect(path: str | os.PathLike | None = None, *, create: bool = True,
             break
         except duckdb.IOException as e:
             if "lock" not in str(e).lower():
-                raise StoreError("store_unreadable", path=str(db), reason=str(e).splitlines()[0]) from None
+                raise Refused("store_unreadable", path=str(db), reason=str(e).splitlines()[0]) from None
             holder = _HOLDER.search(str(e))
             if time.monotonic() >= deadline:
                 raise locked(db, int(holder.group(1)) if holder else None) from None
@@ -144,14 +137,14 @@ def command_of(pid: int) -> str | None:
     return " ".join(part.decode(errors="replace") for part in raw.split(b"\0") if part) or None
 
 
-def locked(db: Path, pid: int | None) -> StoreError:
+def locked(db: Path, pid: int | None) -> Refused:
     """The refusal for a store another process holds, naming it: a dashboard, or which command."""
     command = command_of(pid) if pid else None
     if command is None:
-        return StoreError("store_locked", path=str(db))
+        return Refused("store_locked", path=str(db))
     if "streamlit" in command:
-        return StoreError("store_locked_dashboard", path=str(db), pid=pid)
-    return StoreError("store_locked_command", path=str(db), pid=pid, command=command)
+        return Refused("store_locked_dashboard", path=str(db), pid=pid)
+    return Refused("store_locked_command", path=str(db), pid=pid, command=command)
 
 
 def wanted_files(db: Path) -> list[Path]:
@@ -204,7 +197,7 @@ def _require_current(con: duckdb.DuckDBPyConnection, db: Path) -> None:
     except duckdb.CatalogException:
         current = 0
     if current < latest:
-        raise StoreError("store_read_only_old", path=str(db))
+        raise Refused("store_read_only_old", path=str(db))
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> int:
@@ -327,7 +320,7 @@ def ensure_repeats(con: duckdb.DuckDBPyConnection, window_days: int) -> None:
                 if "read-only" not in str(e):
                     raise
                 # the flags of a window are cached in the store: a read-only one has only those it keeps
-                raise StoreError("store_read_only_window", window=window_days, kept=KEPT_WINDOW) from None
+                raise Refused("store_read_only_window", window=window_days, kept=KEPT_WINDOW) from None
         finally:
             cur.close()
 
@@ -370,11 +363,11 @@ def disk_full(error: BaseException) -> bool:
     return os.strerror(errno.ENOSPC) in str(error) or os.strerror(errno.EDQUOT) in str(error)
 
 
-def os_refusal(error: OSError, path: str | os.PathLike) -> StoreError:
+def os_refusal(error: OSError, path: str | os.PathLike) -> Refused:
     """An OS error writing beside the store as a one-line refusal: a full disk says so."""
     if disk_full(error):
-        return StoreError("disk_full", path=str(path))
-    return StoreError("write_failed", path=str(path), reason=error.strerror or str(error))
+        return Refused("disk_full", path=str(path))
+    return Refused("write_failed", path=str(path), reason=error.strerror or str(error))
 @contextmanager
 def sender_lock(con):
     """Held while notices are sent, so that one process sends them: an embedded DuckDB file has one writing

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from closeloop import store, trail
+from closeloop.refusal import Refused
 
 # Column (as the ledger template and the mapping file name it) → its canonical values and catalog prefix.
 CHOICES = {
@@ -22,15 +23,6 @@ CHOICES = {
 # The value columns a findings sheet declares (ledger.kinds: the nonconformities kind's `values`).
 DOMAINS = {"source": "source", "severity": "severity", "status": "nc_status", "action_kind": "kind",
            "action_status": "action_status"}
-
-
-class MapError(Exception):
-    """A mapping that cannot be kept; `key` names the catalog message."""
-
-    def __init__(self, key: str, **details):
-        super().__init__(key, details)
-        self.key = key
-        self.details = details
 
 
 @dataclass(frozen=True)
@@ -50,15 +42,15 @@ def checked(mappings: list[Mapping], file: str = "") -> list[Mapping]:
     seen: dict[tuple[str, str], str] = {}
     for number, m in enumerate(mappings, start=1):
         if m.column not in CHOICES:
-            raise MapError("map_bad_column", file=file, row=number, column=m.column, allowed=", ".join(CHOICES))
+            raise Refused("map_bad_column", file=file, row=number, column=m.column, allowed=", ".join(CHOICES))
         if not m.value:
-            raise MapError("map_bad_value", file=file, row=number)
+            raise Refused("map_bad_value", file=file, row=number)
         allowed = CHOICES[m.column][1]
         if m.canonical not in allowed:
-            raise MapError("map_bad_canonical", file=file, row=number, value=m.canonical, allowed=", ".join(allowed))
+            raise Refused("map_bad_canonical", file=file, row=number, value=m.canonical, allowed=", ".join(allowed))
         key = (m.column, m.value.lower())
         if seen.setdefault(key, m.canonical) != m.canonical:
-            raise MapError("map_conflict", file=file, row=number, column=m.column, value=m.value)
+            raise Refused("map_conflict", file=file, row=number, column=m.column, value=m.value)
     return mappings
 
 
@@ -67,7 +59,7 @@ def read_file(path: Path) -> list[Mapping]:
     from closeloop import ledger
 
     if not path.exists():
-        raise MapError("map_file_missing", file=str(path))
+        raise Refused("map_file_missing", file=str(path))
     text = ledger.decode(path.read_bytes(), path.name)
     rows = [r for r in csv.reader(io.StringIO(text, newline="")) if any(c.strip() for c in r)]
     if rows and [c.strip().lower() for c in rows[0]] == ["column", "value", "canonical"]:
@@ -75,7 +67,7 @@ def read_file(path: Path) -> list[Mapping]:
     mappings = []
     for number, row in enumerate(rows, start=1):
         if len(row) != 3:
-            raise MapError("map_bad_line", file=path.name, row=number)
+            raise Refused("map_bad_line", file=path.name, row=number)
         column, value, canonical = (written(c) for c in row)
         mappings.append(Mapping(column.lower(), value, canonical.lower()))
     return checked(mappings, path.name)

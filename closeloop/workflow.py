@@ -16,6 +16,7 @@ import duckdb
 
 from closeloop import store, trail
 from closeloop.identity import Identity
+from closeloop.refusal import Refused
 
 NONCONFORMITY_STATUSES = ("open", "in_progress", "awaiting_verification", "closed")
 ACTION_STATUSES = ("planned", "in_progress", "done", "cancelled")
@@ -70,15 +71,6 @@ MOVES: dict[tuple[str, str], Move] = {
 }
 
 _writing = threading.Lock()  # one move at a time in this process; other processes collide on the seal
-
-
-class Refused(Exception):
-    """A move that is not allowed; `key` names the catalog message that says why."""
-
-    def __init__(self, key: str, **details):
-        super().__init__(key, details)
-        self.key = key
-        self.details = details
 
 
 class StaleRecord(Refused):
@@ -200,7 +192,9 @@ def verify(con, who: Identity, ref: str, *, effective: bool, note: str | None = 
         raise Refused("refused_future_date", on=on)
 
     def change(cur, nc, actions):
-        owners = [a["owner"] for a in actions if a["status"] != "cancelled" and who.is_owner(a["owner"])]
+        owners = cur.execute("select list_filter($owners::varchar[], lambda owner: is_owned_by(owner, $names::varchar[]))",
+                             {"owners": [a["owner"] for a in actions if a["status"] != "cancelled"],
+                              "names": who.names}).fetchone()[0]
         if owners:
             raise Refused("refused_verifier_is_owner", who=owners[0])
         if effective:
@@ -335,7 +329,7 @@ def _write(con, who: Identity, entity: str, move: str, ref: str, version: int | 
                 except duckdb.Error:
                     pass
                 if store.disk_full(e):
-                    raise store.StoreError("disk_full", path=_folder_of(cur)) from None
+                    raise Refused("disk_full", path=_folder_of(cur)) from None
                 if not isinstance(e, duckdb.TransactionException):
                     raise
                 raise _stale(cur, entity, ref) from None

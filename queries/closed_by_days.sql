@@ -5,6 +5,6 @@ select
 from nonconformity_in_scope(
     $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
 )
-where closed_on between $since and $until
+where in_period(closed_on, $since, $until)
 group by days_to_close
 order by days_to_close

@@ -4,7 +4,7 @@ with settled as (
     from nonconformity_in_scope(
         $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
     )
-    where closed_on between $since and $until
+    where in_period(closed_on, $since, $until)
         and unsettled_action_count = 0
         and first_action_done_on is not null
 )

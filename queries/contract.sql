@@ -11,11 +11,11 @@ open_counts as (
     select
         count(*) as open,
         count(*) filter (where is_overdue) as overdue,
-        count(*) filter (where age_days between 0 and 30) as aging_0_30,
-        count(*) filter (where age_days between 31 and 60) as aging_31_60,
-        count(*) filter (where age_days between 61 and 90) as aging_61_90,
-        count(*) filter (where age_days between 91 and 180) as aging_91_180,
-        count(*) filter (where age_days >= 181) as aging_181_plus,
+        count(*) filter (where aging_bucket(age_days) = '0-30') as aging_0_30,
+        count(*) filter (where aging_bucket(age_days) = '31-60') as aging_31_60,
+        count(*) filter (where aging_bucket(age_days) = '61-90') as aging_61_90,
+        count(*) filter (where aging_bucket(age_days) = '91-180') as aging_91_180,
+        count(*) filter (where aging_bucket(age_days) = '181+') as aging_181_plus,
         count(*) filter (where due_on is null) as no_due_date_open,
     from scoped
     where is_open
@@ -27,7 +27,7 @@ opened_counts as (
         count(*) filter (where is_repeat) as repeat_in_period,
         count(*) filter (where is_repeat_after_closure) as repeat_after_closure_in_period,
     from scoped
-    where found_on between $since and $until
+    where in_period(found_on, $since, $until)
 ),
 
 closed_counts as (
@@ -36,7 +36,7 @@ closed_counts as (
         count(*) filter (where is_closed_on_time) as closed_on_time_in_period,
         count(*) filter (where is_closed_with_due_date) as closed_with_due_date_in_period,
     from scoped
-    where closed_on between $since and $until
+    where in_period(closed_on, $since, $until)
 ),
 
 action_counts as (

@@ -3,7 +3,7 @@ with findings as (
     from nonconformity_terms_in_scope(
         $as_of, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
     )
-    where (found_on between $since and $until) or is_open
+    where in_period(found_on, $since, $until) or is_open
 ),
 
 duplicated as (

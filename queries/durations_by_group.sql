@@ -11,13 +11,13 @@ with opened as (
     from nonconformity_in_scope(
         $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
     )
-    where found_on between $since and $until
+    where in_period(found_on, $since, $until)
         and found_on <= $as_of
 )
 
 select
     grp,
-    case when closed_on <= $as_of then days_to_close else $as_of - found_on end as duration,
+    days_observed as duration,
     count(*) filter (where closed_on <= $as_of) as events,
     count(*) as exits,
 from opened

@@ -14,12 +14,12 @@ by_unit as (
         unit,
         count(*) filter (where is_open) as open,
         count(*) filter (where is_overdue) as overdue,
-        count(*) filter (where found_on between $since and $until) as opened_in_period,
-        count(*) filter (where closed_on between $since and $until) as closed_in_period,
-        count(*) filter (where closed_on between $since and $until and is_closed_on_time) as closed_on_time_in_period,
-        count(*) filter (where closed_on between $since and $until and is_closed_with_due_date)
+        count(*) filter (where in_period(found_on, $since, $until)) as opened_in_period,
+        count(*) filter (where in_period(closed_on, $since, $until)) as closed_in_period,
+        count(*) filter (where in_period(closed_on, $since, $until) and is_closed_on_time) as closed_on_time_in_period,
+        count(*) filter (where in_period(closed_on, $since, $until) and is_closed_with_due_date)
             as closed_with_due_date_in_period,
-        count(*) filter (where found_on between $since and $until and is_repeat) as repeat_in_period,
+        count(*) filter (where in_period(found_on, $since, $until) and is_repeat) as repeat_in_period,
     from scoped
     group by unit
 ),

@@ -12,6 +12,6 @@ select
 from nonconformity_in_scope(
     $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
 )
-where closed_on between $since and $until
+where in_period(closed_on, $since, $until)
 group by all
 order by quarter_start

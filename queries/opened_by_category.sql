@@ -15,7 +15,7 @@ counted as (
         $as_of, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
     ) as n
     left join category_names as c on c.category = n.category
-    where n.found_on between $since and $until
+    where in_period(n.found_on, $since, $until)
     group by coalesce(n.category, '')
 )
 

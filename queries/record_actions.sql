@@ -11,7 +11,7 @@ select
     a.evidence,
     a.version,
     a.is_overdue,
-    case when a.is_overdue then $as_of - a.due_on end as days_overdue,
+    a.days_overdue,
 from action_at($as_of) as a
 join nonconformities as n on n.ref = a.nonconformity
 where n.unit in (select code from unit_subtree($scope))

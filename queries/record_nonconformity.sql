@@ -17,7 +17,7 @@ select
     n.verified_by,
     n.version,
     n.is_overdue,
-    case when n.is_overdue then $as_of - n.due_on end as days_overdue,
+    n.days_overdue,
 from nonconformity_at($as_of, $window_days) as n
 join units as u on u.code = n.unit
 where n.unit in (select code from unit_subtree($scope))

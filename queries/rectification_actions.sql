@@ -2,7 +2,6 @@
 with in_view as not materialized (
     select
         a.*,
-        case when a.is_overdue then $as_of - a.due_on end as days_overdue,
     from action_in_scope(
         $as_of, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
     ) as a
@@ -13,7 +12,7 @@ with in_view as not materialized (
         when 'awaiting_verification' then a.nonconformity_id in (
             select id from nonconformities where status = 'awaiting_verification'
         )
-        when 'mine' then a.is_open and list_contains($me::varchar[], lower(trim(a.owner)))
+        when 'mine' then a.is_open and is_owned_by(a.owner, $me::varchar[])
         else true
     end
 ),

@@ -10,13 +10,12 @@ mine as (
     select a.nonconformity_id
     from action_at($as_of) as a
     where a.is_open
-        and list_contains($me::varchar[], lower(trim(a.owner)))
+        and is_owned_by(a.owner, $me::varchar[])
 ),
 
 listed as (
     select
         n.*,
-        case when n.is_overdue then $as_of - n.due_on end as days_overdue,
         count(*) over () as rows_in_view,
     from findings as n
     where case $view

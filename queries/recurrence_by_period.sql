@@ -13,6 +13,6 @@ select
 from nonconformity_in_scope(
     $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
 )
-where found_on between $since and $until
+where in_period(found_on, $since, $until)
 group by all
 order by period_start

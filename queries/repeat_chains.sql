@@ -3,7 +3,7 @@ with later as (
     from nonconformity_in_scope(
         $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
     )
-    where found_on between $since and $until
+    where in_period(found_on, $since, $until)
         and is_repeat
         and ($chain_criterion is null or criterion = $chain_criterion)
         and ($chain_unit is null or unit in (select code from unit_subtree($chain_unit)))

@@ -10,7 +10,7 @@ with counted as (
         $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
     ) as n
     join criteria as c on c.code = n.criterion
-    where n.found_on between $since and $until
+    where in_period(n.found_on, $since, $until)
         and n.is_repeat
     group by n.criterion
 )

@@ -9,7 +9,7 @@ with by_path as (
     from nonconformity_in_scope(
         $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
     )
-    where found_on between $since and $until
+    where in_period(found_on, $since, $until)
         and is_repeat
     group by unit_path, criterion
 ),

@@ -12,7 +12,7 @@ select
     a.status::varchar as status,
     a.done_on,
     a.is_overdue,
-    case when a.is_overdue then $as_of - a.due_on end as days_overdue,
+    a.days_overdue,
 from review_decisions as d
 join action_at($as_of) as a on a.ref = d.action
 join nonconformities as n on n.ref = a.nonconformity

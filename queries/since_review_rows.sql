@@ -33,7 +33,7 @@ select
     n.found_on,
     n.due_on,
     n.closed_on,
-    case when n.is_overdue then $as_of - n.due_on end as days_overdue,
+    n.days_overdue,
     o.owners,
 from changed as n
 join units as u on u.code = n.unit

@@ -3,7 +3,7 @@ with opened as (
     from nonconformity_in_scope(
         $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
     )
-    where found_on between $since and $until
+    where in_period(found_on, $since, $until)
         and criterion is not null
 ),
 

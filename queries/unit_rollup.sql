@@ -13,7 +13,7 @@ own as (
     from (
         select unit, count(*) as opened, 0 as open, 0 as overdue,
         from scoped
-        where found_on between $since and $until
+        where in_period(found_on, $since, $until)
         group by unit
         union all
         select unit, 0, count(*), count(*) filter (where is_overdue),

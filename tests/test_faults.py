@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from closeloop import ledger, store, workflow
+from closeloop.refusal import Refused
 
 from test_workflow import ACTIONS, CRITERIA, EDITOR, NONCONFORMITIES, ON, UNITS
 
@@ -93,7 +94,7 @@ def test_a_full_disk_while_keeping_an_evidence_file_says_so_and_leaves_nothing_h
     filler = fill(small_disk, leave=64 * 1024)
     data = os.urandom(512 * 1024)
     digest = hashlib.sha256(data).hexdigest()
-    with pytest.raises(store.StoreError) as refused:
+    with pytest.raises(Refused) as refused:
         workflow.done(con, EDITOR, "CA-OPEN-1", evidence="簽到表", on=ON, attachment=("sheet.pdf", data))
     assert (refused.value.key, refused.value.details) == ("disk_full", {"path": str(small_disk / "attachments")})
     assert list((small_disk / "attachments").iterdir()) == []
@@ -111,7 +112,7 @@ def test_a_full_disk_when_the_move_commits_says_disk_full_not_changed_by_someone
     before = events(con)
     con.execute("checkpoint")  # an empty write-ahead log: the move's first page of it finds no room
     fill(small_disk)
-    with pytest.raises(store.StoreError) as refused:
+    with pytest.raises(Refused) as refused:
         workflow.start(con, EDITOR, "CA-OPEN-1")
     assert (refused.value.key, refused.value.details) == ("disk_full", {"path": str(small_disk)})
     assert events(con) == before

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
-from closeloop import identity, store, workflow
+from closeloop import identity, ledger, store, workflow
+from closeloop.filters import Filters
 from closeloop.identity import Identity
 
 
@@ -49,6 +52,19 @@ def test_the_nowhere_scope_sees_no_unit(con):
     assert len(store.run(con, "unit_tree", {"scope": None})) == 2
 
 
-def test_an_owner_is_matched_by_login_email_or_name_ignoring_case_and_spaces():
+def test_an_owner_is_matched_by_login_email_or_name_ignoring_case_and_spaces(con):
     who = Identity("li@dh.example", "auditor", "DH", "李華")
-    assert [who.is_owner(o) for o in ("李華", " LI@dh.example", "李华", None)] == [True, True, False, False]
+    matched = con.execute("select [is_owned_by(o, $names) for o in ['李華', ' LI@dh.example', '李华', null]]",
+                          {"names": who.names}).fetchone()[0]
+    assert matched == [True, True, False, None]  # no owner: not anyone's (a filter drops it)
+
+
+def test_the_mine_view_lists_the_viewers_open_actions_by_any_of_their_names_in_any_case(write_ledger, tmp_path):
+    # LEDGER: CA-2 (open, on NC-2) is owned by 李華; CA-1, owned by 王明, is done.
+    con = store.connect(tmp_path / "mine.duckdb")
+    assert ledger.load(con, ledger.read([write_ledger()]), actor="test").ok
+    params = Filters.default(date(2026, 6, 30)).params() | {"view": "mine", "limit": 100}
+    mine = {names: list(store.run(con, "rectification_actions", params | {"me": list(names)})["ref"])
+            for names in [(" 李華 ",), ("li@dh.example", "李華"), ("李华",), ("王明",), ()]}
+    assert mine == {(" 李華 ",): ["CA-2"], ("li@dh.example", "李華"): ["CA-2"], ("李华",): [], ("王明",): [], (): []}
+    assert list(store.run(con, "rectification_nonconformities", params | {"me": ["李華"]})["ref"]) == ["NC-2"]

@@ -12,6 +12,7 @@ import pytest
 from conftest import REPO, csv_text, nc
 
 from closeloop import lease, ledger, store
+from closeloop.refusal import Refused
 
 
 def count(con) -> int:
@@ -112,7 +113,7 @@ def test_a_run_waits_no_longer_than_the_lease_allows_and_names_the_command(tmp_p
     try:
         db.with_name(f"{db.name}.wanted.{sleeper.pid}").write_text("{}", encoding="utf-8")
         held = lease.Lease(db, poll=0.02, wait=0.3)
-        with pytest.raises(store.StoreError) as refused:
+        with pytest.raises(Refused) as refused:
             with held.hold():
                 pass
         assert refused.value.key == "store_locked_command"

@@ -287,7 +287,7 @@ def test_a_changed_mapping_is_an_event_with_its_old_and_new_value(org):
 def test_a_bad_mapping_line_is_named(tmp_path, line, key, details):
     path = tmp_path / "map.csv"
     path.write_text("column,value,canonical\n" + line + "\n", encoding="utf-8")
-    with pytest.raises(value_maps.MapError) as refused:
+    with pytest.raises(Refused) as refused:
         value_maps.read_file(path)
     assert (refused.value.key, refused.value.details) == (key, details)
 

@@ -13,6 +13,7 @@ import pytest
 
 from closeloop import identity, ledger, replica, review, store, trail, workflow
 from closeloop.filters import Filters
+from closeloop.refusal import Refused
 
 from conftest import fresh_replica, new_database
 
@@ -171,7 +172,7 @@ def test_a_failed_write_leaves_neither_postgresql_nor_the_replica_changed(url):
 
 def test_a_store_that_does_not_exist_is_named_without_its_password(postgres):
     missing = postgres.replace("closeloop@", "closeloop:secret@") + "/nowhere"
-    with pytest.raises(store.StoreError) as refused:
+    with pytest.raises(Refused) as refused:
         store.connect(missing)
     assert refused.value.key == "store_unreadable"
     assert refused.value.details["path"] == missing.replace(":secret@", ":***@")

@@ -14,6 +14,7 @@ from conftest import csv_text, nc
 
 from closeloop import i18n, ledger, metrics, store
 from closeloop.filters import Filters
+from closeloop.refusal import Refused
 
 MACROS = {"nonconformity_at", "nonconformity_in_scope", "unit_subtree", "action_at", "repeat_flags"}
 
@@ -106,7 +107,7 @@ def test_a_store_held_by_a_dashboard_is_named_as_the_dashboard(tmp_path):
     )
     try:
         assert holder.stdout.readline() == "held\n"
-        with pytest.raises(store.StoreError) as refused:
+        with pytest.raises(Refused) as refused:
             store.connect(db, wait=0.2)
         assert (refused.value.key, refused.value.details) == ("store_locked_dashboard", {"path": str(db), "pid": holder.pid})
     finally:

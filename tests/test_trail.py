@@ -10,6 +10,7 @@ import duckdb
 import pytest
 
 from closeloop import identity, store, trail, workflow
+from closeloop.refusal import Refused
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN = identity.local_administrator("admin")
@@ -215,8 +216,9 @@ def test_a_move_on_a_seen_version_that_changed_is_refused(cli, store_at, golden_
 def test_the_workflow_refuses_what_the_command_line_does(tmp_path):
     # The same refusal through the module, for the page: a viewer cannot record anything.
     con = store.connect(tmp_path / "s.duckdb")
-    with pytest.raises(workflow.Refused):
+    with pytest.raises(Refused) as refused:
         workflow.start(con, identity.Identity("v@x", "viewer"), "CA-1")
+    assert (refused.value.key, refused.value.details) == ("refused_role", {"role": "viewer", "move": "start"})
 
 
 def test_every_module_that_writes_events_seals_them():
@@ -375,7 +377,7 @@ def test_a_move_on_a_record_changed_behind_the_trail_is_refused_so_the_change_is
     con.close()
     con = store.connect(copy)
     events = con.execute("select count(*) from events").fetchone()[0]
-    with pytest.raises(workflow.Refused) as refused:
+    with pytest.raises(Refused) as refused:
         workflow.start(con, ADMIN, "CA-0017-1")
     assert (refused.value.key, refused.value.details) == (
         "trail_record_changed", {"entity": "action", "ref": "CA-0017-1", "field": "due_on"})

@@ -10,6 +10,7 @@ import pytest
 from closeloop import identity, ledger, metrics, store, trail, workflow
 from closeloop.filters import Filters
 from closeloop.identity import Identity
+from closeloop.refusal import Refused
 
 BOTH_BACKENDS = True
 UNITS = """code,name,parent
@@ -156,7 +157,7 @@ REFUSALS = [
     "unknown-finding"])
 def test_refused_moves_say_why_and_write_nothing(con, do, key):
     before = (last_event(con), con.execute("select count(*) from trail_blocks").fetchone()[0])
-    with pytest.raises(workflow.Refused) as refused:
+    with pytest.raises(Refused) as refused:
         do(con)
     assert refused.value.key == key
     assert (last_event(con), con.execute("select count(*) from trail_blocks").fetchone()[0]) == before
@@ -169,7 +170,7 @@ def test_a_cancelled_action_refuses_every_move(con):
                lambda: workflow.done(con, ADMIN, "CA-OPEN-1", evidence="x", on=ON),
                lambda: workflow.extend(con, ADMIN, "CA-OPEN-1", due_on=date(2026, 9, 1), reason="x"),
                lambda: workflow.cancel(con, ADMIN, "CA-OPEN-1", reason="x")):
-        with pytest.raises(workflow.Refused) as refused:
+        with pytest.raises(Refused) as refused:
             do()
         keys.append(refused.value.key)
     assert keys == ["refused_action_cancelled"] * 4
@@ -177,7 +178,7 @@ def test_a_cancelled_action_refuses_every_move(con):
 
 def test_the_verifier_must_not_own_any_of_its_actions(con):
     owner = Identity(actor="wang@dh.example", role="auditor", unit="DH", name="王明")
-    with pytest.raises(workflow.Refused) as refused:
+    with pytest.raises(Refused) as refused:
         workflow.verify(con, owner, "NC-READY", effective=True, on=ON)
     assert (refused.value.key, refused.value.details) == ("refused_verifier_is_owner", {"who": "王明"})
 
@@ -328,7 +329,7 @@ def test_two_transactions_sealing_at_once_cannot_both_commit(con):
     (VIEWER, lambda c, w: workflow.set_user(c, w, "x@dh.example", role="viewer", unit="DH")),
 ], ids=["viewer-start", "auditor-done", "editor-verify", "editor-reopen", "viewer-set-user"])
 def test_a_role_may_only_make_its_moves(con, who, do):
-    with pytest.raises(workflow.Refused) as refused:
+    with pytest.raises(Refused) as refused:
         do(con, who)
     assert refused.value.key == "refused_role"
 
@@ -339,7 +340,7 @@ def test_a_role_may_only_make_its_moves(con, who, do):
     lambda c: workflow.verify(c, AUDITOR, "NC-DS", effective=True, on=ON),
 ], ids=["start", "add-action", "verify"])
 def test_moves_outside_the_viewers_unit_are_refused(con, do):
-    with pytest.raises(workflow.Refused) as refused:
+    with pytest.raises(Refused) as refused:
         do(con)
     assert refused.value.key == "refused_out_of_scope"
 
@@ -348,7 +349,7 @@ def test_an_administrator_gives_roles_within_their_own_subtree_only(con):
     dh_admin = Identity(actor="boss@dh.example", role="administrator", unit="DH")
     assert workflow.set_user(con, dh_admin, "New@DH.example", role="unit_editor", unit="DH-01", name="新人") == 4
     assert identity.lookup(con, "new@dh.example") == Identity("new@dh.example", "unit_editor", "DH-01", "新人")
-    with pytest.raises(workflow.Refused) as refused:
+    with pytest.raises(Refused) as refused:
         workflow.set_user(con, dh_admin, "other@ds.example", role="viewer", unit="DS")
     assert refused.value.key == "refused_out_of_scope"
 

@@ -17,6 +17,34 @@ window earlier as (
     range between window_days preceding and 1 preceding
 );
 
+-- is a day within the period [since, until], both ends included ("opened in period": found_on; "closed
+-- in period": closed_on)
+create or replace macro in_period(day, since, until) as
+    day between since and until;
+
+-- "mine": does an action's owner name one of these people (a login, an email, a name as written in the
+-- ledger)? Names match trimmed and ignoring case; owner_key is the one place that says when two are the same.
+create or replace macro owner_key(name) as
+    lower(trim(name));
+
+create or replace macro is_owned_by(owner, names) as
+    list_contains(list_transform(names, lambda name: owner_key(name)), owner_key(owner));
+
+-- the aging bucket of a finding open for age_days: 0–30, 31–60, 61–90, 91–180, 181+ days
+create or replace macro aging_bucket(age_days) as
+    case
+        when age_days <= 30 then '0-30'
+        when age_days <= 60 then '31-60'
+        when age_days <= 90 then '61-90'
+        when age_days <= 180 then '91-180'
+        else '181+'
+    end;
+
+-- whole days an open item is past its due date as of a date; 0 when it is not (yet)
+-- overdue (the pages' lists show null there)
+create or replace macro days_overdue(is_open, due_on, as_of) as
+    if(is_open and due_on < as_of, as_of - due_on, 0);
+
 -- the window whose repeat flags each finding keeps on its row (is_repeat_365, is_repeat_after_closure_365)
 create or replace macro kept_window() as 365;
 
@@ -42,8 +70,11 @@ select
     n.*,
     n.found_on <= as_of and (n.closed_on is null or n.closed_on > as_of) as is_open,
     is_open and coalesce(n.due_on < as_of, false) as is_overdue,
+    nullif(days_overdue(is_open, n.due_on, as_of), 0) as days_overdue,
     case when is_open then as_of - n.found_on end as age_days,
     n.closed_on - n.found_on as days_to_close,
+    -- the Kaplan–Meier duration: days to close if closed by as_of (an event), else days open so far (censored)
+    if(n.closed_on <= as_of, n.closed_on, as_of) - n.found_on as days_observed,
     coalesce(n.closed_on <= n.due_on, false) as is_closed_on_time,
     -- a closure with no due date is neither on time nor late: the on-time rate is over these only
     n.closed_on is not null and n.due_on is not null as is_closed_with_due_date,
@@ -102,6 +133,7 @@ select
         and a.status <> 'cancelled'
         and (a.done_on is null or a.done_on > as_of) as is_open,
     is_open and coalesce(a.due_on < as_of, false) as is_overdue,
+    nullif(days_overdue(is_open, a.due_on, as_of), 0) as days_overdue,
 from (
     select a.*, later.id as not_yet_found,
     from actions as a
@@ -154,10 +186,6 @@ create or replace macro due_status(is_open, due_on, as_of, due_soon_days) as
         when due_on <= as_of + due_soon_days::integer then 'due_soon'
         else 'on_track'
     end;
-
--- whole days an open item is past its due date as of a date; 0 when it is not (yet) overdue
-create or replace macro days_overdue(is_open, due_on, as_of) as
-    if(is_open and due_on < as_of, as_of - due_on, 0);
 
 -- the setting of that key as an integer (settings: due_soon_days, head_after_days, above_after_days)
 create or replace macro setting_days(name) as
@@ -342,7 +370,7 @@ create or replace macro inspection_at(as_of, since, until) as table
 select
     i.* exclude (withdrawn),
     u.path as unit_path,
-    i.planned_on between since and least(until, as_of) as is_due,
+    in_period(i.planned_on, since, least(until, as_of)) as is_due,
     is_due and coalesce(i.performed_on <= as_of, false) as is_performed,
     is_due and not is_performed as is_overdue,
 from inspections as i
@@ -428,7 +456,7 @@ select
 from survey_answers as a
 join units as u on u.code = a.unit
 where not a.withdrawn
-    and a.answered_on between since and least(until, as_of);
+    and in_period(a.answered_on, since, least(until, as_of));
 
 -- one row per survey answer of the window in the unit filter's subtree and the viewer's scope
 create or replace macro survey_answer_in_scope(as_of, since, until, unit, scope) as table
