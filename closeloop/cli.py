@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from closeloop import i18n, identity, ledger, metrics, plan_ledger, refusal, store, trail, value_maps, workflow
+from closeloop import i18n, identity, ledger, metrics, plan_ledger, store, trail, value_maps, workflow
 from closeloop.filters import DATE_LIMITS, DEFAULT_WINDOW_DAYS, SEVERITIES, SOURCES, WINDOW_LIMITS, Filters
 from closeloop.refusal import Refused
 

@@ -25,6 +25,14 @@ AS_OF = date(2026, 6, 30)
 # Paths and the command line
 
 
+# metrics prints the plan-and-check numbers beside the contract; the golden ledger has none of their rows
+NO_PLAN_CHECK = {
+    "objectives": {"with_status": 0, "met": 0, "at_risk": 0, "missed": 0, "score": None},
+    "inspections": {"due": 0, "performed": 0, "performed_rate": None, "overdue": 0, "coverage": None, "score": None},
+    "satisfaction": {"answers": 0, "index": None, "satisfied_share": None, "dissatisfied_share": None},
+}
+
+
 @pytest.fixture(scope="session")
 def golden_dir() -> Path:
     return SHARED / "golden"

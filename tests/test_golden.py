@@ -14,16 +14,10 @@ from lifelines import KaplanMeierFitter
 from closeloop import metrics, store
 from closeloop.filters import Filters
 
-from conftest import store_location
+from conftest import NO_PLAN_CHECK, store_location
 
 BOTH_BACKENDS = True
 SCOPES = {"all": [], "unit:DH": ["--unit", "DH"]}
-# metrics prints the plan-and-check numbers beside the contract; the golden ledger has none of their rows
-NO_PLAN_CHECK = {
-    "objectives": {"with_status": 0, "met": 0, "at_risk": 0, "missed": 0, "score": None},
-    "inspections": {"due": 0, "performed": 0, "performed_rate": None, "overdue": 0, "coverage": None, "score": None},
-    "satisfaction": {"answers": 0, "index": None, "satisfied_share": None, "dissatisfied_share": None},
-}
 
 
 @pytest.fixture(scope="module")
