@@ -266,8 +266,14 @@ def parameters(text: str) -> frozenset[str]:
     return frozenset(_PARAM.findall(_COMMENT.sub("", text)))
 
 
+# the fields of $filters, the struct the scope macros of terms.sql take (is_in_scope and the *_in_scope tables)
+FILTER_FIELDS = ("as_of", "window_days", "unit", "sources", "severities", "categories", "scope")
+
+
 def bind(text: str, params: dict) -> dict:
     used = parameters(text)
+    if "filters" in used and "filters" not in params and params.keys() >= set(FILTER_FIELDS):
+        params = params | {"filters": {name: params[name] for name in FILTER_FIELDS}}
     missing = used - params.keys()
     if missing:
         raise KeyError(f"query needs {sorted(missing)}")
@@ -280,6 +286,8 @@ def run(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None):
     bound = bind(text, params or {})
     if "window_days" in bound:
         ensure_repeats(con, bound["window_days"])
+    if "filters" in bound:
+        ensure_repeats(con, bound["filters"]["window_days"])
     cur = con.cursor()
     try:
         return cur.execute(text, bound).df()

@@ -2,9 +2,7 @@
 select
     days_to_close,
     count(*) as closed,
-from nonconformity_in_scope(
-    $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
-)
+from nonconformity_in_scope($filters)
 where in_period(closed_on, $since, $until)
 group by days_to_close
 order by days_to_close

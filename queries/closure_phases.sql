@@ -1,9 +1,7 @@
 -- one row: for findings closed in the period whose actions were all done or cancelled, the median days of each phase
 -- (what a finding's actions settled to is kept on its row: schema 008)
 with settled as (
-    from nonconformity_in_scope(
-        $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
-    )
+    from nonconformity_in_scope($filters)
     where in_period(closed_on, $since, $until)
         and unsettled_action_count = 0
         and first_action_done_on is not null

@@ -2,9 +2,7 @@
 -- Each count reads only the findings it needs (open at the date, opened or closed in the period): the
 -- store is roughly in the order found, so each filter skips most of it.
 with scoped as not materialized (
-    from nonconformity_in_scope(
-        $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
-    )
+    from nonconformity_in_scope($filters)
 ),
 
 open_counts as (
@@ -43,9 +41,7 @@ action_counts as (
     select
         count(*) as actions_open,
         count(*) filter (where is_overdue) as actions_overdue,
-    from action_in_scope(
-        $as_of, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
-    )
+    from action_in_scope($filters)
     where is_open
 )
 

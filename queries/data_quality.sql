@@ -1,9 +1,7 @@
 -- one row per data-quality check: how many findings (or, for done_without_evidence, actions) of the ledger in view fail it;
 -- the actions' counts are kept on each finding's row (schema 007)
 with findings as (
-    from nonconformity_terms_in_scope(
-        $as_of, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
-    )
+    from nonconformity_terms_in_scope($filters)
     where in_period(found_on, $since, $until) or is_open
 ),
 

@@ -1,8 +1,6 @@
 -- one row per finding (or per action, for done_without_evidence) of the ledger in view that fails the check $check, oldest first
 with findings as (
-    from nonconformity_terms_in_scope(
-        $as_of, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
-    )
+    from nonconformity_terms_in_scope($filters)
     where in_period(found_on, $since, $until) or is_open
 ),
 

@@ -8,9 +8,7 @@ with opened as (
             when 'unit' then child_below(unit_path, $unit)
             when 'quarter' then strftime(date_trunc('quarter', found_on), '%Y-Q') || quarter(found_on)
         end as grp,
-    from nonconformity_in_scope(
-        $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
-    )
+    from nonconformity_in_scope($filters)
     where in_period(found_on, $since, $until)
         and found_on <= $as_of
 )

@@ -1,8 +1,6 @@
 -- one row per unit one level below the chosen one: the contract's counts for everything at and below it
 with scoped as not materialized (
-    from nonconformity_in_scope(
-        $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
-    )
+    from nonconformity_in_scope($filters)
 ),
 
 -- counted per unit first: the unit one level below is then found for thousands of rows, not millions.
@@ -32,7 +30,7 @@ by_path as (
 
 late_actions as (
     select nc_unit_path as unit_path, count(*) as actions_overdue
-    from action_in_scope($as_of, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope)
+    from action_in_scope($filters)
     where is_overdue
     group by nc_unit_path
 ),

@@ -1,8 +1,6 @@
 -- one row per (finding, action) of the ledger as of the as-of date: findings found in the period or still open then, within the filters and the viewer's scope; a finding without actions is one row; with its colour (三色督办) and the due date a finding without one defaults to
 with findings as (
-    from nonconformity_terms_in_scope(
-        $as_of, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
-    )
+    from nonconformity_terms_in_scope($filters)
     where in_period(found_on, $since, $until) or is_open
 )
 

@@ -16,9 +16,7 @@ select
     n.is_overdue,
     n.is_repeat,
     n.is_repeat_after_closure,
-from nonconformity_in_scope(
-    $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
-) as n
+from nonconformity_in_scope($filters) as n
 join units as u on u.code = n.unit
 where ($drill_unit is null or n.unit in (select code from unit_subtree($drill_unit)))
     and ($drill_criterion is null or n.criterion = $drill_criterion)

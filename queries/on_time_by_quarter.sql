@@ -9,9 +9,7 @@ select
     count(*) filter (where is_closed_on_time) / nullif(count(*) filter (where is_closed_with_due_date), 0)
         as on_time_rate,
     quarter_start < $since or quarter_start + interval 3 month > least($until, $as_of) + 1 as partial,
-from nonconformity_in_scope(
-    $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
-)
+from nonconformity_in_scope($filters)
 where in_period(closed_on, $since, $until)
 group by all
 order by quarter_start

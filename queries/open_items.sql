@@ -1,9 +1,7 @@
 -- one row per finding open at the as-of date in the chosen subtree, oldest first, with the owners of its open actions
 with open_findings as (
     -- the first $limit only: their owners are all the list needs
-    from nonconformity_in_scope(
-        $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
-    )
+    from nonconformity_in_scope($filters)
     where is_open
     order by found_on, ref
     limit $limit

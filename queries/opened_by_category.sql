@@ -11,9 +11,7 @@ counted as (
         coalesce(n.category, '') as category,
         coalesce(any_value(c.category_en), any_value(n.category), '') as category_en,
         count(*) as opened,
-    from nonconformity_terms_in_scope(
-        $as_of, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
-    ) as n
+    from nonconformity_terms_in_scope($filters) as n
     left join category_names as c on c.category = n.category
     where in_period(n.found_on, $since, $until)
     group by coalesce(n.category, '')

@@ -1,9 +1,7 @@
 -- one row per month of the period: findings opened and closed in it, the open backlog at its end, and whether
 -- the period or the as-of date cuts the month short (a partial month, drawn as such)
 with scoped as (
-    from nonconformity_terms_in_scope(
-        $as_of, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
-    )
+    from nonconformity_terms_in_scope($filters)
 ),
 
 months as (

@@ -4,9 +4,7 @@ with counted as (
         unit,
         count(*) as open,
         count(*) filter (where is_overdue) as overdue,
-    from nonconformity_terms_in_scope(
-        $as_of, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
-    )
+    from nonconformity_terms_in_scope($filters)
     where is_open
     group by unit
     having count(*) filter (where is_overdue) > 0

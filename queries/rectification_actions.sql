@@ -2,9 +2,7 @@
 with in_view as not materialized (
     select
         a.*,
-    from action_in_scope(
-        $as_of, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
-    ) as a
+    from action_in_scope($filters) as a
     where case $view
         when 'open' then a.is_open
         when 'overdue' then a.is_overdue

@@ -1,8 +1,6 @@
 -- one row per finding in the quick view $view that the viewer may see and the filters select, most overdue first: the first $limit, each with how many the view holds
 with findings as (
-    from nonconformity_in_scope(
-        $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
-    )
+    from nonconformity_in_scope($filters)
 ),
 
 -- the findings with an open action the viewer owns

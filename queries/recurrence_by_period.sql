@@ -10,9 +10,7 @@ select
     period_start < $since
         or period_start + case $grain when 'quarter' then interval 3 month else interval 1 month end
             > least($until, $as_of) + 1 as partial,
-from nonconformity_in_scope(
-    $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
-)
+from nonconformity_in_scope($filters)
 where in_period(found_on, $since, $until)
 group by all
 order by period_start

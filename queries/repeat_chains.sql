@@ -1,8 +1,6 @@
 -- one row per (earlier finding, later finding that repeated it) among repeats opened in the period, in time order; $chain_unit / $chain_criterion narrow it (null = any)
 with later as (
-    from nonconformity_in_scope(
-        $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
-    )
+    from nonconformity_in_scope($filters)
     where in_period(found_on, $since, $until)
         and is_repeat
         and ($chain_criterion is null or criterion = $chain_criterion)

@@ -6,9 +6,7 @@ with counted as (
         any_value(coalesce(c.title_en, c.title)) as title_en,
         count(*) as repeats,
         count(*) filter (where n.is_repeat_after_closure) as repeats_after_closure,
-    from nonconformity_in_scope(
-        $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
-    ) as n
+    from nonconformity_in_scope($filters) as n
     join criteria as c on c.code = n.criterion
     where in_period(n.found_on, $since, $until)
         and n.is_repeat

@@ -6,9 +6,7 @@ with by_path as (
         criterion,
         count(*) as repeats,
         count(*) filter (where is_repeat_after_closure) as repeats_after_closure,
-    from nonconformity_in_scope(
-        $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
-    )
+    from nonconformity_in_scope($filters)
     where in_period(found_on, $since, $until)
         and is_repeat
     group by unit_path, criterion

@@ -1,8 +1,6 @@
 -- one row per criterion failed in the period: in how many units, out of how many units with any finding, ranked by units
 with opened as (
-    from nonconformity_in_scope(
-        $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
-    )
+    from nonconformity_in_scope($filters)
     where in_period(found_on, $since, $until)
         and criterion is not null
 ),

@@ -1,8 +1,6 @@
 -- one row per (duration in days): findings opened in the period that closed then (events) or were still open then (censored)
 with opened as (
-    from nonconformity_terms_in_scope(
-        $as_of, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
-    )
+    from nonconformity_terms_in_scope($filters)
     where in_period(found_on, $since, $until)
         and found_on <= $as_of
 )

@@ -1,9 +1,7 @@
 -- one row per unit in the chosen subtree down to $levels levels (the chosen unit's included): findings opened in the
 -- period and open/overdue at the as-of date, with everything below it
 with scoped as not materialized (
-    from nonconformity_in_scope(
-        $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
-    )
+    from nonconformity_in_scope($filters)
 ),
 
 -- each count reads only the findings it needs (see contract.sql); grouped by the unit's code, shorter

@@ -17,9 +17,7 @@ T = date(2026, 6, 30)
 
 IN_SCOPE = """
 select *
-from nonconformity_in_scope(
-    $as_of, $window_days, $unit, $sources::varchar[], $severities::varchar[], $categories::varchar[], $scope
-)
+from nonconformity_in_scope($filters)
 order by ref
 """
 

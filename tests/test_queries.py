@@ -85,9 +85,10 @@ WRITE_CHECKS = {"import_scope_before", "import_scope_refusals"}
 
 
 def filtered_queries(parameter: str) -> list[str]:
+    """The queries that take `parameter` itself or inside $filters, the struct of every filter and the scope."""
     return sorted(
         p.stem for p in QUERIES.glob("*.sql")
-        if parameter in store.parameters(p.read_text(encoding="utf-8")) and p.stem not in WRITE_CHECKS
+        if store.parameters(p.read_text(encoding="utf-8")) & {parameter, "filters"} and p.stem not in WRITE_CHECKS
     )
 
 
@@ -107,6 +108,8 @@ def assert_nothing_from_outside_b(result: pd.DataFrame) -> None:
 def test_the_queries_under_test_are_found():
     assert {"contract", "opened_closed_monthly", "overdue_by_unit"} <= set(filtered_queries("unit"))
     assert {"contract", "unit_tree", "store_counts"} <= set(filtered_queries("scope"))
+    # a query that filters through $filters alone is found too (data_quality takes no bare $unit or $scope)
+    assert "data_quality" in set(filtered_queries("unit")) & set(filtered_queries("scope"))
 
 
 # Rows of these are the units one level below the chosen one (or its subtree), so choosing A changes

@@ -93,33 +93,32 @@ from nonconformity_terms(as_of) as n
 left join repeats as r
     on window_days <> kept_window() and r.window_days = window_days and r.nonconformity = n.id;
 
+-- The page filters and the viewer's scope travel as one struct, `filters` (store.bind builds it from
+-- Filters.params as $filters): as_of, window_days, unit, sources, severities, categories, scope. Its
+-- fields are read as filters['name']: filters.name would be a column of a table named filters.
+
 -- is a finding (by its unit's path, source, severity, category) within the unit filter, the viewer's
 -- scope and the other filters? A subtree is every unit whose path starts with its root's path.
-create or replace macro is_in_scope(
-    unit_path, source, severity, category, unit, sources, severities, categories, scope
-) as
-    (unit is null or starts_with(unit_path, (select path from units where code = unit)))
-    and (scope is null or starts_with(unit_path, (select path from units where code = scope)))
-    and (len(sources) = 0 or list_contains(sources, source::varchar))
-    and (len(severities) = 0 or list_contains(severities, severity::varchar))
-    and (len(categories) = 0 or list_contains(categories, category));
+create or replace macro is_in_scope(unit_path, source, severity, category, filters) as
+    (filters['unit'] is null or starts_with(unit_path, (select path from units where code = filters['unit'])))
+    and (filters['scope'] is null
+        or starts_with(unit_path, (select path from units where code = filters['scope'])))
+    and (len(filters['sources']) = 0 or list_contains(filters['sources'], source::varchar))
+    and (len(filters['severities']) = 0 or list_contains(filters['severities'], severity::varchar))
+    and (len(filters['categories']) = 0 or list_contains(filters['categories'], category));
 
 -- one row per nonconformity the viewer may see and the filters select
-create or replace macro nonconformity_in_scope(
-    as_of, window_days, unit, sources, severities, categories, scope
-) as table
+create or replace macro nonconformity_in_scope(filters) as table
 select n.*
-from nonconformity_at(as_of, window_days) as n
-where is_in_scope(n.unit_path, n.source, n.severity, n.category, unit, sources, severities, categories, scope);
+from nonconformity_at(filters['as_of'], filters['window_days']) as n
+where is_in_scope(n.unit_path, n.source, n.severity, n.category, filters);
 
 -- the same without the repeat flags of a chosen window, for queries that do not read them (a window
 -- other than the kept one costs a join)
-create or replace macro nonconformity_terms_in_scope(
-    as_of, unit, sources, severities, categories, scope
-) as table
+create or replace macro nonconformity_terms_in_scope(filters) as table
 select n.*
-from nonconformity_terms(as_of) as n
-where is_in_scope(n.unit_path, n.source, n.severity, n.category, unit, sources, severities, categories, scope);
+from nonconformity_terms(filters['as_of']) as n
+where is_in_scope(n.unit_path, n.source, n.severity, n.category, filters);
 
 -- one row per action with the terms as of a date. An action cannot exist before its finding: it is open
 -- at as_of only once its finding was found (found_on <= as_of), so an as-of inside the store's history
@@ -142,17 +141,15 @@ from (
 
 -- one row per action on a finding the viewer may see and the filters select, with the terms as of a date;
 -- each action carries its finding's scope columns (nc_*), so no join is needed
-create or replace macro action_in_scope(as_of, unit, sources, severities, categories, scope) as table
+create or replace macro action_in_scope(filters) as table
 select a.*
-from action_at(as_of) as a
-where is_in_scope(a.nc_unit_path, a.nc_source, a.nc_severity, a.nc_category, unit, sources, severities, categories, scope);
+from action_at(filters['as_of']) as a
+where is_in_scope(a.nc_unit_path, a.nc_source, a.nc_severity, a.nc_category, filters);
 
--- one row per nonconformity the filters select, with how it changed after previous_as_of up to as_of:
+-- one row per nonconformity the filters select, with how it changed after previous_as_of up to their as_of:
 -- found, closed, became overdue (overdue at as_of, not at previous_as_of), reopened (a status event away
 -- from closed, by the day it was recorded, UTC), or found as a repeat
-create or replace macro nonconformity_changes(
-    previous_as_of, as_of, window_days, unit, sources, severities, categories, scope
-) as table
+create or replace macro nonconformity_changes(previous_as_of, filters) as table
 with reopened as (
     select distinct ref
     from events
@@ -161,17 +158,17 @@ with reopened as (
         and old = 'closed'
         and new <> 'closed'
         and timezone('UTC', "at")::date > previous_as_of
-        and timezone('UTC', "at")::date <= as_of
+        and timezone('UTC', "at")::date <= filters['as_of']
 )
 
 select
     n.*,
-    n.found_on > previous_as_of and n.found_on <= as_of as is_new,
-    coalesce(n.closed_on > previous_as_of and n.closed_on <= as_of, false) as is_closed_since,
+    n.found_on > previous_as_of and n.found_on <= filters['as_of'] as is_new,
+    coalesce(n.closed_on > previous_as_of and n.closed_on <= filters['as_of'], false) as is_closed_since,
     n.is_overdue and not coalesce(before.is_overdue, false) as is_newly_overdue,
     n.ref in (select ref from reopened) as is_reopened,
-    n.found_on > previous_as_of and n.found_on <= as_of and n.is_repeat as is_new_repeat,
-from nonconformity_in_scope(as_of, window_days, unit, sources, severities, categories, scope) as n
+    n.found_on > previous_as_of and n.found_on <= filters['as_of'] and n.is_repeat as is_new_repeat,
+from nonconformity_in_scope(filters) as n
 left join nonconformity_terms(previous_as_of) as before on before.id = n.id;
 
 -- Push, not pull: due dates by severity, 三色督辦, and what the day's notices read.
