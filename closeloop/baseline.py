@@ -619,6 +619,9 @@ class Baseline:
             "closed_without_verifier": int((rows & (n["status"] == "closed").to_numpy()
                                             & n["verified_by"].isna().to_numpy()).sum()),
             "duplicated_across_ledgers": int((rows & duplicated).sum()),
+            # every severity has a deadline ('any'), so a missing due date is always a defaulted one
+            "finding_due_defaulted": int((rows & np.isnan(self.due)).sum()),
+            "action_due_defaulted": int(a["due_on"].isna().to_numpy()[mine].sum()),
         }
         return pd.DataFrame({"check": list(counts), "n": list(counts.values())})
 
