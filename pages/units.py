@@ -81,4 +81,4 @@ with st.container(border=True, key="due-status"):
     if lights.empty:
         st.caption(t("table_empty"))
     else:
-        st.dataframe(kpis.due_status_table(lights, label, t), hide_index=True)
+        st.dataframe(kpis.due_status_table(lights, label, t), hide_index=True, placeholder=t("none"))

@@ -25,6 +25,7 @@ from closeloop.filters import Filters
 from closeloop.identity import local_administrator
 from tests.conftest import REPO, SHARED
 
+BOTH_BACKENDS = True  # the tests on literal rows (store_from_rows) run on DuckDB and on PostgreSQL
 T = date(2026, 6, 30)
 SAMPLES = Path("/tmp/notify-samples")
 DIGESTS = REPO / "tests" / "artifacts" / "digests"  # git-ignored
@@ -629,3 +630,76 @@ def test_a_digest_sent_by_a_run_killed_before_recording_it_is_sent_again_with_it
     assert len(copies) == 2 and copies[0]["Message-ID"] == copies[1]["Message-ID"]
     assert copies[0].get_content() == copies[1].get_content()
     assert closeloop("trail", "verify", "--db", golden_db).returncode == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# 三色督办 by unit, the one "due soon", defaulted due dates counted (literal rows, both stores)
+
+LIGHT_FINDINGS = [
+    finding("L-RED", "DH-01", due_on="2026-06-29"),  # overdue: red
+    finding("L-YELLOW", "DH-01-1", due_on="2026-07-07"),  # due in 7 days: yellow, under DH-01
+    finding("L-GREEN", "DH-02", due_on="2026-07-08"),  # due in 8 days: green
+    finding("L-DEFAULT", "DH-02", found_on="2026-06-05", due_on=None, severity="major"),  # 06-05 + 30 = 07-05: yellow
+    finding("L-DS", "DS", due_on="2026-06-01"),  # red, outside DH
+]
+LIGHT_ACTIONS = [
+    act("LA-GREEN", "L-RED", "李華", "2026-08-01"),  # green, DH-01
+    act("LA-DONE", "L-YELLOW", "李華", "2026-06-01", done_on="2026-06-10"),  # done: not open, not counted
+    act("LA-RED", "L-GREEN", "王明", "2026-06-20"),  # overdue: red, DH-02
+    act("LA-EIGHT", "L-GREEN", "王明", "2026-07-08"),  # due in 8 days: green (yellow once due soon is 8 days)
+    act("LA-DEFAULT", "L-DEFAULT", "王明", None),  # no due date: its finding's 06-05 + major's 30 = 07-05, yellow
+]
+COLOURS = ["findings_on_track", "findings_due_soon", "findings_overdue",
+           "actions_on_track", "actions_due_soon", "actions_overdue"]
+
+
+@pytest.fixture
+def lights(store_from_rows):
+    return store_from_rows(LIGHT_FINDINGS, LIGHT_ACTIONS)
+
+
+def test_the_units_status_lights_count_open_findings_and_actions_per_unit_one_level_down(lights):
+    by_dh = store.run(lights, "due_status_by_unit", Filters.default(T).replace(unit="DH").params(None))
+    assert by_dh[["unit", *COLOURS]].values.tolist() == [["DH-01", 0, 1, 1, 1, 0, 0], ["DH-02", 1, 1, 0, 1, 1, 1]]
+    whole = store.run(lights, "due_status_by_unit", Filters.default(T).params(None))
+    assert whole[["unit", *COLOURS]].values.tolist() == [["DH", 1, 2, 1, 2, 1, 1], ["DS", 0, 0, 1, 0, 0, 0]]
+
+
+def test_due_soon_is_one_setting_for_the_rectification_view_the_units_lights_and_the_notices(lights):
+    def due_soon() -> tuple:
+        params = Filters.default(T).params(None) | {"view": "due_soon", "me": [], "limit": 100}
+        listed = (sorted(store.run(lights, "rectification_actions", params)["ref"]),
+                  sorted(store.run(lights, "rectification_nonconformities", params)["ref"]))
+        noticed = sorted(i["ref"] for n in notify.notices(lights, T) if n.level == "due_soon" for i in n.items)
+        yellow = store.run(lights, "due_status_by_unit", Filters.default(T).params(None))
+        return listed, noticed, int(yellow["findings_due_soon"].sum()), int(yellow["actions_due_soon"].sum())
+
+    assert due_soon() == ((["LA-DEFAULT"], ["L-DEFAULT", "L-YELLOW"]), ["LA-DEFAULT"], 2, 1)
+    notify.set_setting(lights, local_administrator("test"), "due_soon_days", "8")
+    assert due_soon() == ((["LA-DEFAULT", "LA-EIGHT"], ["L-DEFAULT", "L-GREEN", "L-YELLOW"]),
+                          ["LA-DEFAULT", "LA-EIGHT"], 3, 2)
+
+
+def test_the_data_quality_panel_counts_findings_and_actions_given_a_due_date_by_severity(lights):
+    params = Filters.default(T).params(None)
+    counts = dict(store.run(lights, "data_quality", params).itertuples(index=False))
+    assert (counts["finding_due_defaulted"], counts["action_due_defaulted"], counts["no_due_date"]) == (1, 1, 1)
+    rows = {check: store.run(lights, "data_quality_rows", params | {"check": check, "limit": 100})
+            for check in ("finding_due_defaulted", "action_due_defaulted")}
+    assert rows["finding_due_defaulted"][["ref", "action_ref"]].values.tolist() == [["L-DEFAULT", None]]
+    assert rows["action_due_defaulted"][["ref", "action_ref", "owner"]].values.tolist() == [
+        ["L-DEFAULT", "LA-DEFAULT", "王明"]]
+
+
+def test_the_units_status_table_names_each_colour_and_tints_only_the_cells_with_items():
+    from closeloop import i18n, kpis
+
+    rows = pd.DataFrame([{"unit": "DH-01", "name": "定海分局機關支部", "findings_on_track": 0, "findings_due_soon": 1,
+                          "findings_overdue": 2, "actions_on_track": 3, "actions_due_soon": 0, "actions_overdue": 0}])
+    styled = kpis.due_status_table(rows, "name", i18n.translator("en"))
+    assert list(styled.data.columns) == [
+        "Unit name", "Findings · On track (green)", "Findings · Due soon (yellow)", "Findings · Overdue (red)",
+        "Actions · On track (green)", "Actions · Due soon (yellow)", "Actions · Overdue (red)"]
+    styled._compute()  # the CSS each cell gets, as st.dataframe reads it
+    assert {column: dict(styled.ctx[(0, column)]).get("background-color") for column in range(1, 7)} == {
+        1: None, 2: "#fff59d", 3: "#ffcdd2", 4: "#c8e6c9", 5: None, 6: None}
