@@ -435,6 +435,9 @@ def test_an_owners_calendar_is_rfc_5545_with_crlf_and_folded_lines(escalation_db
     assert uids == ["A-31", "A-30", "A-DONE-AFTER", "A-15", "A-14", "A-1", "A-TODAY", "A-SOON", "A-LATER"]
     assert "DTSTART;VALUE=DATE:20260707\r\nDTEND;VALUE=DATE:20260708\r\n" in unfolded
     assert "SUMMARY:A-SOON · 問題 N-SOON\r\n" in unfolded
+    assert ("BEGIN:VEVENT\r\nUID:A-SOON@closeloop\r\nDTSTAMP:20260630T000000Z\r\nDTSTART;VALUE=DATE:20260707\r\n"
+            "DTEND;VALUE=DATE:20260708\r\nSUMMARY:A-SOON · 問題 N-SOON\r\nDESCRIPTION:措施 A-SOON\r\n"
+            "URL:http://localhost:8501/rectification?ref=A-SOON\r\nEND:VEVENT\r\n") in unfolded
     assert unfolded.startswith("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n") and unfolded.endswith("END:VCALENDAR\r\n")
 
 
