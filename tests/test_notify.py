@@ -454,7 +454,7 @@ def test_language_codes_map_to_the_catalogs_languages():
 
 
 def test_the_pack_goes_by_email_with_a_summary(golden_db, smtp, tmp_path):
-    out = tmp_path / "pack.xlsx"
+    out = tmp_path / "pack.pdf"
     done = closeloop("report", "--out", out, "--as-of", T, "--db", golden_db, "--mail-to", "a@x.example,b@x.example",
                      **smtp.env)
     assert done.returncode == 0, done.stderr
@@ -464,11 +464,12 @@ def test_the_pack_goes_by_email_with_a_summary(golden_db, smtp, tmp_path):
     body, attachment = list(message.iter_parts())
     expected = json.loads((SHARED / "golden" / "expected.json").read_text(encoding="utf-8"))["all"]
     assert body.get_content().replace("\r\n", "\n") == (  # SMTP carries CRLF
-        "Attached: the management review pack pack.xlsx.\nScope: Whole organisation; as of 2026-06-30; "
+        "Attached: the management review pack pack.pdf.\nScope: Whole organisation; as of 2026-06-30; "
         f"period 2025-07-01 to 2026-06-30.\nOpen findings: {expected['open']}, of which overdue: "
         f"{expected['overdue']}; overdue actions: {expected['actions_overdue']}.\n"
     )
-    assert attachment.get_filename() == "pack.xlsx" and attachment.get_content() == out.read_bytes()
+    assert (attachment.get_filename(), attachment.get_content_type()) == ("pack.pdf", "application/pdf")
+    assert attachment.get_content() == out.read_bytes() and out.read_bytes().startswith(b"%PDF-")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -706,3 +707,25 @@ def test_the_units_status_table_names_each_colour_and_tints_only_the_cells_with_
     styled._compute()  # the CSS each cell gets, as st.dataframe reads it
     assert {column: dict(styled.ctx[(0, column)]).get("background-color") for column in range(1, 7)} == {
         1: None, 2: "#fff59d", 3: "#ffcdd2", 4: "#c8e6c9", 5: None, 6: None}
+
+
+def test_a_sources_own_deadline_comes_before_its_severitys_and_only_an_administrator_sets_one(lights):
+    from closeloop.identity import Identity
+
+    def defaulted() -> list:
+        params = Filters.default(T).params(None) | {"view": "open", "me": [], "limit": 100}
+        findings = store.run(lights, "rectification_nonconformities", params).set_index("ref")
+        actions = store.run(lights, "rectification_actions", params).set_index("ref")
+        return [str(findings.loc["L-DEFAULT", "default_due_on"].date()), findings.loc["L-DEFAULT", "due_status"],
+                str(actions.loc["LA-DEFAULT", "default_due_on"].date()), actions.loc["LA-DEFAULT", "due_status"]]
+
+    admin = local_administrator("test")
+    notify.set_deadline(lights, admin, "major", 5, 3, source="inspection")  # L-DEFAULT is an internal audit's
+    assert defaulted() == ["2026-07-05", "due_soon", "2026-07-05", "due_soon"]  # major's 30 days still
+    notify.set_deadline(lights, admin, "major", 5, 3, source="internal_audit")
+    assert defaulted() == ["2026-06-10", "overdue", "2026-06-08", "overdue"]  # 06-05 + 5 and + 3
+    with pytest.raises(notify.Refused) as refused:
+        notify.set_unit_head(lights, Identity(actor="viewer@example.org", role="viewer"), "DH", name="某人",
+                             email=None, language=None)
+    assert (refused.value.key, refused.value.details) == ("refused_role", {"role": "viewer", "move": "administer"})
+    assert lights.execute("select head_name from units where code = 'DH'").fetchall() == [(None,)]
