@@ -729,3 +729,68 @@ def test_a_sources_own_deadline_comes_before_its_severitys_and_only_an_administr
                              email=None, language=None)
     assert (refused.value.key, refused.value.details) == ("refused_role", {"role": "viewer", "move": "administer"})
     assert lights.execute("select head_name from units where code = 'DH'").fetchall() == [(None,)]
+
+
+# ---------------------------------------------------------------------------------------------
+# SMTP with STARTTLS and a login, as a real relay asks for them
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key: the test's own authority, trusted through SSL_CERT_FILE."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def test_email_goes_over_starttls_with_a_login_and_a_refused_login_is_a_failed_send(escalation_db, tmp_path):
+    import ssl
+
+    from aiosmtpd.smtp import AuthResult
+
+    cert, key = self_signed(tmp_path)
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+    logins = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        logins.append((mechanism, auth_data.login.decode(), session.ssl is not None))
+        return AuthResult(success=auth_data.password == b"s3cret", handled=False)  # the server answers 235 or 535
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), tls_context=tls, require_starttls=True,
+                            authenticator=authenticator, auth_require_tls=True,
+                            auth_exclude_mechanism=["LOGIN"])  # one mechanism: one login per attempt
+    controller.start()
+    env = {"CLOSELOOP_SMTP_HOST": "127.0.0.1", "CLOSELOOP_SMTP_PORT": str(controller.port),
+           "CLOSELOOP_SMTP_STARTTLS": "1", "CLOSELOOP_SMTP_USER": "closeloop", "SSL_CERT_FILE": str(cert)}
+    try:
+        wrong = closeloop("notify", "--db", escalation_db, "--as-of", T, **env, CLOSELOOP_SMTP_PASSWORD="guess")
+        assert inbox.messages == []
+        right = closeloop("notify", "--db", escalation_db, "--as-of", T, **env, CLOSELOOP_SMTP_PASSWORD="s3cret")
+    finally:
+        controller.stop()
+    heads = ["li@dh01.example", "wang@hq.example", "zhou@dh.example"]
+    assert wrong.returncode == 1, wrong.stderr
+    assert sorted(line.split(":", 1)[0] for line in wrong.stderr.splitlines() if "SMTPAuthenticationError" in line) \
+        == ["Not sent (email) to 周强", "Not sent (email) to 李明", "Not sent (email) to 王局"]
+    assert sorted(m["To"] for m in inbox.messages) == heads  # the next run, with the right password
+    assert logins == [("PLAIN", "closeloop", True)] * 6  # the user's login, each over the TLS STARTTLS began
