@@ -23,6 +23,7 @@ from aiosmtpd.controller import Controller
 from closeloop import metrics, notify, store
 from closeloop.filters import Filters
 from closeloop.identity import local_administrator
+from closeloop.refusal import Refused
 from tests.conftest import REPO, SHARED
 
 BOTH_BACKENDS = True  # the tests on literal rows (store_from_rows) run on DuckDB and on PostgreSQL
@@ -724,7 +725,7 @@ def test_a_sources_own_deadline_comes_before_its_severitys_and_only_an_administr
     assert defaulted() == ["2026-07-05", "due_soon", "2026-07-05", "due_soon"]  # major's 30 days still
     notify.set_deadline(lights, admin, "major", 5, 3, source="internal_audit")
     assert defaulted() == ["2026-06-10", "overdue", "2026-06-08", "overdue"]  # 06-05 + 5 and + 3
-    with pytest.raises(notify.Refused) as refused:
+    with pytest.raises(Refused) as refused:
         notify.set_unit_head(lights, Identity(actor="viewer@example.org", role="viewer"), "DH", name="某人",
                              email=None, language=None)
     assert (refused.value.key, refused.value.details) == ("refused_role", {"role": "viewer", "move": "administer"})
