@@ -397,6 +397,33 @@ class Baseline:
                     "closed_on_time_in_period", "closed_with_due_date_in_period", "repeat_in_period",
                     "actions_overdue"]].reset_index(drop=True)
 
+    def due_status_by_unit(self, f: Filters, scope: str | None = None) -> pd.DataFrame:
+        """Open findings and open actions in each colour, per unit one level below the chosen one."""
+        keep = self.in_scope(f, scope)
+        as_of, soon = day(f.as_of), int(self.tables.settings["due_soon_days"])
+        rows = np.flatnonzero(keep & (self.found <= as_of) & ~(self.closed <= as_of))
+        due = np.where(np.isnan(self.due[rows]), self.found[rows] + deadline_days(self.tables, rows, "finding_days"),
+                       self.due[rows])
+        mine = self.tables.action_finding >= 0
+        mine[mine] = keep[self.tables.action_finding[mine]]
+        acts = np.flatnonzero(mine & self.actions_open(as_of))
+        finding = self.tables.action_finding[acts]
+        action_due = np.where(np.isnan(self.action_due[acts]),
+                              self.found[finding] + deadline_days(self.tables, finding, "action_days"),
+                              self.action_due[acts])
+        paths = self._paths()
+        both = pd.DataFrame({
+            "path": np.concatenate([paths[rows], paths[finding]]),
+            "colour": np.concatenate([["findings_" + s for s in due_status(due, as_of, soon)],
+                                      ["actions_" + s for s in due_status(action_due, as_of, soon)]]),
+        })
+        columns = [f"{kind}_{status}" for kind in ("findings", "actions") for status in ("on_track", "due_soon", "overdue")]
+        counted = pd.crosstab(both["path"], both["colour"]).reindex(columns=columns, fill_value=0)
+        counted["unit"] = self._child_below(counted.index, f.unit)
+        out = counted.groupby("unit").sum().astype(np.int64).reset_index()
+        out = out.merge(self._unit_names().rename(columns={"code": "unit"}), on="unit").sort_values("unit")
+        return out[["unit", "name", "name_en", *columns]].reset_index(drop=True)
+
     def open_items(self, f: Filters, limit: int, scope: str | None = None) -> pd.DataFrame:
         keep = self.in_scope(f, scope)
         as_of = day(f.as_of)
@@ -619,6 +646,9 @@ class Baseline:
             "closed_without_verifier": int((rows & (n["status"] == "closed").to_numpy()
                                             & n["verified_by"].isna().to_numpy()).sum()),
             "duplicated_across_ledgers": int((rows & duplicated).sum()),
+            # every severity has a deadline ('any'), so a missing due date is always a defaulted one
+            "finding_due_defaulted": int((rows & np.isnan(self.due)).sum()),
+            "action_due_defaulted": int(a["due_on"].isna().to_numpy()[mine].sum()),
         }
         return pd.DataFrame({"check": list(counts), "n": list(counts.values())})
 

@@ -65,12 +65,14 @@ def units(con, f: Filters, t) -> dict:
     level_counts = store.run(con, "kpis_by_child_unit", params)
     organisation = metrics.contract(con, f)
     items = store.run(con, "open_items", params | {"limit": drill.SHOWN_ROWS})
-    return units_figures(tree, rollup, level_counts, organisation, items, t)
+    lights = store.run(con, "due_status_by_unit", params)
+    return units_figures(tree, rollup, level_counts, organisation, items, t) | {"due_status_by_unit": lights}
 
 
 def units_pandas(b: baseline.Baseline, f: Filters, t) -> dict:
     return units_figures(b.unit_tree(), b.unit_rollup(f, charts.TREEMAP_LEVELS), b.kpis_by_child_unit(f),
-                         b.contract(f), b.open_items(f, drill.SHOWN_ROWS), t)
+                         b.contract(f), b.open_items(f, drill.SHOWN_ROWS), t) | {"due_status_by_unit":
+                                                                                  b.due_status_by_unit(f)}
 
 
 def units_figures(tree, rollup, level_counts, organisation, items, t) -> dict:

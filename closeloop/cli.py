@@ -492,6 +492,8 @@ def run_notify(args, t) -> str:
     if not args.dry_run and not mail.configured_channels():
         raise Refused("notify_no_channel")
     outcome = notify.run(con, as_of, actor=_actor(args), dry_run=args.dry_run)
+    for line in outcome.resent:  # said, not failed: the digest went out this time
+        print(line, file=sys.stderr)
     if args.ical:
         args.ical.mkdir(parents=True, exist_ok=True)
         owners = {notify.person_key(o): o for o in store.run(con, "owner_actions_due", {"as_of": as_of})["owner"]

@@ -333,7 +333,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "quick_view": {"zh": "快速视图", "en": "Quick view"},
     "view_open": {"zh": "未完成", "en": "Open"},
     "view_overdue": {"zh": "已逾期", "en": "Overdue"},
-    "view_due_soon": {"zh": "14 天内到期", "en": "Due in the next 14 days"},
+    "view_due_soon": {"zh": "即将到期（黄）", "en": "Due soon (yellow)"},
     "view_awaiting_verification": {"zh": "待验证", "en": "Awaiting verification"},
     "view_mine": {"zh": "我负责的", "en": "Mine"},
     "view_all": {"zh": "全部", "en": "All"},
@@ -719,6 +719,14 @@ CATALOG: dict[str, dict[str, str]] = {
     "trail_reason_raised_by_inspection": {"zh": "检查不合格项自动生成", "en": "raised by a failed checklist item"},
     "trail_reason_raised_by_survey": {"zh": "满意度调查不满意项自动生成", "en": "raised by a dissatisfied survey item"},
     "plan_import_done": {"zh": "已导入计划与检查：{summary}（批次 {batch}）。", "en": "Imported plan and check: {summary} (batch {batch})."},
+    # notify2: 三色督办 by unit, defaulted due dates counted, a digest resent after an interrupted run
+    "due_status_by_unit_title": {"zh": "三色督办：各单位未关闭事项", "en": "Status lights: open items by unit"},
+    "due_status_by_unit_help": {"zh": "截至日期未关闭的问题和整改措施，按整改期限（无期限的按严重程度默认）分色：绿为正常，黄为即将到期（与提醒同一天数），红为已逾期。", "en": "Findings and actions open on the as-of date, by their due date (or the one their severity gives): green on track, yellow due soon (the reminders' days), red overdue."},
+    "due_status_findings": {"zh": "问题", "en": "Findings"},
+    "due_status_actions": {"zh": "措施", "en": "Actions"},
+    "quality_finding_due_defaulted": {"zh": "问题期限按严重程度默认", "en": "Findings given a due date by severity"},
+    "quality_action_due_defaulted": {"zh": "措施期限按严重程度默认", "en": "Actions given a due date by severity"},
+    "notify_resent": {"zh": "{name}（{channel}）：上次运行在发送这份摘要时中断，可能已经送达；现已重新发送（邮件的 Message-ID 相同）。", "en": "{name} ({channel}): an earlier run stopped while sending this digest, so it may have arrived; sent again (an email keeps its Message-ID)."},
 }
 
 

@@ -68,3 +68,22 @@ def scorecard_table(table, t):
         peers_median=[value_text(v, kinds[k], t) for k, v in zip(table["kpi"], table["peers_median"])],
     ).rename(columns={"kpi": t("col_kpi"), "unit": t("col_this_unit"), "parent": t("col_parent"),
                       "peers_median": t("col_peers_median")})
+
+
+# 三色督办's colours as cell tints, light enough for the counts written on them to read
+DUE_STATUS_TINTS = {"on_track": "#c8e6c9", "due_soon": "#fff59d", "overdue": "#ffcdd2"}
+
+
+def due_status_table(rows, label: str, t):
+    """queries/due_status_by_unit.sql as a table in the viewer's language, each count tinted with its colour
+    (a zero left plain, so the colours mark where the items are)."""
+    columns, tints = {}, {}
+    for kind in ("findings", "actions"):
+        for status, colour in DUE_STATUS_TINTS.items():
+            columns[f"{kind}_{status}"] = f"{t('due_status_' + kind)} · {t('due_status_' + status)}"
+            tints[columns[f"{kind}_{status}"]] = colour
+    table = rows[[label, *columns]].rename(columns={label: t("col_unit_name"), **columns})
+    return table.style.apply(
+        lambda column: [f"background-color: {tints[column.name]}; color: #1b1b1b" if v else "" for v in column],
+        subset=list(tints),
+    )

@@ -49,11 +49,13 @@ class Smtp:
                    password=os.environ.get("CLOSELOOP_SMTP_PASSWORD") or None,
                    sender=os.environ.get("CLOSELOOP_SMTP_FROM") or f"closeloop@{host}")
 
-    def send(self, to: list[str], subject: str, body: str, attachments: tuple = ()) -> None:
-        """One message; attachments are (file name, bytes, MIME type). Any failure is a DeliveryError."""
+    def send(self, to: list[str], subject: str, body: str, attachments: tuple = (), key: str | None = None) -> None:
+        """One message; attachments are (file name, bytes, MIME type); `key` makes its Message-ID (the same
+        message sent again keeps it). Any failure is a DeliveryError."""
         message = EmailMessage()
         message["From"], message["To"], message["Subject"] = self.sender, ", ".join(to), subject
-        message["Date"], message["Message-ID"] = formatdate(localtime=False), make_msgid(domain="closeloop")
+        message["Date"] = formatdate(localtime=False)
+        message["Message-ID"] = f"<{key}@closeloop>" if key else make_msgid(domain="closeloop")
         message.set_content(body)
         for name, data, mime in attachments:
             main, sub = mime.split("/", 1)
@@ -75,8 +77,8 @@ class EmailChannel:
     smtp: Smtp
     name: str = "email"
 
-    def send(self, person, subject: str, text: str, markdown: str) -> None:
-        self.smtp.send([person.email], subject, text)
+    def send(self, person, subject: str, text: str, markdown: str, key: str | None = None) -> None:
+        self.smtp.send([person.email], subject, text, key=key)
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,7 @@ class WebhookChannel:
             return {"msgtype": "markdown", "markdown": {"title": subject, "text": markdown}}
         return {"msgtype": "markdown", "markdown": {"content": markdown}}
 
-    def send(self, person, subject: str, text: str, markdown: str) -> None:
+    def send(self, person, subject: str, text: str, markdown: str, key: str | None = None) -> None:
         request = urllib.request.Request(self.url, data=json.dumps(self.body(subject, markdown), ensure_ascii=False)
                                          .encode("utf-8"), headers={"Content-Type": "application/json"})
         try:

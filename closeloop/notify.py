@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import unicodedata
@@ -66,6 +67,7 @@ class Notice:
 class Outcome:
     notices: list[Notice]  # what was (or, dry, would be) sent
     failures: list[str]  # one line each: a send that failed, or a person nobody can reach
+    resent: list[str] = field(default_factory=list)  # one line each: a digest an interrupted run may have sent
 
 
 # ---------------------------------------------------------------------------------------------
@@ -184,7 +186,7 @@ def _item(row) -> dict:
 
 
 def sent_today(con, as_of: date) -> set[tuple[str, str, str, str]]:
-    """(person, level, item ref, channel) recorded as sent for the day; a failed send is not among them."""
+    """(person, level, item ref, channel) recorded as sent for the day; a failed or pending send is not among them."""
     done = set()
     for r in store.run(con, "notices_sent", {"day": as_of.isoformat()}).itertuples(index=False):
         if r.reason != "sent":
@@ -192,6 +194,29 @@ def sent_today(con, as_of: date) -> set[tuple[str, str, str, str]]:
         detail = json.loads(r.detail)
         done.update((person_key(r.recipient), r.level, ref, detail["channel"]) for ref in detail["items"])
     return done
+
+
+def interrupted(con, as_of: date) -> dict[str, tuple[str, str]]:
+    """Digests of the day recorded as pending that no sent or failed event followed: {digest: (recipient, channel)}.
+    A run stopped between the two (killed, the machine down, the store unreachable once the server had it)."""
+    open_ = {}
+    for r in store.run(con, "notices_sent", {"day": as_of.isoformat()}).itertuples(index=False):
+        detail = json.loads(r.detail)
+        if "digest" not in detail:
+            continue
+        if r.reason == "pending":
+            open_[detail["digest"]] = (r.recipient, detail["channel"])
+        else:
+            open_.pop(detail["digest"], None)
+    return open_
+
+
+def digest_key(person_notices: list[Notice], as_of: date, channel: str) -> str:
+    """The same digest (day, channel, person, each level's items) has the same key in every run: an email's
+    Message-ID, so a mailbox that already holds a digest sent again can tell it is the same one."""
+    parts = [as_of.isoformat(), channel, person_key(person_notices[0].person.name)]
+    parts += sorted(f"{n.level}:{n.unit}:{i['ref']}" for n in person_notices for i in n.items)
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:32]
 
 
 def unsent(notices_: list[Notice], done: set, channel: str) -> list[Notice]:
@@ -203,9 +228,10 @@ def unsent(notices_: list[Notice], done: set, channel: str) -> list[Notice]:
     return left
 
 
-def record(con, actor: str, as_of: date, channel: str, sent: list[Notice], error: str | None) -> None:
-    """One event per notice (recipient, level, its items and channel), sealed: the run's proof, and tomorrow's
-    memory of what not to send again today."""
+def record(con, actor: str, as_of: date, channel: str, sent: list[Notice], state: str, digest: str) -> None:
+    """One event per notice (recipient, level, its items, channel and digest), sealed, in a transaction of its
+    own: `pending` before the send, then `sent` or `failed: …`. The run's proof, and the next run's memory of
+    what not to send again today."""
     cur = con.cursor()
     try:
         with store.transaction(cur):
@@ -215,8 +241,9 @@ def record(con, actor: str, as_of: date, channel: str, sent: list[Notice], error
                     "values ($actor, 'notice', $ref, $level, $day, $detail, $reason)",
                     {"actor": actor, "ref": n.person.name, "level": n.level, "day": as_of.isoformat(),
                      "detail": json.dumps({"channel": channel, "unit": n.unit, "email": n.person.email,
-                                           "items": [i["ref"] for i in n.items]}, ensure_ascii=False),
-                     "reason": "sent" if error is None else f"failed: {error}"[:500]},
+                                           "items": [i["ref"] for i in n.items], "digest": digest},
+                                          ensure_ascii=False),
+                     "reason": state[:500]},
                 )
             block = trail.seal(cur)
         trail.anchor(cur, block)
@@ -296,7 +323,15 @@ def _md(text: str) -> str:
 
 
 def run(con, as_of: date, *, actor: str, dry_run: bool = False, channels=None) -> Outcome:
-    """Send the day's notices not yet sent, over every configured channel; record each as sent or failed."""
+    """Send the day's notices not yet sent, over every configured channel, each digest as an outbox: recorded
+    pending (committed), sent, then recorded sent or failed.
+
+    A crash after the send and before the second record leaves a pending digest that may have arrived. The next
+    run sends it again and says so: a reminder lost is worse than one read twice, the window is one SMTP
+    conversation or one HTTP post, and the resent email carries the same Message-ID (digest_key), which mail
+    stores use to drop a copy they hold. Nothing sent is ever unrecorded: a send happens only after its pending
+    record is committed.
+    """
     from closeloop import mail
 
     all_notices = notices(con, as_of)
@@ -308,12 +343,14 @@ def run(con, as_of: date, *, actor: str, dry_run: bool = False, channels=None) -
         raise mail.DeliveryError("notify_no_channel")
     values = settings(con)
     unit_names = {u.code: u for u in store.run(con, "notice_units").itertuples(index=False)}
-    sent, failures = [], []
+    sent, failures, resent = [], [], []
     with store.sender_lock(con):
         done = sent_today(con, as_of)  # again, now that this process is the only sender
+        stopped = interrupted(con, as_of)
         for channel in channels:
             for person_notices in digests(unsent(all_notices, done, channel.name)):
                 person = person_notices[0].person
+                key = digest_key(person_notices, as_of, channel.name)
                 t = i18n.translator(catalog_language(person.language))
                 lang = catalog_language(person.language)
                 names = {c: (u.name_en or u.name) if lang == "en" else u.name for c, u in unit_names.items()}
@@ -321,18 +358,22 @@ def run(con, as_of: date, *, actor: str, dry_run: bool = False, channels=None) -
                     failures.append(i18n.translate(i18n.cli_language(), "notify_no_email", name=person.name,
                                                    n=sum(len(n.items) for n in person_notices)))
                     continue
+                if key in stopped:
+                    resent.append(i18n.translate(i18n.cli_language(), "notify_resent", channel=channel.name,
+                                                 name=person.name))
+                record(con, actor, as_of, channel.name, person_notices, "pending", key)
                 try:
                     channel.send(person, subject(person_notices, as_of, t),
                                  render_text(person_notices, as_of, values["base_url"], names, t),
-                                 render_markdown(person_notices, as_of, values["base_url"], names, t))
+                                 render_markdown(person_notices, as_of, values["base_url"], names, t), key)
                 except mail.DeliveryError as e:
-                    record(con, actor, as_of, channel.name, person_notices, e.reason)
+                    record(con, actor, as_of, channel.name, person_notices, f"failed: {e.reason}", key)
                     failures.append(i18n.translate(i18n.cli_language(), "notify_failed", channel=channel.name,
                                                    name=person.name, reason=e.reason))
                     continue
-                record(con, actor, as_of, channel.name, person_notices, None)
+                record(con, actor, as_of, channel.name, person_notices, "sent", key)
                 sent += person_notices
-    return Outcome(sent, failures)
+    return Outcome(sent, failures, resent)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -73,3 +73,12 @@ with st.container(border=True, key="open-items"):
     drill.grid(drill.readable(items, t), t)
     drill.downloads(lambda: drill.readable(session.query("open_items", f, limit=drill.ALL_ROWS), t),
                     "open-items", t, "open-items")
+
+with st.container(border=True, key="due-status"):
+    st.markdown("##### " + t("due_status_by_unit_title"))
+    st.caption(t("due_status_by_unit_help"))
+    lights = session.query("due_status_by_unit", f.replace(unit=level))
+    if lights.empty:
+        st.caption(t("table_empty"))
+    else:
+        st.dataframe(kpis.due_status_table(lights, label, t), hide_index=True, placeholder=t("none"))

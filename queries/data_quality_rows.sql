@@ -1,4 +1,4 @@
--- one row per finding (or per action, for done_without_evidence) of the ledger in view that fails the check $check, oldest first
+-- one row per finding (or per action, for done_without_evidence and action_due_defaulted) of the ledger in view that fails the check $check, oldest first
 with findings as (
     from nonconformity_terms_in_scope($filters)
     where in_period(found_on, $since, $until) or is_open
@@ -24,13 +24,19 @@ failing as (
         when 'no_root_cause' then f.root_cause is null
         when 'closed_without_verifier' then f.status = 'closed' and f.verified_by is null
         when 'duplicated_across_ledgers' then d.ref is not null
+        when 'finding_due_defaulted' then f.id in (select id from nonconformity_due() where due_is_default)
         else false
     end
     union all
     select x.nonconformity, x.ref, x.owner, x.evidence, null,
     from actions as x
-    where $check = 'done_without_evidence'
-        and x.status = 'done' and x.evidence is null and x.nonconformity in (select ref from findings)
+    where x.nonconformity in (select ref from findings)
+        and case $check
+            when 'done_without_evidence' then x.status = 'done' and x.evidence is null
+            -- given its finding's found_on + its severity's action days (action_due_at)
+            when 'action_due_defaulted' then x.due_on is null
+            else false
+        end
 )
 
 select

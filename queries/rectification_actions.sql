@@ -6,7 +6,14 @@ with in_view as not materialized (
     where case $view
         when 'open' then a.is_open
         when 'overdue' then a.is_overdue
-        when 'due_soon' then a.is_open and a.due_on between $as_of and $as_of + interval 14 day
+        -- the colour's term, as the notices read it: its own due date, else the one its finding's severity gives
+        when 'due_soon' then due_status(a.is_open, a.due_on, $as_of, setting_days('due_soon_days')) = 'due_soon'
+            or (a.is_open and a.due_on is null and a.nonconformity_id in (
+                select n.id
+                from nonconformities as n
+                join deadline_days() as d on d.severity = n.severity and d.source = n.source
+                where due_status(true, n.found_on + d.action_days, $as_of, setting_days('due_soon_days')) = 'due_soon'
+            ))
         when 'awaiting_verification' then a.nonconformity_id in (
             select id from nonconformities where status = 'awaiting_verification'
         )

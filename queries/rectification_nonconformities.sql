@@ -1,6 +1,13 @@
 -- one row per finding in the quick view $view that the viewer may see and the filters select, most overdue first: the first $limit, each with how many the view holds
+-- each with its colour (三色督办) by its own due date, else the one its severity gives
 with findings as (
-    from nonconformity_in_scope($filters)
+    select
+        n.*,
+        due_status(n.is_open, coalesce(n.due_on, n.found_on + d.finding_days), $as_of, setting_days('due_soon_days'))
+            as due_status,
+        if(n.due_on is null, n.found_on + d.finding_days, null) as default_due_on,
+    from nonconformity_in_scope($filters) as n
+    join deadline_days() as d on d.severity = n.severity and d.source = n.source
 ),
 
 -- the findings with an open action the viewer owns
@@ -19,7 +26,7 @@ listed as (
     where case $view
         when 'open' then n.is_open
         when 'overdue' then n.is_overdue
-        when 'due_soon' then n.is_open and n.due_on between $as_of and $as_of + interval 14 day
+        when 'due_soon' then n.due_status = 'due_soon'
         when 'awaiting_verification' then n.status = 'awaiting_verification'
         when 'mine' then n.id in (select nonconformity_id from mine)
         else true
@@ -50,14 +57,12 @@ select
     n.due_on,
     n.status,
     n.days_overdue,
-    due_status(n.is_open, coalesce(n.due_on, n.found_on + d.finding_days), $as_of, setting_days('due_soon_days'))
-        as due_status,
-    if(n.due_on is null, n.found_on + d.finding_days, null) as default_due_on,
+    n.due_status,
+    n.default_due_on,
     coalesce(o.actions_open, 0) as actions_open,
     n.closed_on,
     n.version,
     n.rows_in_view,
 from listed as n
-join deadline_days() as d on d.severity = n.severity and d.source = n.source
 left join owners as o on o.nonconformity_id = n.id
 order by n.days_overdue desc nulls last, n.due_on nulls last, n.ref

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -9,6 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
+from collections import Counter
 from datetime import date, timedelta
 from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -21,10 +23,13 @@ from aiosmtpd.controller import Controller
 from closeloop import metrics, notify, store
 from closeloop.filters import Filters
 from closeloop.identity import local_administrator
+from closeloop.refusal import Refused
 from tests.conftest import REPO, SHARED
 
+BOTH_BACKENDS = True  # the tests on literal rows (store_from_rows) run on DuckDB and on PostgreSQL
 T = date(2026, 6, 30)
 SAMPLES = Path("/tmp/notify-samples")
+DIGESTS = REPO / "tests" / "artifacts" / "digests"  # git-ignored
 
 
 def free_port() -> int:
@@ -90,18 +95,38 @@ def receiver():
 # The golden ledger: every open overdue action and every action due within 7 days, to its owner
 
 
+def golden_rows(name: str) -> list[dict]:
+    with open(SHARED / "golden" / f"{name}.csv", encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def day_or_none(text: str) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def open_golden_actions(as_of: date) -> list[dict]:
+    """The golden CSVs' actions open at as_of by DESIGN.md's words (their finding found by then, not cancelled,
+    not done by then), each with its due date and unit: plain Python, apart from Closeloop's code."""
+    findings = {r["ref"]: r for r in golden_rows("nonconformities")}
+    rows = []
+    for a in golden_rows("actions"):
+        finding = findings[a["nc_ref"]]
+        done = day_or_none(a["done_on"])
+        if date.fromisoformat(finding["found_on"]) <= as_of and a["status"] != "cancelled" and not (done and done <= as_of):
+            assert a["due_on"]  # every golden action has its own due date: no deadline by severity comes in
+            rows.append(a | {"due": date.fromisoformat(a["due_on"]), "unit": finding["unit"]})
+    return rows
+
+
 def expected_owner_items(as_of: date) -> set[tuple[str, str, str]]:
-    """(owner, level, action ref) from the golden CSVs by the contract's words, apart from Closeloop's code."""
-    golden = SHARED / "golden"
-    ncs = pd.read_csv(golden / "nonconformities.csv", parse_dates=["found_on"])
-    actions = pd.read_csv(golden / "actions.csv", parse_dates=["due_on", "done_on"])
-    a = actions.merge(ncs[["ref", "found_on"]], left_on="nc_ref", right_on="ref", suffixes=("", "_nc"))
-    t = pd.Timestamp(as_of)
-    is_open = (a.found_on <= t) & (a.status != "cancelled") & (a.done_on.isna() | (a.done_on > t))
-    overdue = a[is_open & (a.due_on < t)]
-    soon = a[is_open & (a.due_on >= t) & (a.due_on <= t + pd.Timedelta(days=7))]
-    return ({(o, "overdue", r) for o, r in zip(overdue.owner, overdue.ref)}
-            | {(o, "due_soon", r) for o, r in zip(soon.owner, soon.ref)})
+    """(owner, level, action ref): overdue if due before as_of, due soon if due from as_of to 7 days after."""
+    expected = set()
+    for a in open_golden_actions(as_of):
+        if a["due"] < as_of:
+            expected.add((a["owner"], "overdue", a["ref"]))
+        elif a["due"] <= as_of + timedelta(days=7):
+            expected.add((a["owner"], "due_soon", a["ref"]))
+    return expected
 
 
 @pytest.fixture
@@ -116,7 +141,8 @@ def owner_items(notices: list[dict]) -> set[tuple[str, str, str]]:
             for i in n["items"]}
 
 
-@pytest.mark.parametrize("as_of", [T, date(2025, 3, 3), date(2024, 6, 10)])
+# T has no action due soon (27 overdue); 2026-05-09 has four due soon, 2025-03-03 one
+@pytest.mark.parametrize("as_of", [T, date(2026, 5, 9), date(2025, 3, 3), date(2024, 6, 10)])
 def test_a_dry_run_addresses_every_open_overdue_and_due_soon_action_to_its_owner_and_nothing_else(golden_db, as_of):
     expected = expected_owner_items(as_of)
     assert expected  # each day has something to say
@@ -139,7 +165,7 @@ def test_the_golden_day_has_27_overdue_actions_as_the_contract_counts_them(golde
 OWNERS = {  # the user rows: names spelled in Simplified where the ledger writes Traditional (李華, 陳靜, 張偉)
     "李华": ("lihua@example.org", "zh-Hans"),
     "陈静": ("chenjing@example.org", "en"),
-    "张伟": ("zhangwei@example.org", "zh-Hans"),
+    "张伟": ("zhangwei@example.org", "zh-Hant"),
     "王明": ("wangming@example.org", "en"),
 }
 
@@ -153,8 +179,10 @@ def add_owners(db):
 def test_a_real_send_delivers_one_digest_per_owner_with_their_items_and_a_second_run_sends_nothing(golden_db, smtp):
     add_owners(golden_db)
     expected = expected_owner_items(T)
+    dry = closeloop("notify", "--db", golden_db, "--as-of", T, "--dry-run", "--json", **smtp.env)
     first = closeloop("notify", "--db", golden_db, "--as-of", T, "--json", **smtp.env)
     assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout) == json.loads(dry.stdout)  # the real send delivers what the dry run said
     assert owner_items(json.loads(first.stdout)["notices"]) == expected
 
     by_person = {}
@@ -167,12 +195,15 @@ def test_a_real_send_delivers_one_digest_per_owner_with_their_items_and_a_second
         body = received[email].get_content()
         assert set(re.findall(r"CA-\d{4}-\d", body.split("\n- ", 1)[1])) == refs
         assert f"https://closeloop.example/rectification?ref={sorted(refs)[0]}" in body
-    SAMPLES.mkdir(exist_ok=True)
-    for email, name in (("lihua@example.org", "digest-zh-Hans.txt"), ("chenjing@example.org", "digest-en.txt")):
+    DIGESTS.mkdir(parents=True, exist_ok=True)  # the closing note's digests, as received, one per language
+    for email, lang in (("lihua@example.org", "zh-Hans"), ("zhangwei@example.org", "zh-Hant"),
+                        ("chenjing@example.org", "en")):
         message = received[email]
-        (SAMPLES / name).write_text(f"To: {message['To']}\nSubject: {message['Subject']}\n\n{message.get_content()}",
-                                    encoding="utf-8")
+        (DIGESTS / f"{lang}.txt").write_text(
+            f"To: {message['To']}\nSubject: {message['Subject']}\n\n{message.get_content()}", encoding="utf-8")
     assert received["lihua@example.org"]["Subject"] == f"整改提醒 2026-06-30：{len(by_person['lihua@example.org'])} 项待办"
+    assert received["zhangwei@example.org"]["Subject"] == \
+        f"整改提醒 2026-06-30：{len(by_person['zhangwei@example.org'])} 項待辦"
     assert received["chenjing@example.org"]["Subject"] == \
         f"Rectification reminder 2026-06-30: {len(by_person['chenjing@example.org'])} items"
 
@@ -192,9 +223,14 @@ def test_a_failed_send_is_recorded_reported_one_line_each_and_retried_next_run(g
     assert len(lines) == 4 and all(line.startswith("Not sent (email) to ") for line in lines)
     assert all("the next run retries" in line for line in lines)
     con = store.connect(golden_db, create=False)
-    reasons = con.execute("select reason from events where entity = 'notice'").fetchall()
+    reasons = [r for (r,) in con.execute("select reason from events where entity = 'notice' order by id").fetchall()]
     con.close()
-    assert reasons and all(r.startswith("failed: ") for (r,) in reasons)
+    # each notice (person, level, unit) recorded pending before its digest's send, then failed
+    units = {a["ref"]: a["unit"] for a in open_golden_actions(T)}
+    notices = len({(owner, level, units[ref]) for owner, level, ref in expected_owner_items(T)})
+    assert notices == 15
+    assert Counter("failed" if r.startswith("failed: ConnectionRefusedError") else r for r in reasons) == \
+        {"pending": notices, "failed": notices}
 
     retried = closeloop("notify", "--db", golden_db, "--as-of", T, **smtp.env)
     assert retried.returncode == 0, retried.stderr
@@ -400,6 +436,9 @@ def test_an_owners_calendar_is_rfc_5545_with_crlf_and_folded_lines(escalation_db
     assert uids == ["A-31", "A-30", "A-DONE-AFTER", "A-15", "A-14", "A-1", "A-TODAY", "A-SOON", "A-LATER"]
     assert "DTSTART;VALUE=DATE:20260707\r\nDTEND;VALUE=DATE:20260708\r\n" in unfolded
     assert "SUMMARY:A-SOON · 問題 N-SOON\r\n" in unfolded
+    assert ("BEGIN:VEVENT\r\nUID:A-SOON@closeloop\r\nDTSTAMP:20260630T000000Z\r\nDTSTART;VALUE=DATE:20260707\r\n"
+            "DTEND;VALUE=DATE:20260708\r\nSUMMARY:A-SOON · 問題 N-SOON\r\nDESCRIPTION:措施 A-SOON\r\n"
+            "URL:http://localhost:8501/rectification?ref=A-SOON\r\nEND:VEVENT\r\n") in unfolded
     assert unfolded.startswith("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n") and unfolded.endswith("END:VCALENDAR\r\n")
 
 
@@ -416,7 +455,7 @@ def test_language_codes_map_to_the_catalogs_languages():
 
 
 def test_the_pack_goes_by_email_with_a_summary(golden_db, smtp, tmp_path):
-    out = tmp_path / "pack.xlsx"
+    out = tmp_path / "pack.pdf"
     done = closeloop("report", "--out", out, "--as-of", T, "--db", golden_db, "--mail-to", "a@x.example,b@x.example",
                      **smtp.env)
     assert done.returncode == 0, done.stderr
@@ -426,11 +465,12 @@ def test_the_pack_goes_by_email_with_a_summary(golden_db, smtp, tmp_path):
     body, attachment = list(message.iter_parts())
     expected = json.loads((SHARED / "golden" / "expected.json").read_text(encoding="utf-8"))["all"]
     assert body.get_content().replace("\r\n", "\n") == (  # SMTP carries CRLF
-        "Attached: the management review pack pack.xlsx.\nScope: Whole organisation; as of 2026-06-30; "
+        "Attached: the management review pack pack.pdf.\nScope: Whole organisation; as of 2026-06-30; "
         f"period 2025-07-01 to 2026-06-30.\nOpen findings: {expected['open']}, of which overdue: "
         f"{expected['overdue']}; overdue actions: {expected['actions_overdue']}.\n"
     )
-    assert attachment.get_filename() == "pack.xlsx" and attachment.get_content() == out.read_bytes()
+    assert (attachment.get_filename(), attachment.get_content_type()) == ("pack.pdf", "application/pdf")
+    assert attachment.get_content() == out.read_bytes() and out.read_bytes().startswith(b"%PDF-")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -491,3 +531,267 @@ def test_on_postgresql_two_processes_sending_at_once_send_each_digest_once(reque
     assert sorted(len(a["notices"]) > 0 for a in answers) == [False, True]
     assert sorted(m["To"] for m in smtp.messages) == sorted(email for email, _ in OWNERS.values())
     assert closeloop("trail", "verify", "--db", url, **caches).returncode == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# The golden day with a head on every unit: escalation at the thresholds, computed apart
+
+# The issue's defaults (deadlines by severity), written here rather than read from the store
+DEFAULT_DAYS = {"major": 30, "minor": 60, "observation": 90}
+
+
+def expected_golden_notices(as_of: date, heads: dict[str, str]) -> set[tuple[str, str, str]]:
+    """(person, level, ref) of every notice of the day, by the issue's words: owners hear of their actions due
+    within 7 days or overdue; past 14 days overdue the unit's head too, past 30 the head of the unit above; a
+    finding no open action covers goes to its unit's head (due soon or overdue; past 30 days the head above)."""
+    parent = {u["code"]: u["parent"] for u in golden_rows("units")}
+    expected = expected_owner_items(as_of)
+    covered = set()
+    for a in open_golden_actions(as_of):
+        covered.add(a["nc_ref"])
+        late = (as_of - a["due"]).days
+        if late > 14:
+            expected.add((heads[a["unit"]], "escalated", a["ref"]))
+        if late > 30 and parent[a["unit"]]:
+            expected.add((heads[parent[a["unit"]]], "escalated", a["ref"]))
+    for n in golden_rows("nonconformities"):
+        closed = day_or_none(n["closed_on"])
+        found = date.fromisoformat(n["found_on"])
+        if n["ref"] in covered or found > as_of or (closed and closed <= as_of):
+            continue
+        due = day_or_none(n["due_on"]) or found + timedelta(days=DEFAULT_DAYS[n["severity"]])
+        if due < as_of:
+            expected.add((heads[n["unit"]], "overdue", n["ref"]))
+            if (as_of - due).days > 30 and parent[n["unit"]]:
+                expected.add((heads[parent[n["unit"]]], "escalated", n["ref"]))
+        elif due <= as_of + timedelta(days=7):
+            expected.add((heads[n["unit"]], "due_soon", n["ref"]))
+    return expected
+
+
+def test_on_the_golden_day_escalation_reaches_each_units_head_and_the_head_above(golden_db):
+    heads = {u["code"]: f"{u['code']}負責人" for u in golden_rows("units")}
+    con = store.connect(golden_db, create=False)
+    for code, name in heads.items():
+        notify.set_unit_head(con, local_administrator("test"), code, name=name, email=None, language="en")
+    con.close()
+    done = closeloop("notify", "--db", golden_db, "--as-of", T, "--dry-run", "--json")
+    got = {(n["to"], n["level"], i["ref"]) for n in json.loads(done.stdout)["notices"] for i in n["items"]}
+    expected = expected_golden_notices(T, heads)
+    assert got == expected
+    # (27 overdue actions to their owners, 15 findings nobody works on to their heads; 68 escalations, 11 of
+    # them to the top unit's head: the expected set is not thin)
+    assert Counter(level for _, level, _ in expected) == {"escalated": 68, "overdue": 42, "due_soon": 1}
+    assert sum(1 for to, level, _ in expected if (to, level) == ("HQ負責人", "escalated")) == 11
+
+
+# ---------------------------------------------------------------------------------------------
+# The outbox: a run killed while the server takes a digest, and the next run
+
+
+class KillingInbox(Inbox):
+    """Takes the first message, then kills the sending process before it can record the send as done."""
+
+    victim: subprocess.Popen | None = None
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        if len(self.messages) == 1:
+            self.victim.kill()
+            self.victim.wait()
+        return "250 OK"
+
+
+def test_a_digest_sent_by_a_run_killed_before_recording_it_is_sent_again_with_its_message_id_and_said(golden_db):
+    add_owners(golden_db)
+    inbox = KillingInbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLOSELOOP_")} | {
+        "CLOSELOOP_LANG": "en", "CLOSELOOP_SMTP_HOST": "127.0.0.1", "CLOSELOOP_SMTP_PORT": str(controller.port)}
+    try:
+        inbox.victim = subprocess.Popen([sys.executable, "-m", "closeloop", "notify", "--db", str(golden_db),
+                                         "--as-of", str(T)], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE)
+        inbox.victim.communicate(timeout=120)
+        assert inbox.victim.returncode == -9 and len(inbox.messages) == 1
+        (first,) = inbox.messages
+        con = store.connect(golden_db, create=False)
+        reasons = {r for (r,) in con.execute("select reason from events where entity = 'notice'").fetchall()}
+        con.close()
+        assert reasons == {"pending"}  # recorded before the send, never marked sent
+
+        again = subprocess.run([sys.executable, "-m", "closeloop", "notify", "--db", str(golden_db), "--as-of",
+                                str(T)], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        controller.stop()
+    assert again.returncode == 0, again.stderr
+    name = {"lihua@example.org": "李華", "chenjing@example.org": "陳靜", "zhangwei@example.org": "張偉",
+            "wangming@example.org": "王明"}[first["To"]]
+    assert again.stderr == (f"{name} (email): an earlier run stopped while sending this digest, so it may have "
+                            "arrived; sent again (an email keeps its Message-ID).\n")
+    assert len(inbox.messages) == 5  # the interrupted digest twice, the other three once
+    copies = [m for m in inbox.messages if m["To"] == first["To"]]
+    assert len(copies) == 2 and copies[0]["Message-ID"] == copies[1]["Message-ID"]
+    assert copies[0].get_content() == copies[1].get_content()
+    assert closeloop("trail", "verify", "--db", golden_db).returncode == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# 三色督办 by unit, the one "due soon", defaulted due dates counted (literal rows, both stores)
+
+LIGHT_FINDINGS = [
+    finding("L-RED", "DH-01", due_on="2026-06-29"),  # overdue: red
+    finding("L-YELLOW", "DH-01-1", due_on="2026-07-07"),  # due in 7 days: yellow, under DH-01
+    finding("L-GREEN", "DH-02", due_on="2026-07-08"),  # due in 8 days: green
+    finding("L-DEFAULT", "DH-02", found_on="2026-06-05", due_on=None, severity="major"),  # 06-05 + 30 = 07-05: yellow
+    finding("L-DS", "DS", due_on="2026-06-01"),  # red, outside DH
+]
+LIGHT_ACTIONS = [
+    act("LA-GREEN", "L-RED", "李華", "2026-08-01"),  # green, DH-01
+    act("LA-DONE", "L-YELLOW", "李華", "2026-06-01", done_on="2026-06-10"),  # done: not open, not counted
+    act("LA-RED", "L-GREEN", "王明", "2026-06-20"),  # overdue: red, DH-02
+    act("LA-EIGHT", "L-GREEN", "王明", "2026-07-08"),  # due in 8 days: green (yellow once due soon is 8 days)
+    act("LA-DEFAULT", "L-DEFAULT", "王明", None),  # no due date: its finding's 06-05 + major's 30 = 07-05, yellow
+]
+COLOURS = ["findings_on_track", "findings_due_soon", "findings_overdue",
+           "actions_on_track", "actions_due_soon", "actions_overdue"]
+
+
+@pytest.fixture
+def lights(store_from_rows):
+    return store_from_rows(LIGHT_FINDINGS, LIGHT_ACTIONS)
+
+
+def test_the_units_status_lights_count_open_findings_and_actions_per_unit_one_level_down(lights):
+    by_dh = store.run(lights, "due_status_by_unit", Filters.default(T).replace(unit="DH").params(None))
+    assert by_dh[["unit", *COLOURS]].values.tolist() == [["DH-01", 0, 1, 1, 1, 0, 0], ["DH-02", 1, 1, 0, 1, 1, 1]]
+    whole = store.run(lights, "due_status_by_unit", Filters.default(T).params(None))
+    assert whole[["unit", *COLOURS]].values.tolist() == [["DH", 1, 2, 1, 2, 1, 1], ["DS", 0, 0, 1, 0, 0, 0]]
+
+
+def test_due_soon_is_one_setting_for_the_rectification_view_the_units_lights_and_the_notices(lights):
+    def due_soon() -> tuple:
+        params = Filters.default(T).params(None) | {"view": "due_soon", "me": [], "limit": 100}
+        listed = (sorted(store.run(lights, "rectification_actions", params)["ref"]),
+                  sorted(store.run(lights, "rectification_nonconformities", params)["ref"]))
+        noticed = sorted(i["ref"] for n in notify.notices(lights, T) if n.level == "due_soon" for i in n.items)
+        yellow = store.run(lights, "due_status_by_unit", Filters.default(T).params(None))
+        return listed, noticed, int(yellow["findings_due_soon"].sum()), int(yellow["actions_due_soon"].sum())
+
+    assert due_soon() == ((["LA-DEFAULT"], ["L-DEFAULT", "L-YELLOW"]), ["LA-DEFAULT"], 2, 1)
+    notify.set_setting(lights, local_administrator("test"), "due_soon_days", "8")
+    assert due_soon() == ((["LA-DEFAULT", "LA-EIGHT"], ["L-DEFAULT", "L-GREEN", "L-YELLOW"]),
+                          ["LA-DEFAULT", "LA-EIGHT"], 3, 2)
+
+
+def test_the_data_quality_panel_counts_findings_and_actions_given_a_due_date_by_severity(lights):
+    params = Filters.default(T).params(None)
+    counts = dict(store.run(lights, "data_quality", params).itertuples(index=False))
+    assert (counts["finding_due_defaulted"], counts["action_due_defaulted"], counts["no_due_date"]) == (1, 1, 1)
+    rows = {check: store.run(lights, "data_quality_rows", params | {"check": check, "limit": 100})
+            for check in ("finding_due_defaulted", "action_due_defaulted")}
+    assert rows["finding_due_defaulted"][["ref", "action_ref"]].values.tolist() == [["L-DEFAULT", None]]
+    assert rows["action_due_defaulted"][["ref", "action_ref", "owner"]].values.tolist() == [
+        ["L-DEFAULT", "LA-DEFAULT", "王明"]]
+
+
+def test_the_units_status_table_names_each_colour_and_tints_only_the_cells_with_items():
+    from closeloop import i18n, kpis
+
+    rows = pd.DataFrame([{"unit": "DH-01", "name": "定海分局機關支部", "findings_on_track": 0, "findings_due_soon": 1,
+                          "findings_overdue": 2, "actions_on_track": 3, "actions_due_soon": 0, "actions_overdue": 0}])
+    styled = kpis.due_status_table(rows, "name", i18n.translator("en"))
+    assert list(styled.data.columns) == [
+        "Unit name", "Findings · On track (green)", "Findings · Due soon (yellow)", "Findings · Overdue (red)",
+        "Actions · On track (green)", "Actions · Due soon (yellow)", "Actions · Overdue (red)"]
+    styled._compute()  # the CSS each cell gets, as st.dataframe reads it
+    assert {column: dict(styled.ctx[(0, column)]).get("background-color") for column in range(1, 7)} == {
+        1: None, 2: "#fff59d", 3: "#ffcdd2", 4: "#c8e6c9", 5: None, 6: None}
+
+
+def test_a_sources_own_deadline_comes_before_its_severitys_and_only_an_administrator_sets_one(lights):
+    from closeloop.identity import Identity
+
+    def defaulted() -> list:
+        params = Filters.default(T).params(None) | {"view": "open", "me": [], "limit": 100}
+        findings = store.run(lights, "rectification_nonconformities", params).set_index("ref")
+        actions = store.run(lights, "rectification_actions", params).set_index("ref")
+        return [str(findings.loc["L-DEFAULT", "default_due_on"].date()), findings.loc["L-DEFAULT", "due_status"],
+                str(actions.loc["LA-DEFAULT", "default_due_on"].date()), actions.loc["LA-DEFAULT", "due_status"]]
+
+    admin = local_administrator("test")
+    notify.set_deadline(lights, admin, "major", 5, 3, source="inspection")  # L-DEFAULT is an internal audit's
+    assert defaulted() == ["2026-07-05", "due_soon", "2026-07-05", "due_soon"]  # major's 30 days still
+    notify.set_deadline(lights, admin, "major", 5, 3, source="internal_audit")
+    assert defaulted() == ["2026-06-10", "overdue", "2026-06-08", "overdue"]  # 06-05 + 5 and + 3
+    with pytest.raises(Refused) as refused:
+        notify.set_unit_head(lights, Identity(actor="viewer@example.org", role="viewer"), "DH", name="某人",
+                             email=None, language=None)
+    assert (refused.value.key, refused.value.details) == ("refused_role", {"role": "viewer", "move": "administer"})
+    assert lights.execute("select head_name from units where code = 'DH'").fetchall() == [(None,)]
+
+
+# ---------------------------------------------------------------------------------------------
+# SMTP with STARTTLS and a login, as a real relay asks for them
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key: the test's own authority, trusted through SSL_CERT_FILE."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def test_email_goes_over_starttls_with_a_login_and_a_refused_login_is_a_failed_send(escalation_db, tmp_path):
+    import ssl
+
+    from aiosmtpd.smtp import AuthResult
+
+    cert, key = self_signed(tmp_path)
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+    logins = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        logins.append((mechanism, auth_data.login.decode(), session.ssl is not None))
+        return AuthResult(success=auth_data.password == b"s3cret", handled=False)  # the server answers 235 or 535
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), tls_context=tls, require_starttls=True,
+                            authenticator=authenticator, auth_require_tls=True,
+                            auth_exclude_mechanism=["LOGIN"])  # one mechanism: one login per attempt
+    controller.start()
+    env = {"CLOSELOOP_SMTP_HOST": "127.0.0.1", "CLOSELOOP_SMTP_PORT": str(controller.port),
+           "CLOSELOOP_SMTP_STARTTLS": "1", "CLOSELOOP_SMTP_USER": "closeloop", "SSL_CERT_FILE": str(cert)}
+    try:
+        wrong = closeloop("notify", "--db", escalation_db, "--as-of", T, **env, CLOSELOOP_SMTP_PASSWORD="guess")
+        assert inbox.messages == []
+        right = closeloop("notify", "--db", escalation_db, "--as-of", T, **env, CLOSELOOP_SMTP_PASSWORD="s3cret")
+    finally:
+        controller.stop()
+    heads = ["li@dh01.example", "wang@hq.example", "zhou@dh.example"]
+    assert wrong.returncode == 1, wrong.stderr
+    assert sorted(line.split(":", 1)[0] for line in wrong.stderr.splitlines() if "SMTPAuthenticationError" in line) \
+        == ["Not sent (email) to 周强", "Not sent (email) to 李明", "Not sent (email) to 王局"]
+    assert sorted(m["To"] for m in inbox.messages) == heads  # the next run, with the right password
+    assert logins == [("PLAIN", "closeloop", True)] * 6  # the user's login, each over the TLS STARTTLS began

@@ -62,13 +62,25 @@ def tabs(at: AppTest) -> list[str]:
 @pytest.mark.parametrize("view,expected", [
     ("open", ["Actions (27)", "Nonconformities (41)"]),
     ("overdue", ["Actions (27)", "Nonconformities (35)"]),
-    ("due_soon", ["Actions (0)", "Nonconformities (3)"]),
+    # due within the notices' 7 days, today included: NC-E03, due on the day; no open action falls due by 07-07
+    ("due_soon", ["Actions (0)", "Nonconformities (1)"]),
     ("awaiting_verification", ["Actions (5)", "Nonconformities (8)"]),
     ("all", ["Actions (174)", "Nonconformities (126)"]),
 ])
 def test_quick_views_count_the_golden_ledger(golden_store, view, expected):
     at = rectification(state={"rectification_view": view})
     assert tabs(at) == expected
+
+
+def test_the_findings_list_shows_each_open_findings_status_light_in_words(golden_store):
+    at = rectification()
+    (findings,) = [d.value for d in at.dataframe if "Severity" in d.value.columns]
+    # by the golden CSV, apart: 35 due before 2026-06-30; NC-E03 due on the day; NC-E06 (minor, no due
+    # date, found 2026-06-01) given 60 days, 07-31, and four more due later: on track
+    assert findings["Status light"].value_counts().to_dict() == {
+        "Overdue (red)": 35, "On track (green)": 5, "Due soon (yellow)": 1}
+    assert findings.set_index("Ref").loc[["NC-E03", "NC-E06"], "Status light"].tolist() == [
+        "Due soon (yellow)", "On track (green)"]
 
 
 def test_without_a_chosen_row_the_page_says_how_to_open_one(golden_store):
