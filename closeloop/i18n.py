@@ -727,6 +727,9 @@ CATALOG: dict[str, dict[str, str]] = {
     "quality_finding_due_defaulted": {"zh": "问题期限按严重程度默认", "en": "Findings given a due date by severity"},
     "quality_action_due_defaulted": {"zh": "措施期限按严重程度默认", "en": "Actions given a due date by severity"},
     "notify_resent": {"zh": "{name}（{channel}）：上次运行在发送这份摘要时中断，可能已经送达；现已重新发送（邮件的 Message-ID 相同）。", "en": "{name} ({channel}): an earlier run stopped while sending this digest, so it may have arrived; sent again (an email keeps its Message-ID)."},
+    # plan17b: the Objectives, Inspection programme and Satisfaction pages, and the findings they raise
+    "trail_reason_raised_by_objective": {"zh": "目标未达成自动生成", "en": "raised by a missed objective"},
+    "refused_objective_not_missed": {"zh": "目标 {objective} 未处于“未达成”状态、不在您的范围内，或已提出过不合格项。", "en": "Objective {objective} is not missed, is outside your scope, or has already raised a nonconformity."},
 }
 
 

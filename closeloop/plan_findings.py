@@ -11,16 +11,18 @@ SEVERITY = "minor"  # a raised finding's, until someone grades it: its due date 
 MOVES = ("verify", "import")
 
 
-def raise_from_inspections(con, who: Identity) -> list[str]:
+def raise_from_inspections(con, who: Identity, only: set[tuple[str, str]] | None = None) -> list[str]:
     """Each failed item of a performed inspection in the writer's scope that names no nonconformity raises one
     (source inspection, the inspection as its audit, the item's criterion as its criterion), and the item then
-    names it. One transaction; returns the refs raised."""
+    names it. `only`: just these (inspection, criterion) items (a page's button). One transaction; the refs raised."""
     _allowed(who)
     raised = []
     cur = con.cursor()
     try:
         with store.transaction(cur):
             for item in _rows(cur, "inspection_items_to_raise", {"scope": who.scope}):
+                if only is not None and (item["inspection"], item["criterion"]) not in only:
+                    continue
                 ref = f"NC-{item['inspection']}-{item['criterion']}"
                 _audit(cur, item["inspection"], "inspection", item["unit"], item["performed_on"], item["inspector"])
                 if not _exists(cur, ref):  # raised before, and the item's link taken back since: linked again
@@ -40,16 +42,19 @@ def raise_from_inspections(con, who: Identity) -> list[str]:
     return [ref for ref, _ in raised]
 
 
-def raise_from_surveys(con, who: Identity) -> tuple[list[str], list[str]]:
+def raise_from_surveys(con, who: Identity, only: set[tuple[str, str, str]] | None = None) -> tuple[list[str], list[str]]:
     """Each (unit, wave, item) in scope whose mean score is below 3 raises one nonconformity (source
     satisfaction_survey); each open one a later wave's mean of 3 or more for the same unit and item answers is
-    closed on that wave's last answer day, the wave named as the evidence. One transaction; (raised, closed)."""
+    closed on that wave's last answer day, the wave named as the evidence. `only`: raise just these (unit,
+    wave, item) (a page's button); closing is always done. One transaction; (raised, closed)."""
     _allowed(who)
     raised, closed = [], []
     cur = con.cursor()
     try:
         with store.transaction(cur):
             for item in _rows(cur, "survey_items_to_raise", {"scope": who.scope}):
+                if only is not None and (item["unit"], item["wave"], item["item"]) not in only:
+                    continue
                 ref = f"SAT-{item['unit']}-{item['wave']}-{item['item']}"
                 audit = f"SAT-{item['wave']}-{item['unit']}"
                 _audit(cur, audit, "satisfaction_survey", item["unit"], item["wave_began_on"], None)
@@ -77,6 +82,33 @@ def raise_from_surveys(con, who: Identity) -> tuple[list[str], list[str]]:
     finally:
         cur.close()
     return [ref for ref, _ in raised], [ref for ref, _ in closed]
+
+
+def raise_from_objective(con, who: Identity, as_of, unit: str, year: int, code: str) -> str:
+    """A missed objective of as_of's year in the writer's scope raises one nonconformity (source
+    superior_assessment, found on as_of, its ref objective_finding_ref's, the link back); one transaction, with
+    its event on the objective. Refused if it is not missed, outside the scope, or raised before."""
+    _allowed(who)
+    cur = con.cursor()
+    try:
+        with store.transaction(cur):
+            rows = [o for o in _rows(cur, "objectives_to_raise", {"as_of": as_of, "scope": who.scope})
+                    if (o["unit"], o["year"], o["code"]) == (unit, year, code)]
+            if not rows:
+                raise Refused("refused_objective_not_missed", objective=f"{unit} {year} {code}")
+            o = rows[0]
+            audit = f"OBJ-{year}-{unit}"
+            _audit(cur, audit, "superior_assessment", unit, as_of, o["owner"])
+            title = f"目标未达成 {o['code']} {o['name']}：完成 {o['value']:g}，应达 {o['target_to_date']:g}"
+            _finding(cur, who, o["finding_ref"], unit, audit, None, "superior_assessment", title, None, as_of,
+                     "raised_by_objective")
+            _event(cur, who, "objective", f"{unit}/{year}/{code}", "nonconformity", None, o["finding_ref"],
+                   "raised_by_objective")
+            block = _settle(cur, [unit])
+        trail.anchor(cur, block)
+    finally:
+        cur.close()
+    return o["finding_ref"]
 
 
 def _allowed(who: Identity) -> None:

@@ -92,3 +92,71 @@ def test_a_dissatisfied_item_raises_one_finding_and_a_later_satisfied_wave_close
     assert con.execute("select count(*) from nonconformities where source = 'satisfaction_survey' "
                        "and status <> 'closed'").fetchone() == (2,)  # DS's two
     assert plan_findings.raise_from_surveys(con, ADMIN) == ([], [])  # nothing twice
+
+
+# plan17b: a missed objective raises a finding (source superior assessment) with one click, linked back
+OBJECTIVES = [
+    # level, higher is better, target 10; May's actual 8: attainment 0.8, missed
+    {"unit": "DH-01", "year": 2026, "code": "O1", "name": "按期召開", "kind": "level", "direction": "higher",
+     "target": 10, "weight": 1, "owner": "王明"},
+    # level, target 10; May's actual 9.5: attainment 0.95, at risk, not raisable
+    {"unit": "DH-01", "year": 2026, "code": "O2", "name": "學習時長", "kind": "level", "direction": "higher",
+     "target": 10, "weight": 1, "owner": "李華"},
+    # DS's own missed objective: outside a DH writer's scope
+    {"unit": "DS", "year": 2026, "code": "O1", "name": "按期召開", "kind": "level", "direction": "higher",
+     "target": 10, "weight": 1, "owner": "陳靜"},
+]
+ACTUALS = [
+    {"unit": "DH-01", "year": 2026, "code": "O1", "month": 5, "actual": 8, "evidence": "五月.pdf"},
+    {"unit": "DH-01", "year": 2026, "code": "O2", "month": 5, "actual": 9.5, "evidence": "五月.pdf"},
+    {"unit": "DS", "year": 2026, "code": "O1", "month": 5, "actual": 2, "evidence": None},
+]
+AS_OF = date(2026, 6, 30)
+
+
+@pytest.fixture
+def objectives(store_from_rows):
+    con = store_from_rows([nc("N-0", "HQ", "2026-01-01")])
+    add_plan_rows(con, "objectives", OBJECTIVES)
+    add_plan_rows(con, "objective_actuals", ACTUALS)
+    return con
+
+
+def test_a_missed_objective_raises_one_superior_assessment_finding_linked_back(objectives):
+    ref = plan_findings.raise_from_objective(objectives, ADMIN, AS_OF, "DH-01", 2026, "O1")
+    assert ref == "OBJ-DH-01-2026-O1"
+    row = objectives.execute(
+        "select unit, audit, criterion, source::varchar, severity::varchar, title, found_on, due_on, status::varchar "
+        "from nonconformities where ref = $ref", {"ref": ref}).fetchone()
+    # found on the as-of date; due 60 days later (a minor finding's deadline)
+    assert row == ("DH-01", "OBJ-2026-DH-01", None, "superior_assessment", "minor",
+                   "目标未达成 O1 按期召開：完成 8，应达 10", date(2026, 6, 30), date(2026, 8, 29), "open")
+    assert objectives.execute("select source::varchar, unit, started_on, lead from audits "
+                              "where ref = 'OBJ-2026-DH-01'").fetchall() \
+        == [("superior_assessment", "DH-01", date(2026, 6, 30), "王明")]
+    assert objectives.execute("select entity, ref, field, new, reason from events where entity = 'objective'"
+                              ).fetchall() == [("objective", "DH-01/2026/O1", "nonconformity", ref,
+                                                "raised_by_objective")]
+    links = store.run(objectives, "objective_findings", {"as_of": AS_OF, "unit": None, "scope": None})
+    assert links.to_dict("records") == [{"unit": "DH-01", "code": "O1", "nonconformity": ref,
+                                         "nonconformity_status": "open"}]
+    with pytest.raises(Refused):  # raised once
+        plan_findings.raise_from_objective(objectives, ADMIN, AS_OF, "DH-01", 2026, "O1")
+
+
+def test_only_a_missed_objective_in_the_writers_scope_and_role_raises(objectives):
+    with pytest.raises(Refused):  # at risk, not missed
+        plan_findings.raise_from_objective(objectives, ADMIN, AS_OF, "DH-01", 2026, "O2")
+    dh = Identity("dh@x", "auditor", unit="DH")
+    with pytest.raises(Refused):  # DS is outside DH
+        plan_findings.raise_from_objective(objectives, dh, AS_OF, "DS", 2026, "O1")
+    with pytest.raises(Refused):
+        plan_findings.raise_from_objective(objectives, Identity("v@x", "viewer"), AS_OF, "DH-01", 2026, "O1")
+    assert objectives.execute("select count(*) from nonconformities where source = 'superior_assessment'"
+                              ).fetchone() == (0,)
+    assert plan_findings.raise_from_objective(objectives, dh, AS_OF, "DH-01", 2026, "O1") == "OBJ-DH-01-2026-O1"
+
+
+def test_a_page_button_raises_only_its_own_failed_item(inspected):
+    assert plan_findings.raise_from_inspections(inspected, ADMIN, only={("I-1", "1.1")}) == []  # passed: nothing
+    assert plan_findings.raise_from_inspections(inspected, ADMIN, only={("I-1", "2.1")}) == ["NC-I-1-2.1"]

@@ -524,3 +524,7 @@ from survey_answers as a
 join waves as w on w.wave_unit = a.unit and w.wave = a.wave
 where not a.withdrawn
 group by a.unit, a.wave, a.item;
+
+-- plan17b: the ref of the nonconformity a missed objective raises (source superior_assessment), its link back
+create or replace macro objective_finding_ref(unit, year, code) as
+    'OBJ-' || unit || '-' || year::varchar || '-' || code;
