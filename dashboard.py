@@ -44,6 +44,11 @@ with session.holding():
         st.Page("pages/time_to_close.py", title=t("page_time_to_close"), icon=":material/timer:",
                 url_path="time_to_close"),
         st.Page("pages/data.py", title=t("page_data"), icon=":material/table_view:", url_path="data"),
+        st.Page("pages/objectives.py", title=t("page_objectives"), icon=":material/flag:", url_path="objectives"),
+        st.Page("pages/inspections.py", title=t("page_inspections"), icon=":material/fact_check:",
+                url_path="inspections"),
+        st.Page("pages/satisfaction.py", title=t("page_satisfaction"), icon=":material/sentiment_satisfied:",
+                url_path="satisfaction"),
         st.Page(overview_link, title=t("page_overview"), url_path="overview", visibility="hidden"),
     ]
     st.session_state["_framed"] = True

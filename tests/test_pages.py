@@ -25,6 +25,9 @@ TITLES = {
     "time_to_close": {"zh": "整改时效", "en": "Time to close"},
     "data": {"zh": "数据", "en": "Data"},
     "review": {"zh": "管理评审", "en": "Management review"},
+    "objectives": {"zh": "目标管理", "en": "Objectives"},
+    "inspections": {"zh": "检查计划", "en": "Inspection programme"},
+    "satisfaction": {"zh": "群众满意度", "en": "Satisfaction"},
 }
 
 # The Overview's KPI row: container key → label, in each language.

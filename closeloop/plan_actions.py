@@ -1,0 +1,73 @@
+"""The plan-and-check pages' KPI rows and their one-click findings: a failed item, a dissatisfied item, a missed objective."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from closeloop import plan_findings, plan_screens, session, store
+from closeloop.i18n import plain, plain_values
+from closeloop.workflow import Refused
+
+FLASH = "_plan_flash"
+
+
+def kpi_row(cards: list[plan_screens.Kpi], section: str, t) -> None:
+    """Bordered metrics, each in a container keyed kpi-<key>, with the change since the period before."""
+    for column, card in zip(st.columns(len(cards)), cards):
+        with column.container(key=f"kpi-{card.key}"):
+            st.metric(t(f"{section}_kpi_{card.key}"), card.value, card.delta, delta_color=card.colour,
+                      delta_description=t("vs_previous"), help=t(f"{section}_kpi_help_{card.key}"), border=True)
+
+
+def may_raise() -> bool:
+    who = session.viewer()
+    return who is not None and any(who.may(move) for move in plan_findings.MOVES)
+
+
+def flash() -> None:
+    """The last raise's outcome, said once."""
+    said = st.session_state.pop(FLASH, None)
+    if said:
+        (st.success if said[0] == "success" else st.error)(said[1])
+
+
+def raise_control(choices: list, label, key: str, move: str, t, **extra) -> None:
+    """A picker of what may raise a finding and the button that raises it; only for those who may, and
+    only over their scope (plan_findings checks both again)."""
+    if not choices:
+        st.caption(t(f"{move}_none_left"))
+        return
+    if not may_raise():
+        st.caption(t("plan_raise_not_allowed"))
+        return
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        st.selectbox(t(f"{move}_pick"), choices, format_func=label, key=f"{key}-pick")
+        st.button(t("plan_raise_button"), key=f"{key}-button", type="primary", icon=":material/flag:",
+                  on_click=_raise, args=(move, key), kwargs=extra)
+
+
+@session.held
+def _raise(move: str, key: str, **extra) -> None:
+    s, t, con, who = st.session_state, session.t, session.connection(), session.viewer()
+    chosen = s.get(f"{key}-pick")
+    try:
+        if move == "raise_inspection":
+            refs = plan_findings.raise_from_inspections(con, who, only={tuple(chosen)})
+        elif move == "raise_survey":
+            refs, _ = plan_findings.raise_from_surveys(con, who, only={tuple(chosen)})
+        else:
+            refs = [plan_findings.raise_from_objective(con, who, extra["as_of"], *chosen)]
+        s[FLASH] = ("success", t("plan_raised", refs=plain(", ".join(refs))) if refs else ("error", t("plan_raised_none")))
+    except (Refused, store.StoreError) as e:
+        s[FLASH] = ("error", t(e.key, **plain_values(e.details)))
+
+
+@session.held
+def close_followed_up() -> None:
+    """Close every open survey finding in scope that a later wave's satisfied mean answers."""
+    s, t, con, who = st.session_state, session.t, session.connection(), session.viewer()
+    try:
+        _, closed = plan_findings.raise_from_surveys(con, who, only=set())
+        s[FLASH] = ("success", t("plan_closed", refs=plain(", ".join(closed))))
+    except (Refused, store.StoreError) as e:
+        s[FLASH] = ("error", t(e.key, **plain_values(e.details)))

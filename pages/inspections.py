@@ -1,0 +1,54 @@
+"""Were the planned inspections done, what did they cover, and which failed items are behind each unit's score?"""
+
+import streamlit as st
+
+from closeloop import drill, filters, metrics, plan_actions, plan_charts, plan_screens, session
+from closeloop.i18n import plain
+from closeloop.session import t
+
+session.require_frame()
+
+f = filters.current()
+names = session.unit_names()
+st.title(t("page_inspections"))
+st.caption(plain(filters.describe(f, t, names.get(f.unit))))
+plan_actions.flash()
+
+now = metrics.plan_check(session.connection(), f, session.scope())
+before = metrics.plan_check(session.connection(), f.previous(), session.scope())
+plan_actions.kpi_row(plan_screens.kpis("inspections", now, before, t), "inspections", t)
+
+drilled = st.session_state.get("inspection_unit") or None
+screen = plan_screens.inspections(lambda name, **extra: session.query(name, f, **extra), names, t, drilled)
+
+left, right = st.columns(2)
+with left.container(border=True):
+    st.markdown("##### " + t("chart_planned_performed"))
+    st.plotly_chart(plan_charts.planned_performed(screen["monthly"], t), key="planned-performed")
+with right.container(border=True, key="overdue-inspections"):
+    st.markdown("##### " + t("overdue_inspections_title", n=len(screen["overdue"])))
+    drill.grid(plan_screens.overdue_table(screen["overdue"], t), t, key="overdue-table", height=320)
+
+with st.container(border=True):
+    st.markdown("##### " + t("chart_coverage"))
+    st.caption(t("coverage_help"))
+    if screen["coverage"].empty:
+        st.info(t("no_data"))
+    else:
+        st.plotly_chart(plan_charts.coverage(screen["coverage"], t), key="coverage")
+
+left, right = st.columns([2, 3])
+with left.container(border=True):
+    st.markdown("##### " + t("chart_inspection_scores"))
+    if screen["scores"]["score"].notna().any():
+        st.plotly_chart(plan_charts.inspection_scores(screen["scores"], t), key="inspection-scores")
+    drill.grid(plan_screens.scores_table(screen["scores"], t), t, key="scores-table")
+with right.container(border=True, key="failed-items"):
+    st.markdown("##### " + t("failed_items_title"))
+    units = list(screen["scores"]["unit"])
+    labels = dict(zip(units, screen["scores"]["label"]))
+    st.selectbox(t("inspection_drill_unit"), [None, *units], key="inspection_unit",
+                 format_func=lambda u: t("objective_drill_all") if u is None else plain(labels.get(u, u)))
+    drill.grid(plan_screens.failed_table(screen["failed"], t), t, key="failed-table")
+    plan_actions.raise_control(plan_screens.unlinked_choices(screen["failed"]), lambda k: " · ".join(k),
+                               "inspection", "raise_inspection", t)
