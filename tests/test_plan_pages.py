@@ -1,0 +1,130 @@
+"""The Objectives, Inspection programme and Satisfaction pages on the demo store: the same numbers as `metrics`,
+and a failed item, a dissatisfied item and a missed objective each raised as a finding by one click."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+
+APP = Path(__file__).parents[1]
+AS_OF = date(2026, 6, 30)
+# Each page's KPI cards: the metrics section they show and how each card formats its number, written out
+# here rather than taken from the page's code: counts with thousands commas, rates as percentages to one
+# place, the index to two places.
+CARDS = {
+    "objectives": ("objectives", {"with_status": "count", "met": "count", "at_risk": "count", "missed": "count",
+                                  "score": "rate"}),
+    "inspections": ("inspections", {"due": "count", "performed": "count", "performed_rate": "rate",
+                                    "overdue": "count", "coverage": "rate", "score": "rate"}),
+    "satisfaction": ("satisfaction", {"answers": "count", "index": "index", "satisfied_share": "rate",
+                                      "dissatisfied_share": "rate"}),
+}
+
+pytestmark = pytest.mark.usefixtures("fresh_caches")
+
+
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory, cli) -> Path:
+    db = tmp_path_factory.mktemp("plan-demo") / "closeloop.duckdb"
+    done = cli("demo", "--db", db, "--ncs", "600")
+    assert done.returncode == 0, done.stderr
+    return db
+
+
+@pytest.fixture(scope="module")
+def cli_metrics(cli, demo_file) -> dict:
+    """`python -m closeloop metrics` on the demo store, for the whole organisation and for unit DH."""
+    out = {}
+    for scope, extra in {"all": [], "DH": ["--unit", "DH"]}.items():
+        done = cli("metrics", "--db", demo_file, "--as-of", AS_OF.isoformat(), *extra)
+        assert done.returncode == 0, done.stderr
+        out[scope] = json.loads(done.stdout)
+    return out
+
+
+@pytest.fixture
+def demo(tmp_path, monkeypatch, demo_file) -> Path:
+    db = tmp_path / "closeloop.duckdb"
+    shutil.copy(demo_file, db)
+    monkeypatch.setenv("CLOSELOOP_DB", str(db))
+    return db
+
+
+def page(name: str, lang: str = "en", url: dict | None = None) -> AppTest:
+    at = AppTest.from_file(str(APP / "dashboard.py"), default_timeout=90)
+    at.session_state["as_of"] = AS_OF
+    at.query_params["lang"] = lang
+    for key, value in (url or {}).items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page(f"pages/{name}.py").run()
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def card_text(value, kind: str) -> str:
+    if value is None:
+        return "—"
+    return {"count": f"{value:,}", "rate": f"{value * 100:.1f}%", "index": f"{value:.2f}"}[kind]
+
+
+@pytest.mark.parametrize("scope,url", [("all", {}), ("DH", {"unit": "DH"})])
+@pytest.mark.parametrize("name", CARDS)
+def test_each_card_shows_the_number_metrics_prints(demo, cli_metrics, name, scope, url):
+    section, kinds = CARDS[name]
+    expected = cli_metrics[scope][section]
+    at = page(name, url=url)
+    shown = {key: at.get_by_key(f"kpi-{key}").metric[0].value for key in kinds}
+    assert shown == {key: card_text(expected[key], kind) for key, kind in kinds.items()}
+    assert expected[next(iter(kinds))] > 0  # the demo holds rows of every section, so the check means something
+
+
+def findings(db: Path, source: str) -> list[tuple]:
+    st.cache_resource.clear()  # let go of the store to read it
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute("select ref, status::varchar from nonconformities where source::varchar = $source "
+                           "order by ref", {"source": source}).fetchall()
+    finally:
+        con.close()
+
+
+def test_a_failed_item_becomes_a_finding_by_one_click_and_shows_behind_the_score(demo):
+    at = page("inspections")
+    item = at.selectbox(key="inspection-pick").value
+    before = findings(demo, "inspection")
+    at.button(key="inspection-button").click().run()
+    ref = f"NC-{item[0]}-{item[1]}"
+    assert set(findings(demo, "inspection")) - set(before) == {(ref, "open")}
+    assert at.success[0].value.startswith(f"Raised: {ref}.")
+    failed = at.get_by_key("failed-items").dataframe[0].value
+    assert list(failed.loc[failed["Nonconformity"] == ref, "Criterion"]) == [item[1]]
+
+
+def test_a_dissatisfied_item_becomes_a_finding_by_one_click(demo):
+    at = page("satisfaction")
+    unit, wave, item = at.selectbox(key="survey-pick").value
+    before = findings(demo, "satisfaction_survey")
+    at.button(key="survey-button").click().run()
+    assert set(findings(demo, "satisfaction_survey")) - set(before) == {(f"SAT-{unit}-{wave}-{item}", "open")}
+    assert not at.error
+
+
+def test_a_missed_objective_becomes_a_superior_assessment_finding_linked_back(demo):
+    at = page("objectives")
+    unit, year, code = at.selectbox(key="objective-pick").value
+    before = findings(demo, "superior_assessment")
+    at.button(key="objective-button").click().run()
+    ref = f"OBJ-{unit}-{year}-{code}"
+    assert set(findings(demo, "superior_assessment")) - set(before) == {(ref, "open")}
+    rows = at.get_by_key("objective-drill").dataframe[0].value
+    assert list(rows.loc[rows["Nonconformity"] == ref, "Code"]) == [code]
