@@ -31,9 +31,9 @@ def flash() -> None:
         (st.success if said[0] == "success" else st.error)(said[1])
 
 
-def raise_control(choices: list, label, key: str, move: str, t, **extra) -> None:
-    """A picker of what may raise a finding and the button that raises it; only for those who may, and
-    only over their scope (plan_findings checks both again)."""
+def raise_control(choices: dict, key: str, move: str, t, **extra) -> None:
+    """A picker of what may raise a finding (key → its name) and the button that raises it; only for those
+    who may, and only over their scope (plan_findings checks both again)."""
     if not choices:
         st.caption(t(f"{move}_none_left"))
         return
@@ -41,7 +41,8 @@ def raise_control(choices: list, label, key: str, move: str, t, **extra) -> None
         st.caption(t("plan_raise_not_allowed"))
         return
     with st.container(horizontal=True, vertical_alignment="bottom"):
-        st.selectbox(t(f"{move}_pick"), choices, format_func=label, key=f"{key}-pick")
+        st.selectbox(t(f"{move}_pick"), list(choices), format_func=lambda k: plain(choices.get(k, " · ".join(map(str, k)))),
+                     key=f"{key}-pick")
         st.button(t("plan_raise_button"), key=f"{key}-button", type="primary", icon=":material/flag:",
                   on_click=_raise, args=(move, key), kwargs=extra)
 

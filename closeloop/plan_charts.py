@@ -12,6 +12,13 @@ NEUTRAL = "#BAB0AC"
 STATUSES_ORDER = ("met", "at_risk", "missed")
 
 
+def _floor(percents) -> float:
+    """The score axis's start: ten points below the lowest score, on a multiple of ten (scores sit near 100 %,
+    where an axis from 0 would show no difference at all); the diamonds are labelled with their values."""
+    low = min((float(v) for v in percents if v is not None and v == v), default=0.0)
+    return max(0.0, (low // 10) * 10 - 10)
+
+
 def _bar_height(rows: pd.DataFrame) -> int:
     return max(240, 26 * len(rows) + 90)
 
@@ -24,13 +31,13 @@ def objective_scores(units: pd.DataFrame, t) -> go.Figure:
                    hovertemplate="%{y}: %{x}<extra></extra>") for s in STATUSES_ORDER]
     data.append(go.Scatter(name=t("objective_score"), y=rows["label"], x=rows["score_pct"], xaxis="x2",
                            mode="markers+text", text=[t("none") if v is None else f"{v:.1f}%" for v in rows["score_pct"]],
-                           textposition="middle right", marker=dict(color="#333", size=9, symbol="diamond"),
+                           textposition="middle left", marker=dict(color="#333", size=9, symbol="diamond"),
                            customdata=rows["unit"], hovertemplate="%{y}: %{x:.1f}%<extra></extra>"))
     return _figure(data, height=_bar_height(rows), barmode="stack",
                    xaxis=dict(domain=[0, 0.48], **count_axis([*rows["met"] + rows["at_risk"] + rows["missed"]],
                                                              title=t("objective_count_axis"))),
-                   xaxis2=dict(domain=[0.55, 1], range=[0, 112], title=t("objective_score_axis"),
-                               ticksuffix="%"),
+                   xaxis2=dict(domain=[0.55, 1], range=[_floor(rows["score_pct"]), 101],
+                               title=t("objective_score_axis"), ticksuffix="%"),
                    yaxis=dict(type="category", automargin=True), margin=dict(l=8, r=8, t=32, b=8))
 
 
@@ -44,9 +51,12 @@ def planned_performed(monthly: pd.DataFrame, t) -> go.Figure:
                    yaxis=count_axis(monthly["due"], title=t("count")))
 
 
+LOWEST = 20  # units on the score chart: the lowest scores, where a review looks first; the table lists them all
+
+
 def inspection_scores(scores: pd.DataFrame, t) -> go.Figure:
-    """Each unit's checklist score (points awarded / possible), lowest first; a click drills to its failed items."""
-    rows = as_text(scores.dropna(subset=["score_pct"]).sort_values("score_pct", ascending=False), "label")
+    """The LOWEST units' checklist scores (points awarded / possible), lowest at the top."""
+    rows = as_text(scores.dropna(subset=["score_pct"]).sort_values("score_pct").head(LOWEST).iloc[::-1], "label")
     colours = [BACKLOG if v < 90 else OVERDUE if v < 100 else CLOSED for v in rows["score_pct"]]
     data = go.Bar(y=rows["label"], x=rows["score_pct"], orientation="h", marker_color=colours,
                   customdata=rows["unit"], text=[f"{v:.1f}%" for v in rows["score_pct"]], textposition="outside",
@@ -115,5 +125,6 @@ def satisfaction_shares(latest: pd.DataFrame, t) -> go.Figure:
             go.Bar(name=t("answer_neither"), y=rows["label"], x=middle.round(1), orientation="h", marker_color=NEUTRAL),
             go.Bar(name=t("answer_dissatisfied"), y=rows["label"], x=rows["dissatisfied_pct"], orientation="h",
                    marker_color=BACKLOG)]
-    return _figure(data, height=_bar_height(rows), barmode="stack",
+    return _figure(data, height=_bar_height(rows), barmode="stack", legend=dict(orientation="h", yanchor="bottom",
+                                                                                 y=1.02, x=0, traceorder="normal"),
                    xaxis=dict(range=[0, 100], ticksuffix="%"), yaxis=dict(type="category", automargin=True))

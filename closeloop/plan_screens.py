@@ -59,8 +59,11 @@ def _named(rows: pd.DataFrame, names: dict, stored: str = "unit_name") -> pd.Ser
 
 
 def table(rows: pd.DataFrame, columns: list[str], t) -> pd.DataFrame:
-    """The columns, headed in the viewer's language (plan_col_<name>)."""
-    return rows[columns].rename(columns={c: t(f"plan_col_{c}") for c in columns})
+    """The columns, dates as dates (not midnight timestamps), headed in the viewer's language (plan_col_<name>)."""
+    shown = rows[columns].copy()
+    for column in shown.select_dtypes("datetime").columns:
+        shown[column] = shown[column].dt.date
+    return shown.rename(columns={c: t(f"plan_col_{c}") for c in columns})
 
 
 def _percent(values) -> list:
@@ -76,7 +79,9 @@ def objectives(query, names: dict, t, drilled: str | None) -> dict:
     filter's), the objectives behind its score, their monthly actuals and the links to findings raised."""
     units = query("objective_scores_by_unit")
     units = units.assign(label=_named(units, names, "name"), score_pct=_percent(units["score"]))
-    shown = units[units["depth"] <= (units["depth"].min() + 1 if len(units) else 0)]
+    # the chart compares the units one level below the top one (its own numbers are the KPI row)
+    below = units[units["depth"] == units["depth"].min() + 1] if len(units) else units
+    shown = below if len(below) else units
     extra = {} if drilled is None else {"unit": drilled}
     rows = query("objective_rows", **extra)
     links = query("objective_findings", **extra)
@@ -96,9 +101,9 @@ def objectives(query, names: dict, t, drilled: str | None) -> dict:
 
 def objective_rows_table(rows: pd.DataFrame, t) -> pd.DataFrame:
     return table(rows,
-                 ["unit_name", "code", "name", "measure", "direction_text", "target", "weight", "owner", "month",
-                  "target_to_date", "value", "attainment_pct", "status_text", "nonconformity",
-                  "nonconformity_status_text"], t)
+                 ["unit_name", "code", "name", "status_text", "attainment_pct", "value", "target_to_date", "month",
+                  "nonconformity", "nonconformity_status_text", "direction_text", "weight", "owner", "target",
+                  "measure"], t)
 
 
 def objective_actuals_table(actuals: pd.DataFrame, t) -> pd.DataFrame:
@@ -112,9 +117,11 @@ def objective_units_table(units: pd.DataFrame, t) -> pd.DataFrame:
     return table(indented, ["unit_name", "objectives", "with_status", "met", "at_risk", "missed", "score_pct"], t)
 
 
-def missed_choices(to_raise: pd.DataFrame) -> list[tuple]:
-    """The missed objectives still to raise a finding, as (unit, year, code) keys."""
-    return [(u, int(y), c) for u, y, c in zip(to_raise["unit"], to_raise["year"], to_raise["code"])]
+def missed_choices(to_raise: pd.DataFrame, names: dict) -> dict[tuple, str]:
+    """The missed objectives still to raise a finding: (unit, year, code) → how the picker names it."""
+    return {(u, int(y), c): f"{names.get(u, u)} · {c} {n} · {a:.1%}"
+            for u, y, c, n, a in zip(to_raise["unit"], to_raise["year"], to_raise["code"], to_raise["name"],
+                                     to_raise["attainment"])}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -158,10 +165,12 @@ def failed_table(failed: pd.DataFrame, t) -> pd.DataFrame:
                   "points_possible", "note", "nonconformity", "nonconformity_status_text"], t)
 
 
-def unlinked_choices(failed: pd.DataFrame) -> list[tuple[str, str]]:
-    """The failed items that name no finding yet, as (inspection, criterion) keys."""
+def unlinked_choices(failed: pd.DataFrame) -> dict[tuple[str, str], str]:
+    """The failed items that name no finding yet: (inspection, criterion) → how the picker names it."""
     open_ = failed[failed["nonconformity"].isna()]
-    return list(zip(open_["inspection"], open_["criterion"]))
+    return {(i, c): f"{u} · {i} · {c} {title or ''}".rstrip()
+            for i, c, u, title in zip(open_["inspection"], open_["criterion"], open_["unit_name"],
+                                      open_["criterion_title"])}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -201,7 +210,9 @@ def dissatisfied_table(items: pd.DataFrame, t) -> pd.DataFrame:
                   "nonconformity_closed_on"], t)
 
 
-def dissatisfied_choices(items: pd.DataFrame) -> list[tuple[str, str, str]]:
-    """The dissatisfied (unit, wave, item) that have raised no finding yet."""
+def dissatisfied_choices(items: pd.DataFrame) -> dict[tuple[str, str, str], str]:
+    """The dissatisfied (unit, wave, item) that have raised no finding yet → how the picker names each."""
     open_ = items[items["is_dissatisfied_item"].astype(bool) & items["nonconformity"].isna()]
-    return list(zip(open_["unit"], open_["wave"], open_["item"]))
+    return {(u, w, i): f"{name} · {w} · {i} · {m:.2f}"
+            for u, w, i, name, m in zip(open_["unit"], open_["wave"], open_["item"], open_["unit_name"],
+                                        open_["mean_score"])}

@@ -37,18 +37,21 @@ with st.container(border=True):
     else:
         st.plotly_chart(plan_charts.coverage(screen["coverage"], t), key="coverage")
 
-left, right = st.columns([2, 3])
+left, right = st.columns(2)
 with left.container(border=True):
     st.markdown("##### " + t("chart_inspection_scores"))
     if screen["scores"]["score"].notna().any():
         st.plotly_chart(plan_charts.inspection_scores(screen["scores"], t), key="inspection-scores")
-    drill.grid(plan_screens.scores_table(screen["scores"], t), t, key="scores-table")
-with right.container(border=True, key="failed-items"):
+    else:
+        st.info(t("no_data"))
+with right.container(border=True):
+    st.markdown("##### " + t("inspection_scores_table"))
+    drill.grid(plan_screens.scores_table(screen["scores"], t), t, key="scores-table", height=560)
+with st.container(border=True, key="failed-items"):
     st.markdown("##### " + t("failed_items_title"))
     units = list(screen["scores"]["unit"])
     labels = dict(zip(units, screen["scores"]["label"]))
     st.selectbox(t("inspection_drill_unit"), [None, *units], key="inspection_unit",
                  format_func=lambda u: t("objective_drill_all") if u is None else plain(labels.get(u, u)))
     drill.grid(plan_screens.failed_table(screen["failed"], t), t, key="failed-table")
-    plan_actions.raise_control(plan_screens.unlinked_choices(screen["failed"]), lambda k: " · ".join(k),
-                               "inspection", "raise_inspection", t)
+    plan_actions.raise_control(plan_screens.unlinked_choices(screen["failed"]), "inspection", "raise_inspection", t)

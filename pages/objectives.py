@@ -43,5 +43,5 @@ with st.container(border=True, key="objective-drill"):
 with st.container(border=True, key="objective-raise"):
     st.markdown("##### " + t("objective_raise_title"))
     missed = session.query("objectives_to_raise", f)
-    plan_actions.raise_control(plan_screens.missed_choices(missed), lambda k: " · ".join(map(str, k)),
-                               "objective", "raise_objective", t, as_of=f.as_of)
+    plan_actions.raise_control(plan_screens.missed_choices(missed, names), "objective", "raise_objective", t,
+                               as_of=f.as_of)

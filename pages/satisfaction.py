@@ -44,8 +44,7 @@ with st.container(border=True, key="dissatisfied-items"):
     st.markdown("##### " + t("dissatisfied_items_title"))
     st.caption(t("dissatisfied_items_help"))
     drill.grid(plan_screens.dissatisfied_table(screen["dissatisfied"], t), t, key="dissatisfied-table")
-    plan_actions.raise_control(plan_screens.dissatisfied_choices(screen["dissatisfied"]), lambda k: " · ".join(k),
-                               "survey", "raise_survey", t)
+    plan_actions.raise_control(plan_screens.dissatisfied_choices(screen["dissatisfied"]), "survey", "raise_survey", t)
     closing = session.query("survey_findings_to_close", f)
     if len(closing):
         st.markdown("###### " + t("follow_up_title", n=len(closing)))

@@ -274,7 +274,8 @@ create or replace macro unit_path_in_scope(unit_path, unit, scope) as
 -- value: that month's actual (level), or the sum of the actuals to it (cumulative);
 -- target_to_date: target (level), or target × month / 12 (cumulative);
 -- attainment: value / target to date (higher is better; 1 for a target of 0), or 1 when the value is 0,
--- else target to date / value (lower is better); capped at 1;
+-- else target to date / value (lower is better); capped at 1; rounded to 9 places, so that 10.8 of 12
+-- (0.8999… in binary) is the 0.9 it is, at risk and not missed;
 -- status: met at 1, at_risk at 0.9 or more, else missed; null with no actual yet
 create or replace macro objective_at(as_of) as table
 -- columns qualified: a macro that reads this one may have a parameter named unit, which would take the
@@ -314,9 +315,9 @@ attained as (
         case
             when value is null then null
             when direction = 'higher' and target_to_date = 0 then 1.0
-            when direction = 'higher' then least(value / target_to_date, 1.0)
+            when direction = 'higher' then least(round(value / target_to_date, 9), 1.0)
             when value = 0 then 1.0
-            else least(target_to_date / value, 1.0)
+            else least(round(target_to_date / value, 9), 1.0)
         end as attainment,
     from valued
 )
