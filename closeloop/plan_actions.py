@@ -19,6 +19,18 @@ def kpi_row(cards: list[plan_screens.Kpi], section: str, t) -> None:
                       delta_description=t("vs_previous"), help=t(f"{section}_kpi_help_{card.key}"), border=True)
 
 
+def drill_to(chart_key: str, picker_key: str):
+    """An on_select callback: the unit of the clicked bar becomes the unit the drill below shows."""
+    from closeloop import drill
+
+    def choose() -> None:
+        clicked = drill.point(st.session_state.get(chart_key))
+        if clicked and clicked[0]:
+            st.session_state[picker_key] = clicked[0]
+
+    return choose
+
+
 def may_raise() -> bool:
     who = session.viewer()
     return who is not None and any(who.may(move) for move in plan_findings.MOVES)

@@ -37,16 +37,13 @@ with st.container(border=True):
     else:
         st.plotly_chart(plan_charts.coverage(screen["coverage"], t), key="coverage")
 
-left, right = st.columns(2)
-with left.container(border=True):
+with st.container(border=True):
     st.markdown("##### " + t("chart_inspection_scores"))
+    st.caption(t("inspection_scores_help"))
     if screen["scores"]["score"].notna().any():
-        st.plotly_chart(plan_charts.inspection_scores(screen["scores"], t), key="inspection-scores")
-    else:
-        st.info(t("no_data"))
-with right.container(border=True):
-    st.markdown("##### " + t("inspection_scores_table"))
-    drill.grid(plan_screens.scores_table(screen["scores"], t), t, key="scores-table", height=560)
+        st.plotly_chart(plan_charts.inspection_scores(screen["scores"], t), key="inspection-scores",
+                        on_select=plan_actions.drill_to("inspection-scores", "inspection_unit"), selection_mode="points")
+    drill.grid(plan_screens.scores_table(screen["scores"], t), t, key="scores-table")
 with st.container(border=True, key="failed-items"):
     st.markdown("##### " + t("failed_items_title"))
     units = list(screen["scores"]["unit"])

@@ -27,7 +27,8 @@ with st.container(border=True):
     if screen["chart_units"].empty:
         st.info(t("no_data"))
     else:
-        st.plotly_chart(plan_charts.objective_scores(screen["chart_units"], t), key="objective-scores")
+        st.plotly_chart(plan_charts.objective_scores(screen["chart_units"], t), key="objective-scores",
+                        on_select=plan_actions.drill_to("objective-scores", "objective_unit"), selection_mode="points")
     drill.grid(plan_screens.objective_units_table(screen["units"], t), t, key="objective-units")
 
 with st.container(border=True, key="objective-drill"):
