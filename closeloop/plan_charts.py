@@ -97,7 +97,7 @@ def satisfaction_index(latest: pd.DataFrame, overall: float | None, t) -> go.Fig
     shapes = [] if overall is None else [dict(type="line", x0=overall, x1=overall, yref="paper", y0=0, y1=1,
                                               line=dict(color=BACKLOG, dash="dash"))]
     return _figure(data, height=_bar_height(rows), shapes=shapes,
-                   xaxis=dict(range=[0, 100], title=t("satisfaction_index_axis")),
+                   xaxis=dict(range=[0, 100], dtick=20, title=t("satisfaction_index_axis")),
                    yaxis=dict(type="category", automargin=True))
 
 
@@ -127,4 +127,4 @@ def satisfaction_shares(latest: pd.DataFrame, t) -> go.Figure:
                    marker_color=BACKLOG)]
     return _figure(data, height=_bar_height(rows), barmode="stack", legend=dict(orientation="h", yanchor="bottom",
                                                                                  y=1.02, x=0, traceorder="normal"),
-                   xaxis=dict(range=[0, 100], ticksuffix="%"), yaxis=dict(type="category", automargin=True))
+                   xaxis=dict(range=[0, 100], dtick=20, ticksuffix="%"), yaxis=dict(type="category", automargin=True))
