@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from closeloop import plan_findings, plan_screens, session, store
+from closeloop import plan_findings, plan_screens, session
 from closeloop.i18n import plain, plain_values
-from closeloop.workflow import Refused
+from closeloop.refusal import Refused
 
 FLASH = "_plan_flash"
 
@@ -71,7 +71,7 @@ def _raise(move: str, key: str, **extra) -> None:
         else:
             refs = [plan_findings.raise_from_objective(con, who, extra["as_of"], *chosen)]
         s[FLASH] = ("success", t("plan_raised", refs=plain(", ".join(refs))) if refs else ("error", t("plan_raised_none")))
-    except (Refused, store.StoreError) as e:
+    except Refused as e:  # a full disk too (the store refuses with its own reason): said, nothing saved
         s[FLASH] = ("error", t(e.key, **plain_values(e.details)))
 
 
@@ -82,5 +82,5 @@ def close_followed_up() -> None:
     try:
         _, closed = plan_findings.raise_from_surveys(con, who, only=set())
         s[FLASH] = ("success", t("plan_closed", refs=plain(", ".join(closed))))
-    except (Refused, store.StoreError) as e:
+    except Refused as e:  # a full disk too (the store refuses with its own reason): said, nothing saved
         s[FLASH] = ("error", t(e.key, **plain_values(e.details)))
