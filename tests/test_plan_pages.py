@@ -128,3 +128,25 @@ def test_a_missed_objective_becomes_a_superior_assessment_finding_linked_back(de
     assert set(findings(demo, "superior_assessment")) - set(before) == {(ref, "open")}
     rows = at.get_by_key("objective-drill").dataframe[0].value
     assert list(rows.loc[rows["Nonconformity"] == ref, "Code"]) == [code]
+
+
+def test_a_later_satisfied_wave_closes_the_finding_a_dissatisfied_item_raised(demo):
+    # in the demo, DS's item q1 averaged 2.93 in wave 2025-H1 and 3.00 in 2025-H2: the follow-up that closes it
+    at = AppTest.from_file(str(APP / "dashboard.py"), default_timeout=90)
+    at.session_state["as_of"] = AS_OF
+    at.session_state["since"] = date(2025, 1, 1)
+    at.query_params["lang"] = "en"
+    at.run()
+    at.switch_page("pages/satisfaction.py").run()
+    at.selectbox(key="survey-pick").set_value(("DS", "2025-H1", "q1")).run()
+    at.button(key="survey-button").click().run()
+    follow_up = at.get_by_key("dissatisfied-items").dataframe[1].value
+    assert follow_up.to_dict("records") == [{"Nonconformity": "SAT-DS-2025-H1-q1", "Unit code": "DS",
+                                             "Follow-up wave": "2025-H2", "Follow-up mean": 3.0,
+                                             "Closes on": date(2025, 12, 10)}]
+    at.button(key="follow-up-close").click().run()
+    assert at.success[0].value == "Closed on the follow-up results: SAT-DS-2025-H1-q1."
+    items = at.get_by_key("dissatisfied-items").dataframe[0].value
+    raised = items[items["Nonconformity"] == "SAT-DS-2025-H1-q1"]
+    assert raised[["Finding status", "Closed on"]].to_dict("records") == [
+        {"Finding status": "Closed", "Closed on": date(2025, 12, 10)}]
