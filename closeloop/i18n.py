@@ -851,7 +851,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "plan_col_due": {"zh": "应检查", "en": "Due"},
     "plan_col_performed": {"zh": "已检查", "en": "Performed"},
     "plan_col_overdue": {"zh": "逾期", "en": "Overdue"},
-    "plan_col_failed": {"zh": "不合格项", "en": "Failed items"},
+    "plan_col_failed": {"zh": "不合格检查项数", "en": "Failed items"},
     "plan_col_unlinked_failures": {"zh": "未对应问题", "en": "Without a finding"},
     "plan_col_criterion": {"zh": "细则", "en": "Criterion"},
     "plan_col_criterion_title": {"zh": "细则内容", "en": "Criterion title"},
