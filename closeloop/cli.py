@@ -216,11 +216,14 @@ def run_demo(args, t) -> str:
 
 
 def run_import(args, t) -> str:
-    findings, plans = plan_ledger.split(args.paths)
-    if plans:
-        return run_plan_import(args, t, findings, plans)
-    mappings = [m for path in args.maps for m in value_maps.read_file(path)]
     reading = ledger.read_files(args.paths)
+    if reading.plans:
+        return run_plan_import(args, t, reading)
+    return _import_findings(args, t, reading)
+
+
+def _import_findings(args, t, reading: ledger.Reading) -> str:
+    mappings = [m for path in args.maps for m in value_maps.read_file(path)]
     for sheet in reading.skipped:
         print(t("import_skipped_sheet", sheet=sheet), file=sys.stderr)
     con = store.connect(args.db)
@@ -574,29 +577,27 @@ def mail_pack(con, f, args, built: bytes, t) -> str:
     return t("pack_mailed", to=", ".join(to))
 
 
-def run_plan_import(args, t, findings: list, plans: list) -> str:
+def run_plan_import(args, t, reading: ledger.Reading) -> str:
     """import with plan-and-check files: all of them checked first (against the units and criteria the findings'
     ledger adds too), then the findings' ledger, then the plan-and-check files, so that a bad row of either
     writes nothing."""
-    import argparse
-
-    reading = ledger.read_files(findings) if findings else ledger.Reading([], [])
     added = {kind: {v for s in reading.sheets if s.kind == kind for v in _codes(s)} for kind in ("units", "criteria")}
     con = store.connect(args.db)
     who = identity.for_command_line(con, args.actor or getpass.getuser())
-    outcome = plan_ledger.load(con, plans, who, units=added["units"], criteria=added["criteria"], write=False)
+    outcome = plan_ledger.load(con, reading.plans, who, units=added["units"], criteria=added["criteria"], write=False)
     if not outcome.ok:
         print("\n".join(
-            t("import_problem_line", file=p.file, row=p.row, column=p.column, reason=t(f"reason_{p.reason}"),
-              value=p.value if p.value is not None else "") for p in outcome.problems), file=sys.stderr)
+            t("import_problem_line", file=f"{p.file} › {p.sheet}" if p.sheet else p.file, row=p.row,
+              column=p.column, reason=t(f"reason_{p.reason}"), value=p.value if p.value is not None else "")
+            for p in outcome.problems), file=sys.stderr)
         raise Refused("import_rejected", n=len(outcome.problems))
     said = []
-    if findings:
+    if reading.sheets:
         con.close()
-        said.append(run_import(argparse.Namespace(**(vars(args) | {"paths": findings})), t))
+        said.append(_import_findings(args, t, reading))
         con = store.connect(args.db)
         who = identity.for_command_line(con, args.actor or getpass.getuser())
-    outcome = plan_ledger.load(con, plans, who, units=added["units"], criteria=added["criteria"])
+    outcome = plan_ledger.load(con, reading.plans, who, units=added["units"], criteria=added["criteria"])
     if not outcome.ok:  # only if another writer changed the store in between
         raise Refused("import_rejected", n=len(outcome.problems))
     summary = ", ".join(f"{form} +{outcome.accepted[form]} ~{outcome.changed[form]}" for form in plan_ledger.FORMS)

@@ -61,7 +61,10 @@ def receive(uploads: list[tuple[str, bytes]], db: Path) -> Intake:
 
 def _detected(source: ledger.Source, workbook: bool) -> ledger.Layout | None:
     try:
-        return ledger.detect(source)
+        layout = ledger.detect(source)
+        if ledger.KIND[layout.kind].plan:  # a plan-and-check form: the command line imports it (plan_ledger)
+            raise Refused("kind_unknown", file=source.label)
+        return layout
     except Refused:
         if workbook:
             return None

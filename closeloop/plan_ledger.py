@@ -1,11 +1,10 @@
-"""Plan-and-check ledgers (objectives, actuals, inspections, results, survey answers): read, check, merge all or none."""
+"""Plan-and-check ledgers (objectives, actuals, inspections, results, survey answers): typed, checked, merged all or none.
+
+Their files and sheets are read and recognised by closeloop.ledger, where each form is a kind (kinds.TABLE)."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -14,51 +13,52 @@ import pyarrow as pa
 
 from closeloop import identity, ledger, store, trail
 from closeloop.identity import Identity
-from closeloop.ledger import Outcome, Problem
+from closeloop.ledger import KIND, Outcome, Problem, Sheet
 from closeloop.refusal import Refused
 
 
 @dataclass(frozen=True)
 class Form:
-    """One canonical file: its table, its columns with their types (the key's first), which are required."""
+    """One canonical file: its table, its key, its columns (the kind's, in its order) with their types."""
 
     table: str
-    entity: str  # the events' word for one of its records
     key: tuple[str, ...]
     types: dict[str, str]  # column → text, code, int, number, date, or a value set's name in VALUES
-    required: tuple[str, ...]
+
+    @property
+    def entity(self) -> str:  # the events' word for one of its records
+        return KIND[self.table].entity
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return KIND[self.table].required
 
 
 FORMS = {
     "objectives": Form(
-        "objectives", "objective", ("unit", "year", "code"),
+        "objectives", ("unit", "year", "code"),
         {"unit": "code", "year": "int", "code": "code", "name": "text", "parent": "code", "measure": "text",
          "kind": "objective_kind", "direction": "direction", "target": "number", "weight": "number",
          "owner": "text"},
-        ("unit", "year", "code", "name", "kind", "direction", "target"),
     ),
     "objective_actuals": Form(
-        "objective_actuals", "objective_actual", ("unit", "year", "code", "month"),
+        "objective_actuals", ("unit", "year", "code", "month"),
         {"unit": "code", "year": "int", "code": "code", "month": "month", "actual": "number", "evidence": "text"},
-        ("unit", "year", "code", "month", "actual"),
     ),
     "inspections": Form(
-        "inspections", "inspection", ("ref",),
+        "inspections", ("ref",),
         {"ref": "code", "unit": "code", "kind": "inspection_kind", "planned_on": "date", "performed_on": "date",
          "inspector": "text"},
-        ("ref", "unit", "kind", "planned_on"),
     ),
     "inspection_results": Form(
-        "inspection_results", "inspection_result", ("inspection", "criterion"),
+        "inspection_results", ("inspection", "criterion"),
         {"inspection": "code", "criterion": "code", "points_possible": "number", "points_awarded": "number",
          "result": "result", "note": "text", "nonconformity": "code"},
-        ("inspection", "criterion", "points_possible", "points_awarded", "result"),
     ),
     "survey_answers": Form(
-        "survey_answers", "survey_answer", ("wave", "unit", "respondent", "item"),
+        "survey_answers", ("wave", "unit", "respondent", "item"),
         {"wave": "code", "unit": "code", "respondent": "code", "item": "code", "score": "score",
          "answered_on": "date"},
-        ("wave", "unit", "respondent", "item", "score", "answered_on"),
     ),
 }
 
@@ -78,30 +78,6 @@ VALUES = {
     "month": {str(m): m for m in range(1, 13)} | {f"{m}月": m for m in range(1, 13)},
 }
 
-# Chinese headers (Traditional and Simplified) for the canonical columns, per form.
-HEADERS = {
-    "objectives": {"单位": "unit", "單位": "unit", "年度": "year", "编号": "code", "編號": "code",
-                   "目标编号": "code", "目標編號": "code", "目标": "name", "目標": "name", "名称": "name",
-                   "名稱": "name", "上级目标": "parent", "上級目標": "parent", "计量单位": "measure",
-                   "計量單位": "measure", "类型": "kind", "類型": "kind", "方向": "direction",
-                   "目标值": "target", "目標值": "target", "权重": "weight", "權重": "weight",
-                   "责任人": "owner", "責任人": "owner"},
-    "objective_actuals": {"单位": "unit", "單位": "unit", "年度": "year", "编号": "code", "編號": "code",
-                          "目标编号": "code", "目標編號": "code", "月份": "month", "实际值": "actual",
-                          "實際值": "actual", "佐证": "evidence", "佐證": "evidence", "佐证材料": "evidence",
-                          "佐證材料": "evidence"},
-    "inspections": {"编号": "ref", "編號": "ref", "检查编号": "ref", "檢查編號": "ref", "单位": "unit",
-                    "單位": "unit", "被检查单位": "unit", "被檢查單位": "unit", "类型": "kind", "類型": "kind",
-                    "计划日期": "planned_on", "計劃日期": "planned_on", "实施日期": "performed_on",
-                    "實施日期": "performed_on", "检查人": "inspector", "檢查人": "inspector"},
-    "inspection_results": {"检查编号": "inspection", "檢查編號": "inspection", "考核细则": "criterion",
-                           "考核細則": "criterion", "条款": "criterion", "條款": "criterion", "分值": "points_possible",
-                           "得分": "points_awarded", "结果": "result", "結果": "result", "备注": "note",
-                           "備註": "note", "不合格项编号": "nonconformity", "不合格項編號": "nonconformity"},
-    "survey_answers": {"批次": "wave", "单位": "unit", "單位": "unit", "受访者": "respondent",
-                       "受訪者": "respondent", "题目": "item", "題目": "item", "评分": "score", "評分": "score",
-                       "答卷日期": "answered_on", "日期": "answered_on"},
-}
 ARROW = {"text": pa.string(), "code": pa.string(), "int": pa.int64(), "number": pa.float64(), "date": pa.date32(),
          "month": pa.int64(), "score": pa.int64()}
 
@@ -117,58 +93,25 @@ class Rows:
     numbers: list[int]
 
 
-def form_of(path: Path) -> str | None:
-    """The form a file is by its name (objectives.csv …), or None: a findings ledger's file."""
-    return path.stem.lower() if path.suffix.lower() == ".csv" and path.stem.lower() in FORMS else None
-
-
-def split(paths: list[Path]) -> tuple[list[Path], list[Path]]:
-    """(the findings ledger's files and folders, the plan-and-check files) of the arguments; a folder holding
-    both is split into its files."""
-    others, plans = [], []
-    for path in map(Path, paths):
-        inside = sorted(p for p in path.iterdir() if p.suffix.lower() in (".csv", ".xlsx")) if path.is_dir() else []
-        if any(form_of(p) for p in inside):
-            plans += [p for p in inside if form_of(p)]
-            others += [p for p in inside if not form_of(p)]
-        elif form_of(path):
-            plans.append(path)
-        else:
-            others.append(path)
-    return others, plans
-
-
-def read(path: Path, problems: list[Problem]) -> Rows:
-    """A canonical CSV in any encoding the findings' ledgers take, checked cell by cell into `problems`."""
-    raw = path.read_bytes()
-    name = path.name
-    form = FORMS[form_of(path)]
-    records = list(csv.reader(io.StringIO(ledger.decode(raw, name))))
-    header = records[0] if records else []
-    columns = []
-    for cell in header:
-        text = unicodedata.normalize("NFKC", cell or "").strip().lower()
-        column = text if text in form.types else HEADERS[form_of(path)].get(text)
-        if column is None and text:
-            problems.append(Problem(name, 1, cell, cell, "unknown_column"))
-        columns.append(column)
-    for column in form.required:
-        if column not in columns:
-            problems.append(Problem(name, 1, column, None, "missing_column"))
-    rows, numbers = [], []
-    for number, record in enumerate(records[1:], start=2):
-        if not any((c or "").strip() for c in record):
-            continue
+def rows_of(sheet: Sheet, problems: list[Problem]) -> Rows:
+    """A form's sheet as read by closeloop.ledger, checked cell by cell into `problems` (with its reading's own)."""
+    form = FORMS[sheet.kind]
+    found: list[Problem] = []
+    columns = {c: v.to_pylist() if hasattr(v, "to_pylist") else list(v) for c, v in sheet.columns.items()}
+    rows, numbers = [], [int(n) for n in sheet.rows]
+    for index, number in enumerate(numbers):
         row = {}
-        for column, cell in zip(columns, record):
-            if column is not None:
-                row[column] = typed(form.types[column], cell, Problem(name, number, column, cell, ""), problems)
+        for column, values in columns.items():
+            at = Problem(sheet.file, number, column, values[index], "", sheet.sheet)
+            row[column] = typed(form.types[column], values[index], at, found)
         for column in form.required:
-            if column in columns and row.get(column) is None and not _reported(problems, name, number, column):
-                problems.append(Problem(name, number, column, None, "missing"))
+            if column in columns and row.get(column) is None and not _reported(found, sheet.file, number, column):
+                found.append(Problem(sheet.file, number, column, None, "missing", sheet.sheet))
         rows.append(row)
-        numbers.append(number)
-    return Rows(form_of(path), name, hashlib.sha256(raw).hexdigest(), rows, numbers)
+    # a workbook's formula without a cached value is found as it is read, and again as its text is typed
+    said = {(p.row, p.column, p.reason) for p in sheet.problems}
+    problems += sheet.problems + [p for p in found if (p.row, p.column, p.reason) not in said]
+    return Rows(sheet.kind, sheet.file, sheet.sha256, rows, numbers)
 
 
 def _reported(problems: list[Problem], file: str, row: int, column: str) -> bool:
@@ -182,7 +125,7 @@ def typed(kind: str, cell: str | None, at: Problem, problems: list[Problem]):
         return None
 
     def refuse(reason: str):
-        problems.append(Problem(at.file, at.row, at.column, cell, reason))
+        problems.append(Problem(at.file, at.row, at.column, cell, reason, at.sheet))
 
     if text.startswith("="):
         return refuse("formula")  # formula text: stored, it could come back live in an export
@@ -256,9 +199,10 @@ def _text(value) -> str | None:
     return None if value is None else str(value)
 
 
-def load(con, paths: list[Path], actor: str | Identity, *, units: set[str] = frozenset(),
+def load(con, paths: list[Path] | list[Sheet], actor: str | Identity, *, units: set[str] = frozenset(),
          criteria: set[str] = frozenset(), write: bool = True) -> Outcome:
-    """Read and check every file; with no problem at all (and `write`), merge them in one transaction.
+    """Read and check every file (or the forms' sheets of ledger.read_files); with no problem at all (and
+    `write`), merge them in one transaction.
 
     `actor`: an Identity is held to its role and subtree; a bare name is the local administrator.
 
@@ -270,7 +214,8 @@ def load(con, paths: list[Path], actor: str | Identity, *, units: set[str] = fro
         raise Refused("refused_role", role=who.role or "-", move="import")
     actor = who.actor
     outcome = Outcome()
-    files = [read(path, outcome.problems) for path in map(Path, paths)]  # a whole-file problem: Refused
+    sheets = [p for p in paths if isinstance(p, Sheet)] or ledger.read_files(paths).plans  # a whole-file problem: Refused
+    files = [rows_of(sheet, outcome.problems) for sheet in sheets]
     check(con, files, outcome.problems, set(units), set(criteria), who.scope)
     if outcome.problems or not write:
         return outcome
@@ -278,8 +223,8 @@ def load(con, paths: list[Path], actor: str | Identity, *, units: set[str] = fro
         outcome.batch = con.execute(
             "insert into import_batches (file_name, sha256, actor, accepted, rejected) "
             "values ($file_name, $sha256, $actor, $accepted, 0) returning id",
-            {"file_name": ", ".join(f.file for f in files),
-             "sha256": hashlib.sha256("".join(f.sha256 for f in files).encode()).hexdigest(),
+            {"file_name": ", ".join(dict.fromkeys(f.file for f in files)),  # a workbook's sheets: its name once
+             "sha256": hashlib.sha256("".join(dict.fromkeys(f.sha256 for f in files)).encode()).hexdigest(),
              "actor": actor, "accepted": sum(len(f.rows) for f in files)},
         ).fetchone()[0]
         for name, form in FORMS.items():

@@ -162,6 +162,24 @@ def test_receive_keeps_the_upload_in_the_stores_upload_folder_and_detects_each_s
     assert kinds["定海分局"] == ("nonconformities", 3)
 
 
+def test_receive_passes_over_a_plan_and_check_form_which_the_page_does_not_import(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "units"
+    book.active.append(["code", "name"])
+    book.active.append(["DH", "定海分局"])
+    objectives = book.create_sheet("objectives")
+    objectives.append(["unit", "year", "code", "name"])
+    objectives.append(["DH", 2026, "G1", "按期整改率"])
+    raw = io.BytesIO()
+    book.save(raw)
+    got = intake.receive([("plan.xlsx", raw.getvalue())], tmp_path / "s.duckdb")
+    assert [(s.sheet, l and l.kind) for s, l in zip(got.sources, got.layouts)] == [("units", "units"), ("objectives", None)]
+    alone = intake.receive([("objectives.csv", b"unit,year,code,name\nDH,2026,G1,x\n")], tmp_path / "s.duckdb")
+    assert (alone.step, alone.error) == ("upload", ("kind_unknown", {"file": "objectives.csv"}))
+
+
 def test_receive_refuses_an_upload_over_the_limit(tmp_path, monkeypatch):
     monkeypatch.setattr(ledger, "MAX_UPLOAD_MB", 0)
     got = intake.receive([("a.csv", b"ref,unit\n")], tmp_path / "s.duckdb")

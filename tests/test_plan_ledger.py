@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 
@@ -132,3 +133,97 @@ def test_chinese_headers_and_satisfaction_words_read_as_the_canonical_form(store
     assert outcome.ok, outcome.problems
     assert con.execute("select respondent, score from survey_answers order by respondent").fetchall() == [
         ("r1", 5), ("r2", 3), ("r3", 1)]
+
+
+# ---------------------------------------------------------------------------------------------
+# kinds: the forms as sheets of a workbook, read and recognised by closeloop.ledger
+
+
+def stored(con, form: str) -> list[tuple]:
+    columns = ", ".join(plan_ledger.FORMS[form].types)
+    return con.execute(f"select {columns} from {form} order by {columns}").fetchall()
+
+
+def test_each_form_is_a_declared_kind_with_the_forms_columns():
+    from closeloop import ledger
+
+    for name, form in plan_ledger.FORMS.items():
+        assert (name, ledger.KIND[name].columns, ledger.KIND[name].plan) == (name, tuple(form.types), True)
+    assert set(plan_ledger.FORMS).isdisjoint(ledger.KINDS)  # the findings' import neither stages nor writes them
+
+
+def test_a_workbook_with_sheets_named_as_the_forms_imports_the_rows_the_csvs_do(store_from_rows, folder, tmp_path):
+    from datetime import datetime
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    objectives = book.active
+    objectives.title = "objectives"
+    for row in (["unit", "year", "code", "name", "parent", "measure", "kind", "direction", "target", "weight", "owner"],
+                ["DH", 2026, "G1", "按期整改率", None, "%", "level", "higher", 90, 2, "王明"],
+                ["DH-01", 2026, "G1.1", " 按期整改率 ", "G1", "%", "水平", "越高越好", 90.0, None, "李華"]):
+        objectives.append(row)
+    inspections = book.create_sheet("inspections")  # Chinese headers, dates typed as dates
+    for row in (["编号", "单位", "類型", "计划日期", "實施日期", "检查人"],
+                ["I-1", "DH-01", "定期", datetime(2026, 3, 1), datetime(2026, 3, 2), "陳靜"],
+                ["I-2", "DH", "不定期檢查", datetime(2026, 5, 1), None, "陳靜"]):
+        inspections.append(row)
+    answers = book.create_sheet("survey_answers")
+    for row in (["wave", "unit", "respondent", "item", "score", "answered_on"],
+                ["W1", "DH-01", "r1", "q1", 5, datetime(2026, 4, 1)],
+                ["W1", "DH-01", "r2", "q1", "基本滿意", "2026-04-01"]):
+        answers.append(row)
+    book.save(tmp_path / "plan.xlsx")
+
+    from_csv = store_from_rows([], units=UNITS, criteria=CRITERIA)
+    csvs = {name: PLAN[name] for name in ("objectives.csv", "inspections.csv", "survey_answers.csv")}
+    assert plan_ledger.load(from_csv, sorted(folder(csvs).iterdir()), "test").ok
+    con = store_from_rows([], units=UNITS, criteria=CRITERIA)
+    outcome = plan_ledger.load(con, [tmp_path / "plan.xlsx"], "test")
+    assert outcome.ok, outcome.problems
+    assert {form: outcome.accepted[form] for form in ("objectives", "inspections", "survey_answers")} == {
+        "objectives": 2, "inspections": 2, "survey_answers": 2}
+    for form in ("objectives", "inspections", "survey_answers"):
+        assert stored(con, form) == stored(from_csv, form), form
+    assert stored(con, "inspections") == [
+        ("I-1", "DH-01", "periodic", date(2026, 3, 1), date(2026, 3, 2), "陳靜"),
+        ("I-2", "DH", "ad_hoc", date(2026, 5, 1), None, "陳靜")]
+    assert con.execute("select file_name, accepted from import_batches where id = $id",
+                       {"id": outcome.batch}).fetchall() == [("plan.xlsx", 6)]
+
+
+def test_a_workbooks_bad_cells_are_named_by_sheet_and_a_formula_once(empty_store, tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "objectives"
+    for row in (["unit", "year", "code", "name", "kind", "direction", "target", "colour"],
+                ["DH", 2026, "G1", "按期整改率", "level", "higher", "=80+10", "red"]):  # a formula with no cached value
+        sheet.append(row)
+    book.save(tmp_path / "plan.xlsx")
+    outcome = plan_ledger.load(empty_store, [tmp_path / "plan.xlsx"], "test", units={"DH"})
+    assert sorted((p.file, p.sheet, p.row, p.column, p.reason) for p in outcome.problems) == [
+        ("plan.xlsx", "objectives", 1, "colour", "unknown_column"),
+        ("plan.xlsx", "objectives", 2, "target", "formula"),
+    ]
+
+
+def test_the_command_line_imports_one_workbook_of_findings_sheets_and_form_sheets(cli, store_at, tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for index, (title, rows) in enumerate((("units", UNITS), ("criteria", CRITERIA))):
+        sheet = book.active if index == 0 else book.create_sheet()
+        sheet.title = title
+        sheet.append(list(rows[0]))
+        for row in rows:
+            sheet.append(list(row.values()))
+    objectives = book.create_sheet("objectives")
+    for line in PLAN["objectives.csv"].splitlines():
+        objectives.append(line.split(","))
+    book.save(tmp_path / "all.xlsx")
+    done = cli("import", tmp_path / "all.xlsx", "--db", store_at("book"))
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    assert "units +7 ~0" in done.stdout and "objectives +2 ~0" in done.stdout

@@ -31,6 +31,10 @@ class Kind:
     numbered_key: tuple[str, str] | None = None
     # Whether the last rows may be a sign-off (填表人：張三　審核：李四) rather than records
     footer: bool = False
+    # A plan-and-check form (DESIGN.md): known by its sheet or file name only, as its headers (單位, 編號 …) fit
+    # a findings sheet too; its columns are reported rather than refused, and closeloop.plan_ledger checks and
+    # writes its rows (not import_typed.sql)
+    plan: bool = False
 
     @property
     def key(self) -> str:
@@ -167,8 +171,59 @@ TABLE = (
         footer=True,
     ),
 )
-KIND = {kind.name: kind for kind in TABLE}  # the steps walk this, in the table's order
-KINDS = tuple(KIND)
+
+
+def _plan(name: str, entity: str, columns: str, required: str, text: str, headers: dict[str, str]) -> Kind:
+    """A plan-and-check form: its codes are every column but the free-text ones; the store's columns are its own."""
+    columns, required, text = tuple(columns.split()), tuple(required.split()), set(text.split())
+    return Kind(name, columns=columns, required=required, headers=headers, sheet_names=frozenset({name}),
+                codes=frozenset(c for c in columns if c not in text), entity=entity,
+                store={c: c for c in columns}, plan=True)
+
+
+TABLE += (
+    _plan("objectives", "objective", "unit year code name parent measure kind direction target weight owner",
+          "unit year code name kind direction target", "name measure owner",
+          {"单位": "unit", "單位": "unit", "年度": "year", "编号": "code", "編號": "code",
+           "目标编号": "code", "目標編號": "code", "目标": "name", "目標": "name", "名称": "name",
+           "名稱": "name", "上级目标": "parent", "上級目標": "parent", "计量单位": "measure",
+           "計量單位": "measure", "类型": "kind", "類型": "kind", "方向": "direction",
+           "目标值": "target", "目標值": "target", "权重": "weight", "權重": "weight",
+           "责任人": "owner", "責任人": "owner"}),
+    _plan("objective_actuals", "objective_actual", "unit year code month actual evidence",
+          "unit year code month actual", "evidence",
+          {"单位": "unit", "單位": "unit", "年度": "year", "编号": "code", "編號": "code",
+           "目标编号": "code", "目標編號": "code", "月份": "month", "实际值": "actual",
+           "實際值": "actual", "佐证": "evidence", "佐證": "evidence", "佐证材料": "evidence",
+           "佐證材料": "evidence"}),
+    _plan("inspections", "inspection", "ref unit kind planned_on performed_on inspector",
+          "ref unit kind planned_on", "inspector",
+          {"编号": "ref", "編號": "ref", "检查编号": "ref", "檢查編號": "ref", "单位": "unit",
+           "單位": "unit", "被检查单位": "unit", "被檢查單位": "unit", "类型": "kind", "類型": "kind",
+           "计划日期": "planned_on", "計劃日期": "planned_on", "实施日期": "performed_on",
+           "實施日期": "performed_on", "检查人": "inspector", "檢查人": "inspector"}),
+    _plan("inspection_results", "inspection_result",
+          "inspection criterion points_possible points_awarded result note nonconformity",
+          "inspection criterion points_possible points_awarded result", "note",
+          {"检查编号": "inspection", "檢查編號": "inspection", "考核细则": "criterion",
+           "考核細則": "criterion", "条款": "criterion", "條款": "criterion", "分值": "points_possible",
+           "得分": "points_awarded", "结果": "result", "結果": "result", "备注": "note",
+           "備註": "note", "不合格项编号": "nonconformity", "不合格項編號": "nonconformity"}),
+    _plan("survey_answers", "survey_answer", "wave unit respondent item score answered_on",
+          "wave unit respondent item score answered_on", "",
+          {"批次": "wave", "单位": "unit", "單位": "unit", "受访者": "respondent",
+           "受訪者": "respondent", "题目": "item", "題目": "item", "评分": "score", "評分": "score",
+           "答卷日期": "answered_on", "日期": "answered_on"}),
+)
+KIND = {kind.name: kind for kind in TABLE}  # reading and recognising walk this, in the table's order
+
+
+def ledger_kinds() -> list[str]:
+    """The kinds the ledger itself checks and writes (not the plan-and-check forms), looked up as it is walked."""
+    return [name for name, kind in KIND.items() if not kind.plan]
+
+
+KINDS = tuple(ledger_kinds())
 
 # Spellings that name the same column less surely: used only when no other header names it
 # (序號 is often a running number beside a real 問題編號).
@@ -226,7 +281,7 @@ DOMAINS = (
 )
 
 # The tables above by their old names, which other modules and the README cite
-COLUMNS = {kind.name: kind.columns for kind in TABLE}
-REQUIRED = {kind.name: kind.required for kind in TABLE}
-HEADER_ALIASES = {kind.name: kind.headers for kind in TABLE}
+COLUMNS = {name: KIND[name].columns for name in KINDS}
+REQUIRED = {name: KIND[name].required for name in KINDS}
+HEADER_ALIASES = {name: KIND[name].headers for name in KINDS}
 VALUE_ALIASES = {domain.name: domain.aliases for domain in DOMAINS}

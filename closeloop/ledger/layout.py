@@ -69,7 +69,7 @@ def detect(source: Source) -> Layout:
     named = _name_kind(source)
     best = None
     for index, row in enumerate(source.head):
-        for kind in ([named] if named else KIND):
+        for kind in ([named] if named else [k for k in KIND if not KIND[k].plan]):
             headers = _two_row_header(source.head, index, kind)
             names = {n for n in mapping_for(kind, headers) if n}
             required = KIND[kind].required
@@ -100,16 +100,16 @@ def _two_row_header(head: list[list], index: int, kind: str) -> list:
 def sheet_from(source: Source, layout: Layout) -> Sheet:
     """The rows below the header as canonical columns, cleaned; blank rows dropped."""
     unknown = [str(h) for h, c in zip(layout.headers, layout.columns) if c is None and clean(cell_text(h), False)]
-    if unknown:
-        raise Refused("columns_unknown", file=source.label, columns=", ".join(unknown))
     spec = KIND[layout.kind]
+    if unknown and not spec.plan:
+        raise Refused("columns_unknown", file=source.label, columns=", ".join(unknown))
     present = {c for c in layout.columns if c}
     # A sheet per unit, without a unit column: the sheet's (or file's) name names the unit.
     from_name = spec.from_sheet_name if spec.from_sheet_name not in present else None
     # An actions sheet may leave out the kind (corrective, then) and its own refs (<finding>-A1, -A2 …).
     derived = {from_name} | set(spec.defaults) | ({spec.key} if spec.numbered_key else set())
     missing = [c for c in spec.required if c not in present and c not in derived]
-    if missing:
+    if missing and not spec.plan:
         raise Refused("columns_missing", file=source.label, columns=", ".join(missing))
     table, rows = source.body(layout.header_row)
     table, rows = table.slice(layout.depth), rows[layout.depth:]
@@ -135,7 +135,11 @@ def sheet_from(source: Source, layout: Layout) -> Sheet:
         columns[from_name] = pa.array([unit_of_name(source.sheet or Path(source.file).stem)] * len(rows), pa.string())
     kept = set(np.asarray(rows).tolist()) if stray else set()
     # a footer's label beside the table ("審核：李四") is not a value lost; anything else is
-    sheet_problems = _formula_problems(source, layout) + [
+    # a plan-and-check form's headers are problems among its rows' (closeloop.plan_ledger), not a refusal
+    sheet_problems = [Problem(source.file, layout.header_row, h, h, "unknown_column", source.sheet) for h in unknown]
+    sheet_problems += [Problem(source.file, layout.header_row, c, None, "missing_column", source.sheet)
+                       for c in missing]
+    sheet_problems += _formula_problems(source, layout) + [
         Problem(source.file, row, column, value, "cell_without_header", source.sheet)
         for row, column, value in stray if row in kept or not FOOTER.search(value)
     ]
@@ -224,11 +228,12 @@ class Reading:
 
     sheets: list[Sheet]
     skipped: list[str]
+    plans: list[Sheet] = field(default_factory=list)  # the plan-and-check forms': closeloop.plan_ledger's
 
 
 def read_sources(sources: list[Source], workbook: bool) -> Reading:
     """Sheets from sources; in a workbook, a worksheet with no header we know is passed over, not fatal."""
-    sheets, skipped = [], []
+    sheets, skipped, plans = [], [], []
     for source in sources:
         try:
             layout = detect(source)
@@ -237,10 +242,10 @@ def read_sources(sources: list[Source], workbook: bool) -> Reading:
                 raise
             skipped.append(source.label)
             continue
-        sheets.append(sheet_from(source, layout))
-    if workbook and not sheets:
+        (plans if KIND[layout.kind].plan else sheets).append(sheet_from(source, layout))
+    if workbook and not sheets and not plans:
         raise Refused("kind_unknown", file=sources[0].file if sources else "")
-    return Reading(sheets, skipped)
+    return Reading(sheets, skipped, plans)
 
 
 def read_files(paths: list[Path]) -> Reading:
@@ -253,13 +258,14 @@ def read_files(paths: list[Path]) -> Reading:
             files.append(path)
         else:
             raise Refused("file_missing", file=str(path))
-    sheets, skipped = [], []
+    found = Reading([], [])
     for file in files:
         sources = sources_of(file.name, file.read_bytes())
         reading = read_sources(sources, workbook=file.suffix.lower() == ".xlsx")
-        sheets += reading.sheets
-        skipped += reading.skipped
-    return Reading(sheets, skipped)
+        found.sheets += reading.sheets
+        found.skipped += reading.skipped
+        found.plans += reading.plans
+    return found
 
 
 def read(paths: list[Path]) -> list[Sheet]:

@@ -8,7 +8,7 @@ from typing import Callable
 
 from closeloop import identity, store, trail, value_maps
 from closeloop.identity import Identity
-from closeloop.ledger.kinds import KIND
+from closeloop.ledger.kinds import KIND, ledger_kinds
 from closeloop.ledger.layout import Problem, Sheet
 from closeloop.ledger.problems import checked
 from closeloop.refusal import Refused
@@ -67,7 +67,7 @@ def check(con, sheets: list[Sheet], who: Identity | None = None,
         with store.transaction(cur):
             outcome.problems = checked(cur, sheets, mappings)
             _unknown_values(cur, outcome)
-            for kind in KIND:
+            for kind in ledger_kinds():
                 key = KIND[kind].key
                 new, stored = cur.execute(
                     f"select count(*) filter (where o.{key} is null), count(o.{key}) "
@@ -188,7 +188,7 @@ def _merge(con, sheets: list[Sheet], actor: str, outcome: Outcome) -> int:
         "union select n.unit from typed_actions as t join actions as a on a.ref = t.ref "
         "join nonconformities as n on n.ref = a.nonconformity"
     ).fetchall()]
-    for kind in KIND:
+    for kind in ledger_kinds():
         # Identifiers below come from the declared kinds and the fixed SQL here, never from the file; values are bound.
         key = KIND[kind].key
         present = set(_present(sheets, kind))

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from closeloop import i18n, store, value_maps
-from closeloop.ledger.kinds import DOMAINS, KIND
+from closeloop.ledger.kinds import DOMAINS, KIND, ledger_kinds
 from closeloop.ledger.layout import Problem, Sheet
 from closeloop.ledger.text import cleaned
 
@@ -90,8 +90,8 @@ def _converted(names: pa.Table, way: str) -> pa.Table:
 
 def checked(cur, sheets: list[Sheet], mappings: list[value_maps.Mapping] = ()) -> list[Problem]:
     """Stage every sheet, type it and find its problems, inside the caller's transaction."""
-    staged = {kind: _staged(sheets, kind) for kind in KIND}
-    for kind in KIND:
+    staged = {kind: _staged(sheets, kind) for kind in ledger_kinds()}
+    for kind in staged:
         cur.register(f"staged_{kind}_arrow", staged[kind])
     cur.register("value_aliases_arrow", _value_aliases(value_maps.stored(cur) + list(mappings)))
     cur.register("unit_aliases_arrow", _names(cur, staged["units"], "select code, name, name_en from units",
@@ -99,7 +99,7 @@ def checked(cur, sheets: list[Sheet], mappings: list[value_maps.Mapping] = ()) -
     cur.register("criterion_aliases_arrow", _names(
         cur, staged["criteria"], "select code, title, title_en from criteria", ("code", "title", "title_en")))
     # Read where Arrow holds them: copying millions of rows into tables cost more than the scans of them.
-    for kind in KIND:
+    for kind in staged:
         cur.execute(f"create or replace temp view staged_{kind} as from staged_{kind}_arrow")
     for name in ("value_aliases", "unit_aliases", "criterion_aliases"):
         cur.execute(f"create or replace temp table {name} as from {name}_arrow")

@@ -83,7 +83,7 @@ def _delimiter(text: str) -> str:
     scores = {}
     for delimiter in (",", "\t", ";"):
         rows = list(csv.reader(lines, delimiter=delimiter))
-        scores[delimiter] = max((score(k, r) for r in rows for k in KIND), default=0)
+        scores[delimiter] = max((score(k, r) for r in rows for k in KIND if not KIND[k].plan), default=0)
     return max(scores, key=lambda d: (scores[d], d == ","))
 
 
