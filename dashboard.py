@@ -4,13 +4,13 @@ import logging
 
 import streamlit as st
 
-from closeloop import filters, i18n, session, store
+from closeloop import i18n, session, sidebar, store
 from closeloop.session import t
 
 # The icon is an emoji, drawn in the browser: a :material/…: page icon is fetched from fonts.gstatic.com.
 st.set_page_config(page_title="Closeloop · 闭环", page_icon="🔄", layout="wide")
 
-filters.follow_history(i18n.language_from_locale(st.context.locale))
+sidebar.follow_history(i18n.language_from_locale(st.context.locale))
 session.language_picker()
 session.uploader_words()
 # Held for the whole run, handed over between runs when a command asks for the store (closeloop/lease.py).
@@ -19,9 +19,9 @@ with session.holding():
     session.refuse_links_outside_scope(session.units())
     # Bound to this run's language: a picker's format_func is called again later, outside the run.
     data_dates = session.data_dates()
-    filters.sidebar(session.units(), session.categories(), i18n.translator(session.language()), data_dates)
-    if filters.opened_on_data_end():
-        st.info(t("as_of_data_end", last=filters.opened_on_data_end()))
+    sidebar.draw(session.units(), session.categories(), i18n.translator(session.language()), data_dates)
+    if sidebar.opened_on_data_end():
+        st.info(t("as_of_data_end", last=sidebar.opened_on_data_end()))
     if session.is_demo():
         st.info(t("demo_notice", ncs=f"{session.store_counts()['nonconformities']:,}", db=store.location()))
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from closeloop import baseline, charts, drill, i18n, metrics, store
+from closeloop import baseline, charts, i18n, metrics, store, tables
 from closeloop.filters import Filters
 
 LANGUAGE = "zh-Hans"  # the first users'; the labels only change the figures' text
@@ -64,14 +64,14 @@ def units(con, f: Filters, t) -> dict:
     rollup = store.run(con, "unit_rollup", params | {"levels": charts.TREEMAP_LEVELS})
     level_counts = store.run(con, "kpis_by_child_unit", params)
     organisation = metrics.contract(con, f)
-    items = store.run(con, "open_items", params | {"limit": drill.SHOWN_ROWS})
+    items = store.run(con, "open_items", params | {"limit": tables.SHOWN_ROWS})
     lights = store.run(con, "due_status_by_unit", params)
     return units_figures(tree, rollup, level_counts, organisation, items, t) | {"due_status_by_unit": lights}
 
 
 def units_pandas(b: baseline.Baseline, f: Filters, t) -> dict:
     return units_figures(b.unit_tree(), b.unit_rollup(f, charts.TREEMAP_LEVELS), b.kpis_by_child_unit(f),
-                         b.contract(f), b.open_items(f, drill.SHOWN_ROWS), t) | {"due_status_by_unit":
+                         b.contract(f), b.open_items(f, tables.SHOWN_ROWS), t) | {"due_status_by_unit":
                                                                                   b.due_status_by_unit(f)}
 
 
@@ -82,7 +82,7 @@ def units_figures(tree, rollup, level_counts, organisation, items, t) -> dict:
     points["outside"] = metrics.outside_limits(p0, points["volume"], points["rate"])
     limits = metrics.funnel_limits(p0, int(points["volume"].max()) if len(points) else 1)
     figures = [charts.unit_treemap(rollup, label, t), charts.funnel(points, limits, p0, label, t)]
-    drill.readable(items, t)
+    tables.readable(items, t, blank=t("none"))
     return {"unit_tree": tree, "unit_rollup": rollup, "kpis_by_child_unit": level_counts,
             "organisation": organisation, "open_items": items, "figures": len(figures)}
 
@@ -143,28 +143,26 @@ def time_to_close_figures(tree, by_severity, by_quarter, on_time, phases, closed
         figures.append(charts.phases(phases, t))
     if not closed.empty:
         figures.append(charts.days_to_close_histogram(closed, t))
-    drill.readable(quantiles, t)
+    tables.readable(quantiles, t, blank=t("none"))
     return {"unit_tree": tree, "quantiles": quantiles, "quarterly": quarterly, "on_time_by_quarter": on_time,
             "closure_phases": phases, "closed_by_days": closed, "figures": len(figures)}
 
 
 def rectification(con, f: Filters, t) -> dict:
     """pages/rectification.py on its first view (open), no record chosen: both lists."""
-    params = f.params(None) | {"view": "open", "me": [], "limit": drill.SHOWN_ROWS}
+    params = f.params(None) | {"view": "open", "me": [], "limit": tables.SHOWN_ROWS}
     return rectification_lists(store.run(con, "rectification_actions", params),
                                store.run(con, "rectification_nonconformities", params), t)
 
 
 def rectification_pandas(b: baseline.Baseline, f: Filters, t) -> dict:
-    return rectification_lists(b.rectification_actions(f, "open", drill.SHOWN_ROWS),
-                               b.rectification_nonconformities(f, "open", drill.SHOWN_ROWS), t)
+    return rectification_lists(b.rectification_actions(f, "open", tables.SHOWN_ROWS),
+                               b.rectification_nonconformities(f, "open", tables.SHOWN_ROWS), t)
 
 
 def rectification_lists(actions, findings, t) -> dict:
-    from closeloop import detail
-
-    detail.readable(actions, t, "action_status_")
-    detail.readable(findings, t, "status_")
+    tables.readable(actions, t, "action_status_")
+    tables.readable(findings, t, "status_")
     return {"rectification_actions": actions, "rectification_nonconformities": findings, "figures": 0}
 
 
@@ -625,7 +623,7 @@ def browser_side(db: str, as_of: date) -> dict:
 
 
 # what the pages pass besides the filters, as bench's pages do (Recurrence by month, curves by severity, …)
-PAGE_PARAMS = {"grain": "month", "split": "severity", "view": "open", "me": [], "limit": drill.SHOWN_ROWS,
+PAGE_PARAMS = {"grain": "month", "split": "severity", "view": "open", "me": [], "limit": tables.SHOWN_ROWS,
                "levels": charts.TREEMAP_LEVELS}
 
 

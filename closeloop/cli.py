@@ -449,9 +449,6 @@ def main(argv: list[str] | None = None) -> int:
                 "deadlines": run_deadlines, "setting": run_setting, "unit": run_unit}
     try:
         if args.command == "bench":
-            from streamlit import logger
-
-            logger.set_log_level("error")  # the pages' st.cache_data, loaded outside a server, warn of it
             from closeloop import bench
 
             return bench.main(args)

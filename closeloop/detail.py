@@ -9,31 +9,13 @@ import streamlit as st
 
 from closeloop import drill, session, workflow
 from closeloop.filters import Filters
-from closeloop.i18n import CATALOG, plain, plain_values
+from closeloop.i18n import plain, plain_values
 from closeloop.refusal import Refused
+from closeloop.tables import known, readable
 
 VIEWS = ("open", "overdue", "due_soon", "awaiting_verification", "mine", "all")
 NONCONFORMITY_MOVES = ("add_action", "verify", "reopen")
 ACTION_MOVES = ("start", "done", "extend", "cancel")
-SHOWN_ROWS = drill.SHOWN_ROWS
-
-
-def known(t, prefix: str, value):
-    """The catalog's word for a code, or the code itself when the catalog has none (free text)."""
-    return t(prefix + value) if isinstance(value, str) and prefix + value in CATALOG else value
-
-
-def readable(rows: pd.DataFrame, t, status_prefix: str = "status_") -> pd.DataFrame:
-    """Codes in the viewer's language, columns named in it (a finding's status or an action's)."""
-    rows = rows.drop(columns=[c for c in ("version", "rows_in_view") if c in rows])
-    for column in rows.select_dtypes("datetime").columns:
-        rows[column] = rows[column].dt.date
-    words = {"status": status_prefix, "nonconformity_status": "status_", "severity": "severity_",
-             "kind": "action_kind_", "source": "source_", "due_status": "due_status_"}
-    for column, prefix in words.items():
-        if column in rows:
-            rows[column] = rows[column].map(lambda v, p=prefix: known(t, p, v))
-    return rows.rename(columns={c: t(f"col_{c}") for c in rows.columns})
 
 
 def listing(rows: pd.DataFrame, t, key: str, status_prefix: str, every) -> None:

@@ -8,13 +8,11 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from closeloop import export, session
+from closeloop import export, session, sidebar, tables
 from closeloop.filters import Filters
 from closeloop.i18n import plain
 
-SHOWN_ROWS = 500
-ALL_ROWS = 10_000_000
-TRANSLATED = {"severity": "severity_", "source": "source_", "status": "status_"}
+SHOWN_ROWS, ALL_ROWS = tables.SHOWN_ROWS, tables.ALL_ROWS
 
 
 @dataclass(frozen=True)
@@ -49,21 +47,9 @@ def point(event) -> list | None:
     return data if isinstance(data, list) else [data]
 
 
-def readable(rows: pd.DataFrame, t, missing: dict[str, str] | None = None) -> pd.DataFrame:
-    """Codes shown in the viewer's language and columns named in it; `missing`: what an empty cell of a
-    column means, shown instead of the grid's "None" (a Kaplan–Meier median not reached). Such a column
-    becomes text throughout (53.0 reads "53"): one type per column, as Arrow needs to send it."""
-    rows = session.named(rows).copy()
-    for column, text in (missing or {}).items():
-        rows[column] = [text if pd.isna(v) else f"{v:,.1f}".removesuffix(".0") for v in rows[column]]
-    for column in rows.select_dtypes("datetime").columns:
-        rows[column] = rows[column].dt.date
-    for column in rows.select_dtypes("object").columns:
-        rows[column] = rows[column].map(lambda v: t("none") if v is None else v)
-    for column, prefix in TRANSLATED.items():
-        if column in rows:
-            rows[column] = rows[column].map(lambda v: t(prefix + v) if isinstance(v, str) else v)
-    return rows.rename(columns={c: t(f"col_{c}") for c in rows.columns})
+def shown(rows: pd.DataFrame, t, **options) -> pd.DataFrame:
+    """A list as the viewer reads it (tables.readable), its units named in their language, an empty cell "none"."""
+    return tables.readable(session.named(rows), t, blank=t("none"), **options)
 
 
 def downloads(rows_for_download, name: str, t, key: str, xlsx=None) -> None:
@@ -92,19 +78,17 @@ def show(f: Filters, drill: Drill, t, key: str, title: str) -> None:
     rows = session.query("nonconformity_rows", f, **params, limit=SHOWN_ROWS)
     with st.container(border=True, key=f"rows-{key}"):
         st.markdown(f"**{plain(title)}** · " + t("rows_shown", n=len(rows)))
-        grid(readable(rows, t), t, key=f"{key}-table")
-        downloads(lambda: readable(session.query("nonconformity_rows", f, **params, limit=ALL_ROWS), t),
+        grid(shown(rows, t), t, key=f"{key}-table")
+        downloads(lambda: shown(session.query("nonconformity_rows", f, **params, limit=ALL_ROWS), t),
                   key, t, key)
 
 
 def unit_from(chart_key: str):
     """An on_select callback: the unit clicked in the chart becomes the unit filter on every page."""
-    from closeloop import filters
-
     def choose() -> None:
         clicked = point(st.session_state.get(chart_key))
         if clicked and clicked[0]:
-            filters.choose_unit(clicked[0])
+            sidebar.choose_unit(clicked[0])
 
     return choose
 

@@ -1,4 +1,4 @@
-"""The filters every page shares: a frozen value, its SQL parameters and its sentence."""
+"""The filters every page shares: a frozen value, its limits, its SQL parameters and its sentence."""
 
 from __future__ import annotations
 
@@ -63,12 +63,7 @@ class Filters:
         return dataclasses.replace(self, **changes)
 
 
-# The sidebar: keyed widgets drawn once by dashboard.py; pages call current(). Every filter is synced
-# to the URL by hand, as codes (?as_of=2026-06-30&unit=DH&sources=inspection,internal_audit&lang=en),
-# rather than with bind="query-params": a bound select puts its translated label in the URL, so a link
-# made in Chinese would not open in English, and writing st.query_params for the unbound ones drops the
-# bound ones from the browser's URL.
-
+# The values a filter may hold: the sidebar (closeloop/sidebar.py), links and the command line all check them.
 SOURCES = ("internal_audit", "inspection", "satisfaction_survey", "management_review", "superior_assessment")
 SEVERITIES = ("major", "minor", "observation")
 WINDOW_LIMITS = (1, 3650)
@@ -83,7 +78,7 @@ UNITS_LISTED_WHOLE = 500
 UNIT_MATCHES_LISTED = 100
 
 
-def _parsed(key: str, raw: str, allowed: set | None):
+def parsed(key: str, raw: str, allowed: set | None):
     """A URL value as the widget's value, or None when it is not one the widget can hold."""
     try:
         if key in ("as_of", "since", "until"):
@@ -99,131 +94,12 @@ def _parsed(key: str, raw: str, allowed: set | None):
     return raw if raw in allowed else None
 
 
-def _encoded(value) -> str | None:
+def encoded(value) -> str | None:
     if isinstance(value, (list, tuple)):
         return ",".join(value) or None
     if isinstance(value, date):
         return value.isoformat()
     return None if value in (None, "") else str(value)
-
-
-def remembered(key: str) -> dict:
-    """Keyword arguments for a filter widget that keeps its value on every page.
-
-    Streamlit starts a widget afresh when its label or default changes (switching the language
-    changes every label), so a plain session key remembers the value and hands it back before the
-    widget is drawn.
-    """
-    import streamlit as st
-
-    kept = f"_kept_{key}"
-    if kept in st.session_state:
-        st.session_state[key] = st.session_state[kept]
-    elif key in st.session_state:
-        # Assigning the value again makes the widget redraw its label in the new language
-        # (a select keeps the old text otherwise).
-        st.session_state[key] = st.session_state[key]
-    return {"key": key, "on_change": remember, "args": (key,)}
-
-
-def remember(key: str) -> None:
-    import streamlit as st
-
-    st.session_state[f"_kept_{key}"] = st.session_state.get(key)
-
-
-def seed_from_url(allowed: dict[str, set | None]) -> None:
-    """On a session's first run, set each keyed widget from the URL where it holds a value it allows."""
-    import streamlit as st
-
-    seeded = st.session_state.setdefault("_seeded_from_url", set())
-    for key, codes in allowed.items():
-        if key in seeded:
-            continue
-        seeded.add(key)
-        raw = st.query_params.get(key)
-        value = _parsed(key, raw, codes) if raw else None
-        if value is not None:
-            st.session_state[key] = value
-            st.session_state[f"_kept_{key}"] = value
-        ignored = raw if value is None else ",".join(c for c in raw.split(",") if c not in codes) \
-            if isinstance(value, list) else ""
-        if ignored:  # said by url_notes() on every run of the session
-            st.session_state.setdefault("_url_ignored", {})[key] = ignored
-
-
-def url_notes(t) -> None:
-    """One note for each value of the link that no filter could hold (each filter keeps its default)."""
-    import streamlit as st
-
-    from closeloop.i18n import plain
-
-    for key, raw in st.session_state.get("_url_ignored", {}).items():
-        st.caption(t("url_value_ignored", name=key, value=plain(raw[:100])))
-
-
-def write_to_url(defaults: dict) -> None:
-    """Put each widget's value in the URL, or take it out where it holds the default."""
-    import streamlit as st
-
-    for key, default in defaults.items():
-        value = _encoded(st.session_state.get(key))
-        if value is None or value == _encoded(default):
-            st.query_params.pop(key, None)
-        elif st.query_params.get(key) != value:
-            st.query_params[key] = value
-
-
-def sidebar(units, categories, t, data_dates: tuple[date | None, date | None] = (None, None)) -> None:
-    """Draw the shared filters. `units`: one row per unit in tree order (code, label, depth, parent_code,
-    name, name_en); `data_dates`: the first and last day of the data (session.data_dates), shown under
-    the as-of date, which opens on the last one when it is before today (opening_as_of)."""
-    import streamlit as st
-
-    labels = dict(zip(units["code"], units["label"]))
-    depths = dict(zip(units["code"], units["depth"]))
-    category_labels = dict(zip(categories["category"], categories["label"]))
-    seed_from_url({"as_of": None, "since": None, "until": None, "window_days": None, "unit": set(labels),
-                   "sources": set(SOURCES), "severities": set(SEVERITIES), "categories": set(category_labels)})
-    st.session_state.setdefault("window_days", DEFAULT_WINDOW_DAYS)  # its widget is on the Recurrence page
-    opening = opening_as_of(data_dates[1])
-    # neither the URL nor an earlier run has set one, or Back came to a URL without one
-    if "as_of" not in st.session_state or st.session_state.pop("_as_of_reset", False):
-        st.session_state["as_of"] = opening
-        if opening != date.today():
-            st.session_state["_as_of_on_data_end"] = opening
-    with st.sidebar:
-        st.subheader(t("filters"))
-        st.date_input(t("as_of"), **remembered("as_of"))
-        if data_dates[0] is not None:
-            st.caption(t("data_range", first=data_dates[0], last=data_dates[1]))
-        st.date_input(t("since"), value=None, help=t("period_help"), **remembered("since"))
-        st.date_input(t("until"), value=None, help=t("period_help"), **remembered("until"))
-        whole = len(units) <= UNITS_LISTED_WHOLE
-        search = "" if whole else st.session_state.get("unit_search", "")
-        offered, matching = unit_options(units, st.session_state.get("unit") or None, search)
-        st.selectbox(
-            t("unit"),
-            ["", *offered],  # "" is the whole organisation: None would read as "nothing chosen"
-            format_func=lambda code: t("whole_organisation") if not code
-            else "\u3000" * int(depths[code]) + labels[code],
-            help=None if whole else t("unit_picker_help"),
-            **(remembered("unit") | {"on_change": _unit_chosen}),
-        )
-        if not whole:
-            st.text_input(t("unit_search"), key="unit_search", type="search", label_visibility="collapsed",
-                          placeholder=t("unit_search_placeholder"), on_change=_unit_searched, args=(units,))
-            if search.strip():
-                st.caption(_matches_note(search.strip(), matching, t))
-        st.multiselect(t("sources"), SOURCES, format_func=lambda s: t(f"source_{s}"), placeholder=t("all"),
-                       **remembered("sources"))
-        st.multiselect(t("severities"), SEVERITIES, format_func=lambda s: t(f"severity_{s}"),
-                       placeholder=t("all"), **remembered("severities"))
-        st.multiselect(t("categories"), list(category_labels), format_func=category_labels.get,
-                       placeholder=t("all"), **remembered("categories"))
-        url_notes(t)
-    write_to_url({"as_of": date.today(), "since": None, "until": None, "unit": None, "sources": None,
-                  "severities": None, "categories": None, "window_days": DEFAULT_WINDOW_DAYS})
 
 
 def unit_options(units, chosen: str | None, search: str = "") -> tuple[list[str], int]:
@@ -237,7 +113,7 @@ def unit_options(units, chosen: str | None, search: str = "") -> tuple[list[str]
     codes, parents = units["code"], units["parent_code"]
     if len(units) <= UNITS_LISTED_WHOLE:
         return list(codes), 0
-    needle = _folded(search)
+    needle = folded(search)
     if needle:
         distance = pd.concat([_distance(field, needle) for field in (codes, units["name"], units["name_en"])],
                              axis=1).min(axis=1)
@@ -251,7 +127,18 @@ def unit_options(units, chosen: str | None, search: str = "") -> tuple[list[str]
     return list(codes[~parents.isin(parent_of) | parents.isin(opened)]), 0
 
 
-def _folded(text: str) -> str:
+def searched_unit(units, search: str) -> str | None:
+    """The unit a search names: its code or name exactly, in either language, or the only unit that matches."""
+    needle = folded(search)
+    if not needle:
+        return None
+    exact = units[(units["code"].str.casefold() == needle) | (units["name"].str.casefold() == needle)
+                  | (units["name_en"].str.casefold() == needle)]
+    found, matching = (list(exact["code"]), len(exact)) if len(exact) else unit_options(units, None, needle)
+    return found[0] if matching == 1 else None
+
+
+def folded(text: str) -> str:
     """Text as the unit search compares it: full-width forms half-width, case folded."""
     return unicodedata.normalize("NFKC", text).strip().casefold()
 
@@ -264,52 +151,12 @@ def _distance(names: pd.Series, needle: str) -> pd.Series:
     return (names.str.len() + 10_000 * ~ends_a_word).where(folded.str.contains(needle, regex=False))
 
 
-def _matches_note(search: str, matching: int, t) -> str:
+def matches_note(search: str, matching: int, t) -> str:
     if not matching:
         return t("unit_search_none", text=search)
     if matching > UNIT_MATCHES_LISTED:
         return t("unit_search_more", n=f"{matching:,}", shown=UNIT_MATCHES_LISTED)
     return t("unit_search_matches", n=matching)
-
-
-def _unit_chosen(key: str) -> None:
-    """A unit picked in the list: remembered for every page, and the search that listed it done with."""
-    import streamlit as st
-
-    remember(key)
-    st.session_state["unit_search"] = ""
-
-
-def _unit_searched(units) -> None:
-    """A search naming one unit (its code or name exactly, or the only one that matches) chooses it."""
-    import streamlit as st
-
-    needle = _folded(st.session_state.get("unit_search") or "")
-    if not needle:
-        return
-    exact = units[(units["code"].str.casefold() == needle) | (units["name"].str.casefold() == needle)
-                  | (units["name_en"].str.casefold() == needle)]
-    found, matching = (list(exact["code"]), len(exact)) if len(exact) else unit_options(units, None, needle)
-    if matching == 1:
-        choose_unit(found[0])
-        st.session_state["unit_search"] = ""
-
-
-def current() -> Filters:
-    """The filters as the sidebar (and so the URL) has them; an empty period means the 12 months to as-of."""
-    import streamlit as st
-
-    state = st.session_state
-    f = Filters.default(
-        state.get("as_of") or date.today(),
-        unit=state.get("unit") or None,
-        sources=tuple(state.get("sources") or ()),
-        severities=tuple(state.get("severities") or ()),
-        categories=tuple(state.get("categories") or ()),
-        window_days=int(state.get("window_days") or DEFAULT_WINDOW_DAYS),
-    )
-    since, until = state.get("since") or f.since, state.get("until") or f.until
-    return f.replace(since=since, until=until) if since <= until else f
 
 
 def describe(f: Filters, t, unit_label: str | None) -> str:
@@ -325,50 +172,8 @@ def describe(f: Filters, t, unit_label: str | None) -> str:
     return " ".join(parts)
 
 
-def choose_unit(code: str | None) -> None:
-    """Make `code` the unit filter for every page; call from a widget callback, before the sidebar draws."""
-    import streamlit as st
-
-    st.session_state["unit"] = code or ""
-    remember("unit")
-
-
 def opening_as_of(last_on: date | None, today: date | None = None) -> date:
     """The as-of date the dashboard opens on: today, or the data's last day when the data ends before
     today (a store of past data would otherwise open on an empty period: nothing opened or closed)."""
     today = today or date.today()
     return last_on if last_on is not None and last_on < today else today
-
-
-def opened_on_data_end() -> date | None:
-    """The data's last day while the view is as of it because the dashboard opened there (the page says
-    so); None once another as-of date is chosen, or when the dashboard opened on today."""
-    import streamlit as st
-
-    opened = st.session_state.get("_as_of_on_data_end")
-    return opened if opened is not None and st.session_state.get("as_of") == opened else None
-
-
-def follow_history(lang_default: str) -> None:
-    """On Back or Forward, take the filters from the URL again; call before any filter widget is drawn.
-
-    Each change of a filter writes the URL, which Streamlit makes a new browser history entry (a drill
-    into a unit is one). The filters live in the session, seeded from the URL once: without this, the
-    run after Back would draw the old values and write them over the URL it came back to. Streamlit
-    marks such a run (is_history_navigation) for the widgets it binds to the URL itself, which these
-    are not (see seed_from_url). A value the URL leaves out is the default, set here explicitly: the
-    browser sends the widgets' old values with the run."""
-    import streamlit as st
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    if not getattr(get_script_run_ctx(), "is_history_navigation", False):
-        return
-    st.session_state["_seeded_from_url"] = set()
-    defaults = {"lang": lang_default, "since": None, "until": None, "unit": "", "sources": [], "severities": [],
-                "categories": [], "window_days": DEFAULT_WINDOW_DAYS}
-    for key, value in defaults.items():
-        st.session_state.pop(f"_kept_{key}", None)
-        st.session_state[key] = value
-    st.session_state.pop("_kept_as_of", None)
-    if "as_of" not in st.query_params:
-        st.session_state["_as_of_reset"] = True  # the sidebar knows the day the dashboard opens on

@@ -70,27 +70,3 @@ def from_claims(email: str, claims: dict) -> Identity:
         unit=claims.get("closeloop_unit") or None,
         name=claims.get("name"),
     )
-
-
-def auth_configured() -> bool:
-    """Whether .streamlit/secrets.toml has an [auth] section (then st.login decides who the viewer is)."""
-    import streamlit as st
-
-    try:
-        return "auth" in st.secrets
-    except FileNotFoundError:
-        return False
-
-
-def signed_in(con) -> Identity | None:
-    """The viewer of this browser session: None while nobody has signed in."""
-    import streamlit as st
-
-    if not auth_configured():
-        return local_administrator()
-    if not st.user.is_logged_in:
-        return None
-    email = (st.user.get("email") or "").strip().lower()
-    if not email:
-        return Identity(actor=str(st.user.get("sub") or "?"), role=None)
-    return lookup(con, email) or from_claims(email, st.user.to_dict())

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import streamlit as st
 
 from closeloop import export, ledger, store, value_maps
 from closeloop.identity import Identity
@@ -168,8 +169,6 @@ def sheet_rows(sheet: ledger.Sheet) -> int:
 
 def show(t, db: Path, con, actor: Identity, allowed: bool) -> None:
     """The Import tab: one step at a time, kept in session state."""
-    import streamlit as st
-
     intake: Intake = st.session_state.setdefault("intake", Intake())
     from closeloop import session
 
@@ -187,15 +186,11 @@ def show(t, db: Path, con, actor: Identity, allowed: bool) -> None:
 
 
 def _restart() -> None:
-    import streamlit as st
-
     st.session_state["intake"] = Intake()
     st.session_state["intake_round"] = st.session_state.get("intake_round", 0) + 1  # a fresh, empty uploader
 
 
 def _upload(intake: Intake, t, db, con, actor) -> None:
-    import streamlit as st
-
     files = st.file_uploader(t("upload_label"), type=["xlsx", "csv"], accept_multiple_files=True,
                              help=t("upload_help", mb=ledger.MAX_UPLOAD_MB),
                              key=f"upload-{st.session_state.get('intake_round', 0)}")
@@ -206,8 +201,6 @@ def _upload(intake: Intake, t, db, con, actor) -> None:
 
 
 def _mapping(intake: Intake, t, db, con, actor) -> None:
-    import streamlit as st
-
     st.markdown("##### " + t("mapping_title"))
     for index, (source, layout) in enumerate(zip(intake.sources, intake.layouts)):
         if layout is None:
@@ -246,8 +239,6 @@ def _mapping(intake: Intake, t, db, con, actor) -> None:
 
 
 def _report(intake: Intake, t, db, con, actor) -> None:
-    import streamlit as st
-
     from closeloop import drill
 
     outcome = intake.outcome
@@ -276,8 +267,6 @@ def _report(intake: Intake, t, db, con, actor) -> None:
 
 
 def _done(intake: Intake, t, db, con, actor) -> None:
-    import streamlit as st
-
     outcome = intake.outcome
     summary = " · ".join(t("done_kind_counts", kind=t(f"kind_{k}"), new=f"{outcome.accepted[k]:,}",
                            changed=f"{outcome.changed[k]:,}") for k in ledger.KINDS)
@@ -286,8 +275,6 @@ def _done(intake: Intake, t, db, con, actor) -> None:
 
 
 def _stored_value_maps(t, con) -> None:
-    import streamlit as st
-
     table = value_maps_table(con, t)
     if table.empty:
         return
@@ -298,8 +285,6 @@ def _stored_value_maps(t, con) -> None:
 
 def _unknown_values(intake: Intake, t, con, actor) -> None:
     """Each value no alias or mapping names, with its rows: the user maps it (or leaves it), nothing is guessed."""
-    import streamlit as st
-
     with st.container(border=True, key="unknown-values"):
         st.markdown("##### " + t("unknown_values_title"))
         st.caption(t("unknown_values_caption"))

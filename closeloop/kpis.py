@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import streamlit as st
-
 # (contract key, kind, delta colour): "inverse" where a rise is bad news.
 KPIS = (
     ("open", "count", "inverse"),
@@ -39,23 +37,6 @@ def delta_text(now, before, kind: str) -> str | None:
     else:
         text = f"{now - before:+,.0f}"
     return None if text.lstrip("+-").startswith(("0 ", "0.0 ")) or text.lstrip("+-") in ("0", "0.0") else text
-
-
-def row(now: dict, before: dict, t, window_days: int) -> None:
-    """Two rows of four bordered metrics, each in a container keyed kpi-<contract key>."""
-    columns = st.columns(4) + st.columns(4)
-    for column, (key, kind, colour) in zip(columns, KPIS):
-        with column.container(key=f"kpi-{key}"):
-            st.metric(
-                t(f"kpi_{key}"),
-                value_text(now[key], kind, t),
-                delta_text(now[key], before[key], kind),
-                delta_color=colour,
-                delta_description=t("median_not_reached") if kind == "days" and now[key] is None
-                else t("vs_previous"),
-                help=t(f"kpi_help_{key}", window=window_days, open=now["actions_open"]),
-                border=True,
-            )
 
 
 def scorecard_table(table, t):

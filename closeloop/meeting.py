@@ -7,7 +7,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from closeloop import drill, filters, i18n, kpis, report, review, session, workflow
+from closeloop import drill, filters, i18n, kpis, report, review, session, tables, workflow
 from closeloop.filters import Filters
 from closeloop.i18n import plain
 from closeloop.refusal import Refused
@@ -83,10 +83,10 @@ def since(last: review.Review | None, f: Filters, t) -> None:
     extra = {"previous_as_of": last.as_of, "change": change}
     rows = session.query("since_review_rows", f, **extra, limit=drill.SHOWN_ROWS)
     st.caption(t(f"change_help_{change}"))
-    drill.grid(report.readable(session.named(rows), t), t, key="since-rows")
+    drill.grid(tables.readable(session.named(rows), t), t, key="since-rows")
     # The file is made after the run, when clicked: the store and the viewer's scope are taken now.
     con, scope = session.connection(), session.scope()
-    drill.downloads(lambda: report.readable(session.named(review.changed_rows(con, last.as_of, f, scope, change)), t),
+    drill.downloads(lambda: tables.readable(session.named(review.changed_rows(con, last.as_of, f, scope, change)), t),
                     f"since-review-{change}", t, "since-rows-download")
 
 
@@ -101,7 +101,7 @@ def decisions(of: review.Review | None, as_of: date, t, key: str) -> None:
         return
     done = int((rows["status"] == "done").sum())
     st.caption(t("decisions_summary", n=len(rows), done=done, overdue=int(rows["is_overdue"].sum()), as_of=as_of))
-    st.dataframe(report.readable(session.named(rows.drop(columns=["is_overdue"])), t, "action_status_"),
+    st.dataframe(tables.readable(session.named(rows.drop(columns=["is_overdue"])), t, "action_status_"),
                  hide_index=True, placeholder=t("none"), key=key)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from closeloop import charts, export, i18n, kpis, metrics, review, store, trail
+from closeloop import charts, export, i18n, kpis, metrics, review, store, tables, trail
 from closeloop.filters import Filters, describe
 from closeloop.refusal import Refused
 
@@ -115,8 +115,7 @@ def gather(con, f: Filters, lang: str, scope: str | None = None) -> Pack:
     top = tree.loc[tree["depth"] == tree["depth"].min(), "code"]
 
     def named(rows: pd.DataFrame) -> pd.DataFrame:
-        """Each row's unit by its name in the pack's language (the queries give the stored name)."""
-        return rows.assign(unit_name=rows["unit"].map(names).fillna(rows["unit_name"]))
+        return tables.named(rows, names)
 
     open_items = named(run("open_items", limit=review.ALL_ROWS))
     now = metrics.contract(con, f, scope)
@@ -178,19 +177,6 @@ def figures(run, now: dict, t, lang: str) -> list[Chart]:
         Chart("page_time_to_close", "chart_days_to_close", unless(closed.empty, lambda: charts.days_to_close_histogram(
             closed, t))),
     ]
-
-
-def readable(rows: pd.DataFrame, t, status_prefix: str = "status_") -> pd.DataFrame:
-    """Codes in the pack's language (a finding's status, or an action's), dates as dates, columns named in it."""
-    rows = rows.copy()
-    for column in rows.select_dtypes("datetime").columns:
-        rows[column] = rows[column].dt.date
-    words = {"severity": "severity_", "source": "source_", "status": status_prefix, "kind": "action_kind_"}
-    for column, prefix in words.items():
-        if column in rows:
-            rows[column] = rows[column].map(lambda v, p=prefix: t(p + v) if isinstance(v, str) and p + v in i18n.CATALOG
-                                            else v)
-    return rows.rename(columns={c: t(f"col_{c}") for c in rows.columns})
 
 
 def contract_table(pack: Pack) -> pd.DataFrame:
@@ -391,7 +377,7 @@ def pdf(pack: Pack, images: list[bytes | None]) -> bytes:
             paragraph(t("decisions_none"))
         else:
             shown = pack.decisions[["ref", "description", "owner", "due_on", "status", "done_on", "days_overdue"]]
-            table(readable(shown, t, "action_status_"), (1.3, 3, 1.1, 1.1, 1, 1.1, 0.9), size=8)
+            table(tables.readable(shown, t, "action_status_"), (1.3, 3, 1.1, 1.1, 1, 1.1, 0.9), size=8)
 
     # The charts, page by page
     page = None
@@ -409,7 +395,7 @@ def pdf(pack: Pack, images: list[bytes | None]) -> bytes:
         paragraph(t("no_data"))
     else:
         shown = pack.overdue[["ref", "unit_name", "title", "severity", "due_on", "days_overdue", "owners"]].head(PDF_ROWS)
-        table(readable(shown, t), (1.5, 2.6, 2.4, 1.2, 1.1, 1.0, 1.3), size=8)
+        table(tables.readable(shown, t), (1.5, 2.6, 2.4, 1.2, 1.1, 1.0, 1.3), size=8)
         if len(pack.overdue) > PDF_ROWS:
             paragraph(t("pack_more_in_appendix", n=f"{len(pack.overdue) - PDF_ROWS:,}"), 9)
     return bytes(doc.output())
@@ -550,8 +536,8 @@ def xlsx(pack: Pack) -> bytes:
     if pack.last_review:
         sheets[t("pack_since_review")] = changes_table(pack)
         for change in review.CHANGES:
-            sheets[t(f"change_{change}")] = readable(pack.changed[change], t)
-        sheets[t("pack_decisions_sheet")] = readable(pack.decisions, t, "action_status_")
-    sheets[t("pack_overdue_sheet")] = readable(pack.overdue, t)
-    sheets[t("pack_open_sheet")] = readable(pack.open_items, t)
+            sheets[t(f"change_{change}")] = tables.readable(pack.changed[change], t)
+        sheets[t("pack_decisions_sheet")] = tables.readable(pack.decisions, t, "action_status_")
+    sheets[t("pack_overdue_sheet")] = tables.readable(pack.overdue, t)
+    sheets[t("pack_open_sheet")] = tables.readable(pack.open_items, t)
     return export.xlsx_book(sheets)

@@ -9,7 +9,7 @@ from contextvars import ContextVar
 import pandas as pd
 import streamlit as st
 
-from closeloop import filters, i18n, identity, lease, metrics, replica, store, workflow
+from closeloop import i18n, identity, lease, metrics, replica, sidebar, store, tables, workflow
 from closeloop.filters import Filters
 from closeloop.refusal import Refused
 
@@ -187,9 +187,9 @@ def unit_names() -> dict[str, str]:
 def named(rows: pd.DataFrame) -> pd.DataFrame:
     """Rows whose unit_name is the one the charts beside them use (name_en in English); the queries give
     the stored name."""
-    if not {"unit", "unit_name"} <= set(rows.columns) or _held.get() is None:
-        return rows  # outside a script run (the benchmark times the figures) there is no viewer to name them for
-    return rows.assign(unit_name=rows["unit"].map(unit_names()).fillna(rows["unit_name"]))
+    if not {"unit", "unit_name"} <= set(rows.columns):
+        return rows
+    return tables.named(rows, unit_names())
 
 
 def unit_label(code: str | None) -> str | None:
@@ -209,16 +209,16 @@ def language_picker() -> None:
     default = i18n.language_from_locale(st.context.locale)
     if st.query_params.get("lang") in i18n.ALIASES:  # an old link's ?lang=zh
         st.query_params["lang"] = i18n.ALIASES[st.query_params["lang"]]
-    filters.seed_from_url({"lang": set(i18n.LANGUAGES)})
+    sidebar.seed_from_url({"lang": set(i18n.LANGUAGES)})
     st.session_state.setdefault("lang", default)
     st.sidebar.segmented_control(
         " / ".join(i18n.translate(lang, "language") for lang in i18n.LANGUAGES),
         i18n.LANGUAGES,
         required=True,
         format_func=lambda lang: i18n.translate(lang, "language_name"),  # 简体 / 繁體 / English
-        **filters.remembered("lang"),
+        **sidebar.remembered("lang"),
     )
-    filters.write_to_url({"lang": default})
+    sidebar.write_to_url({"lang": default})
 
 
 def store_counts() -> dict:
@@ -276,7 +276,27 @@ def viewer() -> identity.Identity | None:
     """Who is looking: from st.user and the users table, never from a widget, the URL or session state."""
     if _later.get():
         return _later.get()[0]
-    return identity.signed_in(connection())
+    return signed_in(connection())
+
+
+def auth_configured() -> bool:
+    """Whether .streamlit/secrets.toml has an [auth] section (then st.login decides who the viewer is)."""
+    try:
+        return "auth" in st.secrets
+    except FileNotFoundError:
+        return False
+
+
+def signed_in(con) -> identity.Identity | None:
+    """The viewer of this browser session: None while nobody has signed in."""
+    if not auth_configured():
+        return identity.local_administrator()
+    if not st.user.is_logged_in:
+        return None
+    email = (st.user.get("email") or "").strip().lower()
+    if not email:
+        return identity.Identity(actor=str(st.user.get("sub") or "?"), role=None)
+    return identity.lookup(con, email) or identity.from_claims(email, st.user.to_dict())
 
 
 # Who was looking, and in which language, when a deferred callable was made (see later()).

@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from closeloop import drill, export, filters, intake, session, store
+from closeloop import drill, export, filters, intake, session, sidebar, store
 from closeloop.i18n import plain
 from closeloop.session import t
 
 session.require_frame()
 
-f = filters.current()
+f = sidebar.current()
 who = session.viewer()
 
 st.title(t("page_data"))
@@ -35,7 +35,7 @@ with quality:
     if chosen:
         rows = session.query("data_quality_rows", f, check=chosen, limit=drill.SHOWN_ROWS)
         st.markdown(f"**{t(f'quality_{chosen}')}** · " + t("rows_shown", n=len(rows)))
-        drill.grid(drill.readable(rows, t), t, key="quality-rows")
+        drill.grid(drill.shown(rows, t), t, key="quality-rows")
         every = {"check": chosen, "limit": drill.ALL_ROWS}
-        drill.downloads(lambda: drill.readable(session.query("data_quality_rows", f, **every), t),
+        drill.downloads(lambda: drill.shown(session.query("data_quality_rows", f, **every), t),
                         f"quality-{chosen}", t, "quality-download")

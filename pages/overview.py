@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from closeloop import charts, filters, kpis, session
+from closeloop import cards, charts, filters, session, sidebar
 from closeloop.i18n import plain
 from closeloop.session import t
 
 session.require_frame()
 
-f = filters.current()
+f = sidebar.current()
 label = "name_en" if session.language() == "en" else "name"
 
 st.title(t("page_overview"))
@@ -19,7 +19,7 @@ monthly = session.query("opened_closed_monthly", f)
 overdue_units = session.query("overdue_by_unit", f)
 by_category = session.query("opened_by_category", f)
 
-kpis.row(now, before, t, f.window_days)
+cards.kpi_row(now, before, t, f.window_days)
 if now["no_due_date_open"]:
     st.caption(t("no_due_date_note", n=f"{now['no_due_date_open']:,}"))
 

@@ -2,20 +2,20 @@
 
 import streamlit as st
 
-from closeloop import detail, drill, filters, session
+from closeloop import detail, drill, filters, session, sidebar
 from closeloop.i18n import plain
 from closeloop.session import t
 
 session.require_frame()
 
-f = filters.current()
+f = sidebar.current()
 st.title(t("page_rectification"))
 st.caption(plain(filters.describe(f, t, session.unit_label(f.unit))))
 
 view = detail.views(t)
 
 
-def rows(name: str, limit: int = detail.SHOWN_ROWS):
+def rows(name: str, limit: int = drill.SHOWN_ROWS):
     return session.query(name, f, view=view, me=session.me(), limit=limit)
 
 

@@ -4,7 +4,7 @@ from datetime import date
 
 import streamlit as st
 
-from closeloop import charts, drill, filters, session
+from closeloop import charts, drill, filters, session, sidebar
 from closeloop.i18n import plain
 from closeloop.session import t
 
@@ -13,8 +13,8 @@ session.require_frame()
 st.title(t("page_recurrence"))
 window, grain_column = st.columns([1, 2])
 window.number_input(t("window_days"), *filters.WINDOW_LIMITS, step=1, help=t("window_days_help"),
-                    **filters.remembered("window_days"))
-f = filters.current()
+                    **sidebar.remembered("window_days"))
+f = sidebar.current()
 label = session.label()
 title = "title_en" if label == "name_en" else "title"
 st.caption(plain(filters.describe(f, t, session.unit_label(f.unit)) + " " + t("window_sentence", days=f.window_days)))
@@ -63,8 +63,8 @@ if picked_cell or picked_criterion:
         st.markdown("##### " + t("chains_title"))
         chains = session.query("repeat_chains", f, chain_unit=chain_unit, chain_criterion=chain_criterion,
                                limit=drill.SHOWN_ROWS)
-        drill.grid(drill.readable(chains, t), t)
-        drill.downloads(lambda: drill.readable(session.query("repeat_chains", f, chain_unit=chain_unit,
+        drill.grid(drill.shown(chains, t), t)
+        drill.downloads(lambda: drill.shown(session.query("repeat_chains", f, chain_unit=chain_unit,
                                                              chain_criterion=chain_criterion, limit=drill.ALL_ROWS), t),
                         "repeat-chains", t, "repeat-chains")
 

@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from closeloop import filters, meeting, review, session
+from closeloop import filters, meeting, review, session, sidebar
 from closeloop.i18n import plain
 from closeloop.session import t
 
 session.require_frame()
 
-f = filters.current()
+f = sidebar.current()
 st.title(t("page_review"))
 st.caption(plain(filters.describe(f, t, session.unit_label(f.unit))))
 meeting.flash()

@@ -4,13 +4,13 @@ from datetime import date
 
 import streamlit as st
 
-from closeloop import charts, drill, filters, metrics, session
+from closeloop import charts, drill, filters, metrics, session, sidebar
 from closeloop.i18n import plain
 from closeloop.session import t
 
 session.require_frame()
 
-f = filters.current()
+f = sidebar.current()
 names = dict(zip(session.units()["code"], session.units()["label"]))
 
 st.title(t("page_time_to_close"))
@@ -31,7 +31,7 @@ with st.container(border=True, key="km-curves"):
     st.caption(t("km_help"))
     picked_group = drill.point(st.plotly_chart(charts.survival_curves(curves, quantiles, group_names, t),
                                                key="km", on_select="rerun", selection_mode="points"))
-    st.dataframe(drill.readable(quantiles.assign(grp=quantiles["grp"].map(lambda g: group_names.get(g, g))), t,
+    st.dataframe(drill.shown(quantiles.assign(grp=quantiles["grp"].map(lambda g: group_names.get(g, g))), t,
                                 missing={"median": t("km_not_reached"), "p90": t("km_not_reached")}),
                  hide_index=True, placeholder=t("none"),
                  column_config={t(f"col_{c}"): st.column_config.TextColumn(alignment="right")

@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from closeloop import charts, drill, filters, kpis, metrics, session
+from closeloop import charts, drill, filters, kpis, metrics, session, sidebar
 from closeloop.i18n import plain
 from closeloop.session import t
 
 session.require_frame()
 
-f = filters.current()
+f = sidebar.current()
 label = session.label()
 names = dict(zip(session.units()["code"], session.units()["label"]))
 lineage = session.lineage(f.unit)
@@ -19,9 +19,9 @@ level = f.unit if session.children(f.unit) else parent
 st.title(t("page_units"))
 st.caption(plain(filters.describe(f, t, names.get(f.unit))))
 with st.container(horizontal=True, key="breadcrumb"):
-    st.button(t("whole_organisation"), on_click=filters.choose_unit, args=(None,), type="tertiary")
+    st.button(t("whole_organisation"), on_click=sidebar.choose_unit, args=(None,), type="tertiary")
     for code in lineage:
-        st.button("› " + plain(names[code]), on_click=filters.choose_unit, args=(code,), type="tertiary",
+        st.button("› " + plain(names[code]), on_click=sidebar.choose_unit, args=(code,), type="tertiary",
                   disabled=code == f.unit, key=f"crumb-{code}")
 
 rollup = session.query("unit_rollup", f, levels=charts.TREEMAP_LEVELS)
@@ -70,8 +70,8 @@ if clicked:
 with st.container(border=True, key="open-items"):
     st.markdown("##### " + t("open_items_title"))
     items = session.query("open_items", f, limit=drill.SHOWN_ROWS)
-    drill.grid(drill.readable(items, t), t)
-    drill.downloads(lambda: drill.readable(session.query("open_items", f, limit=drill.ALL_ROWS), t),
+    drill.grid(drill.shown(items, t), t)
+    drill.downloads(lambda: drill.shown(session.query("open_items", f, limit=drill.ALL_ROWS), t),
                     "open-items", t, "open-items")
 
 with st.container(border=True, key="due-status"):

@@ -6,7 +6,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from closeloop import charts, drill, export, metrics, store
+from closeloop import charts, drill, export, metrics, store, tables
 from closeloop.drill import Drill
 from closeloop.filters import Filters
 from closeloop.i18n import translator
@@ -207,7 +207,7 @@ def test_exports_never_hold_a_live_formula():
 
 def test_a_quantile_not_reached_reads_as_such_not_as_an_empty_cell():
     quantiles = pd.DataFrame({"grp": ["major", "minor"], "items": [4, 2], "median": [53.0, None], "p90": [None, None]})
-    shown = drill.readable(quantiles, t, missing={"median": t("km_not_reached"), "p90": t("km_not_reached")})
+    shown = tables.readable(quantiles, t, missing={"median": t("km_not_reached"), "p90": t("km_not_reached")})
     assert shown.values.tolist() == [["major", 4, "53", "not reached"], ["minor", 2, "not reached", "not reached"]]
     assert pa.Table.from_pandas(shown).schema.field("Median (days)").type == pa.string()  # no mixed column
 

@@ -1,0 +1,24 @@
+"""The pages' bordered cards: the KPI row, and a chart card that says so when it has no data."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from closeloop.kpis import KPIS, delta_text, value_text
+
+
+def kpi_row(now: dict, before: dict, t, window_days: int) -> None:
+    """Two rows of four bordered metrics, each in a container keyed kpi-<contract key>."""
+    columns = st.columns(4) + st.columns(4)
+    for column, (key, kind, colour) in zip(columns, KPIS):
+        with column.container(key=f"kpi-{key}"):
+            st.metric(
+                t(f"kpi_{key}"),
+                value_text(now[key], kind, t),
+                delta_text(now[key], before[key], kind),
+                delta_color=colour,
+                delta_description=t("median_not_reached") if kind == "days" and now[key] is None
+                else t("vs_previous"),
+                help=t(f"kpi_help_{key}", window=window_days, open=now["actions_open"]),
+                border=True,
+            )
