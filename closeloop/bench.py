@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -18,170 +19,65 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
+from pandas.io.formats.style import Styler
 
-from closeloop import baseline, charts, i18n, metrics, store, tables
+from closeloop import baseline, charts, i18n, screens, store, tables
 from closeloop.filters import Filters
 
 LANGUAGE = "zh-Hans"  # the first users'; the labels only change the figures' text
 
 
 # ---------------------------------------------------------------------------------------------
-# Each page's work, twice: as the page does it (named queries, then figures) and the pandas way.
-# Keep each pair in step with pages/<page>.py; a page plugs in as one entry in PAGES.
+# Each page's work, twice: as the page does it (closeloop.screens: named queries, then figures) and with the
+# rows computed the pandas way instead, turned into the same screen. A page plugs in as one entry in PAGES.
 
 
-def overview(con, f: Filters, t) -> dict:
-    """pages/overview.py without Streamlit: its queries and its four figures."""
-    now, before = metrics.contract(con, f), metrics.contract(con, f.previous())
-    params = f.params(None)
-    monthly = store.run(con, "opened_closed_monthly", params)
-    overdue_units = store.run(con, "overdue_by_unit", params)
-    by_category = store.run(con, "opened_by_category", params)
-    return overview_figures(now, before, monthly, overdue_units, by_category, t)
+def overview_pandas(b: baseline.Baseline, f: Filters, lang: str) -> screens.Overview:
+    return screens.overview_from(b.contract(f), b.contract(f.previous()), b.opened_closed_monthly(f),
+                                 b.overdue_by_unit(f), b.opened_by_category(f), lang)
 
 
-def overview_pandas(b: baseline.Baseline, f: Filters, t) -> dict:
-    now, before = b.contract(f), b.contract(f.previous())
-    return overview_figures(now, before, b.opened_closed_monthly(f), b.overdue_by_unit(f),
-                            b.opened_by_category(f), t)
+def units_pandas(b: baseline.Baseline, f: Filters, lang: str) -> screens.Units:
+    tree = b.unit_tree()
+    parent, level = screens.around(tree, f.unit)
+    above = f.replace(unit=parent)
+    peers = None if f.unit is None else (b.contract(f), b.contract(above) if parent else None,
+                                         b.kpis_by_child_unit(above), b.durations_by_group(above, "unit"))
+    return screens.units_from(f, tree, b.unit_rollup(f, charts.TREEMAP_LEVELS),
+                              b.kpis_by_child_unit(f.replace(unit=level)), b.contract(f.replace(unit=None)),
+                              b.open_items(f, tables.SHOWN_ROWS), b.due_status_by_unit(f.replace(unit=level)), lang,
+                              "overdue", peers)
 
 
-def overview_figures(now, before, monthly, overdue_units, by_category, t) -> dict:
-    label, category = ("name_en", "category_en") if LANGUAGE == "en" else ("name", "category")
-    figures = [charts.opened_closed(monthly, t), charts.aging(now["aging"], t)]
-    if not overdue_units.empty:
-        figures.append(charts.top_overdue(overdue_units, label, t))
-    if not by_category.empty:
-        figures.append(charts.pareto(by_category, category, t))
-    return {"contract": now, "previous": before, "opened_closed_monthly": monthly,
-            "overdue_by_unit": overdue_units, "opened_by_category": by_category, "figures": len(figures)}
+def recurrence_pandas(b: baseline.Baseline, f: Filters, lang: str) -> screens.Recurrence:
+    return screens.recurrence_from(b.recurrence_by_period(f, "month"), b.repeats_by_unit_criterion(f),
+                                   b.repeats_by_criterion(f), b.systemic_criteria(f), lang)
 
 
-def units(con, f: Filters, t) -> dict:
-    """pages/units.py as it opens on the whole organisation: tree, funnel one level down, open items."""
-    params = f.params(None)
-    tree = store.run(con, "unit_tree", params)
-    rollup = store.run(con, "unit_rollup", params | {"levels": charts.TREEMAP_LEVELS})
-    level_counts = store.run(con, "kpis_by_child_unit", params)
-    organisation = metrics.contract(con, f)
-    items = store.run(con, "open_items", params | {"limit": tables.SHOWN_ROWS})
-    lights = store.run(con, "due_status_by_unit", params)
-    return units_figures(tree, rollup, level_counts, organisation, items, t) | {"due_status_by_unit": lights}
+def time_to_close_pandas(b: baseline.Baseline, f: Filters, lang: str) -> screens.TimeToClose:
+    return screens.time_to_close_from(b.unit_tree(), b.durations_by_group(f, "severity"),
+                                      b.durations_by_group(f, "quarter"), b.on_time_by_quarter(f),
+                                      b.closure_phases(f), b.closed_by_days(f), lang)
 
 
-def units_pandas(b: baseline.Baseline, f: Filters, t) -> dict:
-    return units_figures(b.unit_tree(), b.unit_rollup(f, charts.TREEMAP_LEVELS), b.kpis_by_child_unit(f),
-                         b.contract(f), b.open_items(f, tables.SHOWN_ROWS), t) | {"due_status_by_unit":
-                                                                                  b.due_status_by_unit(f)}
+def rectification_pandas(b: baseline.Baseline, f: Filters, lang: str) -> screens.Rectification:
+    """The Rectification page's first view (open), no record chosen."""
+    return screens.Rectification(b.rectification_actions(f, "open", tables.SHOWN_ROWS),
+                                 b.rectification_nonconformities(f, "open", tables.SHOWN_ROWS), {})
 
 
-def units_figures(tree, rollup, level_counts, organisation, items, t) -> dict:
-    label = "name_en" if LANGUAGE == "en" else "name"
-    points = metrics.funnel_points(level_counts, "overdue")
-    p0 = metrics.ratio(organisation["overdue"], organisation["open"]) or 0.0
-    points["outside"] = metrics.outside_limits(p0, points["volume"], points["rate"])
-    limits = metrics.funnel_limits(p0, int(points["volume"].max()) if len(points) else 1)
-    figures = [charts.unit_treemap(rollup, label, t), charts.funnel(points, limits, p0, label, t)]
-    tables.readable(items, t, blank=t("none"))
-    return {"unit_tree": tree, "unit_rollup": rollup, "kpis_by_child_unit": level_counts,
-            "organisation": organisation, "open_items": items, "figures": len(figures)}
-
-
-def recurrence(con, f: Filters, t) -> dict:
-    """pages/recurrence.py by month, before a click: trend, heatmap, Pareto of criteria, systemic criteria."""
-    params = f.params(None)
-    return recurrence_figures(store.run(con, "recurrence_by_period", params | {"grain": "month"}),
-                              store.run(con, "repeats_by_unit_criterion", params),
-                              store.run(con, "repeats_by_criterion", params),
-                              store.run(con, "systemic_criteria", params), t)
-
-
-def recurrence_pandas(b: baseline.Baseline, f: Filters, t) -> dict:
-    return recurrence_figures(b.recurrence_by_period(f, "month"), b.repeats_by_unit_criterion(f),
-                              b.repeats_by_criterion(f), b.systemic_criteria(f), t)
-
-
-def recurrence_figures(trend, cells, by_criterion, systemic, t) -> dict:
-    title = "title_en" if LANGUAGE == "en" else "title"
-    unit_name = "unit_name_en" if LANGUAGE == "en" else "unit_name"
-    figures = [charts.recurrence_trend(trend, t)]
-    if not cells.empty:
-        figures.append(charts.repeat_heatmap(cells, unit_name, t))
-    if not by_criterion.empty:
-        figures.append(charts.pareto(by_criterion, title, t, value="repeats", key="criterion"))
-    if not systemic.empty:
-        figures.append(charts.systemic(systemic, title, t))
-    return {"recurrence_by_period": trend, "repeats_by_unit_criterion": cells, "repeats_by_criterion": by_criterion,
-            "systemic_criteria": systemic, "figures": len(figures)}
-
-
-def time_to_close(con, f: Filters, t) -> dict:
-    """pages/time_to_close.py split by severity: Kaplan–Meier curves, quarterly quantiles, on time, phases, histogram."""
-    params = f.params(None)
-    return time_to_close_figures(store.run(con, "unit_tree", params),
-                                 store.run(con, "durations_by_group", params | {"split": "severity"}),
-                                 store.run(con, "durations_by_group", params | {"split": "quarter"}),
-                                 store.run(con, "on_time_by_quarter", params),
-                                 store.run(con, "closure_phases", params),
-                                 store.run(con, "closed_by_days", params), t)
-
-
-def time_to_close_pandas(b: baseline.Baseline, f: Filters, t) -> dict:
-    return time_to_close_figures(b.unit_tree(), b.durations_by_group(f, "severity"), b.durations_by_group(f, "quarter"),
-                                 b.on_time_by_quarter(f), b.closure_phases(f), b.closed_by_days(f), t)
-
-
-def time_to_close_figures(tree, by_severity, by_quarter, on_time, phases, closed, t) -> dict:
-    curves = metrics.survival_by(by_severity)
-    quantiles = metrics.quantiles_by(curves)
-    quarterly = metrics.quantiles_by(metrics.survival_by(by_quarter))
-    phases = phases.iloc[0].to_dict()
-    names = {g: t(f"severity_{g}") for g in quantiles["grp"]}
-    figures = [charts.survival_curves(curves, quantiles, names, t), charts.quarterly_quantiles(quarterly, t),
-               charts.on_time_trend(on_time, t)]
-    if phases["findings"]:
-        figures.append(charts.phases(phases, t))
-    if not closed.empty:
-        figures.append(charts.days_to_close_histogram(closed, t))
-    tables.readable(quantiles, t, blank=t("none"))
-    return {"unit_tree": tree, "quantiles": quantiles, "quarterly": quarterly, "on_time_by_quarter": on_time,
-            "closure_phases": phases, "closed_by_days": closed, "figures": len(figures)}
-
-
-def rectification(con, f: Filters, t) -> dict:
-    """pages/rectification.py on its first view (open), no record chosen: both lists."""
-    params = f.params(None) | {"view": "open", "me": [], "limit": tables.SHOWN_ROWS}
-    return rectification_lists(store.run(con, "rectification_actions", params),
-                               store.run(con, "rectification_nonconformities", params), t)
-
-
-def rectification_pandas(b: baseline.Baseline, f: Filters, t) -> dict:
-    return rectification_lists(b.rectification_actions(f, "open", tables.SHOWN_ROWS),
-                               b.rectification_nonconformities(f, "open", tables.SHOWN_ROWS), t)
-
-
-def rectification_lists(actions, findings, t) -> dict:
-    tables.readable(actions, t, "action_status_")
-    tables.readable(findings, t, "status_")
-    return {"rectification_actions": actions, "rectification_nonconformities": findings, "figures": 0}
-
-
-def data(con, f: Filters, t) -> dict:
-    """pages/data.py: the data-quality counts (the import and export tabs compute nothing until used)."""
-    return {"data_quality": store.run(con, "data_quality", f.params(None)), "figures": 0}
-
-
-def data_pandas(b: baseline.Baseline, f: Filters, t) -> dict:
-    return {"data_quality": b.data_quality(f), "figures": 0}
+def data_pandas(b: baseline.Baseline, f: Filters, lang: str) -> screens.DataQuality:
+    """The Data page's quality counts (the import and export tabs compute nothing until used)."""
+    return screens.DataQuality(b.data_quality(f), {})
 
 
 PAGES = {
-    "overview": (overview, overview_pandas),
-    "units": (units, units_pandas),
-    "recurrence": (recurrence, recurrence_pandas),
-    "time_to_close": (time_to_close, time_to_close_pandas),
-    "rectification": (rectification, rectification_pandas),
-    "data": (data, data_pandas),
+    "overview": (screens.overview, overview_pandas),
+    "units": (screens.units, units_pandas),
+    "recurrence": (screens.recurrence, recurrence_pandas),
+    "time_to_close": (screens.time_to_close, time_to_close_pandas),
+    "rectification": (screens.rectification, rectification_pandas),
+    "data": (screens.data_quality, data_pandas),
 }
 
 
@@ -194,6 +90,11 @@ LONG = 1000  # rows: a longer frame is compared by its length, its first rows an
 
 def plain(value):
     """A page's result as JSON-able values: frames become lists of rows, dates ISO text."""
+    if dataclasses.is_dataclass(value):  # a screen: its numbers and tables, and how many figures it draws
+        shown = {f.name: getattr(value, f.name) for f in dataclasses.fields(value) if f.name != "charts"}
+        return plain(shown) | {"figures": sum(figure is not None for figure in value.charts.values())}
+    if isinstance(value, Styler):  # a table tinted for the page: its numbers
+        return plain(value.data)
     if isinstance(value, pd.DataFrame):
         rows = [{k: plain(v) for k, v in row.items()} for row in value.to_dict("records")]
         if len(rows) <= LONG:
@@ -287,7 +188,7 @@ def closeloop_side(db: str, as_of: date, repeat: int, pages: list[str]) -> dict:
         started = time.perf_counter()
         con = store.connect(db)
         out.setdefault("connect_ms", ms(time.perf_counter() - started))
-        times, cpu, numbers = timed(lambda f: work(con, f, t), runs(as_of, repeat + 1))
+        times, cpu, numbers = timed(lambda f: work(con, f, None, LANGUAGE), runs(as_of, repeat + 1))
         con.close()
         out["pages"][page] = {"closeloop_cold_ms": ms(times[0]),
                               "closeloop_warm_ms": ms(statistics.median(times[1:])),
@@ -335,7 +236,7 @@ def _pandas_side(db: str, as_of: date, repeat: int, pages: list[str], window_day
     out["repeats_ms"] = ms(time.perf_counter() - started)
     for page in pages:
         work = PAGES[page][1]
-        times, cpu, numbers = timed(lambda f: work(b, f, t), runs(as_of, repeat + 1))
+        times, cpu, numbers = timed(lambda f: work(b, f, LANGUAGE), runs(as_of, repeat + 1))
         out["pages"][page] = {"pandas_ms": ms(statistics.median(times[1:])),
                               "pandas_runs_ms": [ms(s) for s in times],
                               "pandas_cpu_ms": ms(statistics.median(cpu[1:]))}
@@ -397,17 +298,17 @@ def handoff_side(db: str, as_of: date) -> dict:
     served = lease.Lease(db, poll=0.1)
     f = runs(as_of, 5)
     with served.hold() as con:
-        overview(con, f[0], t)
+        screens.overview(con, f[0], None, LANGUAGE)
     warm, served_command, after = [], [], []
     for i in range(1, 4):
         with served.hold() as con:
             started = time.perf_counter()
-            overview(con, f[i], t)
+            screens.overview(con, f[i], None, LANGUAGE)
             warm.append(time.perf_counter() - started)
         served_command.append(timed_command())
         with served.hold() as con:
             started = time.perf_counter()
-            overview(con, runs(as_of - timedelta(days=40 + i), 1)[0], t)  # a day not asked before
+            screens.overview(con, runs(as_of - timedelta(days=40 + i), 1)[0], None, LANGUAGE)  # a day not asked before
             after.append(time.perf_counter() - started)
     served.close()
     return {"command_alone_ms": ms(alone), "command_while_served_ms": ms(statistics.median(served_command)),

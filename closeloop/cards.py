@@ -5,9 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from closeloop.kpis import KPIS, delta_text, value_text
+from closeloop.session import t
 
 
-def kpi_row(now: dict, before: dict, t, window_days: int) -> None:
+def kpi_row(now: dict, before: dict, window_days: int) -> None:
     """Two rows of four bordered metrics, each in a container keyed kpi-<contract key>."""
     columns = st.columns(4) + st.columns(4)
     for column, (key, kind, colour) in zip(columns, KPIS):
@@ -22,3 +23,17 @@ def kpi_row(now: dict, before: dict, t, window_days: int) -> None:
                 help=t(f"kpi_help_{key}", window=window_days, open=now["actions_open"]),
                 border=True,
             )
+
+
+def chart(s, title: str, key: str, container=st, caption: str | None = None, **options):
+    """A bordered card: its title, then the screen's figure for it, or the catalog's "no data" where it has none.
+    Returns the chart's selection event (None without a figure); `options` go to st.plotly_chart."""
+    with container.container(border=True):
+        st.markdown("##### " + t(title))
+        if caption:
+            st.caption(caption)
+        figure = s.charts[title]
+        if figure is None:
+            st.info(t("no_data"))
+            return None
+        return st.plotly_chart(figure, key=key, **options)

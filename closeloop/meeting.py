@@ -7,7 +7,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from closeloop import drill, filters, i18n, kpis, report, review, session, tables, workflow
+from closeloop import drill, filters, i18n, report, review, session, tables, workflow
 from closeloop.filters import Filters
 from closeloop.i18n import plain
 from closeloop.refusal import Refused
@@ -23,8 +23,8 @@ def bound():
     return i18n.translator(session.language())
 
 
-def pick(reviews: pd.DataFrame, t) -> review.Review | None:
-    """The recorded review chosen (kept in the URL as ?review=ID), or None: the meeting being prepared now (0)."""
+def pick(reviews: pd.DataFrame, t) -> int:
+    """The id of the recorded review chosen (kept in the URL as ?review=ID), or 0: the meeting being prepared now."""
     t = bound()
     ids = [int(i) for i in reviews["id"]]
     asked = st.query_params.get("review")
@@ -35,7 +35,7 @@ def pick(reviews: pd.DataFrame, t) -> review.Review | None:
         t("review_pick"), [0, *ids], key="review", on_change=_to_url,
         format_func=lambda i: f"{held[i][0]:%Y-%m-%d} · {held[i][1]}" if i else t("review_now"),
     )
-    return review.load(session.connection(), chosen, session.scope()) if chosen else None
+    return chosen
 
 
 def _to_url() -> None:
@@ -56,18 +56,7 @@ def header(opened: review.Review, t) -> None:
                  digest=opened.digest[:12]))
 
 
-def compare(now: dict, now_label: str, last: review.Review | None, t) -> None:
-    """The KPIs side by side with those frozen at the last review."""
-    rows = []
-    for key, kind, _ in kpis.KPIS:
-        before = last.contract[key] if last else None
-        rows.append({t("col_kpi"): t(f"kpi_{key}"), now_label: kpis.value_text(now[key], kind, t),
-                     t("review_then"): kpis.value_text(before, kind, t) if last else t("none"),
-                     t("pack_change"): kpis.delta_text(now[key], before, kind) or t("none")})
-    st.dataframe(pd.DataFrame(rows), hide_index=True, placeholder=t("none"), key="review-compare")
-
-
-def since(last: review.Review | None, f: Filters, t) -> None:
+def since(last: review.Review | None, f: Filters, counts: dict[str, int], t) -> None:
     """Each way a finding changed since the last review, as a count that opens its rows."""
     t = bound()
     if last is None:
@@ -75,7 +64,6 @@ def since(last: review.Review | None, f: Filters, t) -> None:
         return
     st.caption(t("since_review_caption", title=plain(last.title), held_on=last.held_on, previous_as_of=last.as_of,
                  as_of=f.as_of))
-    counts = session.query("since_review_counts", f, previous_as_of=last.as_of).iloc[0]
     change = st.pills(t("since_review_pick"), review.CHANGES, key="since-change",
                       format_func=lambda c: f"{t(f'change_{c}')} · {int(counts[c]):,}")
     if change is None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from closeloop import charts, export, i18n, kpis, metrics, review, store, tables, trail
+from closeloop import export, i18n, kpis, review, screens, store, tables, trail
 from closeloop.filters import Filters, describe
 from closeloop.refusal import Refused
 
@@ -31,6 +31,8 @@ TABS = 2
 PDF_ROWS = 300  # the overdue list in the PDF; the XLSX appendix has every row
 
 # Every number of the metric contract, in the order the pack lists them: the Overview's KPIs first.
+# The pages whose charts the pack shows, each as it opens (Recurrence by month, closing times by severity).
+CHART_PAGES = ("overview", "recurrence", "time_to_close")
 CONTRACT_ROWS = (*((key, kind) for key, kind, _ in kpis.KPIS), ("closed_on_time_in_period", "count"),
                  ("repeat_in_period", "count"), ("repeat_after_closure_in_period", "count"),
                  ("actions_open", "count"), ("no_due_date_open", "count"))
@@ -118,12 +120,15 @@ def gather(con, f: Filters, lang: str, scope: str | None = None) -> Pack:
         return tables.named(rows, names)
 
     open_items = named(run("open_items", limit=review.ALL_ROWS))
-    now = metrics.contract(con, f, scope)
+    shown = {page: getattr(screens, page)(con, f, scope, lang) for page in CHART_PAGES}
+    now = shown["overview"].contract
     pack = Pack(
         f=f, lang=lang, organisation=" · ".join(names[c] for c in top) or t("whole_organisation"),
         scope=names.get(f.unit, f.unit) if f.unit else t("whole_organisation"),
-        generated_at=datetime.now(timezone.utc), now=now, before=metrics.contract(con, f.previous(), scope),
-        charts=figures(run, now, t, lang), open_items=open_items,
+        generated_at=datetime.now(timezone.utc), now=now, before=shown["overview"].previous,
+        charts=[Chart(f"page_{page}", title, figure) for page, screen in shown.items()
+                for title, figure in screen.charts.items()],
+        open_items=open_items,
         overdue=open_items[open_items["days_overdue"].notna()].sort_values(["days_overdue", "ref"],
                                                                           ascending=[False, True]),
         last_review=review.last_before(con, f.unit, f.as_of, scope),
@@ -135,48 +140,6 @@ def gather(con, f: Filters, lang: str, scope: str | None = None) -> Pack:
         pack.changed = {c: named(review.changed_rows(con, previous_as_of, f, scope, c)) for c in review.CHANGES}
         pack.decisions = named(review.decisions(con, pack.last_review.id, f.as_of, scope))
     return pack
-
-
-def figures(run, now: dict, t, lang: str) -> list[Chart]:
-    """Every chart of the Overview, Recurrence and Time-to-close pages, as each page draws it by default."""
-    en = lang == "en"
-    by_category = run("opened_by_category")
-    overdue_units = run("overdue_by_unit")
-    cells = run("repeats_by_unit_criterion")
-    by_criterion = run("repeats_by_criterion")
-    systemic = run("systemic_criteria")
-    title = "title_en" if en else "title"
-    curves = metrics.survival_by(run("durations_by_group", split="severity"))
-    quantiles = metrics.quantiles_by(curves)
-    phases = run("closure_phases").iloc[0].to_dict()
-    closed = run("closed_by_days")
-
-    def unless(empty: bool, draw):
-        return None if empty else draw()
-
-    return [
-        Chart("page_overview", "chart_opened_closed", charts.opened_closed(run("opened_closed_monthly"), t)),
-        Chart("page_overview", "chart_aging", charts.aging(now["aging"], t)),
-        Chart("page_overview", "chart_top_overdue", unless(overdue_units.empty, lambda: charts.top_overdue(
-            overdue_units, "name_en" if en else "name", t))),
-        Chart("page_overview", "chart_pareto_category", unless(by_category.empty, lambda: charts.pareto(
-            by_category, "category_en" if en else "category", t))),
-        Chart("page_recurrence", "chart_recurrence_trend",
-              charts.recurrence_trend(run("recurrence_by_period", grain="month"), t)),
-        Chart("page_recurrence", "chart_repeat_heatmap", unless(cells.empty, lambda: charts.repeat_heatmap(
-            cells, "unit_name_en" if en else "unit_name", t))),
-        Chart("page_recurrence", "chart_repeat_pareto", unless(by_criterion.empty, lambda: charts.pareto(
-            by_criterion, title, t, value="repeats", key="criterion"))),
-        Chart("page_recurrence", "chart_systemic", unless(systemic.empty, lambda: charts.systemic(systemic, title, t))),
-        Chart("page_time_to_close", "chart_km", charts.survival_curves(
-            curves, quantiles, {g: t(f"severity_{g}") for g in quantiles["grp"]}, t)),
-        Chart("page_time_to_close", "chart_quarterly_quantiles", charts.quarterly_quantiles(
-            metrics.quantiles_by(metrics.survival_by(run("durations_by_group", split="quarter"))), t)),
-        Chart("page_time_to_close", "chart_on_time", charts.on_time_trend(run("on_time_by_quarter"), t)),
-        Chart("page_time_to_close", "chart_phases", unless(not phases["findings"], lambda: charts.phases(phases, t))),
-        Chart("page_time_to_close", "chart_days_to_close", unless(closed.empty, lambda: charts.days_to_close_histogram(
-            closed, t))),
-    ]
 
 
 def contract_table(pack: Pack) -> pd.DataFrame:

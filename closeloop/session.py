@@ -9,7 +9,7 @@ from contextvars import ContextVar
 import pandas as pd
 import streamlit as st
 
-from closeloop import i18n, identity, lease, metrics, replica, sidebar, store, tables, workflow
+from closeloop import i18n, identity, lease, metrics, replica, screens, sidebar, store, tables, workflow
 from closeloop.filters import Filters
 from closeloop.refusal import Refused
 
@@ -156,6 +156,17 @@ def _contract(f: Filters, viewer_scope: str | None, generation_key: int) -> dict
     return metrics.contract(connection(), f, viewer_scope)
 
 
+@st.cache_data(show_spinner=False, max_entries=256)
+def _screen(name: str, f: Filters, viewer_scope: str | None, lang: str, options: tuple, generation_key: int):
+    return getattr(screens, name)(connection(), f, viewer_scope, lang, **dict(options))
+
+
+def screen(name: str, f: Filters, **options):
+    """closeloop.screens.<name> for the filters, in the viewer's scope and language; every session asking
+    for the same ones shares one computation until the store changes."""
+    return _screen(name, f, scope(), language(), tuple(sorted(options.items())), generation())
+
+
 def query(name: str, f: Filters | None = None, **extra) -> pd.DataFrame:
     """queries/<name>.sql for the filters, within the viewer's scope (part of the cache key)."""
     params = (f or Filters.default()).params(scope()) | extra
@@ -225,19 +236,8 @@ def store_counts() -> dict:
     return query("store_counts").iloc[0].to_dict()
 
 
-def label() -> str:
-    """The name column to show: name_en in English where the store has one."""
-    return "name_en" if language() == "en" else "name"
 
 
-def lineage(code: str | None) -> list[str]:
-    """The codes from the top of the viewer's tree down to `code` (empty for the whole organisation)."""
-    tree = units().set_index("code")
-    chain = []
-    while code is not None and code in tree.index:
-        chain.append(code)
-        code = tree.at[code, "parent_code"]
-    return chain[::-1]
 
 
 def children(code: str | None) -> list[str]:
@@ -247,11 +247,6 @@ def children(code: str | None) -> list[str]:
     return list(tree.loc[tree["parent_code"] == code, "code"])
 
 
-def unit_kpis(f: Filters) -> pd.DataFrame:
-    """The Overview's KPIs for each unit one level below f.unit."""
-    counts = query("kpis_by_child_unit", f)
-    medians = metrics.quantiles_by(metrics.survival_by(query("durations_by_group", f, split="unit")))
-    return metrics.unit_kpis(counts, medians)
 
 
 def require_frame() -> None:

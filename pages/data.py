@@ -28,7 +28,7 @@ with exporting:
 
 with quality:
     st.caption(t("quality_caption"))
-    gaps = session.query("data_quality", f)
+    gaps = session.screen("data_quality", f).data_quality
     counts = dict(zip(gaps["check"], gaps["n"]))
     chosen = st.pills(t("quality_checks"), list(counts), format_func=lambda c: f"{t(f'quality_{c}')} · {counts[c]:,}",
                       key="quality-check")

@@ -13,23 +13,23 @@ st.title(t("page_rectification"))
 st.caption(plain(filters.describe(f, t, session.unit_label(f.unit))))
 
 view = detail.views(t)
+s = session.screen("rectification", f, view=view, me=tuple(session.me()))
+actions, findings = s.rectification_actions, s.rectification_nonconformities
 
 
-def rows(name: str, limit: int = drill.SHOWN_ROWS):
-    return session.query(name, f, view=view, me=session.me(), limit=limit)
+def every(name: str):
+    return session.query(name, f, view=view, me=session.me(), limit=drill.ALL_ROWS)
 
-
-actions, findings = rows("rectification_actions"), rows("rectification_nonconformities")
 
 lists, record = st.columns(2)
 with lists:
     on_actions, on_findings = st.tabs([t("tab_actions", n=f"{detail.rows_in_view(actions):,}"),
                                        t("tab_nonconformities", n=f"{detail.rows_in_view(findings):,}")])
     with on_actions:
-        detail.listing(actions, t, "actions", "action_status_", lambda: rows("rectification_actions", drill.ALL_ROWS))
+        detail.listing(actions, t, "actions", "action_status_", lambda: every("rectification_actions"))
     with on_findings:
         detail.listing(findings, t, "nonconformities", "status_",
-                       lambda: rows("rectification_nonconformities", drill.ALL_ROWS))
+                       lambda: every("rectification_nonconformities"))
 with record:
     opened = detail.panel(st.query_params.get("ref"), f, t)
 if opened:

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from closeloop import filters, meeting, review, session, sidebar
+from closeloop import filters, meeting, session, sidebar
 from closeloop.i18n import plain
 from closeloop.session import t
 
@@ -13,19 +13,17 @@ st.title(t("page_review"))
 st.caption(plain(filters.describe(f, t, session.unit_label(f.unit))))
 meeting.flash()
 
-opened = meeting.pick(session.query("review_list", f), t)
-shown = opened.filters if opened else f
-last = review.last_before(session.connection(), shown.unit, shown.as_of, session.scope())
+s = session.screen("management_review", f, review_id=meeting.pick(session.query("review_list", f), t))
+opened, shown, last = s.opened, s.shown, s.last
 
 if opened:
     meeting.header(opened, t)
 with st.container(border=True, key="review-kpis"):
     st.markdown("##### " + t("review_kpis"))
-    now = opened.contract if opened else session.contract(f)
-    meeting.compare(now, t("review_this") if opened else t("pack_now"), last, t)
+    st.dataframe(s.comparison, hide_index=True, placeholder=t("none"), key="review-compare")
 with st.container(border=True, key="review-since"):
     st.markdown("##### " + t("pack_since_review"))
-    meeting.since(last, shown, t)
+    meeting.since(last, shown, s.changes, t)
 with st.container(border=True, key="review-previous-decisions"):
     st.markdown("##### " + t("decisions_previous"))
     meeting.decisions(last, shown.as_of, t, "previous-decisions")

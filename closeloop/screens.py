@@ -1,0 +1,295 @@
+"""Each page's numbers, tables and figures for one set of filters, viewer's scope and language: pages draw them,
+the meeting pack prints them, the benchmark times them.
+
+Each screen comes in two steps: `<screen>(con, f, scope, lang)` runs the queries, `<screen>_from(...)` turns
+their rows into the screen. The benchmark feeds the second step from its own pandas baseline as well.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import plotly.graph_objects as go
+from pandas.io.formats.style import Styler
+
+from closeloop import charts, i18n, kpis, metrics, review, store, tables
+from closeloop.filters import Filters
+
+Charts = dict[str, go.Figure | None]  # catalog key of each chart's title → its figure; None: the card says "no data"
+
+
+def label(lang: str) -> str:
+    """The name column of a unit (and, with a prefix, of a criterion) in the language asked."""
+    return "name_en" if lang == "en" else "name"
+
+
+def runner(con, f: Filters, scope: str | None):
+    """run(name, **extra): queries/<name>.sql for the filters within the scope."""
+    params = f.params(scope)
+    return lambda name, **extra: store.run(con, name, params | extra)
+
+
+def _unless(empty: bool, draw) -> go.Figure | None:
+    return None if empty else draw()
+
+
+def unit_names(tree: pd.DataFrame, lang: str) -> dict[str, str]:
+    """Code → the unit's name in the language asked (the stored name where it has no English one)."""
+    return dict(zip(tree["code"], tree[label(lang)].fillna(tree["name"])))
+
+
+# ---------------------------------------------------------------------------------------------
+# Overview: what is open, what is late, what keeps coming back and how fast we close
+
+
+@dataclass(frozen=True)
+class Overview:
+    contract: dict
+    previous: dict  # the contract for the period of the same length just before
+    opened_closed_monthly: pd.DataFrame
+    overdue_by_unit: pd.DataFrame
+    opened_by_category: pd.DataFrame
+    charts: Charts
+
+
+def overview(con, f: Filters, scope: str | None, lang: str) -> Overview:
+    run = runner(con, f, scope)
+    return overview_from(metrics.contract(con, f, scope), metrics.contract(con, f.previous(), scope),
+                         run("opened_closed_monthly"), run("overdue_by_unit"), run("opened_by_category"), lang)
+
+
+def overview_from(now: dict, before: dict, monthly, overdue_units, by_category, lang: str) -> Overview:
+    t = i18n.translator(lang)
+    category = "category_en" if lang == "en" else "category"
+    return Overview(now, before, monthly, overdue_units, by_category, {
+        "chart_opened_closed": charts.opened_closed(monthly, t),
+        "chart_aging": charts.aging(now["aging"], t),
+        "chart_top_overdue": _unless(overdue_units.empty, lambda: charts.top_overdue(overdue_units, label(lang), t)),
+        "chart_pareto_category": _unless(by_category.empty, lambda: charts.pareto(by_category, category, t)),
+    })
+
+
+# ---------------------------------------------------------------------------------------------
+# Units: which units carry the most, and how one compares with its parent and its peers
+
+
+@dataclass(frozen=True)
+class Units:
+    unit_tree: pd.DataFrame
+    unit_rollup: pd.DataFrame
+    kpis_by_child_unit: pd.DataFrame  # the units one level below the chosen one (its siblings when it has none)
+    organisation: dict  # the contract for the whole organisation: the funnel's mean rate
+    open_items: pd.DataFrame  # the first rows
+    due_status_by_unit: pd.DataFrame  # the traffic lights of the units the funnel compares
+    due_status: Styler  # the same, as the reader reads them, each count tinted with its colour
+    names: dict[str, str]
+    lineage: list[str]  # the codes from the top of the tree down to the chosen unit
+    scorecard: pd.DataFrame | None  # None for the whole organisation
+    outside: list[str]  # the names of the units outside the funnel's limits
+    charts: Charts
+
+
+def units(con, f: Filters, scope: str | None, lang: str, measure: str = "overdue") -> Units:
+    run = runner(con, f, scope)
+    tree = run("unit_tree")
+    parent, level = around(tree, f.unit)
+    peers = None
+    if f.unit is not None:
+        above = f.replace(unit=parent)
+        peers = (metrics.contract(con, f, scope), metrics.contract(con, above, scope) if parent else None,
+                 runner(con, above, scope)("kpis_by_child_unit"),
+                 runner(con, above, scope)("durations_by_group", split="unit"))
+    return units_from(f, tree, run("unit_rollup", levels=charts.TREEMAP_LEVELS),
+                      runner(con, f.replace(unit=level), scope)("kpis_by_child_unit"),
+                      metrics.contract(con, f.replace(unit=None), scope), run("open_items", limit=tables.SHOWN_ROWS),
+                      runner(con, f.replace(unit=level), scope)("due_status_by_unit"), lang, measure, peers)
+
+
+def around(tree: pd.DataFrame, unit: str | None) -> tuple[str | None, str | None]:
+    """The chosen unit's parent, and the unit whose children the funnel compares: the chosen one, or its
+    parent when it has none (a unit with no children is compared with its siblings)."""
+    lineage = _lineage(tree, unit)
+    parent = lineage[-2] if len(lineage) > 1 else None
+    return parent, unit if _children(tree, unit) else parent
+
+
+def units_from(f: Filters, tree, rollup, level_counts, organisation: dict, items, lights, lang: str,
+               measure: str = "overdue", peers: tuple | None = None) -> Units:
+    """`peers`, for a chosen unit: its contract, its parent's (None at the top), and the parent's children's
+    counts and durations (kpis_by_child_unit, durations_by_group by unit): the scorecard's columns."""
+    t = i18n.translator(lang)
+    names = unit_names(tree, lang)
+    points = metrics.funnel_points(level_counts, measure)
+    p0 = metrics.ratio(*((organisation["overdue"], organisation["open"]) if measure == "overdue"
+                         else (organisation["repeat_in_period"], organisation["opened_in_period"]))) or 0.0
+    points["outside"] = metrics.outside_limits(p0, points["volume"], points["rate"])
+    limits = metrics.funnel_limits(p0, int(points["volume"].max()) if len(points) else 1)
+    scorecard = None
+    if peers is not None:
+        mine, parent, counts, durations = peers
+        siblings = metrics.unit_kpis(counts, metrics.quantiles_by(metrics.survival_by(durations)))
+        scorecard = kpis.scorecard_table(metrics.scorecard(mine, parent, siblings, [k for k, _, _ in kpis.KPIS]), t)
+    return Units(
+        unit_tree=tree, unit_rollup=rollup, kpis_by_child_unit=level_counts, organisation=organisation,
+        open_items=items, due_status_by_unit=lights, due_status=kpis.due_status_table(lights, label(lang), t),
+        names=names, lineage=_lineage(tree, f.unit), scorecard=scorecard,
+        outside=list(points.loc[points["outside"], label(lang)]),
+        charts={"chart_unit_tree": charts.unit_treemap(rollup, label(lang), t),
+                "chart_funnel": charts.funnel(points, limits, p0, label(lang), t)},
+    )
+
+
+def _lineage(tree: pd.DataFrame, code: str | None) -> list[str]:
+    parents = dict(zip(tree["code"], tree["parent_code"]))
+    chain = []
+    while code is not None and code in parents:
+        chain.append(code)
+        code = parents[code]
+    return chain[::-1]
+
+
+def _children(tree: pd.DataFrame, code: str | None) -> list[str]:
+    if code is None:
+        return list(tree.loc[tree["depth"] == tree["depth"].min(), "code"])
+    return list(tree.loc[tree["parent_code"] == code, "code"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Recurrence: what keeps coming back, where, and did the corrective action hold
+
+
+@dataclass(frozen=True)
+class Recurrence:
+    recurrence_by_period: pd.DataFrame
+    repeats_by_unit_criterion: pd.DataFrame
+    repeats_by_criterion: pd.DataFrame
+    systemic_criteria: pd.DataFrame
+    charts: Charts
+
+
+def recurrence(con, f: Filters, scope: str | None, lang: str, grain: str = "month") -> Recurrence:
+    run = runner(con, f, scope)
+    return recurrence_from(run("recurrence_by_period", grain=grain), run("repeats_by_unit_criterion"),
+                           run("repeats_by_criterion"), run("systemic_criteria"), lang, grain)
+
+
+def recurrence_from(trend, cells, by_criterion, systemic, lang: str, grain: str = "month") -> Recurrence:
+    t = i18n.translator(lang)
+    title = "title_en" if lang == "en" else "title"
+    return Recurrence(trend, cells, by_criterion, systemic, {
+        "chart_recurrence_trend": charts.recurrence_trend(trend, t, grain),
+        "chart_repeat_heatmap": _unless(cells.empty, lambda: charts.repeat_heatmap(cells, "unit_" + label(lang), t)),
+        "chart_repeat_pareto": _unless(by_criterion.empty, lambda: charts.pareto(
+            by_criterion, title, t, value="repeats", key="criterion")),
+        "chart_systemic": _unless(systemic.empty, lambda: charts.systemic(systemic, title, t)),
+    })
+
+
+# ---------------------------------------------------------------------------------------------
+# Time to close: how long closing takes, counting what is still open (Kaplan–Meier), and where the time goes
+
+
+@dataclass(frozen=True)
+class TimeToClose:
+    unit_tree: pd.DataFrame
+    quantiles: pd.DataFrame  # one row per group: median and 90th percentile days (None: not reached)
+    quarterly: pd.DataFrame
+    on_time_by_quarter: pd.DataFrame
+    closure_phases: dict
+    closed_by_days: pd.DataFrame
+    group_names: dict[str, str]
+    quantile_table: pd.DataFrame  # the quantiles as the reader reads them
+    charts: Charts
+
+
+def time_to_close(con, f: Filters, scope: str | None, lang: str, split: str = "severity") -> TimeToClose:
+    run = runner(con, f, scope)
+    return time_to_close_from(run("unit_tree"), run("durations_by_group", split=split),
+                              run("durations_by_group", split="quarter"), run("on_time_by_quarter"),
+                              run("closure_phases"), run("closed_by_days"), lang, split)
+
+
+def time_to_close_from(tree, by_group, by_quarter, on_time, phases, closed, lang: str,
+                       split: str = "severity") -> TimeToClose:
+    t = i18n.translator(lang)
+    curves = metrics.survival_by(by_group)
+    quantiles = metrics.quantiles_by(curves)
+    quarterly = metrics.quantiles_by(metrics.survival_by(by_quarter))
+    phases = phases.iloc[0].to_dict()
+    names = dict(zip(tree["code"], tree[label(lang)])) if split == "unit" \
+        else {g: t(f"{split}_{g}") for g in quantiles["grp"]}
+    not_reached = {"median": t("km_not_reached"), "p90": t("km_not_reached")}
+    table = tables.readable(quantiles.assign(grp=quantiles["grp"].map(lambda g: names.get(g, g))), t,
+                            missing=not_reached, blank=t("none"))
+    return TimeToClose(tree, quantiles, quarterly, on_time, phases, closed, names, table, {
+        "chart_km": charts.survival_curves(curves, quantiles, names, t),
+        "chart_quarterly_quantiles": charts.quarterly_quantiles(quarterly, t),
+        "chart_on_time": charts.on_time_trend(on_time, t),
+        "chart_phases": _unless(not phases["findings"], lambda: charts.phases(phases, t)),
+        "chart_days_to_close": _unless(closed.empty, lambda: charts.days_to_close_histogram(closed, t)),
+    })
+
+
+# ---------------------------------------------------------------------------------------------
+# Rectification lists: who owns which action, what is due and what awaits verification
+
+
+@dataclass(frozen=True)
+class Rectification:
+    rectification_actions: pd.DataFrame  # the first rows of the view; rows_in_view says how many it holds
+    rectification_nonconformities: pd.DataFrame
+    charts: Charts
+
+
+def rectification(con, f: Filters, scope: str | None, lang: str, view: str = "open",
+                  me: tuple[str, ...] = ()) -> Rectification:
+    run = runner(con, f, scope)
+    extra = {"view": view, "me": list(me), "limit": tables.SHOWN_ROWS}
+    return Rectification(run("rectification_actions", **extra), run("rectification_nonconformities", **extra), {})
+
+
+# ---------------------------------------------------------------------------------------------
+# Data quality: how many rows each check finds
+
+
+@dataclass(frozen=True)
+class DataQuality:
+    data_quality: pd.DataFrame  # one row per check: its name and how many rows it finds
+    charts: Charts
+
+
+def data_quality(con, f: Filters, scope: str | None, lang: str) -> DataQuality:
+    return DataQuality(runner(con, f, scope)("data_quality"), {})
+
+
+# ---------------------------------------------------------------------------------------------
+# Management review: the KPIs against those frozen at the last review, and what changed since it
+
+
+@dataclass(frozen=True)
+class ManagementReview:
+    opened: review.Review | None  # a recorded review looked at again; None: the meeting being prepared now
+    shown: Filters  # the opened review's filters, or the ones asked for
+    last: review.Review | None  # the review before the one shown
+    contract: dict
+    comparison: pd.DataFrame  # one row per KPI: now (or as recorded), at the last review, the change
+    changes: dict[str, int]  # each way a finding changed since the last review; empty without one
+    charts: Charts
+
+
+def management_review(con, f: Filters, scope: str | None, lang: str, review_id: int = 0) -> ManagementReview:
+    t = i18n.translator(lang)
+    opened = review.load(con, review_id, scope) if review_id else None
+    shown = opened.filters if opened else f
+    last = review.last_before(con, shown.unit, shown.as_of, scope)
+    now = opened.contract if opened else metrics.contract(con, f, scope)
+    now_label = t("review_this") if opened else t("pack_now")
+    rows = []
+    for key, kind, _ in kpis.KPIS:
+        before = last.contract[key] if last else None
+        rows.append({t("col_kpi"): t(f"kpi_{key}"), now_label: kpis.value_text(now[key], kind, t),
+                     t("review_then"): kpis.value_text(before, kind, t) if last else t("none"),
+                     t("pack_change"): kpis.delta_text(now[key], before, kind) or t("none")})
+    changes = review.changes(con, last.as_of, shown, scope) if last else {}
+    return ManagementReview(opened, shown, last, now, pd.DataFrame(rows), changes, {})
