@@ -156,7 +156,10 @@ def _contract(f: Filters, viewer_scope: str | None, generation_key: int) -> dict
     return metrics.contract(connection(), f, viewer_scope)
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+# A resource, not data: every run gets the same object, not an unpickled copy. A copy's figure serialises
+# differently (its template's keys come back in another order), which made each chart a new widget on the run
+# after a click, losing the selection (a heatmap cell clicked opened no chains). Pages only read a screen.
+@st.cache_resource(show_spinner=False, max_entries=256)
 def _screen(name: str, f: Filters, viewer_scope: str | None, lang: str, options: tuple, generation_key: int):
     return getattr(screens, name)(connection(), f, viewer_scope, lang, **dict(options))
 
