@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from closeloop import drill, filters, metrics, plan_actions, plan_charts, plan_screens, session
+from closeloop import drill, filters, metrics, plan_actions, plan_charts, plan_screens, session, sidebar
 from closeloop.i18n import plain
 from closeloop.session import t
 
 session.require_frame()
 
-f = filters.current()
+f = sidebar.current()
 names = session.unit_names()
 st.title(t("page_satisfaction"))
 st.caption(plain(filters.describe(f, t, names.get(f.unit))))

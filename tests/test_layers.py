@@ -8,7 +8,7 @@ import pytest
 
 ROOT = Path(__file__).parents[1]
 # The modules that draw in the browser; dashboard.py and pages/ import them, nothing else in closeloop/ does.
-STREAMLIT_MODULES = {"cards", "detail", "drill", "intake", "meeting", "session", "sidebar"}
+STREAMLIT_MODULES = {"cards", "detail", "drill", "intake", "meeting", "plan_actions", "session", "sidebar"}
 PLAIN_MODULES = sorted(p.stem for p in (ROOT / "closeloop").glob("*.py")
                        if p.stem not in STREAMLIT_MODULES | {"__init__", "__main__"})
 
