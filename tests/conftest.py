@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import shutil
 import subprocess
 import sys
 from datetime import date
@@ -496,3 +497,52 @@ def add_plan_rows(con, table: str, rows: list[dict]) -> None:
             con.execute(f"insert into {table} by name select * from literal_rows")
         finally:
             con.unregister("literal_rows")
+
+
+# ---------------------------------------------------------------------------------------------
+# The golden ledger imported once per session and backend, copied for each test
+
+
+@pytest.fixture(scope="session")
+def _golden_masters() -> dict:
+    """Backend → the golden ledger imported once this session (golden_store_at copies it)."""
+    return {}
+
+
+@pytest.fixture
+def golden_store_at(backend, request, tmp_path, golden_dir, _golden_masters):
+    """golden_store_at(name) → a new store holding the golden ledger as `import --as import` leaves it.
+
+    The command line imports it once per session and backend; each store after that is a copy (a file, or
+    a database made with the first as its template): the same rows, events and seals, seconds sooner.
+    """
+
+    def make(name: str):
+        if backend not in _golden_masters:
+            master = store_location(backend, request, request.getfixturevalue("tmp_path_factory").mktemp("golden"),
+                                    "golden")
+            done = run_cli("import", golden_dir, "--db", master, "--as", "import")
+            assert done.returncode == 0, done.stderr
+            _golden_masters[backend] = master
+        master = _golden_masters[backend]
+        if backend == "postgresql":
+            return copy_database(master)
+        copy = tmp_path / f"{name}.duckdb"
+        shutil.copy(master, copy)
+        return copy
+
+    return make
+
+
+def copy_database(url: str) -> str:
+    """A new database of the same cluster made with `url`'s as its template; returns its URL."""
+    import uuid
+
+    import adbc_driver_postgresql.dbapi as pgdb
+
+    cluster, template = url.rsplit("/", 1)
+    name = f"t{uuid.uuid4().hex[:12]}"
+    with pgdb.connect(f"{cluster}/postgres", autocommit=True) as con, con.cursor() as cur:
+        # names made here, never input: a database name cannot be bound
+        cur.execute(f"create database {name} template {template}")
+    return f"{cluster}/{name}"

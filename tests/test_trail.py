@@ -18,7 +18,7 @@ from closeloop.refusal import Refused
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN = identity.local_administrator("admin")
-# the command line's tests below run on both (store_at); tampering with a copy is the embedded store's case
+# the command line's tests below run on both (golden_store_at); tampering with a copy is the embedded store's case
 BOTH_BACKENDS = True
 
 
@@ -154,9 +154,8 @@ def test_no_code_path_hard_deletes_a_record():
 # The command line for scripts
 
 
-def test_action_done_then_nc_verify_then_history(cli, store_at, golden_dir):
-    db = store_at("closeloop")
-    assert cli("import", golden_dir, "--db", db, "--as", "import").returncode == 0
+def test_action_done_then_nc_verify_then_history(cli, golden_store_at):
+    db = golden_store_at("closeloop")
     done = cli("action", "done", "CA-0006-1", "--evidence", "會議記錄已歸檔", "--on", "2026-06-01", "--as", "張三",
                "--db", db)
     assert (done.returncode, done.stdout) == (0, "CA-0006-1: saved 4 changes (trail block 2).\n")
@@ -184,32 +183,28 @@ def test_action_done_then_nc_verify_then_history(cli, store_at, golden_dir):
     (("nc", "verify", "NC-0001", "--effective", "yes"), "NC-0001 is already verified and closed.\n"),
     (("history", "NC-NOPE"), "No history for NC-NOPE, or it is outside your scope.\n"),
 ])
-def test_refused_commands_exit_2_with_one_line(cli, store_at, golden_dir, args, message):
-    db = store_at("closeloop")
-    assert cli("import", golden_dir, "--db", db, "--as", "import").returncode == 0
+def test_refused_commands_exit_2_with_one_line(cli, golden_store_at, args, message):
+    db = golden_store_at("closeloop")
     done = cli(*args, "--db", db)
     assert (done.returncode, done.stderr) == (2, message)
 
 
-def test_history_as_a_user_of_another_unit_shows_nothing(cli, store_at, golden_dir):
-    db = store_at("closeloop")
-    assert cli("import", golden_dir, "--db", db, "--as", "import").returncode == 0
+def test_history_as_a_user_of_another_unit_shows_nothing(cli, golden_store_at):
+    db = golden_store_at("closeloop")
     assert cli("user", "dh@example.org", "--role", "viewer", "--unit", "DH", "--db", db).returncode == 0
     assert cli("history", "NC-0006", "--as", "dh@example.org", "--db", db).returncode == 2  # NC-0006 is in PT
     assert cli("history", "NC-0006", "--db", db).returncode == 0
 
 
-def test_history_exports_as_csv(cli, store_at, golden_dir):
-    db = store_at("closeloop")
-    assert cli("import", golden_dir, "--db", db, "--as", "import").returncode == 0
+def test_history_exports_as_csv(cli, golden_store_at):
+    db = golden_store_at("closeloop")
     done = cli("history", "CA-0006-1", "--format", "csv", "--db", db)
     assert done.stdout.splitlines()[0] == "id,at,actor,entity,ref,field,old,new,reason,batch"
     assert done.stdout.splitlines()[1].endswith(",import,action,CA-0006-1,created,,,import,1")
 
 
-def test_a_move_on_a_seen_version_that_changed_is_refused(cli, store_at, golden_dir):
-    db = store_at("closeloop")
-    assert cli("import", golden_dir, "--db", db, "--as", "import").returncode == 0
+def test_a_move_on_a_seen_version_that_changed_is_refused(cli, golden_store_at):
+    db = golden_store_at("closeloop")
     assert cli("action", "start", "CA-0006-1", "--version", "1", "--as", "甲", "--db", db).returncode == 0
     done = cli("action", "done", "CA-0006-1", "--evidence", "x", "--version", "1", "--as", "乙", "--db", db)
     assert done.returncode == 2
