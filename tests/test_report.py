@@ -159,6 +159,7 @@ def pdf(tmp_path_factory, golden_file):
     return make
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lang,scope", [("zh", "all"), ("en", "all"), ("en", "unit:DH")])
 def test_the_pdf_shows_the_golden_answers(pdf, lang, scope):
     out = pdf(lang, scope)
@@ -169,6 +170,7 @@ def test_the_pdf_shows_the_golden_answers(pdf, lang, scope):
     assert set(SHOWN[scope]) == {key for key, _ in report.CONTRACT_ROWS} | {"0-30", "31-60", "61-90", "91-180", "181+"}
 
 
+@pytest.mark.slow
 def test_the_pdf_has_a_cover_page_numbers_the_since_section_and_an_embedded_cjk_font(pdf, golden_dir):
     out = pdf("zh", "all")
     text = pdf_text(out)
@@ -204,6 +206,7 @@ def test_every_chart_of_the_three_pages_is_in_the_pack(golden):
     assert in_pack == {f"page_{page}": chart_titles(page) for page in ("overview", "recurrence", "time_to_close")}
 
 
+@pytest.mark.slow
 def test_the_pptx_has_a_slide_per_chart_with_east_asian_fonts_named(golden):
     from pptx import Presentation
     from pptx.oxml.ns import qn
@@ -259,6 +262,7 @@ def test_an_unknown_kind_of_file_is_refused_in_the_users_language(golden, tmp_pa
                                                                         path=str(tmp_path / "pack.docx")))
 
 
+@pytest.mark.slow
 def test_charts_draw_where_an_event_loop_already_runs(golden):
     """Playwright's sync API (the browser tests) and notebooks keep a loop running in the calling thread."""
     import asyncio
