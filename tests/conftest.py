@@ -103,31 +103,53 @@ CRITERIA = [
 
 
 @pytest.fixture
-def store_from_rows(tmp_path, store_at, backend):
-    """build(nonconformities, actions=()) → an open store holding exactly those rows (on the module's backend)."""
+def store_from_rows(tmp_path, tmp_path_factory, request, backend):
+    """build(nonconformities, actions=()) → an open store holding exactly those rows (on the module's backend).
+
+    The same rows are imported once per session and backend; each test gets a copy of that store (a file, or
+    a database made from it as template), so what one test writes never reaches another.
+    """
     opened = []
 
     def build(nonconformities, actions=(), *, units=UNITS, criteria=CRITERIA):
         n = len(opened)
-        folder = tmp_path / f"ledger-{n}"
-        folder.mkdir()
-        for name, rows in (("units", units), ("criteria", criteria), ("nonconformities", nonconformities),
-                           ("actions", actions)):
-            if rows:
-                (folder / f"{name}.csv").write_text(csv_text(list(rows)), encoding="utf-8")
-        location = store_at(f"store-{n}")
-        con = store.connect(location)
-        opened.append(con)
-        outcome = ledger.load(con, ledger.read([folder]), actor="test")
-        assert outcome.ok, outcome.problems
+        key = (backend, repr((list(nonconformities), list(actions), list(units), list(criteria))))
+        if key not in _built_stores:
+            folder = tmp_path_factory.mktemp("rows")
+            for name, rows in (("units", units), ("criteria", criteria), ("nonconformities", nonconformities),
+                               ("actions", actions)):
+                if rows:
+                    (folder / f"{name}.csv").write_text(csv_text(list(rows)), encoding="utf-8")
+            location = store_location(backend, request, folder, "store")
+            con = store.connect(location)
+            outcome = ledger.load(con, ledger.read([folder]), actor="test")
+            assert outcome.ok, outcome.problems
+            if backend == "duckdb":
+                con.execute("checkpoint")
+            con.close()
+            if backend == "postgresql":
+                from closeloop import replica
+
+                replica._forget_closed()  # its PostgreSQL connection too: a template must have none
+            _built_stores[key] = location
+        built = _built_stores[key]
         if backend == "postgresql":  # read what PostgreSQL holds: a replica of another process, copied anew
-            con = fresh_replica(location, tmp_path / f"replica-{n}")
-            opened.append(con)
+            con = fresh_replica(copy_database(built), tmp_path / f"replica-{n}")
+        else:
+            copy = tmp_path / f"store-{n}.duckdb"
+            shutil.copy(built, copy)
+            if Path(f"{built}.anchors").exists():
+                shutil.copy(f"{built}.anchors", f"{copy}.anchors")
+            con = store.connect(copy)
+        opened.append(con)
         return con
 
     yield build
     for con in opened:
         con.close()
+
+
+_built_stores: dict[tuple[str, str], object] = {}  # (backend, the rows) → the store they were imported into
 
 
 @pytest.fixture
