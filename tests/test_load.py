@@ -9,10 +9,8 @@ from tests.browser.conftest import AS_OF, REPO, Server, server_env
 
 
 @pytest.fixture
-def golden_store(tmp_path, cli, golden_dir):
-    db = tmp_path / "closeloop.duckdb"
-    assert cli("import", golden_dir, "--db", db).returncode == 0
-    return db
+def golden_store(golden_store_at):
+    return golden_store_at("closeloop")
 
 
 @pytest.mark.slow
