@@ -103,27 +103,20 @@ CRITERIA = [
 
 
 @pytest.fixture
-def store_from_rows(tmp_path, tmp_path_factory, request, backend):
-    """build(nonconformities, actions=()) → an open store holding exactly those rows (on the module's backend).
+def store_copy(backend, request, tmp_path, tmp_path_factory):
+    """store_copy(key, fill) → an open store (on the module's backend) holding what fill(con, folder) wrote.
 
-    The same rows are imported once per session and backend; each test gets a copy of that store (a file, or
-    a database made from it as template), so what one test writes never reaches another.
+    fill runs once per session, backend and key, on a new store; each call after that gets a copy of it (a
+    file, or a database made from it as template), so what one test writes never reaches another.
     """
     opened = []
 
-    def build(nonconformities, actions=(), *, units=UNITS, criteria=CRITERIA):
-        n = len(opened)
-        key = (backend, repr((list(nonconformities), list(actions), list(units), list(criteria))))
-        if key not in _built_stores:
-            folder = tmp_path_factory.mktemp("rows")
-            for name, rows in (("units", units), ("criteria", criteria), ("nonconformities", nonconformities),
-                               ("actions", actions)):
-                if rows:
-                    (folder / f"{name}.csv").write_text(csv_text(list(rows)), encoding="utf-8")
+    def make(key: str, fill, *, fresh_replica_of_copy: bool = False):
+        if (backend, key) not in _built_stores:
+            folder = tmp_path_factory.mktemp("built")
             location = store_location(backend, request, folder, "store")
             con = store.connect(location)
-            outcome = ledger.load(con, ledger.read([folder]), actor="test")
-            assert outcome.ok, outcome.problems
+            fill(con, folder)
             if backend == "duckdb":
                 con.execute("checkpoint")
             con.close()
@@ -131,10 +124,12 @@ def store_from_rows(tmp_path, tmp_path_factory, request, backend):
                 from closeloop import replica
 
                 replica._forget_closed()  # its PostgreSQL connection too: a template must have none
-            _built_stores[key] = location
-        built = _built_stores[key]
-        if backend == "postgresql":  # read what PostgreSQL holds: a replica of another process, copied anew
-            con = fresh_replica(copy_database(built), tmp_path / f"replica-{n}")
+            _built_stores[(backend, key)] = location
+        built, n = _built_stores[(backend, key)], len(opened)
+        if backend == "postgresql":
+            copy = copy_database(built)
+            # read what PostgreSQL holds: a replica of another process, copied anew
+            con = fresh_replica(copy, tmp_path / f"replica-{n}") if fresh_replica_of_copy else store.connect(copy)
         else:
             copy = tmp_path / f"store-{n}.duckdb"
             shutil.copy(built, copy)
@@ -144,12 +139,31 @@ def store_from_rows(tmp_path, tmp_path_factory, request, backend):
         opened.append(con)
         return con
 
-    yield build
+    yield make
     for con in opened:
         con.close()
 
 
-_built_stores: dict[tuple[str, str], object] = {}  # (backend, the rows) → the store they were imported into
+_built_stores: dict[tuple[str, str], object] = {}  # (backend, key) → the store store_copy filled
+
+
+@pytest.fixture
+def store_from_rows(store_copy):
+    """build(nonconformities, actions=()) → an open store holding exactly those rows (on the module's backend)."""
+
+    def build(nonconformities, actions=(), *, units=UNITS, criteria=CRITERIA):
+        def fill(con, folder):
+            for name, rows in (("units", units), ("criteria", criteria), ("nonconformities", nonconformities),
+                               ("actions", actions)):
+                if rows:
+                    (folder / f"{name}.csv").write_text(csv_text(list(rows)), encoding="utf-8")
+            outcome = ledger.load(con, ledger.read([folder]), actor="test")
+            assert outcome.ok, outcome.problems
+
+        key = repr((list(nonconformities), list(actions), list(units), list(criteria)))
+        return store_copy(key, fill, fresh_replica_of_copy=True)
+
+    return build
 
 
 @pytest.fixture
