@@ -12,7 +12,8 @@ import pytest
 
 from conftest import LEDGER
 
-from closeloop import demo, identity, ledger, notify, review, store, trail, value_maps, workflow
+from closeloop import (demo, identity, ledger, notify, plan_findings, plan_ledger, review, store, trail, value_maps,
+                       workflow)
 from closeloop.filters import Filters
 from closeloop.refusal import Refused
 
@@ -246,6 +247,21 @@ def reimport(con, tmp_path):
     assert outcome.ok, outcome.problems
 
 
+def plan_imported(con, tmp_path):
+    folder = write_ledger_folder(tmp_path / "plan", {
+        "inspections.csv": "ref,unit,kind,planned_on,performed_on,inspector\nI-1,DH,periodic,2026-03-01,2026-03-02,陳靜\n",
+        "inspection_results.csv": ("inspection,criterion,points_possible,points_awarded,result,note,nonconformity\n"
+                                   "I-1,1.1,10,4,fail,記錄不全,\n"),
+    })
+    outcome = plan_ledger.load(con, sorted(folder.iterdir()), "import")
+    assert outcome.problems == []
+
+
+def inspection_failed(con, tmp_path):
+    plan_imported(con, tmp_path)
+    assert plan_findings.raise_from_inspections(con, ADMIN) == ["NC-I-1-1.1"]
+
+
 def notices_recorded(con, _):
     sent = notify.notices(con, date(2026, 6, 30))
     assert sent  # NC-2 and CA-2 are long overdue: there is something to record
@@ -253,7 +269,9 @@ def notices_recorded(con, _):
 
 
 WRITES = {
-    "ledger.load": ("closeloop/ledger.py", reimport),
+    "ledger.load": ("closeloop/ledger/merge.py", reimport),
+    "plan_ledger.load": ("closeloop/plan_ledger.py", plan_imported),
+    "plan_findings.raise_from_inspections": ("closeloop/plan_findings.py", inspection_failed),
     "workflow.start": ("closeloop/workflow.py", lambda con, _: workflow.start(con, ADMIN, "CA-2")),
     "workflow.done": ("closeloop/workflow.py",
                       lambda con, _: workflow.done(con, ADMIN, "CA-2", evidence="已補錄", on=date(2026, 6, 1))),
