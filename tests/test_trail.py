@@ -265,7 +265,8 @@ def inspection_failed(con, tmp_path):
 def notices_recorded(con, _):
     sent = notify.notices(con, date(2026, 6, 30))
     assert sent  # NC-2 and CA-2 are long overdue: there is something to record
-    notify.record(con, "notify", date(2026, 6, 30), "email", sent, None)
+    notify.record(con, "notify", date(2026, 6, 30), "email", sent, "sent",
+                  notify.digest_key(sent, date(2026, 6, 30), "email"))
 
 
 WRITES = {
