@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import shutil
 import subprocess
 import sys
 from datetime import date
@@ -102,31 +103,67 @@ CRITERIA = [
 
 
 @pytest.fixture
-def store_from_rows(tmp_path, store_at, backend):
-    """build(nonconformities, actions=()) → an open store holding exactly those rows (on the module's backend)."""
+def store_copy(backend, request, tmp_path, tmp_path_factory):
+    """store_copy(key, fill) → an open store (on the module's backend) holding what fill(con, folder) wrote.
+
+    fill runs once per session, backend and key, on a new store; each call after that gets a copy of it (a
+    file, or a database made from it as template), so what one test writes never reaches another.
+    """
     opened = []
 
-    def build(nonconformities, actions=(), *, units=UNITS, criteria=CRITERIA):
-        n = len(opened)
-        folder = tmp_path / f"ledger-{n}"
-        folder.mkdir()
-        for name, rows in (("units", units), ("criteria", criteria), ("nonconformities", nonconformities),
-                           ("actions", actions)):
-            if rows:
-                (folder / f"{name}.csv").write_text(csv_text(list(rows)), encoding="utf-8")
-        location = store_at(f"store-{n}")
-        con = store.connect(location)
+    def make(key: str, fill, *, fresh_replica_of_copy: bool = False):
+        if (backend, key) not in _built_stores:
+            folder = tmp_path_factory.mktemp("built")
+            location = store_location(backend, request, folder, "store")
+            con = store.connect(location)
+            fill(con, folder)
+            if backend == "duckdb":
+                con.execute("checkpoint")
+            con.close()
+            if backend == "postgresql":
+                from closeloop import replica
+
+                replica._forget_closed()  # its PostgreSQL connection too: a template must have none
+            _built_stores[(backend, key)] = location
+        built, n = _built_stores[(backend, key)], len(opened)
+        if backend == "postgresql":
+            copy = copy_database(built)
+            # read what PostgreSQL holds: a replica of another process, copied anew
+            con = fresh_replica(copy, tmp_path / f"replica-{n}") if fresh_replica_of_copy else store.connect(copy)
+        else:
+            copy = tmp_path / f"store-{n}.duckdb"
+            shutil.copy(built, copy)
+            if Path(f"{built}.anchors").exists():
+                shutil.copy(f"{built}.anchors", f"{copy}.anchors")
+            con = store.connect(copy)
         opened.append(con)
-        outcome = ledger.load(con, ledger.read([folder]), actor="test")
-        assert outcome.ok, outcome.problems
-        if backend == "postgresql":  # read what PostgreSQL holds: a replica of another process, copied anew
-            con = fresh_replica(location, tmp_path / f"replica-{n}")
-            opened.append(con)
         return con
 
-    yield build
+    yield make
     for con in opened:
         con.close()
+
+
+_built_stores: dict[tuple[str, str], object] = {}  # (backend, key) → the store store_copy filled
+
+
+@pytest.fixture
+def store_from_rows(store_copy):
+    """build(nonconformities, actions=()) → an open store holding exactly those rows (on the module's backend)."""
+
+    def build(nonconformities, actions=(), *, units=UNITS, criteria=CRITERIA):
+        def fill(con, folder):
+            for name, rows in (("units", units), ("criteria", criteria), ("nonconformities", nonconformities),
+                               ("actions", actions)):
+                if rows:
+                    (folder / f"{name}.csv").write_text(csv_text(list(rows)), encoding="utf-8")
+            outcome = ledger.load(con, ledger.read([folder]), actor="test")
+            assert outcome.ok, outcome.problems
+
+        key = repr((list(nonconformities), list(actions), list(units), list(criteria)))
+        return store_copy(key, fill, fresh_replica_of_copy=True)
+
+    return build
 
 
 @pytest.fixture
@@ -496,3 +533,52 @@ def add_plan_rows(con, table: str, rows: list[dict]) -> None:
             con.execute(f"insert into {table} by name select * from literal_rows")
         finally:
             con.unregister("literal_rows")
+
+
+# ---------------------------------------------------------------------------------------------
+# The golden ledger imported once per session and backend, copied for each test
+
+
+@pytest.fixture(scope="session")
+def _golden_masters() -> dict:
+    """Backend → the golden ledger imported once this session (golden_store_at copies it)."""
+    return {}
+
+
+@pytest.fixture
+def golden_store_at(backend, request, tmp_path, golden_dir, _golden_masters):
+    """golden_store_at(name) → a new store holding the golden ledger as `import --as import` leaves it.
+
+    The command line imports it once per session and backend; each store after that is a copy (a file, or
+    a database made with the first as its template): the same rows, events and seals, seconds sooner.
+    """
+
+    def make(name: str):
+        if backend not in _golden_masters:
+            master = store_location(backend, request, request.getfixturevalue("tmp_path_factory").mktemp("golden"),
+                                    "golden")
+            done = run_cli("import", golden_dir, "--db", master, "--as", "import")
+            assert done.returncode == 0, done.stderr
+            _golden_masters[backend] = master
+        master = _golden_masters[backend]
+        if backend == "postgresql":
+            return copy_database(master)
+        copy = tmp_path / f"{name}.duckdb"
+        shutil.copy(master, copy)
+        return copy
+
+    return make
+
+
+def copy_database(url: str) -> str:
+    """A new database of the same cluster made with `url`'s as its template; returns its URL."""
+    import uuid
+
+    import adbc_driver_postgresql.dbapi as pgdb
+
+    cluster, template = url.rsplit("/", 1)
+    name = f"t{uuid.uuid4().hex[:12]}"
+    with pgdb.connect(f"{cluster}/postgres", autocommit=True) as con, con.cursor() as cur:
+        # names made here, never input: a database name cannot be bound
+        cur.execute(f"create database {name} template {template}")
+    return f"{cluster}/{name}"

@@ -216,7 +216,9 @@ def test_the_systemic_bars_leave_room_for_the_longest_label():
     criteria = pd.DataFrame({"criterion": ["1.1", "2.1"], "title": ["甲", "乙"], "units": [3, 1],
                              "unit_share": [0.6, 0.2]})
     fig = charts.systemic(criteria, "title", t)
-    assert fig.layout.xaxis.range[1] > 3 and fig.data[0].cliponaxis is False
+    # the widest bar (3 units) plus 18 % for its label "3 (60%)" outside it: 3 × 1.18
+    assert list(fig.layout.xaxis.range) == [0, pytest.approx(3.54)] and fig.data[0].cliponaxis is False
+    assert list(fig.data[0].text) == ["1 (20%)", "3 (60%)"]  # bottom to top: the widest on top
 
 
 def test_a_quarter_whose_closures_had_no_due_date_shows_no_on_time_rate():

@@ -27,11 +27,13 @@ def measured(tmp_path_factory):
     return bench.measure(NCS, repeat=1, folder=tmp_path_factory.mktemp("bench"))
 
 
+@pytest.mark.slow
 def test_the_pandas_way_and_closeloop_agree_on_every_number(measured):
     assert measured["mismatches"] == []
     assert measured["numbers"]["closeloop"] == measured["numbers"]["pandas"]
 
 
+@pytest.mark.slow
 def test_every_run_is_compared_and_shows_findings(measured):
     runs = measured["numbers"]["closeloop"]["overview"]
     assert len(runs) == 2  # the cold run and one warm run, each as of a different day
@@ -45,6 +47,7 @@ def test_every_run_is_compared_and_shows_findings(measured):
     assert runs[0]["contract"] != runs[1]["contract"]
 
 
+@pytest.mark.slow
 def test_a_differing_number_is_named(measured):
     ours = measured["numbers"]["closeloop"]["overview"][0]
     theirs = copy.deepcopy(ours)
@@ -57,11 +60,12 @@ def test_a_differing_number_is_named(measured):
     ]
 
 
-def test_numbers_equal_in_value_are_the_same(measured):
+def test_numbers_equal_in_value_are_the_same():
     assert bench.differences({"n": 3, "share": 0.1 + 0.2}, {"n": 3.0, "share": 0.3}) == []
     assert bench.differences({"rows": [1, 2]}, {"rows": [1]}) == [".rows: 2 rows vs 1"]
 
 
+@pytest.mark.slow
 def test_the_json_has_the_documented_shape(measured, tmp_path, monkeypatch):
     monkeypatch.setattr(bench, "measure", lambda n, repeat, folder, pages=None, browser=False: measured)
     out = tmp_path / "bench.json"
@@ -82,6 +86,7 @@ def test_the_json_has_the_documented_shape(measured, tmp_path, monkeypatch):
     assert {"cpu_count", "cpu_model", "memory_gb", "python", "duckdb", "pandas"} <= set(document["machine"])
 
 
+@pytest.mark.slow
 def test_a_mismatch_fails_the_command_loudly(measured, monkeypatch, capsys):
     broken = {**measured, "mismatches": ["overview run 0 (as of 2026-11-03).contract.open: closeloop 1 vs pandas 2"]}
     monkeypatch.setattr(bench, "measure", lambda n, repeat, folder, pages=None, browser=False: broken)
@@ -131,6 +136,7 @@ def test_a_category_named_differently_by_its_criteria_counts_each_finding_once(s
     assert bench.differences(pandas, expected) == []
 
 
+@pytest.mark.slow
 def test_a_size_too_large_for_the_pandas_way_is_reported_not_fatal(measured, tmp_path):
     # 200 MB of address space cannot hold the tables: the pandas process says so and the table shows it
     db = tmp_path / "store.duckdb"

@@ -113,9 +113,8 @@ def test_an_exported_ledger_imports_back_into_the_same_store_as_a_no_op(golden, 
     assert golden.execute("select count(*) from events").fetchone() == before
 
 
-def test_the_export_command_writes_the_filtered_ledger(cli, tmp_path):
-    db = tmp_path / "golden.duckdb"
-    assert cli("import", GOLDEN, "--db", db).returncode == 0
+def test_the_export_command_writes_the_filtered_ledger(cli, tmp_path, golden_store_at):
+    db = golden_store_at("golden")
     out = tmp_path / "DH.xlsx"
     done = cli("export", "--out", out, "--db", db, "--as-of", "2026-06-30", "--unit", "DH", "--severity", "major")
     assert (done.returncode, done.stderr) == (0, "")
@@ -134,9 +133,8 @@ def test_the_export_command_writes_the_filtered_ledger(cli, tmp_path):
     (["--out", "x.csv", "--severity", "huge"], "Unknown value: huge (one of: major, minor, observation)"),
     (["--out", "x.csv", "--unit", "NOPE"], "No unit with code NOPE."),
 ])
-def test_the_export_command_refuses_bad_arguments_in_one_line(cli, tmp_path, args, message):
-    db = tmp_path / "golden.duckdb"
-    assert cli("import", GOLDEN, "--db", db).returncode == 0
+def test_the_export_command_refuses_bad_arguments_in_one_line(cli, golden_store_at, args, message):
+    db = golden_store_at("golden")
     done = cli("export", *args, "--db", db)
     assert (done.returncode, done.stderr.strip()) == (2, message)
 

@@ -208,6 +208,7 @@ def test_a_ledger_without_status_keeps_a_stored_status_until_the_closing_date_co
     ).fetchall() == [("closed_on", None, "2026-04-20"), ("status", "in_progress", "closed")]
 
 
+@pytest.mark.slow
 def test_an_import_of_half_a_million_findings_seals_every_event(write_ledger, tmp_path):
     # DuckDB 2.0 hides rows appended after an insert of none that followed a large one, in the same
     # transaction, until it commits: the seal missed the actions' events (from 500,000 findings on).

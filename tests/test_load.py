@@ -9,12 +9,11 @@ from tests.browser.conftest import AS_OF, REPO, Server, server_env
 
 
 @pytest.fixture
-def golden_store(tmp_path, cli, golden_dir):
-    db = tmp_path / "closeloop.duckdb"
-    assert cli("import", golden_dir, "--db", db).returncode == 0
-    return db
+def golden_store(golden_store_at):
+    return golden_store_at("closeloop")
 
 
+@pytest.mark.slow
 def test_sessions_run_every_page_on_a_real_server_and_count_each_run(golden_store, tmp_path):
     server = Server(REPO, server_env(CLOSELOOP_DB=str(golden_store)), tmp_path / "streamlit.log").start()
     try:
@@ -34,6 +33,7 @@ def test_a_server_that_is_gone_is_counted_as_errors_not_runs(tmp_path):
     assert (seen["page_runs"], seen["errors"]) == (0, 3)
 
 
+@pytest.mark.slow
 def test_writers_at_once_on_the_same_actions_lose_no_move_and_the_trail_verifies(golden_store):
     written = load.writers(str(golden_store), 3, 6, records=5)
     assert written["errors"] == 0, written["first_errors"]

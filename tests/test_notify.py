@@ -130,10 +130,8 @@ def expected_owner_items(as_of: date) -> set[tuple[str, str, str]]:
 
 
 @pytest.fixture
-def golden_db(tmp_path, golden_dir):
-    db = tmp_path / "golden.duckdb"
-    assert closeloop("import", golden_dir, "--db", db).returncode == 0
-    return db
+def golden_db(golden_store_at):
+    return golden_store_at("golden")
 
 
 def owner_items(notices: list[dict]) -> set[tuple[str, str, str]]:

@@ -46,17 +46,17 @@ VIEWER = Identity(actor="viewer@dh.example", role="viewer", unit="DH")
 ON = date(2026, 6, 1)
 
 
-@pytest.fixture
-def con(tmp_path, store_at):
-    folder = tmp_path / "ledger"
-    folder.mkdir()
+def imported(con, folder):
     for name, text in [("units", UNITS), ("criteria", CRITERIA), ("nonconformities", NONCONFORMITIES),
                        ("actions", ACTIONS)]:
         (folder / f"{name}.csv").write_text(text, encoding="utf-8")
-    con = store.connect(store_at("store"))
     assert ledger.load(con, ledger.read([folder]), actor="import").ok
-    yield con
-    con.close()
+
+
+@pytest.fixture
+def con(store_copy):
+    """The ledger above imported (once per backend; each test writes on a copy)."""
+    return store_copy("workflow", imported)
 
 
 def status(con, ref: str) -> str:

@@ -30,6 +30,7 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if Path(item.path).is_relative_to(Path(__file__).parent):
             item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.slow)  # each one drives Chromium through a real server
 
 
 def require(ready: bool, reason: str) -> None:
