@@ -12,7 +12,8 @@ from datetime import date, timedelta
 from urllib.parse import urlparse
 
 # Every page of dashboard.py by its URL path ("" is the default page, the Overview).
-PAGES = ("", "review", "units", "rectification", "recurrence", "time_to_close", "data")
+PAGES = ("", "review", "units", "rectification", "recurrence", "time_to_close", "data", "objectives", "inspections",
+         "satisfaction")
 PAGE_TIMEOUT = 120.0  # seconds: a page run that takes longer counts as an error and ends its session
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from closeloop import load, store
@@ -45,3 +48,9 @@ def test_writers_at_once_on_the_same_actions_lose_no_move_and_the_trail_verifies
     ).fetchone()[0]
     con.close()
     assert moved == written["saved"]  # one due-date change in the trail for every move told saved, no more
+
+
+def test_the_load_runs_every_page_the_dashboard_lists():
+    # the visible pages' url_path values in dashboard.py; "overview" is only the hidden alias of the root
+    listed = re.findall(r'url_path="([^"]*)"', (Path(__file__).parents[1] / "dashboard.py").read_text())
+    assert sorted(load.PAGES) == sorted(path for path in listed if path != "overview")
