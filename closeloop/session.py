@@ -180,6 +180,16 @@ def contract(f: Filters) -> dict:
     return _contract(f, scope(), generation())
 
 
+@st.cache_data(show_spinner=False, max_entries=256)
+def _plan_check(f: Filters, viewer_scope: str | None, generation_key: int) -> dict:
+    return metrics.plan_check(connection(), f, viewer_scope)
+
+
+def plan_check(f: Filters) -> tuple[dict, dict]:
+    """The plan-and-check numbers for the filters and for the period before, cached like the contract."""
+    return _plan_check(f, scope(), generation()), _plan_check(f.previous(), scope(), generation())
+
+
 def units() -> pd.DataFrame:
     """The units the viewer may see, in tree order, labelled in the viewer's language."""
     tree = query("unit_tree")

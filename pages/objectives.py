@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from closeloop import drill, filters, metrics, plan_actions, plan_charts, plan_screens, session, sidebar
+from closeloop import drill, filters, plan_actions, plan_charts, plan_screens, session, sidebar
 from closeloop.i18n import plain
 from closeloop.session import t
 
@@ -14,8 +14,7 @@ st.title(t("page_objectives"))
 st.caption(plain(filters.describe(f, t, names.get(f.unit))) + " · " + t("objectives_year", year=f.as_of.year))
 plan_actions.flash()
 
-now = metrics.plan_check(session.connection(), f, session.scope())
-before = metrics.plan_check(session.connection(), f.previous(), session.scope())
+now, before = session.plan_check(f)
 plan_actions.kpi_row(plan_screens.kpis("objectives", now, before, t), "objectives", t)
 
 drilled = st.session_state.get("objective_unit") or None

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from closeloop import drill, filters, metrics, plan_actions, plan_charts, plan_screens, session, sidebar
+from closeloop import drill, filters, plan_actions, plan_charts, plan_screens, session, sidebar
 from closeloop.i18n import plain
 from closeloop.session import t
 
@@ -14,8 +14,7 @@ st.title(t("page_satisfaction"))
 st.caption(plain(filters.describe(f, t, names.get(f.unit))))
 plan_actions.flash()
 
-now = metrics.plan_check(session.connection(), f, session.scope())
-before = metrics.plan_check(session.connection(), f.previous(), session.scope())
+now, before = session.plan_check(f)
 plan_actions.kpi_row(plan_screens.kpis("satisfaction", now, before, t), "satisfaction", t)
 
 screen = plan_screens.satisfaction(lambda name, **extra: session.query(name, f, **extra), names, t)
