@@ -64,9 +64,10 @@ def _exact_survival(curve: pd.DataFrame, upto: int) -> Fraction:
 
 def contract(con, f: Filters, scope: str | None = None) -> dict:
     params = f.params(scope)
-    counts = store.run(con, "contract", params).iloc[0].to_dict()
-    counts = {k: int(v) for k, v in counts.items()}
-    curve = survival(store.run(con, "time_to_close_durations", params))
+    counts, durations = store.together(lambda: store.run(con, "contract", params),
+                                       lambda: store.run(con, "time_to_close_durations", params))
+    counts = {k: int(v) for k, v in counts.iloc[0].to_dict().items()}
+    curve = survival(durations)
     return {
         "open": counts["open"],
         "overdue": counts["overdue"],

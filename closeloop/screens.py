@@ -55,8 +55,9 @@ class Overview:
 
 def overview(con, f: Filters, scope: str | None, lang: str) -> Overview:
     run = runner(con, f, scope)
-    return overview_from(metrics.contract(con, f, scope), metrics.contract(con, f.previous(), scope),
-                         run("opened_closed_monthly"), run("overdue_by_unit"), run("opened_by_category"), lang)
+    return overview_from(*store.together(
+        lambda: metrics.contract(con, f, scope), lambda: metrics.contract(con, f.previous(), scope),
+        lambda: run("opened_closed_monthly"), lambda: run("overdue_by_unit"), lambda: run("opened_by_category")), lang)
 
 
 def overview_from(now: dict, before: dict, monthly, overdue_units, by_category, lang: str) -> Overview:

@@ -247,3 +247,37 @@ def test_a_migration_numbered_below_the_newest_applied_is_still_applied(tmp_path
     con.close()
     with pytest.raises(duckdb.CatalogException):  # applied again, its tables collide: proof it was tried
         store.connect(db)
+
+
+def test_work_run_together_returns_each_result_in_order_and_raises_the_first_failure():
+    import threading
+
+    names = store.together(lambda: threading.current_thread().name, lambda: 2, lambda: "three")
+    assert names[0].startswith("closeloop-query") and names[1:] == [2, "three"]
+    with pytest.raises(ZeroDivisionError):
+        store.together(lambda: 1, lambda: 1 / 0)
+
+
+def test_work_run_together_inside_work_run_together_runs_in_turn_and_never_waits_for_a_worker():
+    import threading
+
+    # more outer jobs than workers, each nesting: with nesting on the same pool every worker would wait
+    inner = lambda: store.together(lambda: threading.current_thread().name, lambda: threading.current_thread().name)
+    outcome = []
+    runner = threading.Thread(target=lambda: outcome.append(store.together(*[inner] * 8)), daemon=True)
+    runner.start()
+    runner.join(timeout=30)
+    assert not runner.is_alive(), "nested work waited for a worker"
+    assert all(a == b for a, b in outcome[0])  # the inner pair ran in the outer worker's own thread
+
+
+def test_a_contract_run_side_by_side_equals_the_contract_worked_by_hand(store_from_rows):
+    con = store_from_rows([nc("T-1", "DH-01", "2025-01-10", due_on="2025-01-31", closed_on="2025-02-01"),
+                           nc("T-2", "DH-01", "2025-03-01", due_on="2025-03-15"),
+                           nc("T-3", "DH-01", "2025-03-20", due_on="2025-04-01", closed_on="2025-03-25")])
+    f = Filters.default(date(2025, 4, 30))
+    now, before = store.together(lambda: metrics.contract(con, f), lambda: metrics.contract(con, f.previous()))
+    # as of 30 April: T-2 open and late; T-1 closed a day late, T-3 early
+    assert (now["open"], now["overdue"], now["closed_in_period"], now["closed_on_time_in_period"]) == (1, 1, 2, 1)
+    # the year before ends 30 April 2024: nothing had been found yet
+    assert (before["open"], before["opened_in_period"], before["closed_in_period"]) == (0, 0, 0)
