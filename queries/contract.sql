@@ -1,5 +1,5 @@
 -- one row: the metric contract's counts for the filters (rates and the median are derived in closeloop.metrics)
--- Each count reads only the findings it needs (open at the date, opened or closed in the period): the
+-- Each count reads only the findings it needs (open at the date; opened or closed in the period): the
 -- store is roughly in the order found, so each filter skips most of it.
 with scoped as not materialized (
     from nonconformity_in_scope($filters)
@@ -19,22 +19,19 @@ open_counts as (
     where is_open
 ),
 
-opened_counts as (
+period_counts as (
     select
-        count(*) as opened_in_period,
-        count(*) filter (where is_repeat) as repeat_in_period,
-        count(*) filter (where is_repeat_after_closure) as repeat_after_closure_in_period,
-    from scoped
-    where in_period(found_on, $since, $until)
-),
-
-closed_counts as (
-    select
-        count(*) as closed_in_period,
-        count(*) filter (where is_closed_on_time) as closed_on_time_in_period,
-        count(*) filter (where is_closed_with_due_date) as closed_with_due_date_in_period,
-    from scoped
-    where in_period(closed_on, $since, $until)
+        count(*) filter (where opened) as opened_in_period,
+        count(*) filter (where opened and is_repeat) as repeat_in_period,
+        count(*) filter (where opened and is_repeat_after_closure) as repeat_after_closure_in_period,
+        count(*) filter (where closed) as closed_in_period,
+        count(*) filter (where closed and is_closed_on_time) as closed_on_time_in_period,
+        count(*) filter (where closed and is_closed_with_due_date) as closed_with_due_date_in_period,
+    from (
+        select *, in_period(found_on, $since, $until) as opened, in_period(closed_on, $since, $until) as closed,
+        from scoped
+    )
+    where opened or closed
 ),
 
 action_counts as (
@@ -46,4 +43,4 @@ action_counts as (
 )
 
 select *
-from open_counts, opened_counts, closed_counts, action_counts
+from open_counts, period_counts, action_counts
