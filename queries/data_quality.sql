@@ -7,12 +7,7 @@ with findings as (
 
 -- a ref that imports of more than one ledger file have written
 duplicated as (
-    select e.ref
-    from events as e
-    join import_batches as b on b.id = e.batch
-    where e.entity = 'nonconformity'
-    group by e.ref
-    having count(distinct b.file_name) > 1
+    select ref from ref_in_several_ledgers()
 ),
 
 -- the findings whose due date the deadlines by severity give (terms.sql nonconformity_due)

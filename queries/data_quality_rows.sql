@@ -5,12 +5,7 @@ with findings as (
 ),
 
 duplicated as (
-    select e.ref, string_agg(distinct b.file_name, ' | ' order by b.file_name) as ledgers,
-    from events as e
-    join import_batches as b on b.id = e.batch
-    where e.entity = 'nonconformity'
-    group by e.ref
-    having count(distinct b.file_name) > 1
+    from ref_in_several_ledgers()
 ),
 
 failing as (

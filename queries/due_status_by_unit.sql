@@ -42,12 +42,7 @@ by_unit as (
 by_child as (
     select
         child_below(u.path, $unit) as child,
-        sum(b.findings_on_track)::bigint as findings_on_track,
-        sum(b.findings_due_soon)::bigint as findings_due_soon,
-        sum(b.findings_overdue)::bigint as findings_overdue,
-        sum(b.actions_on_track)::bigint as actions_on_track,
-        sum(b.actions_due_soon)::bigint as actions_due_soon,
-        sum(b.actions_overdue)::bigint as actions_overdue,
+        sum(columns(b.* exclude (unit)))::bigint,
     from by_unit as b
     join units as u on u.code = b.unit
     group by all

@@ -18,6 +18,16 @@ known_nonconformities as (
     select ref from nonconformities
 ),
 
+-- every date a ledger row gives, as written and as parsed (null where it does not parse)
+dates as not materialized (
+    select file, sheet, row_no, 'found_on' as col, given_found_on as given, found_on as parsed
+    from typed_nonconformities
+    union all select file, sheet, row_no, 'due_on', given_due_on, due_on from typed_nonconformities
+    union all select file, sheet, row_no, 'closed_on', given_closed_on, closed_on from typed_nonconformities
+    union all select file, sheet, row_no, 'due_on', given_due_on, due_on from typed_actions
+    union all select file, sheet, row_no, 'done_on', given_done_on, done_on from typed_actions
+),
+
 problems as (
     -- required values
     select file, sheet, row_no, 'code' as col, null::varchar as val, 'missing' as reason
@@ -135,6 +145,20 @@ problems as (
     select file, sheet, row_no, 'nc_ref', nc_ref, 'unknown_nonconformity'
     from staged_actions where nc_ref is not null and nc_ref not in (select ref from known_nonconformities)
 
+    -- dates: one that does not parse, and one Excel shows for an empty or zero cell (1900-01-00, read as
+    -- 1899-12-30 or 1900-01-01): no finding of a ledger is that old, while real records do go back to 1904
+    union all
+    select
+        file, sheet, row_no, col, given,
+        coalesce(case when ledger_date_ambiguous(given) then 'ambiguous_date' end,
+                 case when not ledger_date_ambiguous(given) then 'not_a_date' end),
+    from dates
+    where parsed is null and given is not null
+    union all
+    select file, sheet, row_no, col, given, 'date_too_early'
+    from dates
+    where parsed < date '1901-01-01'
+
     -- values of findings
     union all
     select file, sheet, row_no, 'source', given_source, 'unknown_value'
@@ -146,53 +170,11 @@ problems as (
     select file, sheet, row_no, 'status', given_status, 'unknown_value'
     from typed_nonconformities where status is null
     union all
-    select
-        file, sheet, row_no, d.col, d.val,
-        coalesce(case when ledger_date_ambiguous(d.val) then 'ambiguous_date' end,
-                 case when not ledger_date_ambiguous(d.val) then 'not_a_date' end)
-    from (
-        unpivot (
-            select file, sheet, row_no,
-                case when found_on is null then given_found_on end as found_on,
-                case when due_on is null then given_due_on end as due_on,
-                case when closed_on is null then given_closed_on end as closed_on,
-            from typed_nonconformities
-            where (found_on is null and given_found_on is not null)
-                or (due_on is null and given_due_on is not null)
-                or (closed_on is null and given_closed_on is not null)
-        ) on found_on, due_on, closed_on into name col value val
-    ) as d
-    union all
     select file, sheet, row_no, 'closed_on', given_closed_on, 'closed_before_found'
     from typed_nonconformities where closed_on < found_on
     union all
     select file, sheet, row_no, 'due_on', given_due_on, 'due_before_found'
     from typed_nonconformities where due_on < found_on
-    -- Excel shows an empty or zero date cell as 1900-01-00 (read as 1899-12-30 or 1900-01-01): no finding
-    -- of a ledger is that old, while real records do go back to 1904
-    union all
-    select file, sheet, row_no, d.col, d.val, 'date_too_early'
-    from (
-        unpivot (
-            select file, sheet, row_no,
-                case when found_on < date '1901-01-01' then given_found_on end as found_on,
-                case when due_on < date '1901-01-01' then given_due_on end as due_on,
-                case when closed_on < date '1901-01-01' then given_closed_on end as closed_on,
-            from typed_nonconformities
-            where found_on < date '1901-01-01' or due_on < date '1901-01-01' or closed_on < date '1901-01-01'
-        ) on found_on, due_on, closed_on into name col value val
-    ) as d
-    union all
-    select file, sheet, row_no, d.col, d.val, 'date_too_early'
-    from (
-        unpivot (
-            select file, sheet, row_no,
-                case when due_on < date '1901-01-01' then given_due_on end as due_on,
-                case when done_on < date '1901-01-01' then given_done_on end as done_on,
-            from typed_actions
-            where due_on < date '1901-01-01' or done_on < date '1901-01-01'
-        ) on due_on, done_on into name col value val
-    ) as d
     union all
     select file, sheet, row_no, 'closed_on', given_closed_on, 'closed_without_date'
     from typed_nonconformities where status = 'closed' and given_closed_on is null
@@ -207,20 +189,6 @@ problems as (
     union all
     select file, sheet, row_no, 'status', given_status, 'unknown_value'
     from typed_actions where status is null
-    union all
-    select
-        file, sheet, row_no, d.col, d.val,
-        coalesce(case when ledger_date_ambiguous(d.val) then 'ambiguous_date' end,
-                 case when not ledger_date_ambiguous(d.val) then 'not_a_date' end)
-    from (
-        unpivot (
-            select file, sheet, row_no,
-                case when due_on is null then given_due_on end as due_on,
-                case when done_on is null then given_done_on end as done_on,
-            from typed_actions
-            where (due_on is null and given_due_on is not null) or (done_on is null and given_done_on is not null)
-        ) on due_on, done_on into name col value val
-    ) as d
     union all
     select file, sheet, row_no, 'done_on', given_done_on, 'done_without_date'
     from typed_actions where status = 'done' and given_done_on is null

@@ -38,33 +38,32 @@ criteria_changed as (
         or c.category_en is distinct from b.category_en
 ),
 
-findings_outside as (
-    select
-        t.file, t.sheet, t.row_no,
-        case when not coalesce(b.inside, true) then 'ref' else 'unit' end as "column",
-        case when not coalesce(b.inside, true) then t.ref else t.unit end as value,
-        'out_of_scope' as reason,
+-- a finding or an action of the import with the unit its stored finding now sits in, and whether the viewer
+-- could see it before the import (null: it is new)
+written as (
+    select t.file, t.sheet, t.row_no, t.ref, 'unit' as parent_column, t.unit as parent, b.inside, n.unit,
     from typed_nonconformities as t
     left join scope_before_findings as b on b.ref = t.ref
     join nonconformities as n on n.ref = t.ref
-    where not coalesce(b.inside, true) or n.unit not in (select code from subtree)
-),
-
-actions_outside as (
-    select
-        t.file, t.sheet, t.row_no,
-        case when not coalesce(b.inside, true) then 'ref' else 'nc_ref' end as "column",
-        case when not coalesce(b.inside, true) then t.ref else t.nc_ref end as value,
-        'out_of_scope' as reason,
+    union all
+    select t.file, t.sheet, t.row_no, t.ref, 'nc_ref', t.nc_ref, b.inside, n.unit,
     from typed_actions as t
     left join scope_before_actions as b on b.ref = t.ref
     join actions as a on a.ref = t.ref
     join nonconformities as n on n.ref = a.nonconformity
-    where not coalesce(b.inside, true) or n.unit not in (select code from subtree)
+),
+
+records_outside as (
+    select
+        file, sheet, row_no,
+        case when not coalesce(inside, true) then 'ref' else parent_column end as "column",
+        case when not coalesce(inside, true) then ref else parent end as value,
+        'out_of_scope' as reason,
+    from written
+    where not coalesce(inside, true) or unit not in (select code from subtree)
 )
 
 select * from units_outside
 union all select * from criteria_changed
-union all select * from findings_outside
-union all select * from actions_outside
+union all select * from records_outside
 order by file, sheet, row_no

@@ -38,13 +38,7 @@ late_actions as (
 by_child as (
     select
         child_below(p.unit_path, $unit) as child,
-        sum(p.open)::bigint as open,
-        sum(p.overdue)::bigint as overdue,
-        sum(p.opened_in_period)::bigint as opened_in_period,
-        sum(p.closed_in_period)::bigint as closed_in_period,
-        sum(p.closed_on_time_in_period)::bigint as closed_on_time_in_period,
-        sum(p.closed_with_due_date_in_period)::bigint as closed_with_due_date_in_period,
-        sum(p.repeat_in_period)::bigint as repeat_in_period,
+        sum(columns(p.* exclude (unit_path)))::bigint,
         coalesce(sum(l.actions_overdue), 0)::bigint as actions_overdue,
     from by_path as p
     left join late_actions as l on l.unit_path = p.unit_path

@@ -202,6 +202,15 @@ cross join (select unnest(enum_range(null::source)) as source) as o
 left join deadlines as own on own.severity = s.severity and own.source = o.source::varchar
 left join deadlines as fallback on fallback.severity = s.severity and fallback.source = 'any';
 
+-- one row per finding ref that imports of more than one ledger file have written, with those files' names
+create or replace macro ref_in_several_ledgers() as table
+select e.ref, string_agg(distinct b.file_name, ' | ' order by b.file_name) as ledgers,
+from events as e
+join import_batches as b on b.id = e.batch
+where e.entity = 'nonconformity'
+group by e.ref
+having count(distinct b.file_name) > 1;
+
 -- one row per nonconformity: its due date, else the deadline of its severity (and source, when that has a
 -- row of its own) counted from found_on, marked due_is_default. The contract (nonconformity_terms) never
 -- reads it: a finding without a due date stays never overdue and a data gap there.
