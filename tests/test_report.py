@@ -15,11 +15,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import NO_PLAN_CHECK
+from conftest import NO_PLAN_CHECK, action, nc
 from openpyxl import load_workbook
 
-from closeloop import i18n, identity, report, review, store
+from closeloop import i18n, identity, metrics, report, review, store
 from closeloop.filters import Filters
+
+BOTH_BACKENDS = True  # the cases on literal rows; the golden ledger's run on DuckDB alone
 
 REPO = Path(__file__).resolve().parents[1]
 AS_OF = "2026-06-30"
@@ -279,3 +281,153 @@ def test_charts_draw_where_an_event_loop_already_runs(golden):
     with ThreadPoolExecutor(max_workers=1) as pool:  # a thread of its own: this one may run a loop already
         images = pool.submit(lambda: asyncio.run(inside_a_loop())).result()
     assert [image[:8] for image in images] == [b"\x89PNG\r\n\x1a\n"] * 2
+
+
+# ---------------------------------------------------------------------------------------------
+# Overdue summed up by unit and by owner; the key figures across reviews; charts that fill their room
+
+
+def overdue_by_hand(golden_dir: Path, as_of: date, units: set[str] | None = None) -> tuple[dict, dict]:
+    """From the golden CSVs in plain Python, plus the review's own finding REV-1-01 (HQ, due 2026-05-31, one
+    open action of 王明): overdue findings per unit and per owner of an open action, as (count, most days
+    overdue); None for the findings no open action covers."""
+    day = lambda text: date.fromisoformat(text) if text else None  # noqa: E731
+    with open(golden_dir / "nonconformities.csv", encoding="utf-8", newline="") as f:
+        findings = list(csv.DictReader(f))
+    with open(golden_dir / "actions.csv", encoding="utf-8", newline="") as f:
+        actions = list(csv.DictReader(f))
+    findings.append({"ref": "REV-1-01", "unit": "HQ", "found_on": "2026-04-02", "due_on": "2026-05-31", "closed_on": ""})
+    actions.append({"nc_ref": "REV-1-01", "owner": "王明", "done_on": "", "status": "planned"})
+    overdue = {r["ref"]: (r["unit"], (as_of - day(r["due_on"])).days) for r in findings
+               if day(r["found_on"]) <= as_of and not (r["closed_on"] and day(r["closed_on"]) <= as_of)
+               and r["due_on"] and day(r["due_on"]) < as_of and (units is None or r["unit"] in units)}
+    by_unit, by_owner = {}, {}
+
+    def add(into: dict, key, days: int) -> None:
+        n, most = into.get(key, (0, 0))
+        into[key] = (n + 1, max(most, days))
+
+    for ref, (unit, days) in overdue.items():
+        add(by_unit, unit, days)
+        owners = {a["owner"].strip().lower() for a in actions if a["nc_ref"] == ref and a["owner"].strip()
+                  and a["status"] != "cancelled" and not (a["done_on"] and day(a["done_on"]) <= as_of)}
+        for owner in owners or {None}:
+            add(by_owner, owner, days)
+    return by_unit, by_owner
+
+
+DH_SUBTREE = {"DH", "DH-01", "DH-02", "DH-10", "DH-11"}
+
+
+@pytest.mark.parametrize("scope", sorted(SCOPES))
+def test_overdue_by_unit_adds_up_to_the_contracts_overdue_count(golden, golden_dir, scope):
+    as_of = date.fromisoformat(AS_OF)
+    unit = "DH" if scope == "unit:DH" else None
+    con = store.connect(golden)
+    units = set(store.run(con, "unit_tree", {"scope": None})["code"])
+    subtree = None if unit is None else {u for u in units if u == "DH" or u.startswith("DH-")}
+    pack = report.gather(con, Filters.default(as_of, unit=unit), "en")
+    con.close()
+    by_unit, by_owner = overdue_by_hand(golden_dir, as_of, subtree)
+    shown = pack.overdue_by_unit
+    assert dict(zip(shown["unit"], zip(shown["overdue"], shown["oldest_days_overdue"]))) == by_unit
+    total = metrics_of(golden, *SCOPES[scope])["overdue"]
+    assert sum(n for n, _ in by_unit.values()) == shown["overdue"].sum() == total == {"all": 36, "unit:DH": 18}[scope]
+    assert list(shown["overdue"]) == sorted(shown["overdue"], reverse=True)
+    owners = pack.overdue_by_owner
+    keys = [None if o is None else o.strip().lower() for o in owners["owner"]]
+    assert dict(zip(keys, zip(owners["overdue"], owners["oldest_days_overdue"]))) == by_owner
+    assert [round(s, 6) for s in owners["share"]] == [round(n / total, 6) for n in owners["overdue"]]
+    # the tables as read: the total row is the contract's overdue count, the "other" row keeps the sum
+    table = report.overdue_unit_table(pack, limit=3)
+    assert list(table.iloc[-1]) == ["Total", str(total), str(max(d for _, d in by_unit.values())), "100.0%"]
+    assert sum(int(n) for n in table.iloc[:-1, 1]) == total
+
+
+@pytest.fixture
+def reviewed_store(store_from_rows):
+    """Findings and actions seen at three as-of dates: 2025-12-31 and 2026-03-31 (two whole-organisation
+    reviews) and 2026-06-30 (the pack); criteria kept apart by unit, so only H is a repeat (of B)."""
+    con = store_from_rows(
+        [
+            nc("F", "DS", "2025-03-10", "2025-04-10", "2025-04-05", criterion="3.1"),  # closed on time in Apr 2025
+            nc("A", "DH-01", "2025-10-01", "2025-11-30", "2026-02-15", criterion="1.1"),  # closed late, 137 days
+            nc("B", "DS", "2025-11-15", "2026-01-15", criterion="2.1"),  # open, overdue from 2026-01-15
+            nc("E", "DS", "2025-12-20", "2026-12-31", criterion="1.1"),  # open, never overdue here
+            nc("G", "DH-01-1", "2026-01-05", "2026-02-05", criterion="2.1"),  # open, overdue, no action
+            nc("C", "DH-02", "2026-02-01", "2026-03-01", "2026-05-10", criterion="3.1"),  # closed late, 98 days
+            nc("D", "HQ", "2026-04-20", "2026-06-01", criterion="1.1"),  # open, overdue by 2026-06-30
+            nc("H", "DS", "2026-05-05", "2026-07-31", criterion="2.1"),  # a repeat of B, not yet due
+        ],
+        [
+            action("a1", "B", "2026-02-01") | {"owner": "Wang Ming"},  # open, overdue from 2026-02-01
+            action("a2", "C", "2026-02-20", "2026-04-01") | {"owner": " wang ming"},  # the same owner, done late
+            action("a3", "D", "2026-05-15") | {"owner": "李華"},  # open, overdue by 2026-06-30
+        ],
+    )
+    for as_of, held_on, title, unit in [(date(2025, 12, 31), date(2026, 1, 8), "Q4", None),
+                                        (date(2026, 3, 31), date(2026, 4, 2), "Q1", None),
+                                        (date(2026, 5, 31), date(2026, 6, 3), "DH only", "DH"),  # another scope
+                                        (date(2026, 6, 30), date(2026, 7, 2), "Q2", None)]:  # not before the pack
+        review.record(con, ADMIN, Filters.default(as_of, unit=unit), held_on=held_on, title=title, attendees=["chair"])
+    return con
+
+
+def test_the_trend_gives_the_contract_at_each_earlier_reviews_date_over_its_period(backend, reviewed_store):
+    pack = report.gather(reviewed_store, Filters.default(date.fromisoformat(AS_OF)), "en")
+    # by hand; each review's period is the 12 months ending on its as-of date
+    # 2025-12-31: open A B E; overdue A; opened F A B E; closed F (on time); Kaplan–Meier: F closes at 26 days
+    #   with 3 at risk (E left at 11), S = 2/3, never 1/2; no action due yet
+    # 2026-03-31: open B C E G; overdue B C G; opened A B C E G; closed F (2025-04-05) and A (late): 1 of 2
+    #   on time; A closes at 137 days, last at risk: 137; overdue actions a1, a2 (done after)
+    # 2026-06-30: open B E G D H; overdue B G D; opened A B C D E G H; closed A C, both late; C at 98 days
+    #   (5 at risk) and A at 137 (4): S = 4/5 · 3/4 = 3/5, never 1/2; H repeats B: 1 / 7; overdue a1, a3
+    expected = [
+        ("Q4", date(2025, 12, 31), 3, 1, 4, 1, 1.0, None, 0.0, 0),
+        ("Q1", date(2026, 3, 31), 4, 3, 5, 2, 0.5, 137.0, 0.0, 2),
+        (None, date(2026, 6, 30), 5, 3, 7, 2, 0.0, None, 0.1429, 2),
+    ]
+    rows = pack.trend.astype(object).where(pack.trend.notna(), None)
+    assert [tuple(r) for r in rows[["title", "as_of", *report.TREND_KEYS]].itertuples(index=False)] == expected
+    assert rows.iloc[-1][list(report.TREND_KEYS)].to_dict() == {k: pack.now[k] for k in report.TREND_KEYS}
+    table = report.trend_table(pack)
+    assert list(table.columns) == ["Measure", "2025-12-31", "2026-03-31", "2026-06-30"]
+    assert list(table.iloc[0]) == ["Review", "Q4", "Q1", "This pack"]
+    assert list(table.iloc[5]) == ["On-time closure rate", "100.0%", "50.0%", "0.0%"]
+    assert list(table.iloc[6]) == ["Median days to close", "—", "137", "—"]
+
+
+def test_a_pack_before_any_review_has_only_its_own_column(backend, reviewed_store):
+    pack = report.gather(reviewed_store, Filters.default(date(2025, 12, 31)), "en")
+    assert list(pack.trend["as_of"]) == [date(2025, 12, 31)]
+    assert report.trend_chart(pack) is None
+
+
+@pytest.mark.parametrize("as_of,by_unit,by_owner", [
+    # B 166 days overdue (DS), G 145 (DH-01-1, no action), D 29 (HQ, 李華's a3)
+    ("2026-06-30", [("DS", 1, 166), ("DH-01-1", 1, 145), ("HQ", 1, 29)],
+     [("Wang Ming", 1, 166), ("李華", 1, 29), (None, 1, 145)]),
+    # B 75 days (a1), C 30 (a2, done the day after: still open), G 54: "Wang Ming" and " wang ming" are one owner
+    ("2026-03-31", [("DS", 1, 75), ("DH-01-1", 1, 54), ("DH-02", 1, 30)], [("Wang Ming", 2, 75), (None, 1, 54)]),
+])
+def test_overdue_is_summed_by_unit_and_by_owner_as_owner_key_matches_names(backend, reviewed_store, as_of, by_unit,
+                                                                          by_owner):
+    f = Filters.default(date.fromisoformat(as_of))
+    units, owners = report.overdue_summaries(reviewed_store, f, None, {})
+    assert [tuple(r) for r in units[["unit", "overdue", "oldest_days_overdue"]].itertuples(index=False)] == by_unit
+    owners = owners.astype(object).where(owners.notna(), None)
+    assert [tuple(r) for r in owners[["owner", "overdue", "oldest_days_overdue"]].itertuples(index=False)] == by_owner
+    assert units["overdue"].sum() == metrics.contract(reviewed_store, f)["overdue"] == 3
+
+
+def test_pdf_chart_pages_fill_each_page_with_charts_drawn_taller():
+    """Four charts of one app page, 360 px tall at 1000 px (64.8 mm at the A4 text width of 180 mm). A chart
+    page holds 297 − 12 − 7 − 16 − 3 = 259 mm; the app page's heading takes 10 mm, each chart 12 mm for its
+    title and gap. Three fit on a page (240.4 mm), four do not: two pages, split 2 + 2 (the fullest emptiest
+    page: 129.6 / 225 and 129.6 / 235, against 64.8 / 237 for 1 + 3 or 3 + 1), each chart then drawn to fill:
+    (259 − 10 − 24) / 2 = 112.5 mm on the first page, (259 − 24) / 2 = 117.5 mm on the second."""
+    import plotly.graph_objects as go
+
+    charts = [report.Chart("page_overview", f"c{i}", go.Figure(layout={"height": 360})) for i in range(4)]
+    pages = report.pdf_chart_pages(charts)
+    assert [[(i, round(h, 6)) for i, h in page] for page in pages] == [[(0, 112.5), (1, 112.5)], [(2, 117.5), (3, 117.5)]]
