@@ -223,24 +223,44 @@ def test_the_pptx_has_a_slide_per_chart_with_east_asian_fonts_named(golden):
     deck = Presentation(io.BytesIO(built))
     slides = list(deck.slides)
     pictures = [s for s in slides if any(shape.shape_type == 13 for shape in s.shapes)]
-    assert len(slides) == 2 + len(charts)
-    assert len(pictures) == sum(c.figure is not None for c in charts) >= 10
-    titles = [s.shapes[0].text_frame.paragraphs[0].text for s in slides[2:]]
-    assert titles == [i18n.translate("zh", c.title) for c in charts]
-    run = slides[2].shapes[0].text_frame.paragraphs[0].runs[0]._r
+    # the cover, the key figures, the trend's table and chart (the golden store has a review before), the
+    # overdue summary, then the charts
+    before_charts = 5
+    assert len(slides) == before_charts + len(charts)
+    assert len(pictures) == 1 + sum(c.figure is not None for c in charts) >= 11
+    titles = [s.shapes[0].text_frame.paragraphs[0].text for s in slides]
+    assert titles[2:before_charts] == [i18n.translate("zh", key, n=36) for key in
+                                       ("pack_trend", "pack_trend_chart", "pack_overdue_summary")]
+    assert titles[before_charts:] == [i18n.translate("zh", c.title) for c in charts]
+    # every chart fills the free area under its title, 12.33 × 5.6 inches (a wide one left 1.2 in empty)
+    area = [(shape.left, shape.top, shape.width, shape.height) for s in pictures for shape in s.shapes
+            if shape.shape_type == 13]
+    inch = 914400
+    assert {(round(left / inch, 2), round(top / inch, 2), round(w / inch, 2), round(h / inch, 2))
+            for left, top, w, h in area} == {(0.5, 1.6, 12.33, 5.6)}
+    run = slides[before_charts].shapes[0].text_frame.paragraphs[0].runs[0]._r
     assert run.find(f"{qn('a:rPr')}/{qn('a:ea')}").get("typeface") == report.FONT_NAME
     assert steps[0] == 0.0 and steps[-1] == 1.0 and steps == sorted(steps)
 
 
-def test_the_xlsx_appendix_has_every_list_and_no_live_formula(golden, tmp_path):
+def test_the_xlsx_appendix_has_every_list_and_no_live_formula(golden, golden_dir, tmp_path):
     out = tmp_path / "pack.xlsx"
     done = closeloop("report", "--db", golden, "--as-of", AS_OF, "--out", out, "--lang", "en")
     assert done.returncode == 0, done.stderr
     book = load_workbook(out)
     t = i18n.translator("en")
     assert book.sheetnames == [t("pack_kpis"), t("pack_since_review"), *(t(f"change_{c}") for c in review.CHANGES),
-                               t("pack_decisions_sheet"), t("pack_overdue_sheet"), t("pack_open_sheet")]
+                               t("pack_decisions_sheet"), t("pack_trend_sheet"), t("pack_by_unit_sheet"),
+                               t("pack_by_owner_sheet"), t("pack_overdue_sheet"), t("pack_open_sheet")]
     assert book[t("pack_overdue_sheet")].max_row - 1 == 36  # SHOWN: expected.json's 35, and the review's finding
+    by_unit = [[c.value for c in row] for row in book[t("pack_by_unit_sheet")].iter_rows(min_row=2)]
+    assert by_unit[-1][:2] == ["Total", "36"] and sum(int(n) for _, n, _, _ in by_unit[:-1]) == 36
+    # open at the Q1 review's 2026-03-31, counted in nonconformities.csv (found by then, not closed by then): 39
+    open_then = sum(date.fromisoformat(r["found_on"]) <= date(2026, 3, 31)
+                    and not (r["closed_on"] and date.fromisoformat(r["closed_on"]) <= date(2026, 3, 31))
+                    for r in csv.DictReader(open(golden_dir / "nonconformities.csv", encoding="utf-8")))
+    assert [[c.value for c in row] for row in book[t("pack_trend_sheet")].iter_rows(max_row=3)] == [
+        ["Measure", "2026-03-31", "2026-06-30"], ["Review", "Q1", "This pack"], ["Open", str(open_then), "42"]]
     assert book[t("pack_open_sheet")].max_row - 1 == 42
     cells = [c for ws in book for row in ws.iter_rows() for c in row]
     assert [c.coordinate for c in cells if c.data_type == "f"] == []
@@ -431,3 +451,22 @@ def test_pdf_chart_pages_fill_each_page_with_charts_drawn_taller():
     charts = [report.Chart("page_overview", f"c{i}", go.Figure(layout={"height": 360})) for i in range(4)]
     pages = report.pdf_chart_pages(charts)
     assert [[(i, round(h, 6)) for i, h in page] for page in pages] == [[(0, 112.5), (1, 112.5)], [(2, 117.5), (3, 117.5)]]
+
+
+@pytest.mark.slow
+def test_the_pdf_sums_overdue_up_in_its_body_and_lists_it_in_the_appendix(pdf, golden_dir):
+    pages = pdf_text(pdf("en", "all")).split("\f")[:-1]
+    t = i18n.translator("en")
+    summary = next(i for i, page in enumerate(pages) if t("pack_overdue_summary", n="36") in page)
+    appendix = next(i for i, page in enumerate(pages) if t("pack_appendix_overdue", n="36") in page)
+    assert summary < appendix == len(pages) - 1  # 36 rows: one page, the last
+    by_unit_text = pages[summary].split(t("pack_overdue_by_unit"))[1].split(t("pack_overdue_by_owner"))[0]
+    rows = [re.split(r"\s{2,}", line.strip()) for line in by_unit_text.splitlines()]
+    counts = [(cells[0], int(cells[1])) for cells in rows if len(cells) == 4 and cells[1].isdigit()]
+    by_unit, _ = overdue_by_hand(golden_dir, date.fromisoformat(AS_OF))
+    assert counts[-1] == ("Total", 36) and sum(n for _, n in counts[:-1]) == 36
+    assert sorted(n for _, n in counts[:-1]) == sorted(n for n, _ in by_unit.values())
+    with open(golden_dir / "nonconformities.csv", encoding="utf-8", newline="") as f:
+        refs = {r["ref"] for r in csv.DictReader(f)}
+    listed = {ref for ref in refs if re.search(rf"\b{ref}\b", pages[appendix])}
+    assert len(listed) == 35 and not any(re.search(rf"\b{ref}\b", page) for ref in refs for page in pages[:appendix])
