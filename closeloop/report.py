@@ -366,17 +366,25 @@ def pdf(pack: Pack, images: list[bytes | None]) -> bytes:
         table(rows, (2.4, *[1] * (len(rows.columns) - 1)), size=8, align=("LEFT", *["RIGHT"] * (len(rows.columns) - 1)))
         _chart(doc, t("pack_trend_chart"), pack.trend_image, t("no_data"), wrap)
 
-    # Overdue summed up by unit and by owner; the list itself is the appendix
-    doc.add_page()
+    # Overdue summed up by unit and by owner, under the trend where a table's start fits; the list itself is
+    # the appendix
+    if doc.h - doc.b_margin - doc.get_y() < SUMMARY_START:
+        doc.add_page()
+    else:
+        doc.ln(4)
     heading(t("pack_overdue_summary", n=f"{pack.now['overdue']:,}"))
     if pack.overdue_by_unit.empty:
         paragraph(t("no_data"))
     else:
         summary_widths, summary_align = (3, 1, 1.3, 1), ("LEFT", "RIGHT", "RIGHT", "RIGHT")
-        heading(t("pack_overdue_by_unit"), 12)
-        table(overdue_unit_table(pack, SUMMARY_ROWS), summary_widths, size=9, align=summary_align)
-        heading(t("pack_overdue_by_owner"), 12)
-        table(overdue_owner_table(pack, SUMMARY_ROWS), summary_widths, size=9, align=summary_align)
+        for name, rows in (("pack_overdue_by_unit", overdue_unit_table(pack, SUMMARY_ROWS)),
+                           ("pack_overdue_by_owner", overdue_owner_table(pack, SUMMARY_ROWS))):
+            # a heading stays with its table: a table that fits a page starts on a new one when it would break
+            needed = min(SUMMARY_HEADING + SUMMARY_ROW * (len(rows) + 1), SUMMARY_START)
+            if doc.h - doc.b_margin - doc.get_y() < needed:
+                doc.add_page()
+            heading(t(name), 12)
+            table(rows, summary_widths, size=9, align=summary_align)
         paragraph(t("pack_owner_note"), 9)
         paragraph(t("pack_overdue_in_appendix"), 9)
 
@@ -572,6 +580,8 @@ def xlsx(pack: Pack) -> bytes:
 TREND_REVIEWS = 6
 SUMMARY_ROWS = 25  # rows of a summary table in the PDF's body; the rest are summed up in one "other" row
 SLIDE_ROWS = 9  # the same on a slide
+SUMMARY_START = 70  # mm: the overdue summary's heading, its first table's heading and a few rows
+SUMMARY_HEADING, SUMMARY_ROW = 10, 6  # mm: a 12 pt heading, a row of a 9 pt table (5 mm, and a little to spare)
 TREND_KEYS = tuple(key for key, _, _ in kpis.KPIS)
 KPI_KINDS = {key: kind for key, kind, _ in kpis.KPIS}
 

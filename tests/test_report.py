@@ -470,3 +470,15 @@ def test_the_pdf_sums_overdue_up_in_its_body_and_lists_it_in_the_appendix(pdf, g
         refs = {r["ref"] for r in csv.DictReader(f)}
     listed = {ref for ref in refs if re.search(rf"\b{ref}\b", pages[appendix])}
     assert len(listed) == 35 and not any(re.search(rf"\b{ref}\b", page) for ref in refs for page in pages[:appendix])
+
+
+def test_the_trend_chart_has_a_line_per_count_across_the_dates():
+    import pandas as pd
+
+    rows = pd.DataFrame({"as_of": [date(2025, 12, 31), date(2026, 3, 31)], "open": [3, 4], "overdue": [1, 3],
+                         "actions_overdue": [0, 2]})
+    figure = report.charts.review_trend(rows, i18n.translator("en"))
+    assert [(s.name, list(s.x), list(s.y), list(s.text)) for s in figure.data] == [
+        ("Open", ["2025-12-31", "2026-03-31"], [3, 4], [3, 4]),
+        ("Overdue", ["2025-12-31", "2026-03-31"], [1, 3], [1, 3]),
+        ("Open actions overdue", ["2025-12-31", "2026-03-31"], [0, 2], [0, 2])]
