@@ -9,6 +9,7 @@ import shutil
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -596,6 +597,7 @@ PDF_CHART_EXTRA = 12
 PDF_SPARE = 3
 PDF_WIDTH = PDF_PAGE[0] - PDF_MARGINS[0] - PDF_MARGINS[2]
 PDF_ROOM = PDF_PAGE[1] - PDF_MARGINS[1] - PDF_HEADER - PDF_BOTTOM - PDF_SPARE
+PDF_NO_DATA = 6  # mm: the line that says a chart has no data
 MAX_STRETCH = 2.0  # a chart drawn taller to fill its page: at most twice its own height
 
 # A chart's slide: the free area under the title, in inches; its picture is drawn to this shape.
@@ -690,19 +692,22 @@ def pdf_chart_pages(charts_: list[Chart]) -> list[list[tuple[int, float]]]:
     the height it is drawn at (mm). The charts go on as few pages as hold them at their own heights, split
     where the emptiest page is fullest, and each page's charts are then drawn taller to fill it
     (up to MAX_STRETCH). An app page's heading goes above its first chart."""
+    # a chart with no data is a line of text, drawn as it is
     heights = [min(natural_height(c) * PDF_WIDTH / IMAGE_WIDTH, PDF_ROOM - PDF_HEADING - PDF_CHART_EXTRA)
-               for c in charts_]
+               if c.figure is not None else PDF_NO_DATA for c in charts_]
+    drawn_as_is = [c.figure is None for c in charts_]
     extra = [PDF_CHART_EXTRA + (PDF_HEADING if i == 0 or c.page != charts_[i - 1].page else 0)
              for i, c in enumerate(charts_)]
 
+    def room_and_drawn(group: range) -> tuple[float, float]:
+        """The room a page of these charts leaves to the pictures, and what they take at their own heights."""
+        fixed = sum(extra[i] + (heights[i] if drawn_as_is[i] else 0) for i in group)
+        return PDF_ROOM - fixed, sum(heights[i] for i in group if not drawn_as_is[i])
+
     def fill(group: range) -> float | None:
         """How full a page of these charts is at their own heights; None when they do not fit."""
-        used = sum(heights[i] + extra[i] for i in group)
-        drawn = sum(heights[i] for i in group)
-        room = PDF_ROOM - sum(extra[i] for i in group)
-        return None if used > PDF_ROOM else (drawn / room if room > 0 else 1.0)
-
-    from functools import cache
+        room, drawn = room_and_drawn(group)
+        return None if drawn > room else (drawn / room if room > 0 else 1.0)
 
     @cache
     def best(start: int, pages: int) -> tuple[float, tuple[int, ...]] | None:
@@ -727,10 +732,9 @@ def pdf_chart_pages(charts_: list[Chart]) -> list[list[tuple[int, float]]]:
     out, start = [], 0
     for end in split[1]:
         group = range(start, end)
-        drawn = sum(heights[i] for i in group)
-        room = PDF_ROOM - sum(extra[i] for i in group)
+        room, drawn = room_and_drawn(group)
         stretch = min(MAX_STRETCH, room / drawn) if drawn else 1.0
-        out.append([(i, heights[i] * stretch) for i in group])
+        out.append([(i, heights[i] if drawn_as_is[i] else heights[i] * stretch) for i in group])
         start = end
     return out
 
@@ -753,9 +757,9 @@ def chart_sizes(pack: Pack, kind: str, trend: Chart | None) -> list[tuple[int, i
 
 
 def _slide_table(slide, rows: pd.DataFrame, left, top, width, height, lang: str) -> None:
-    """A table of text on a slide, its first column wider: the labels."""
+    """A table of text on a slide, its first column wider (the labels: half of a four-column table)."""
     shape = slide.shapes.add_table(len(rows) + 1, len(rows.columns), left, top, width, height)
-    first = width * 2 // (len(rows.columns) + 1)
+    first = width * 3 // (len(rows.columns) + 2)
     shape.table.columns[0].width = first
     for j in range(1, len(rows.columns)):
         shape.table.columns[j].width = (width - first) // (len(rows.columns) - 1)

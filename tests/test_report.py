@@ -451,6 +451,10 @@ def test_pdf_chart_pages_fill_each_page_with_charts_drawn_taller():
     charts = [report.Chart("page_overview", f"c{i}", go.Figure(layout={"height": 360})) for i in range(4)]
     pages = report.pdf_chart_pages(charts)
     assert [[(i, round(h, 6)) for i, h in page] for page in pages] == [[(0, 112.5), (1, 112.5)], [(2, 117.5), (3, 117.5)]]
+    # a chart with no data is its title and a 6 mm line: two charts around it share 259 − 10 − 36 − 6 = 207 mm
+    charts[1] = report.Chart("page_overview", "c1", None)
+    pages = report.pdf_chart_pages(charts[:3])
+    assert [[(i, round(h, 6)) for i, h in page] for page in pages] == [[(0, 103.5), (1, 6), (2, 103.5)]]
 
 
 @pytest.mark.slow
