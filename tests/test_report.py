@@ -261,6 +261,11 @@ def test_the_xlsx_appendix_has_every_list_and_no_live_formula(golden, golden_dir
                     for r in csv.DictReader(open(golden_dir / "nonconformities.csv", encoding="utf-8")))
     assert [[c.value for c in row] for row in book[t("pack_trend_sheet")].iter_rows(max_row=3)] == [
         ["Measure", "2026-03-31", "2026-06-30"], ["Review", "Q1", "This pack"], ["Open", str(open_then), "42"]]
+    # each column is what `metrics` prints for that as-of date and the 12 months ending on it
+    then, now = metrics_of(golden, "--as-of", "2026-03-31", "--from", "2025-04-01", "--to", "2026-03-31"), metrics_of(golden)
+    shown = lambda key, v: "—" if v is None else f"{v:.1%}" if key.endswith("rate") else f"{v:.0f}"  # noqa: E731
+    trend = {row[0].value: [c.value for c in row[1:]] for row in book[t("pack_trend_sheet")].iter_rows(min_row=3)}
+    assert trend == {t(f"kpi_{key}"): [shown(key, then[key]), shown(key, now[key])] for key in report.TREND_KEYS}
     assert book[t("pack_open_sheet")].max_row - 1 == 42
     cells = [c for ws in book for row in ws.iter_rows() for c in row]
     assert [c.coordinate for c in cells if c.data_type == "f"] == []
