@@ -356,7 +356,7 @@ def pdf(pack: Pack, images: list[bytes | None]) -> bytes:
             shown = pack.decisions[["ref", "description", "owner", "due_on", "status", "done_on", "days_overdue"]]
             table(tables.readable(shown, t, "action_status_"), (1.3, 3, 1.1, 1.1, 1, 1.1, 0.9), size=8)
 
-    # The trend across reviews on a page of its own: its table and chart read together
+    # The trend across reviews starts a page: its table and chart read together
     doc.add_page()
     heading(t("pack_trend"))
     if len(pack.trend) < 2:
