@@ -347,3 +347,19 @@ def _svg_text(value):
 def as_text(rows: pd.DataFrame, label: str) -> pd.DataFrame:
     """`rows` with its `label` column of stored names made safe to show in a figure."""
     return rows.assign(**{label: rows[label].map(_svg_text)}) if len(rows) else rows
+
+
+def review_trend(rows: pd.DataFrame, t) -> go.Figure:
+    """The counts a meeting follows (open, overdue, overdue actions) at each review's as-of date, then now:
+    one line each, every point labelled with its value."""
+    x = [str(d) for d in rows["as_of"]]
+    # overdue findings and overdue actions run close: one labels above its points, the other below
+    data = [
+        go.Scatter(name=t(f"kpi_{key}"), x=x, y=rows[key], mode="lines+markers+text", text=rows[key],
+                   textposition=where, line=dict(color=colour, width=2), cliponaxis=False)
+        for key, colour, where in (("open", OPENED, "top center"), ("overdue", BACKLOG, "top center"),
+                                   ("actions_overdue", OVERDUE, "bottom center"))
+    ]
+    values = [*rows["open"], *rows["overdue"], *rows["actions_overdue"]]
+    # no title on the count axis: the legend names each line, and a rotated Chinese title could not be read
+    return _figure(data, xaxis=dict(type="category", title=t("as_of")), yaxis=count_axis(values))

@@ -9,12 +9,13 @@ import shutil
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from closeloop import export, i18n, kpis, review, screens, store, tables, trail
+from closeloop import charts, export, i18n, kpis, metrics, review, screens, store, tables, trail
 from closeloop.filters import Filters, describe
 from closeloop.refusal import Refused
 
@@ -64,6 +65,10 @@ class Pack:
     changed: dict[str, pd.DataFrame] = field(default_factory=dict)
     decisions: pd.DataFrame | None = None
     trail_head: str | None = None  # the trail's head as the pack was built, for the minutes to keep
+    overdue_by_unit: pd.DataFrame | None = None  # the overdue findings summed up, their list in the appendix
+    overdue_by_owner: pd.DataFrame | None = None
+    trend: pd.DataFrame | None = None  # the key figures at the last reviews' as-of dates, then now
+    trend_image: bytes | None = None  # its chart as drawn, set by build
 
     def t(self, key: str, **values) -> str:
         return i18n.translate(self.lang, key, **values)
@@ -85,8 +90,12 @@ def build(con, f: Filters, lang: str, kind: str, scope: str | None = None, progr
     if kind == "xlsx":
         out = xlsx(pack)
     else:
-        images = draw(pack.charts, lambda n: progress(0.1 + 0.8 * n / len(pack.charts),
-                                                       t("pack_step_chart", n=n, total=len(pack.charts))))
+        trend = trend_chart(pack)
+        drawing = [*pack.charts, *([trend] if trend else [])]
+        drawn = draw(drawing, lambda n: progress(0.1 + 0.8 * n / len(drawing),
+                                                 t("pack_step_chart", n=n, total=len(drawing))),
+                     chart_sizes(pack, kind, trend))
+        images, pack.trend_image = drawn[:len(pack.charts)], (drawn[-1] if trend else None)
         progress(0.9, t("pack_step_write", kind=kind.upper()))
         out = pdf(pack, images) if kind == "pdf" else pptx(pack, images)
     progress(1.0, t("pack_done"))
@@ -134,6 +143,8 @@ def gather(con, f: Filters, lang: str, scope: str | None = None) -> Pack:
         last_review=review.last_before(con, f.unit, f.as_of, scope),
     )
     pack.trail_head = trail.head(con)
+    pack.overdue_by_unit, pack.overdue_by_owner = overdue_summaries(con, f, scope, names)
+    pack.trend = review_trend(con, f, scope, now)
     if pack.last_review:
         previous_as_of = pack.last_review.as_of
         pack.changes = review.changes(con, previous_as_of, f, scope)
@@ -190,8 +201,9 @@ def printable(figure: go.Figure) -> go.Figure:
     return out
 
 
-def draw(charts_: list[Chart], step=lambda n: None) -> list[bytes | None]:
-    """PNG bytes for each chart (None where it has no data), from one browser for all of them."""
+def draw(charts_: list[Chart], step=lambda n: None, sizes: list[tuple[int, int]] | None = None) -> list[bytes | None]:
+    """PNG bytes for each chart (None where it has no data), from one browser for all of them; `sizes`: the
+    pixels (width, height) to draw each in, else IMAGE_WIDTH wide at the chart's own height."""
     import kaleido
     from kaleido.errors import ChromeNotFoundError
 
@@ -202,19 +214,21 @@ def draw(charts_: list[Chart], step=lambda n: None) -> list[bytes | None]:
         async with kaleido.Kaleido(n=TABS, path=str(path), mathjax=False, timeout=120) as k:
             done = 0
 
-            async def one(chart: Chart) -> bytes | None:
+            async def one(chart: Chart, size: tuple[int, int] | None) -> bytes | None:
                 nonlocal done
                 if chart.figure is None:
                     image = None
                 else:
                     figure = printable(chart.figure)
-                    image = await k.calc_fig(figure, opts={"format": "png", "width": IMAGE_WIDTH,
-                                                           "height": figure.layout.height, "scale": 2})
+                    width, height = size or (IMAGE_WIDTH, figure.layout.height)
+                    figure.layout.height = height
+                    image = await k.calc_fig(figure, opts={"format": "png", "width": width,
+                                                           "height": height, "scale": 2})
                 done += 1
                 step(done)
                 return image
 
-            return list(await asyncio.gather(*(one(c) for c in charts_)))
+            return list(await asyncio.gather(*(one(c, s) for c, s in zip(charts_, sizes or [None] * len(charts_)))))
 
     try:
         return _run(render)
@@ -276,9 +290,9 @@ def pdf(pack: Pack, images: list[bytes | None]) -> bytes:
             self.cell(0, 5, t("pack_page", n=self.page_no(), total="{nb}"), align="C")
             self.set_text_color(0)
 
-    doc = Document(orientation="P", unit="mm", format="A4")
-    doc.set_auto_page_break(True, margin=16)
-    doc.set_margins(15, 12, 15)
+    doc = Document(orientation="P", unit="mm", format=PDF_PAGE)
+    doc.set_auto_page_break(True, margin=PDF_BOTTOM)
+    doc.set_margins(*PDF_MARGINS)
     for style, path in font_files().items():
         doc.add_font("cjk", style=style, fname=str(path), collection_font_number=face)
     doc.set_title(f"{t('pack_title')} · {pack.scope} · {pack.f.as_of}")
@@ -342,18 +356,51 @@ def pdf(pack: Pack, images: list[bytes | None]) -> bytes:
             shown = pack.decisions[["ref", "description", "owner", "due_on", "status", "done_on", "days_overdue"]]
             table(tables.readable(shown, t, "action_status_"), (1.3, 3, 1.1, 1.1, 1, 1.1, 0.9), size=8)
 
-    # The charts, page by page
-    page = None
-    for chart, image in zip(pack.charts, images):
-        if chart.page != page:
-            page = chart.page
-            doc.add_page()
-            heading(t(page), 16)
-        _chart(doc, t(chart.title), image, t("no_data"), wrap)
-
-    # The overdue list
+    # The trend across reviews starts a page: its table and chart read together
     doc.add_page()
-    heading(t("pack_overdue", n=f"{len(pack.overdue):,}"))
+    heading(t("pack_trend"))
+    if len(pack.trend) < 2:
+        paragraph(t("pack_trend_none", as_of=pack.f.as_of))
+    else:
+        paragraph(t("pack_trend_help"), 9)
+        rows = trend_table(pack)
+        table(rows, (2.4, *[1] * (len(rows.columns) - 1)), size=8, align=("LEFT", *["RIGHT"] * (len(rows.columns) - 1)))
+        _chart(doc, t("pack_trend_chart"), pack.trend_image, t("no_data"), wrap)
+
+    # Overdue summed up by unit and by owner, under the trend where a table's start fits; the list itself is
+    # the appendix
+    if doc.h - doc.b_margin - doc.get_y() < SUMMARY_START:
+        doc.add_page()
+    else:
+        doc.ln(4)
+    heading(t("pack_overdue_summary", n=f"{pack.now['overdue']:,}"))
+    if pack.overdue_by_unit.empty:
+        paragraph(t("no_data"))
+    else:
+        summary_widths, summary_align = (3, 1, 1.3, 1), ("LEFT", "RIGHT", "RIGHT", "RIGHT")
+        for name, rows in (("pack_overdue_by_unit", overdue_unit_table(pack, SUMMARY_ROWS)),
+                           ("pack_overdue_by_owner", overdue_owner_table(pack, SUMMARY_ROWS))):
+            # a heading stays with its table: a table that fits a page starts on a new one when it would break
+            needed = min(SUMMARY_HEADING + SUMMARY_ROW * (len(rows) + 1), SUMMARY_START)
+            if doc.h - doc.b_margin - doc.get_y() < needed:
+                doc.add_page()
+            heading(t(name), 12)
+            table(rows, summary_widths, size=9, align=summary_align)
+        paragraph(t("pack_owner_note"), 9)
+        paragraph(t("pack_overdue_in_appendix"), 9)
+
+    # The charts, laid out to fill their pages
+    for page_of_charts in pdf_chart_pages(pack.charts):
+        doc.add_page()
+        for i, _ in page_of_charts:
+            chart = pack.charts[i]
+            if i == 0 or chart.page != pack.charts[i - 1].page:
+                heading(t(chart.page), 16)
+            _chart(doc, t(chart.title), images[i], t("no_data"), wrap)
+
+    # The appendix: the overdue list
+    doc.add_page()
+    heading(t("pack_appendix_overdue", n=f"{len(pack.overdue):,}"))
     if pack.overdue.empty:
         paragraph(t("no_data"))
     else:
@@ -402,13 +449,13 @@ def _chart(doc, title: str, image: bytes | None, no_data: str, wrap) -> None:
 
 def pptx(pack: Pack, images: list[bytes | None]) -> bytes:
     from pptx import Presentation
-    from pptx.util import Emu, Inches, Pt
+    from pptx.util import Inches, Pt
 
     t = pack.t
     deck = Presentation()
-    deck.slide_width, deck.slide_height = Inches(13.333), Inches(7.5)
+    deck.slide_width, deck.slide_height = Inches(SLIDE[0]), Inches(SLIDE[1])
     blank = deck.slide_layouts[6]
-    margin = Inches(0.5)
+    margin = Inches(SLIDE_MARGIN)
     width = deck.slide_width - 2 * margin
 
     def text(slide, lines: list[tuple[str, int, bool]], top, height):
@@ -441,20 +488,37 @@ def pptx(pack: Pack, images: list[bytes | None]) -> bytes:
         for j, value in enumerate(values):
             _cell(shape.table.cell(i, j), str(value), pack.lang)
 
+    if len(pack.trend) > 1:
+        slide = deck.slides.add_slide(blank)
+        text(slide, [(t("pack_trend"), 28, True), (t("pack_trend_help"), 12, False)], Inches(0.3), Inches(1.2))
+        _slide_table(slide, trend_table(pack), margin, Inches(1.6), width, Inches(4.5), pack.lang)
+        if pack.trend_image:
+            _slide_picture(deck, deck.slides.add_slide(blank), pack.trend_image,
+                           [(t("pack_trend_chart"), 26, True), (t("pack_trend"), 14, False)], text)
+
+    summary = deck.slides.add_slide(blank)
+    text(summary, [(t("pack_overdue_summary", n=f"{pack.now['overdue']:,}"), 28, True),
+                   (f"{t('pack_owner_note')} {t('pack_overdue_in_xlsx')}", 11, False)], Inches(0.3), Inches(1.2))
+    if pack.overdue_by_unit.empty:
+        text(summary, [(t("no_data"), 18, False)], Inches(3), Inches(1))
+    else:
+        half = (width - Inches(0.3)) // 2
+        for n, (rows, name) in enumerate(((overdue_unit_table(pack, SLIDE_ROWS), "pack_overdue_by_unit"),
+                                         (overdue_owner_table(pack, SLIDE_ROWS), "pack_overdue_by_owner"))):
+            left = margin + n * (half + Inches(0.3))
+            box = summary.shapes.add_textbox(left, Inches(1.5), half, Inches(0.4))
+            _east_asian(box.text_frame.paragraphs[0].add_run(), Pt(16), True, pack.lang)
+            box.text_frame.paragraphs[0].runs[0].text = t(name)
+            _slide_table(summary, rows, left, Inches(2.0), half, Inches(0.4) * (len(rows) + 1), pack.lang)
+
     for chart, image in zip(pack.charts, images):
         slide = deck.slides.add_slide(blank)
-        text(slide, [(t(chart.title), 26, True), (t(chart.page), 14, False)], Inches(0.3), Inches(1.1))
+        title = [(t(chart.title), 26, True), (t(chart.page), 14, False)]
         if image is None:
+            text(slide, title, Inches(0.3), Inches(1.1))
             text(slide, [(t("no_data"), 18, False)], Inches(3), Inches(1))
             continue
-        from PIL import Image
-
-        with Image.open(io.BytesIO(image)) as img:
-            ratio = img.height / img.width
-        room = deck.slide_height - Inches(1.6) - Inches(0.3)
-        pic_width = min(width, int(room / ratio))
-        left = (deck.slide_width - pic_width) // 2
-        slide.shapes.add_picture(io.BytesIO(image), Emu(left), Inches(1.6), width=Emu(pic_width))
+        _slide_picture(deck, slide, image, title, text)
     out = io.BytesIO()
     deck.save(out)
     return out.getvalue()
@@ -501,6 +565,220 @@ def xlsx(pack: Pack) -> bytes:
         for change in review.CHANGES:
             sheets[t(f"change_{change}")] = tables.readable(pack.changed[change], t)
         sheets[t("pack_decisions_sheet")] = tables.readable(pack.decisions, t, "action_status_")
+    if len(pack.trend) > 1:
+        sheets[t("pack_trend_sheet")] = trend_table(pack)
+    sheets[t("pack_by_unit_sheet")] = overdue_unit_table(pack)
+    sheets[t("pack_by_owner_sheet")] = overdue_owner_table(pack)
     sheets[t("pack_overdue_sheet")] = tables.readable(pack.overdue, t)
     sheets[t("pack_open_sheet")] = tables.readable(pack.open_items, t)
     return export.xlsx_book(sheets)
+
+
+# ---------------------------------------------------------------------------------------------
+# pack16: overdue summed up by unit and by owner (the list goes to the appendix), the key figures across
+# the last reviews, and charts drawn to the shape of the room they are given (no empty space under them)
+
+TREND_REVIEWS = 6
+SUMMARY_ROWS = 25  # rows of a summary table in the PDF's body; the rest are summed up in one "other" row
+SLIDE_ROWS = 9  # the same on a slide
+SUMMARY_START = 70  # mm: the overdue summary's heading, its first table's heading and a few rows
+SUMMARY_HEADING, SUMMARY_ROW = 10, 6  # mm: a 12 pt heading, a row of a 9 pt table (5 mm, and a little to spare)
+TREND_KEYS = tuple(key for key, _, _ in kpis.KPIS)
+KPI_KINDS = {key: kind for key, kind, _ in kpis.KPIS}
+
+# The PDF's A4 page in mm, and what takes room on a page of charts: the running header, a page's heading
+# (16 pt), a chart's title above and its gap below (_chart keeps 12 mm for them), a little to spare.
+PDF_PAGE = (210, 297)
+PDF_MARGINS = (15, 12, 15)  # left, top, right
+PDF_BOTTOM = 16
+PDF_HEADER = 7
+PDF_HEADING = 10
+PDF_CHART_EXTRA = 12
+PDF_SPARE = 3
+PDF_WIDTH = PDF_PAGE[0] - PDF_MARGINS[0] - PDF_MARGINS[2]
+PDF_ROOM = PDF_PAGE[1] - PDF_MARGINS[1] - PDF_HEADER - PDF_BOTTOM - PDF_SPARE
+PDF_NO_DATA = 6  # mm: the line that says a chart has no data
+MAX_STRETCH = 2.0  # a chart drawn taller to fill its page: at most twice its own height
+
+# A chart's slide: the free area under the title, in inches; its picture is drawn to this shape.
+SLIDE = (13.333, 7.5)
+SLIDE_MARGIN = 0.5
+SLIDE_TOP = 1.6
+SLIDE_BOTTOM = 0.3
+SLIDE_AREA = (SLIDE[0] - 2 * SLIDE_MARGIN, SLIDE[1] - SLIDE_TOP - SLIDE_BOTTOM)
+
+
+def overdue_summaries(con, f: Filters, scope: str | None, names: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The findings overdue at f.as_of by their unit and by the owners of their open actions."""
+    params = f.params(scope)
+    by_unit = tables.named(store.run(con, "overdue_summary_by_unit", params), names)
+    return by_unit, store.run(con, "overdue_summary_by_owner", params)
+
+
+def review_trend(con, f: Filters, scope: str | None, now: dict) -> pd.DataFrame:
+    """One row per as-of date, oldest first: each of the last TREND_REVIEWS reviews of this subtree before
+    f.as_of, then the pack's own. Each review's figures are the contract's at its as-of date over the period
+    it looked at, through the pack's other filters: one series counts the same things at every point."""
+    reviews = store.run(con, "reviews_before", f.params(scope) | {"limit": TREND_REVIEWS}).iloc[::-1]
+    rows = []
+    for r in reviews.itertuples(index=False):
+        at = f.replace(as_of=_date(r.as_of), since=_date(r.since), until=_date(r.until))
+        rows.append({"title": r.title, "held_on": _date(r.held_on), "as_of": at.as_of}
+                    | {key: metrics.contract(con, at, scope)[key] for key in TREND_KEYS})
+    rows.append({"title": None, "held_on": None, "as_of": f.as_of} | {key: now[key] for key in TREND_KEYS})
+    return pd.DataFrame(rows, columns=["title", "held_on", "as_of", *TREND_KEYS])
+
+
+def _date(value):
+    return value.date() if hasattr(value, "date") else value
+
+
+def _summary(pack: Pack, rows: pd.DataFrame, name: str, label: str, other: str, limit: int | None) -> pd.DataFrame:
+    """A summary as the reader sees it: the first rows, the rest as one, and the total of the overdue findings
+    (for owners not the column's sum: a finding with two owners is in two rows)."""
+    t = pack.t
+    total = int(pack.now["overdue"])
+    cut = rows if limit is None or len(rows) <= limit else rows.head(limit - 1)
+    lines = [(v, int(n), int(oldest), share) for v, n, oldest, share
+             in cut[[name, "overdue", "oldest_days_overdue", "share"]].itertuples(index=False)]
+    if len(cut) < len(rows):
+        rest = rows.iloc[len(cut):]
+        lines.append((t(other, n=f"{len(rest):,}"), int(rest["overdue"].sum()),
+                      int(rest["oldest_days_overdue"].max()), float(rest["overdue"].sum()) / total))
+    if len(rows):
+        lines.append((t("pack_total"), total, int(rows["oldest_days_overdue"].max()), 1.0))
+    return pd.DataFrame(
+        [(t("pack_no_owner") if _missing(v) else v, f"{n:,}", f"{oldest:,}", f"{share:.1%}")
+         for v, n, oldest, share in lines],
+        columns=[t(label), t("kpi_overdue"), t("col_oldest_days_overdue"), t("col_share")])
+
+
+def overdue_unit_table(pack: Pack, limit: int | None = None) -> pd.DataFrame:
+    return _summary(pack, pack.overdue_by_unit, "unit_name", "col_unit_name", "pack_other_units", limit)
+
+
+def overdue_owner_table(pack: Pack, limit: int | None = None) -> pd.DataFrame:
+    return _summary(pack, pack.overdue_by_owner, "owner", "col_owner", "pack_other_owners", limit)
+
+
+def trend_table(pack: Pack) -> pd.DataFrame:
+    """One row per key figure, one column per as-of date (the reviews', then this pack's)."""
+    t = pack.t
+    trend = pack.trend
+    columns, seen = [], set()
+    for day, title in zip(trend["as_of"], trend["title"]):
+        name = str(day) if str(day) not in seen else f"{day} ({title})"
+        seen.add(name)
+        columns.append(name)
+    rows = [(t("pack_trend_review"), *(t("pack_trend_this") if _missing(title) else title for title in trend["title"]))]
+    rows += [(t(f"kpi_{key}"), *(kpis.value_text(v, KPI_KINDS[key], t) for v in trend[key])) for key in TREND_KEYS]
+    return pd.DataFrame(rows, columns=[t("col_kpi"), *columns])
+
+
+def trend_chart(pack: Pack) -> Chart | None:
+    """The trend's chart, once there is a review to compare with."""
+    if pack.trend is None or len(pack.trend) < 2:
+        return None
+    return Chart("pack_trend", "pack_trend_chart", charts.review_trend(pack.trend, pack.t))
+
+
+def natural_height(chart: Chart) -> int:
+    """A chart's height in pixels at IMAGE_WIDTH, as printable() gives it."""
+    return int(printable(chart.figure).layout.height) if chart.figure is not None else 0
+
+
+def pdf_chart_pages(charts_: list[Chart]) -> list[list[tuple[int, float]]]:
+    """The charts laid out on A4 pages in their order, each page filled: per page, each chart's index and
+    the height it is drawn at (mm). The charts go on as few pages as hold them at their own heights, split
+    where the emptiest page is fullest, and each page's charts are then drawn taller to fill it
+    (up to MAX_STRETCH). An app page's heading goes above its first chart."""
+    # a chart with no data is a line of text, drawn as it is
+    heights = [min(natural_height(c) * PDF_WIDTH / IMAGE_WIDTH, PDF_ROOM - PDF_HEADING - PDF_CHART_EXTRA)
+               if c.figure is not None else PDF_NO_DATA for c in charts_]
+    drawn_as_is = [c.figure is None for c in charts_]
+    extra = [PDF_CHART_EXTRA + (PDF_HEADING if i == 0 or c.page != charts_[i - 1].page else 0)
+             for i, c in enumerate(charts_)]
+
+    def room_and_drawn(group: range) -> tuple[float, float]:
+        """The room a page of these charts leaves to the pictures, and what they take at their own heights."""
+        fixed = sum(extra[i] + (heights[i] if drawn_as_is[i] else 0) for i in group)
+        return PDF_ROOM - fixed, sum(heights[i] for i in group if not drawn_as_is[i])
+
+    def fill(group: range) -> float | None:
+        """How full a page of these charts is at their own heights; None when they do not fit."""
+        room, drawn = room_and_drawn(group)
+        return None if drawn > room else (drawn / room if room > 0 else 1.0)
+
+    @cache
+    def best(start: int, pages: int) -> tuple[float, tuple[int, ...]] | None:
+        """The split of charts[start:] into `pages` pages whose emptiest page is fullest: (that fill, page ends)."""
+        if pages == 1:
+            full = fill(range(start, len(charts_)))
+            return None if full is None else (full, (len(charts_),))
+        found = None
+        for end in range(start + 1, len(charts_) - pages + 2):
+            here = fill(range(start, end))
+            rest = best(end, pages - 1)
+            if here is None or rest is None:
+                continue
+            option = (min(here, rest[0]), (end, *rest[1]))
+            if found is None or option[0] > found[0]:
+                found = option
+        return found
+
+    if not charts_:
+        return []
+    split = next(best(0, k) for k in range(1, len(charts_) + 1) if best(0, k) is not None)
+    out, start = [], 0
+    for end in split[1]:
+        group = range(start, end)
+        room, drawn = room_and_drawn(group)
+        stretch = min(MAX_STRETCH, room / drawn) if drawn else 1.0
+        out.append([(i, heights[i] if drawn_as_is[i] else heights[i] * stretch) for i in group])
+        start = end
+    return out
+
+
+def slide_size(chart: Chart) -> tuple[int, int]:
+    """The pixels to draw a chart in for its slide: the shape of the slide's free area, so the picture fills
+    it; wider than IMAGE_WIDTH (up to twice) for a chart whose rows need the height."""
+    ratio = SLIDE_AREA[1] / SLIDE_AREA[0]
+    width = min(max(IMAGE_WIDTH, natural_height(chart) / ratio), 2 * IMAGE_WIDTH)
+    return round(width), round(width * ratio)
+
+
+def chart_sizes(pack: Pack, kind: str, trend: Chart | None) -> list[tuple[int, int]]:
+    """Pixels (width, height) for each chart of the pack, then the trend's, as the kind of file places them."""
+    if kind == "pptx":
+        return [slide_size(c) for c in [*pack.charts, *([trend] if trend else [])]]
+    heights = {i: h for page in pdf_chart_pages(pack.charts) for i, h in page}
+    sizes = [(IMAGE_WIDTH, round(IMAGE_WIDTH * heights[i] / PDF_WIDTH)) for i in range(len(pack.charts))]
+    return sizes + ([(IMAGE_WIDTH, natural_height(trend))] if trend else [])
+
+
+def _slide_table(slide, rows: pd.DataFrame, left, top, width, height, lang: str) -> None:
+    """A table of text on a slide, its first column wider (the labels: half of a four-column table)."""
+    shape = slide.shapes.add_table(len(rows) + 1, len(rows.columns), left, top, width, height)
+    first = width * 3 // (len(rows.columns) + 2)
+    shape.table.columns[0].width = first
+    for j in range(1, len(rows.columns)):
+        shape.table.columns[j].width = (width - first) // (len(rows.columns) - 1)
+    for j, name in enumerate(rows.columns):
+        _cell(shape.table.cell(0, j), str(name), lang, bold=True)
+    for i, values in enumerate(rows.itertuples(index=False), start=1):
+        for j, value in enumerate(values):
+            _cell(shape.table.cell(i, j), "" if _missing(value) else str(value), lang)
+
+
+def _slide_picture(deck, slide, image: bytes, title: list[tuple[str, int, bool]], text) -> None:
+    """A titled slide whose picture fills the free area under the title (keeping its shape), centred."""
+    from PIL import Image
+    from pptx.util import Emu, Inches
+
+    text(slide, title, Inches(0.3), Inches(1.1))
+    with Image.open(io.BytesIO(image)) as img:
+        ratio = img.height / img.width
+    width, room = Inches(SLIDE_AREA[0]), Inches(SLIDE_AREA[1])
+    pic_width = min(width, int(room / ratio))
+    slide.shapes.add_picture(io.BytesIO(image), Emu((deck.slide_width - pic_width) // 2), Inches(SLIDE_TOP),
+                             width=Emu(pic_width))

@@ -15,11 +15,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import NO_PLAN_CHECK
+from conftest import NO_PLAN_CHECK, action, nc
 from openpyxl import load_workbook
 
-from closeloop import i18n, identity, report, review, store
+from closeloop import i18n, identity, metrics, report, review, store
 from closeloop.filters import Filters
+
+BOTH_BACKENDS = True  # the cases on literal rows; the golden ledger's run on DuckDB alone
 
 REPO = Path(__file__).resolve().parents[1]
 AS_OF = "2026-06-30"
@@ -221,24 +223,49 @@ def test_the_pptx_has_a_slide_per_chart_with_east_asian_fonts_named(golden):
     deck = Presentation(io.BytesIO(built))
     slides = list(deck.slides)
     pictures = [s for s in slides if any(shape.shape_type == 13 for shape in s.shapes)]
-    assert len(slides) == 2 + len(charts)
-    assert len(pictures) == sum(c.figure is not None for c in charts) >= 10
-    titles = [s.shapes[0].text_frame.paragraphs[0].text for s in slides[2:]]
-    assert titles == [i18n.translate("zh", c.title) for c in charts]
-    run = slides[2].shapes[0].text_frame.paragraphs[0].runs[0]._r
+    # the cover, the key figures, the trend's table and chart (the golden store has a review before), the
+    # overdue summary, then the charts
+    before_charts = 5
+    assert len(slides) == before_charts + len(charts)
+    assert len(pictures) == 1 + sum(c.figure is not None for c in charts) >= 11
+    titles = [s.shapes[0].text_frame.paragraphs[0].text for s in slides]
+    assert titles[2:before_charts] == [i18n.translate("zh", key, n=36) for key in
+                                       ("pack_trend", "pack_trend_chart", "pack_overdue_summary")]
+    assert titles[before_charts:] == [i18n.translate("zh", c.title) for c in charts]
+    # every chart fills the free area under its title, 12.33 × 5.6 inches (a wide one left 1.2 in empty)
+    area = [(shape.left, shape.top, shape.width, shape.height) for s in pictures for shape in s.shapes
+            if shape.shape_type == 13]
+    inch = 914400
+    assert {(round(left / inch, 2), round(top / inch, 2), round(w / inch, 2), round(h / inch, 2))
+            for left, top, w, h in area} == {(0.5, 1.6, 12.33, 5.6)}
+    run = slides[before_charts].shapes[0].text_frame.paragraphs[0].runs[0]._r
     assert run.find(f"{qn('a:rPr')}/{qn('a:ea')}").get("typeface") == report.FONT_NAME
     assert steps[0] == 0.0 and steps[-1] == 1.0 and steps == sorted(steps)
 
 
-def test_the_xlsx_appendix_has_every_list_and_no_live_formula(golden, tmp_path):
+def test_the_xlsx_appendix_has_every_list_and_no_live_formula(golden, golden_dir, tmp_path):
     out = tmp_path / "pack.xlsx"
     done = closeloop("report", "--db", golden, "--as-of", AS_OF, "--out", out, "--lang", "en")
     assert done.returncode == 0, done.stderr
     book = load_workbook(out)
     t = i18n.translator("en")
     assert book.sheetnames == [t("pack_kpis"), t("pack_since_review"), *(t(f"change_{c}") for c in review.CHANGES),
-                               t("pack_decisions_sheet"), t("pack_overdue_sheet"), t("pack_open_sheet")]
+                               t("pack_decisions_sheet"), t("pack_trend_sheet"), t("pack_by_unit_sheet"),
+                               t("pack_by_owner_sheet"), t("pack_overdue_sheet"), t("pack_open_sheet")]
     assert book[t("pack_overdue_sheet")].max_row - 1 == 36  # SHOWN: expected.json's 35, and the review's finding
+    by_unit = [[c.value for c in row] for row in book[t("pack_by_unit_sheet")].iter_rows(min_row=2)]
+    assert by_unit[-1][:2] == ["Total", "36"] and sum(int(n) for _, n, _, _ in by_unit[:-1]) == 36
+    # open at the Q1 review's 2026-03-31, counted in nonconformities.csv (found by then, not closed by then): 39
+    open_then = sum(date.fromisoformat(r["found_on"]) <= date(2026, 3, 31)
+                    and not (r["closed_on"] and date.fromisoformat(r["closed_on"]) <= date(2026, 3, 31))
+                    for r in csv.DictReader(open(golden_dir / "nonconformities.csv", encoding="utf-8")))
+    assert [[c.value for c in row] for row in book[t("pack_trend_sheet")].iter_rows(max_row=3)] == [
+        ["Measure", "2026-03-31", "2026-06-30"], ["Review", "Q1", "This pack"], ["Open", str(open_then), "42"]]
+    # each column is what `metrics` prints for that as-of date and the 12 months ending on it
+    then, now = metrics_of(golden, "--as-of", "2026-03-31", "--from", "2025-04-01", "--to", "2026-03-31"), metrics_of(golden)
+    shown = lambda key, v: "—" if v is None else f"{v:.1%}" if key.endswith("rate") else f"{v:.0f}"  # noqa: E731
+    trend = {row[0].value: [c.value for c in row[1:]] for row in book[t("pack_trend_sheet")].iter_rows(min_row=3)}
+    assert trend == {t(f"kpi_{key}"): [shown(key, then[key]), shown(key, now[key])] for key in report.TREND_KEYS}
     assert book[t("pack_open_sheet")].max_row - 1 == 42
     cells = [c for ws in book for row in ws.iter_rows() for c in row]
     assert [c.coordinate for c in cells if c.data_type == "f"] == []
@@ -279,3 +306,188 @@ def test_charts_draw_where_an_event_loop_already_runs(golden):
     with ThreadPoolExecutor(max_workers=1) as pool:  # a thread of its own: this one may run a loop already
         images = pool.submit(lambda: asyncio.run(inside_a_loop())).result()
     assert [image[:8] for image in images] == [b"\x89PNG\r\n\x1a\n"] * 2
+
+
+# ---------------------------------------------------------------------------------------------
+# Overdue summed up by unit and by owner; the key figures across reviews; charts that fill their room
+
+
+def overdue_by_hand(golden_dir: Path, as_of: date, units: set[str] | None = None) -> tuple[dict, dict]:
+    """From the golden CSVs in plain Python, plus the review's own finding REV-1-01 (HQ, due 2026-05-31, one
+    open action of 王明): overdue findings per unit and per owner of an open action, as (count, most days
+    overdue); None for the findings no open action covers."""
+    day = lambda text: date.fromisoformat(text) if text else None  # noqa: E731
+    with open(golden_dir / "nonconformities.csv", encoding="utf-8", newline="") as f:
+        findings = list(csv.DictReader(f))
+    with open(golden_dir / "actions.csv", encoding="utf-8", newline="") as f:
+        actions = list(csv.DictReader(f))
+    findings.append({"ref": "REV-1-01", "unit": "HQ", "found_on": "2026-04-02", "due_on": "2026-05-31", "closed_on": ""})
+    actions.append({"nc_ref": "REV-1-01", "owner": "王明", "done_on": "", "status": "planned"})
+    overdue = {r["ref"]: (r["unit"], (as_of - day(r["due_on"])).days) for r in findings
+               if day(r["found_on"]) <= as_of and not (r["closed_on"] and day(r["closed_on"]) <= as_of)
+               and r["due_on"] and day(r["due_on"]) < as_of and (units is None or r["unit"] in units)}
+    by_unit, by_owner = {}, {}
+
+    def add(into: dict, key, days: int) -> None:
+        n, most = into.get(key, (0, 0))
+        into[key] = (n + 1, max(most, days))
+
+    for ref, (unit, days) in overdue.items():
+        add(by_unit, unit, days)
+        owners = {a["owner"].strip().lower() for a in actions if a["nc_ref"] == ref and a["owner"].strip()
+                  and a["status"] != "cancelled" and not (a["done_on"] and day(a["done_on"]) <= as_of)}
+        for owner in owners or {None}:
+            add(by_owner, owner, days)
+    return by_unit, by_owner
+
+
+DH_SUBTREE = {"DH", "DH-01", "DH-02", "DH-10", "DH-11"}
+
+
+@pytest.mark.parametrize("scope", sorted(SCOPES))
+def test_overdue_by_unit_adds_up_to_the_contracts_overdue_count(golden, golden_dir, scope):
+    as_of = date.fromisoformat(AS_OF)
+    unit = "DH" if scope == "unit:DH" else None
+    con = store.connect(golden)
+    units = set(store.run(con, "unit_tree", {"scope": None})["code"])
+    subtree = None if unit is None else {u for u in units if u == "DH" or u.startswith("DH-")}
+    pack = report.gather(con, Filters.default(as_of, unit=unit), "en")
+    con.close()
+    by_unit, by_owner = overdue_by_hand(golden_dir, as_of, subtree)
+    shown = pack.overdue_by_unit
+    assert dict(zip(shown["unit"], zip(shown["overdue"], shown["oldest_days_overdue"]))) == by_unit
+    total = metrics_of(golden, *SCOPES[scope])["overdue"]
+    assert sum(n for n, _ in by_unit.values()) == shown["overdue"].sum() == total == {"all": 36, "unit:DH": 18}[scope]
+    assert list(shown["overdue"]) == sorted(shown["overdue"], reverse=True)
+    owners = pack.overdue_by_owner
+    keys = [None if o is None else o.strip().lower() for o in owners["owner"]]
+    assert dict(zip(keys, zip(owners["overdue"], owners["oldest_days_overdue"]))) == by_owner
+    assert [round(s, 6) for s in owners["share"]] == [round(n / total, 6) for n in owners["overdue"]]
+    # the tables as read: the total row is the contract's overdue count, the "other" row keeps the sum
+    table = report.overdue_unit_table(pack, limit=3)
+    assert list(table.iloc[-1]) == ["Total", str(total), str(max(d for _, d in by_unit.values())), "100.0%"]
+    assert sum(int(n) for n in table.iloc[:-1, 1]) == total
+
+
+@pytest.fixture
+def reviewed_store(store_from_rows):
+    """Findings and actions seen at three as-of dates: 2025-12-31 and 2026-03-31 (two whole-organisation
+    reviews) and 2026-06-30 (the pack); criteria kept apart by unit, so only H is a repeat (of B)."""
+    con = store_from_rows(
+        [
+            nc("F", "DS", "2025-03-10", "2025-04-10", "2025-04-05", criterion="3.1"),  # closed on time in Apr 2025
+            nc("A", "DH-01", "2025-10-01", "2025-11-30", "2026-02-15", criterion="1.1"),  # closed late, 137 days
+            nc("B", "DS", "2025-11-15", "2026-01-15", criterion="2.1"),  # open, overdue from 2026-01-15
+            nc("E", "DS", "2025-12-20", "2026-12-31", criterion="1.1"),  # open, never overdue here
+            nc("G", "DH-01-1", "2026-01-05", "2026-02-05", criterion="2.1"),  # open, overdue, no action
+            nc("C", "DH-02", "2026-02-01", "2026-03-01", "2026-05-10", criterion="3.1"),  # closed late, 98 days
+            nc("D", "HQ", "2026-04-20", "2026-06-01", criterion="1.1"),  # open, overdue by 2026-06-30
+            nc("H", "DS", "2026-05-05", "2026-07-31", criterion="2.1"),  # a repeat of B, not yet due
+        ],
+        [
+            action("a1", "B", "2026-02-01") | {"owner": "Wang Ming"},  # open, overdue from 2026-02-01
+            action("a2", "C", "2026-02-20", "2026-04-01") | {"owner": " wang ming"},  # the same owner, done late
+            action("a3", "D", "2026-05-15") | {"owner": "李華"},  # open, overdue by 2026-06-30
+        ],
+    )
+    for as_of, held_on, title, unit in [(date(2025, 12, 31), date(2026, 1, 8), "Q4", None),
+                                        (date(2026, 3, 31), date(2026, 4, 2), "Q1", None),
+                                        (date(2026, 5, 31), date(2026, 6, 3), "DH only", "DH"),  # another scope
+                                        (date(2026, 6, 30), date(2026, 7, 2), "Q2", None)]:  # not before the pack
+        review.record(con, ADMIN, Filters.default(as_of, unit=unit), held_on=held_on, title=title, attendees=["chair"])
+    return con
+
+
+def test_the_trend_gives_the_contract_at_each_earlier_reviews_date_over_its_period(backend, reviewed_store):
+    pack = report.gather(reviewed_store, Filters.default(date.fromisoformat(AS_OF)), "en")
+    # by hand; each review's period is the 12 months ending on its as-of date
+    # 2025-12-31: open A B E; overdue A; opened F A B E; closed F (on time); Kaplan–Meier: F closes at 26 days
+    #   with 3 at risk (E left at 11), S = 2/3, never 1/2; no action due yet
+    # 2026-03-31: open B C E G; overdue B C G; opened A B C E G; closed F (2025-04-05) and A (late): 1 of 2
+    #   on time; A closes at 137 days, last at risk: 137; overdue actions a1, a2 (done after)
+    # 2026-06-30: open B E G D H; overdue B G D; opened A B C D E G H; closed A C, both late; C at 98 days
+    #   (5 at risk) and A at 137 (4): S = 4/5 · 3/4 = 3/5, never 1/2; H repeats B: 1 / 7; overdue a1, a3
+    expected = [
+        ("Q4", date(2025, 12, 31), 3, 1, 4, 1, 1.0, None, 0.0, 0),
+        ("Q1", date(2026, 3, 31), 4, 3, 5, 2, 0.5, 137.0, 0.0, 2),
+        (None, date(2026, 6, 30), 5, 3, 7, 2, 0.0, None, 0.1429, 2),
+    ]
+    rows = pack.trend.astype(object).where(pack.trend.notna(), None)
+    assert [tuple(r) for r in rows[["title", "as_of", *report.TREND_KEYS]].itertuples(index=False)] == expected
+    assert rows.iloc[-1][list(report.TREND_KEYS)].to_dict() == {k: pack.now[k] for k in report.TREND_KEYS}
+    table = report.trend_table(pack)
+    assert list(table.columns) == ["Measure", "2025-12-31", "2026-03-31", "2026-06-30"]
+    assert list(table.iloc[0]) == ["Review", "Q4", "Q1", "This pack"]
+    assert list(table.iloc[5]) == ["On-time closure rate", "100.0%", "50.0%", "0.0%"]
+    assert list(table.iloc[6]) == ["Median days to close", "—", "137", "—"]
+
+
+def test_a_pack_before_any_review_has_only_its_own_column(backend, reviewed_store):
+    pack = report.gather(reviewed_store, Filters.default(date(2025, 12, 31)), "en")
+    assert list(pack.trend["as_of"]) == [date(2025, 12, 31)]
+    assert report.trend_chart(pack) is None
+
+
+@pytest.mark.parametrize("as_of,by_unit,by_owner", [
+    # B 166 days overdue (DS), G 145 (DH-01-1, no action), D 29 (HQ, 李華's a3)
+    ("2026-06-30", [("DS", 1, 166), ("DH-01-1", 1, 145), ("HQ", 1, 29)],
+     [("Wang Ming", 1, 166), ("李華", 1, 29), (None, 1, 145)]),
+    # B 75 days (a1), C 30 (a2, done the day after: still open), G 54: "Wang Ming" and " wang ming" are one owner
+    ("2026-03-31", [("DS", 1, 75), ("DH-01-1", 1, 54), ("DH-02", 1, 30)], [("Wang Ming", 2, 75), (None, 1, 54)]),
+])
+def test_overdue_is_summed_by_unit_and_by_owner_as_owner_key_matches_names(backend, reviewed_store, as_of, by_unit,
+                                                                          by_owner):
+    f = Filters.default(date.fromisoformat(as_of))
+    units, owners = report.overdue_summaries(reviewed_store, f, None, {})
+    assert [tuple(r) for r in units[["unit", "overdue", "oldest_days_overdue"]].itertuples(index=False)] == by_unit
+    owners = owners.astype(object).where(owners.notna(), None)
+    assert [tuple(r) for r in owners[["owner", "overdue", "oldest_days_overdue"]].itertuples(index=False)] == by_owner
+    assert units["overdue"].sum() == metrics.contract(reviewed_store, f)["overdue"] == 3
+
+
+def test_pdf_chart_pages_fill_each_page_with_charts_drawn_taller():
+    """Four charts of one app page, 360 px tall at 1000 px (64.8 mm at the A4 text width of 180 mm). A chart
+    page holds 297 − 12 − 7 − 16 − 3 = 259 mm; the app page's heading takes 10 mm, each chart 12 mm for its
+    title and gap. Three fit on a page (240.4 mm), four do not: two pages, split 2 + 2 (the fullest emptiest
+    page: 129.6 / 225 and 129.6 / 235, against 64.8 / 237 for 1 + 3 or 3 + 1), each chart then drawn to fill:
+    (259 − 10 − 24) / 2 = 112.5 mm on the first page, (259 − 24) / 2 = 117.5 mm on the second."""
+    import plotly.graph_objects as go
+
+    charts = [report.Chart("page_overview", f"c{i}", go.Figure(layout={"height": 360})) for i in range(4)]
+    pages = report.pdf_chart_pages(charts)
+    assert [[(i, round(h, 6)) for i, h in page] for page in pages] == [[(0, 112.5), (1, 112.5)], [(2, 117.5), (3, 117.5)]]
+    # a chart with no data is its title and a 6 mm line: two charts around it share 259 − 10 − 36 − 6 = 207 mm
+    charts[1] = report.Chart("page_overview", "c1", None)
+    pages = report.pdf_chart_pages(charts[:3])
+    assert [[(i, round(h, 6)) for i, h in page] for page in pages] == [[(0, 103.5), (1, 6), (2, 103.5)]]
+
+
+@pytest.mark.slow
+def test_the_pdf_sums_overdue_up_in_its_body_and_lists_it_in_the_appendix(pdf, golden_dir):
+    pages = pdf_text(pdf("en", "all")).split("\f")[:-1]
+    t = i18n.translator("en")
+    summary = next(i for i, page in enumerate(pages) if t("pack_overdue_summary", n="36") in page)
+    appendix = next(i for i, page in enumerate(pages) if t("pack_appendix_overdue", n="36") in page)
+    assert summary < appendix == len(pages) - 1  # 36 rows: one page, the last
+    by_unit_text = pages[summary].split(t("pack_overdue_by_unit"))[1].split(t("pack_overdue_by_owner"))[0]
+    rows = [re.split(r"\s{2,}", line.strip()) for line in by_unit_text.splitlines()]
+    counts = [(cells[0], int(cells[1])) for cells in rows if len(cells) == 4 and cells[1].isdigit()]
+    by_unit, _ = overdue_by_hand(golden_dir, date.fromisoformat(AS_OF))
+    assert counts[-1] == ("Total", 36) and sum(n for _, n in counts[:-1]) == 36
+    assert sorted(n for _, n in counts[:-1]) == sorted(n for n, _ in by_unit.values())
+    with open(golden_dir / "nonconformities.csv", encoding="utf-8", newline="") as f:
+        refs = {r["ref"] for r in csv.DictReader(f)}
+    listed = {ref for ref in refs if re.search(rf"\b{ref}\b", pages[appendix])}
+    assert len(listed) == 35 and not any(re.search(rf"\b{ref}\b", page) for ref in refs for page in pages[:appendix])
+
+
+def test_the_trend_chart_has_a_line_per_count_across_the_dates():
+    import pandas as pd
+
+    rows = pd.DataFrame({"as_of": [date(2025, 12, 31), date(2026, 3, 31)], "open": [3, 4], "overdue": [1, 3],
+                         "actions_overdue": [0, 2]})
+    figure = report.charts.review_trend(rows, i18n.translator("en"))
+    assert [(s.name, list(s.x), list(s.y), list(s.text)) for s in figure.data] == [
+        ("Open", ["2025-12-31", "2026-03-31"], [3, 4], [3, 4]),
+        ("Overdue", ["2025-12-31", "2026-03-31"], [1, 3], [1, 3]),
+        ("Open actions overdue", ["2025-12-31", "2026-03-31"], [0, 2], [0, 2])]
