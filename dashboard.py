@@ -16,6 +16,7 @@ session.uploader_words()
 # Held for the whole run, handed over between runs when a command asks for the store (closeloop/lease.py).
 with session.holding():
     session.sign_in()
+    my_unit_link = st.sidebar.container()  # filled once the pages are known: "My unit", one click away
     session.refuse_links_outside_scope(session.units())
     # Bound to this run's language: a picker's format_func is called again later, outside the run.
     data_dates = session.data_dates()
@@ -34,6 +35,7 @@ with session.holding():
         "Page not found".)"""
         st.switch_page(overview, query_params=st.query_params.to_dict())
 
+    my_unit = st.Page("pages/my_unit.py", title=t("page_my_unit"), icon=":material/person_pin:", url_path="my_unit")
     pages = [
         overview,
         st.Page("pages/review.py", title=t("page_review"), icon=":material/groups:", url_path="review"),
@@ -49,8 +51,11 @@ with session.holding():
                 url_path="inspections"),
         st.Page("pages/satisfaction.py", title=t("page_satisfaction"), icon=":material/sentiment_satisfied:",
                 url_path="satisfaction"),
+        my_unit,
         st.Page(overview_link, title=t("page_overview"), url_path="overview", visibility="hidden"),
     ]
+    if session.my_unit():
+        my_unit_link.page_link(my_unit, label=t("page_my_unit"), icon=":material/person_pin:")
     st.session_state["_framed"] = True
     try:
         st.navigation(pages).run()

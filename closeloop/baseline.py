@@ -659,3 +659,73 @@ def _cut_short(start, months: int, f: Filters) -> bool:
     start = pd.Timestamp(start)
     last = (start + pd.DateOffset(months=months) - pd.Timedelta(days=1)).date()
     return bool(start.date() < f.since or last > min(f.until, f.as_of))
+
+
+# ---------------------------------------------------------------------------------------------
+# myunit: the unit head's view, the pandas reading of its queries
+
+
+def owner_key(owners: pd.Series) -> pd.Series:
+    """terms.sql's owner_key, read the pandas way: the same person's names compare equal."""
+    return owners.str.strip().str.lower()
+
+
+def _overdue_actions(b: Baseline, f: Filters, scope: str | None) -> pd.DataFrame:
+    """The actions overdue at f.as_of on findings in view, with their findings' units and titles."""
+    a, n = b.tables.actions, b.tables.findings
+    as_of = day(f.as_of)
+    mine = b.tables.action_finding >= 0
+    mine[mine] = b.in_scope(f, scope)[b.tables.action_finding[mine]]
+    rows = np.flatnonzero(mine & b.actions_open(as_of) & (b.action_due < as_of))
+    return _action_rows(b, rows, as_of).assign(days_overdue=(as_of - b.action_due[rows]).astype(np.int64))
+
+
+def _action_rows(b: Baseline, rows: np.ndarray, as_of: int) -> pd.DataFrame:
+    a, n = b.tables.actions, b.tables.findings
+    finding = b.tables.action_finding[rows]
+    names = dict(zip(b.tables.units["code"], b.tables.units["name"]))
+    units = n["unit"].to_numpy()[finding]
+    return pd.DataFrame({
+        "ref": a["ref"].to_numpy()[rows], "nonconformity": a["nonconformity"].to_numpy()[rows],
+        "nonconformity_title": n["title"].to_numpy()[finding], "unit": units, "unit_name": [names.get(u) for u in units],
+        "owner": a["owner"].to_numpy()[rows], "description": a["description"].to_numpy()[rows],
+        "due_on": a["due_on"].to_numpy()[rows], "status": a["status"].astype(str).to_numpy()[rows],
+    })
+
+
+def overdue_actions_by_owner(b: Baseline, f: Filters, scope: str | None = None) -> pd.DataFrame:
+    late = _overdue_actions(b, f, scope).assign(owner_group=lambda r: owner_key(r["owner"]))
+    out = late.groupby("owner_group", dropna=False).agg(
+        owner=("owner", "min"), actions=("ref", "size"), oldest_days_overdue=("days_overdue", "max")).reset_index()
+    out = out.sort_values(["actions", "oldest_days_overdue", "owner_group"], ascending=[False, False, True],
+                          na_position="last")
+    return out[["owner_group", "owner", "actions", "oldest_days_overdue"]].reset_index(drop=True)
+
+
+def overdue_actions_of_owners(b: Baseline, f: Filters, owners: list[str], unowned: bool, limit: int,
+                              scope: str | None = None) -> pd.DataFrame:
+    late = _overdue_actions(b, f, scope).assign(owner_group=lambda r: owner_key(r["owner"]))
+    late = late[late["owner_group"].isin(set(owner_key(pd.Series(owners, dtype=object))))
+                | (unowned & late["owner"].isna())]
+    late = late.sort_values(["days_overdue", "ref"], ascending=[False, True])
+    late = late[late.groupby("owner_group", dropna=False).cumcount() < limit]
+    late = late.sort_values(["owner_group", "days_overdue", "ref"], ascending=[True, False, True], na_position="last")
+    return late[["owner_group", "ref", "nonconformity", "nonconformity_title", "unit", "unit_name", "owner",
+                 "description", "due_on", "days_overdue", "status"]].reset_index(drop=True)
+
+
+def actions_due_within(b: Baseline, f: Filters, days_ahead: int, limit: int, scope: str | None = None) -> pd.DataFrame:
+    as_of = day(f.as_of)
+    mine = b.tables.action_finding >= 0
+    mine[mine] = b.in_scope(f, scope)[b.tables.action_finding[mine]]
+    due = b.action_due
+    rows = np.flatnonzero(mine & b.actions_open(as_of) & (due >= as_of) & (due < as_of + days_ahead))
+    out = _action_rows(b, rows, as_of).assign(days_left=(due[rows] - as_of).astype(np.int64))
+    out = out.sort_values(["due_on", "ref"]).head(limit).assign(rows_in_view=len(rows))
+    return out[["ref", "nonconformity", "nonconformity_title", "unit", "unit_name", "owner", "description", "due_on",
+                "days_left", "status", "rows_in_view"]].reset_index(drop=True)
+
+
+def unit_parent(b: Baseline, code: str) -> str | None:
+    parent = b.tables.units.loc[b.tables.units["code"] == code, "parent_code"]
+    return parent.iloc[0] if len(parent) and pd.notna(parent.iloc[0]) else None

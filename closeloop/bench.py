@@ -71,6 +71,18 @@ def data_pandas(b: baseline.Baseline, f: Filters, lang: str) -> screens.DataQual
     return screens.DataQuality(b.data_quality(f), {})
 
 
+def my_unit_pandas(b: baseline.Baseline, f: Filters, lang: str) -> screens.MyUnit:
+    parent = baseline.unit_parent(b, f.unit) if f.unit else None
+    above = f.replace(unit=parent)
+    ranking = None if parent is None else (b.unit_tree(), b.kpis_by_child_unit(above), b.durations_by_group(above, "unit"))
+    owners = baseline.overdue_actions_by_owner(b, f)
+    shown = owners.head(screens.OWNERS_SHOWN)
+    items = baseline.overdue_actions_of_owners(b, f, [o for o in shown["owner"] if pd.notna(o)],
+                                               bool(shown["owner"].isna().any()), screens.OWNER_ROWS)
+    return screens.my_unit_from(f, parent, ranking, owners, items,
+                                baseline.actions_due_within(b, f, screens.DUE_WITHIN_DAYS, tables.SHOWN_ROWS), lang)
+
+
 PAGES = {
     "overview": (screens.overview, overview_pandas),
     "units": (screens.units, units_pandas),
@@ -78,6 +90,7 @@ PAGES = {
     "time_to_close": (screens.time_to_close, time_to_close_pandas),
     "rectification": (screens.rectification, rectification_pandas),
     "data": (screens.data_quality, data_pandas),
+    "my_unit": (screens.my_unit, my_unit_pandas),
 }
 
 

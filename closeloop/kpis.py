@@ -68,3 +68,29 @@ def due_status_table(rows, label: str, t):
         lambda column: [f"background-color: {tints[column.name]}; color: #1b1b1b" if v else "" for v in column],
         subset=list(tints),
     )
+
+
+# myunit: the KPIs a unit is ranked on among its siblings, and which way is better (rank 1 is the best).
+# Opened and closed in the period say how much there was, not how well it went: they are not ranked.
+RANKED = (
+    ("open", "count", "lower"),
+    ("overdue", "count", "lower"),
+    ("overdue_rate", "rate", "lower"),
+    ("on_time_closure_rate", "rate", "higher"),
+    ("median_days_to_close_km", "days", "lower"),
+    ("recurrence_rate", "rate", "lower"),
+    ("actions_overdue", "count", "lower"),
+)
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th … 11th, 12th, 13th … 21st (English)."""
+    suffix = "th" if n % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def rank_text(place: tuple[int, int] | None, lang: str, t) -> str:
+    """"3rd of 7" / "第 3 名（共 7 个）"; the catalog's "not ranked" without a place."""
+    if place is None:
+        return t("rank_none")
+    return t("rank_of", rank=ordinal(place[0]) if lang == "en" else place[0], of=place[1])

@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 
 # Every page of dashboard.py by its URL path ("" is the default page, the Overview).
 PAGES = ("", "review", "units", "rectification", "recurrence", "time_to_close", "data", "objectives", "inspections",
-         "satisfaction")
+         "satisfaction", "my_unit")
 PAGE_TIMEOUT = 120.0  # seconds: a page run that takes longer counts as an error and ends its session
 
 

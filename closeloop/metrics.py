@@ -229,3 +229,19 @@ def satisfaction_intervals(rows: pd.DataFrame, level: float = 0.95) -> pd.DataFr
     out["lower"] = np.where(n >= 2, out["respondent_mean"].astype(float) - half, np.nan)
     out["upper"] = np.where(n >= 2, out["respondent_mean"].astype(float) + half, np.nan)
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# myunit: a unit's rank among its siblings
+
+
+def rank(values: dict, unit: str, better: str) -> tuple[int, int] | None:
+    """(rank, of): the unit's place among `values` (unit → value; None: no value, not ranked) where rank 1 is the
+    best, `better` saying which way ("lower" or "higher"). Ties share the better place (1, 2, 2, 4); `of` counts
+    the units with a value. None when the unit has none."""
+    known = {u: v for u, v in values.items() if v is not None and v == v}
+    if unit not in known:
+        return None
+    mine = known[unit]
+    ahead = sum(v < mine if better == "lower" else v > mine for v in known.values())
+    return ahead + 1, len(known)

@@ -294,3 +294,90 @@ def management_review(con, f: Filters, scope: str | None, lang: str, review_id: 
                      t("pack_change"): kpis.delta_text(now[key], before, kind) or t("none")})
     changes = review.changes(con, last.as_of, shown, scope) if last else {}
     return ManagementReview(opened, shown, last, now, pd.DataFrame(rows), changes, {})
+
+
+# ---------------------------------------------------------------------------------------------
+# myunit: the unit head's view: where the unit ranks among its siblings, whose actions are late, what falls due
+
+
+OWNERS_SHOWN = 20  # owners listed with their overdue actions; the rest are counted
+OWNER_ROWS = 50  # overdue actions listed per owner, the most overdue first
+DUE_WITHIN_DAYS = 7  # "due this week": the as-of day and the six after it
+
+
+@dataclass(frozen=True)
+class MyUnit:
+    parent: str | None  # None: the whole organisation, or a unit at the top (no siblings to rank against)
+    parent_name: str | None
+    siblings: int  # the units under the parent, this one included
+    ranks: pd.DataFrame  # one row per kpis.RANKED: the unit's value and place, and both as the reader reads them
+    overdue_by_owner: pd.DataFrame  # one row per owner with overdue actions, most first
+    owner_items: tuple[pd.DataFrame, ...]  # the overdue actions of each of the first OWNERS_SHOWN owners
+    due_within: pd.DataFrame  # actions due within DUE_WITHIN_DAYS of the as-of date, soonest first
+    due_count: int  # how many there are (the list shows the first tables.SHOWN_ROWS)
+    charts: Charts
+
+
+def my_unit(con, f: Filters, scope: str | None, lang: str) -> MyUnit:
+    """The view of f.unit and everything below it within the viewer's scope.
+
+    A unit head's scope is their own unit, and their siblings lie outside it: the places are computed over the
+    parent's children, while the screen keeps only this unit's values and places (no sibling's name or number)."""
+    run = runner(con, f, scope)
+    parent = None
+    if f.unit is not None:
+        found = store.run(con, "unit_parent", {"code": f.unit})["parent_code"]
+        parent = found.iloc[0] if len(found) and pd.notna(found.iloc[0]) else None
+    ranking = None
+    if parent is not None:
+        above = runner(con, f.replace(unit=parent), parent if scope is not None and scope == f.unit else scope)
+        ranking = (above("unit_tree"), above("kpis_by_child_unit"), above("durations_by_group", split="unit"))
+    owners = run("overdue_actions_by_owner")
+    shown = owners.head(OWNERS_SHOWN)
+    items = run("overdue_actions_of_owners", owners=[o for o in shown["owner"] if pd.notna(o)],
+                unowned=bool(shown["owner"].isna().any()), limit=OWNER_ROWS)
+    return my_unit_from(f, parent, ranking, owners, items,
+                        run("actions_due_within", days=DUE_WITHIN_DAYS, limit=tables.SHOWN_ROWS), lang)
+
+
+COUNTED = ("open", "overdue", "opened_in_period", "closed_in_period", "closed_on_time_in_period",
+           "closed_with_due_date_in_period", "repeat_in_period", "actions_overdue")
+
+
+def sibling_kpis(tree: pd.DataFrame, counts: pd.DataFrame, durations: pd.DataFrame, parent: str) -> pd.DataFrame:
+    """kpis.RANKED for every child of `parent`, one with no findings too (zero counts, no rates): kpis_by_child_unit
+    rows (one per child with findings, and the parent's own when findings sit on it) and durations by unit."""
+    children = pd.DataFrame({"unit": tree.loc[tree["parent_code"] == parent, "code"].to_list()})
+    table = children.merge(counts[["unit", *COUNTED]], on="unit", how="left").fillna(dict.fromkeys(COUNTED, 0))
+    table = metrics.unit_kpis(table.astype(dict.fromkeys(COUNTED, "int64")),
+                              metrics.quantiles_by(metrics.survival_by(durations)))
+    table["overdue_rate"] = [metrics.ratio(a, b) for a, b in zip(table["overdue"], table["open"])]
+    return table
+
+
+def my_unit_from(f: Filters, parent, ranking, owners, items, due, lang: str) -> MyUnit:
+    """`ranking`: None, or the parent's unit_tree, kpis_by_child_unit and durations_by_group by unit."""
+    t = i18n.translator(lang)
+    rows, parent_name, siblings = [], None, 0
+    if ranking is not None:
+        tree, counts, durations = ranking
+        table = sibling_kpis(tree, counts, durations, parent)
+        parent_name, siblings = unit_names(tree, lang).get(parent, parent), len(table)
+        for key, kind, better in kpis.RANKED:
+            values = dict(zip(table["unit"], table[key]))
+            value = values.get(f.unit)
+            value = None if value is None or value != value else value
+            place = metrics.rank(values, f.unit, better)
+            rows.append({"kpi": key, "value": value, "rank": place[0] if place else None,
+                         "of": place[1] if place else None, "better": better, "label": t(f"kpi_{key}"),
+                         "value_text": kpis.value_text(value, kind, t), "rank_text": kpis.rank_text(place, lang, t),
+                         "better_text": t(f"better_{better}")})
+    columns = ["kpi", "value", "rank", "of", "better", "label", "value_text", "rank_text", "better_text"]
+    groups = list(owners["owner_group"].head(OWNERS_SHOWN))
+    owner_items = tuple(
+        items[items["owner_group"].isna() if pd.isna(g) else items["owner_group"] == g]
+        .drop(columns="owner_group").reset_index(drop=True)
+        for g in groups
+    )
+    return MyUnit(parent, parent_name, siblings, pd.DataFrame(rows, columns=columns), owners, owner_items,
+                  due, int(due["rows_in_view"].iloc[0]) if len(due) else 0, {})

@@ -412,3 +412,9 @@ def data_dates() -> tuple:
     in an empty one)."""
     row = query("data_dates").iloc[0]
     return tuple(None if pd.isna(row[c]) else pd.Timestamp(row[c]).date() for c in ("first_on", "last_on"))
+
+
+def my_unit() -> str | None:
+    """The viewer's own unit (the root of what they may see); None for someone who sees the whole organisation."""
+    who = viewer()
+    return who.unit if who is not None and who.role is not None else None

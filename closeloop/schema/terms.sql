@@ -538,3 +538,10 @@ group by a.unit, a.wave, a.item;
 -- plan17b: the ref of the nonconformity a missed objective raises (source superior_assessment), its link back
 create or replace macro objective_finding_ref(unit, year, code) as
     'OBJ-' || unit || '-' || year::varchar || '-' || code;
+
+-- myunit: the unit head's view
+
+-- is an open item due within the `days` days from as_of, that day included (as_of … as_of + days − 1)?
+-- "due this week" is days = 7: due on the as-of day up to six days after it
+create or replace macro is_due_within(is_open, due_on, as_of, days) as
+    coalesce(is_open and due_on >= as_of and due_on < as_of + days::integer, false);

@@ -1,0 +1,30 @@
+-- one row per action open at $as_of on a finding in view and due within the $days days from $as_of (that day included), soonest first: the first $limit, each with how many there are
+with due as not materialized (
+    select a.*
+    from action_in_scope($filters) as a
+    where is_due_within(a.is_open, a.due_on, $as_of, $days)
+),
+
+listed as (
+    select *, (select count(*) from due) as rows_in_view,
+    from due
+    order by due_on, ref
+    limit $limit
+)
+
+select
+    a.ref,
+    a.nonconformity,
+    n.title as nonconformity_title,
+    n.unit,
+    u.name as unit_name,
+    a.owner,
+    a.description,
+    a.due_on,
+    a.due_on - $as_of as days_left,
+    a.status,
+    a.rows_in_view,
+from listed as a
+join nonconformities as n on n.id = a.nonconformity_id
+join units as u on u.code = n.unit
+order by a.due_on, a.ref
