@@ -28,6 +28,7 @@ TITLES = {
     "objectives": {"zh": "目标管理", "en": "Objectives"},
     "inspections": {"zh": "检查计划", "en": "Inspection programme"},
     "satisfaction": {"zh": "群众满意度", "en": "Satisfaction"},
+    "my_unit": {"zh": "我的单位", "en": "My unit"},
 }
 
 # The Overview's KPI row: container key → label, in each language.
