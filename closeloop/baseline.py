@@ -689,7 +689,7 @@ def _action_rows(b: Baseline, rows: np.ndarray, as_of: int) -> pd.DataFrame:
         "ref": a["ref"].to_numpy()[rows], "nonconformity": a["nonconformity"].to_numpy()[rows],
         "nonconformity_title": n["title"].to_numpy()[finding], "unit": units, "unit_name": [names.get(u) for u in units],
         "owner": a["owner"].to_numpy()[rows], "description": a["description"].to_numpy()[rows],
-        "due_on": a["due_on"].to_numpy()[rows], "status": a["status"].astype(str).to_numpy()[rows],
+        "due_on": a["due_on"].to_numpy()[rows],
     })
 
 
@@ -711,7 +711,7 @@ def overdue_actions_of_owners(b: Baseline, f: Filters, owners: list[str], unowne
     late = late[late.groupby("owner_group", dropna=False).cumcount() < limit]
     late = late.sort_values(["owner_group", "days_overdue", "ref"], ascending=[True, False, True], na_position="last")
     return late[["owner_group", "ref", "nonconformity", "nonconformity_title", "unit", "unit_name", "owner",
-                 "description", "due_on", "days_overdue", "status"]].reset_index(drop=True)
+                 "description", "due_on", "days_overdue"]].reset_index(drop=True)
 
 
 def actions_due_within(b: Baseline, f: Filters, days_ahead: int, limit: int, scope: str | None = None) -> pd.DataFrame:
@@ -723,7 +723,7 @@ def actions_due_within(b: Baseline, f: Filters, days_ahead: int, limit: int, sco
     out = _action_rows(b, rows, as_of).assign(days_left=(due[rows] - as_of).astype(np.int64))
     out = out.sort_values(["due_on", "ref"]).head(limit).assign(rows_in_view=len(rows))
     return out[["ref", "nonconformity", "nonconformity_title", "unit", "unit_name", "owner", "description", "due_on",
-                "days_left", "status", "rows_in_view"]].reset_index(drop=True)
+                "days_left", "rows_in_view"]].reset_index(drop=True)
 
 
 def unit_parent(b: Baseline, code: str) -> str | None:

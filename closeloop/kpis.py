@@ -90,7 +90,7 @@ def ordinal(n: int) -> str:
 
 
 def rank_text(place: tuple[int, int] | None, lang: str, t) -> str:
-    """"3rd of 7" / "第 3 名（共 7 个）"; the catalog's "not ranked" without a place."""
+    """"3rd of 7" / "第3名/共7"; the catalog's "not ranked" without a place."""
     if place is None:
         return t("rank_none")
     return t("rank_of", rank=ordinal(place[0]) if lang == "en" else place[0], of=place[1])

@@ -30,7 +30,7 @@ with st.container(border=True, key="ranks"):
     else:
         st.caption(t("rank_caption", n=s.siblings, parent=plain(s.parent_name)))
         for column, row in zip(st.columns(4) + st.columns(4), s.ranks.itertuples()):
-            with column.container(border=True, key=f"rank-{row.kpi}"):
+            with column.container(border=True, key=f"rank-{row.kpi}", height="stretch"):
                 st.metric(row.label, row.rank_text)
                 st.caption(t("rank_value", value=row.value_text, better=row.better_text))
 
@@ -43,7 +43,7 @@ with st.container(border=True, key="owners"):
         label = t("owner_row", owner=plain(owner.owner) if isinstance(owner.owner, str) else t("owner_none"),
                   n=f"{owner.actions:,}", days=f"{owner.oldest_days_overdue:,}")
         with st.expander(label):
-            drill.grid(drill.shown(items, t, status_prefix="action_status_"), t)
+            drill.grid(drill.shown(items, t), t)
             if owner.actions > len(items):
                 st.caption(t("owner_rows_cut", shown=len(items), n=f"{owner.actions:,}"))
     if len(s.overdue_by_owner) > len(s.owner_items):
@@ -53,4 +53,4 @@ with st.container(border=True, key="due-within"):
     st.markdown("##### " + t("due_within_title", days=DUE_WITHIN_DAYS))
     st.caption(t("due_within_caption", first=f.as_of, last=f.as_of + timedelta(days=DUE_WITHIN_DAYS - 1),
                  n=f"{s.due_count:,}"))
-    drill.grid(drill.shown(s.due_within, t, status_prefix="action_status_"), t)
+    drill.grid(drill.shown(s.due_within, t), t)

@@ -22,7 +22,6 @@ select
     a.description,
     a.due_on,
     a.due_on - $as_of as days_left,
-    a.status,
     a.rows_in_view,
 from listed as a
 join nonconformities as n on n.id = a.nonconformity_id

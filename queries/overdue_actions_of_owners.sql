@@ -20,7 +20,6 @@ select
     a.description,
     a.due_on,
     a.days_overdue,
-    a.status,
 from overdue as a
 join nonconformities as n on n.id = a.nonconformity_id
 join units as u on u.code = n.unit

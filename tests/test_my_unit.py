@@ -97,9 +97,9 @@ def test_ties_share_the_better_place_in_each_language(unit_store):
     assert ranks(s)["overdue"] == (1, 2, 2)  # M2 is overdue, M3 is not
     assert s.ranks.set_index("kpi").loc["open", "rank_text"] == "1st of 2"
     assert screens.my_unit(unit_store, f, None, "zh-Hans").ranks.set_index("kpi").loc["open", "rank_text"] == \
-        "第 1 名（共 2 个）"
+        "第1名/共2"
     assert screens.my_unit(unit_store, f, None, "zh-Hant").ranks.set_index("kpi").loc["open", "rank_text"] == \
-        "第 1 名（共 2 個）"
+        "第1名/共2"
 
 
 def test_the_values_ranked_are_the_contracts_of_the_unit(unit_store):
