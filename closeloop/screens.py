@@ -328,16 +328,16 @@ def my_unit(con, f: Filters, scope: str | None, lang: str) -> MyUnit:
     if f.unit is not None:
         found = store.run(con, "unit_parent", {"code": f.unit})["parent_code"]
         parent = found.iloc[0] if len(found) and pd.notna(found.iloc[0]) else None
-    ranking = None
-    if parent is not None:
-        above = runner(con, f.replace(unit=parent), parent if scope is not None and scope == f.unit else scope)
-        ranking = (above("unit_tree"), above("kpis_by_child_unit"), above("durations_by_group", split="unit"))
-    owners = run("overdue_actions_by_owner")
+    above = runner(con, f.replace(unit=parent), parent if scope is not None and scope == f.unit else scope)
+    ranked = (lambda: above("unit_tree"), lambda: above("kpis_by_child_unit"),
+              lambda: above("durations_by_group", split="unit")) if parent is not None else ()
+    owners, due, *ranking = store.together(lambda: run("overdue_actions_by_owner"),
+                                           lambda: run("actions_due_within", days=DUE_WITHIN_DAYS,
+                                                       limit=tables.SHOWN_ROWS), *ranked)
     shown = owners.head(OWNERS_SHOWN)
     items = run("overdue_actions_of_owners", owners=[o for o in shown["owner"] if pd.notna(o)],
                 unowned=bool(shown["owner"].isna().any()), limit=OWNER_ROWS)
-    return my_unit_from(f, parent, ranking, owners, items,
-                        run("actions_due_within", days=DUE_WITHIN_DAYS, limit=tables.SHOWN_ROWS), lang)
+    return my_unit_from(f, parent, tuple(ranking) or None, owners, items, due, lang)
 
 
 COUNTED = ("open", "overdue", "opened_in_period", "closed_in_period", "closed_on_time_in_period",
