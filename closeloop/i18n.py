@@ -900,6 +900,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "my_unit_sidebar_differs": {"zh": "本页显示您所在的单位；侧栏所选单位（{unit}）用于其他页面。", "en": "This page shows your own unit; the unit chosen in the sidebar ({unit}) applies to the other pages."},
     "rank_title": {"zh": "在同级单位中的排名", "en": "Rank among sibling units"},
     "rank_caption": {"zh": "与{parent}下属的 {n} 个单位（含本单位）比较，第 1 名为最好；某项指标没有数值的单位（如期内无关闭）不参加该项排名。", "en": "Compared with the {n} units under {parent}, this one included; 1st is the best. A unit with no value for a measure (nothing closed in the period, say) is not ranked on it."},
+    "rank_caption_siblings": {"zh": "与同一上级单位下属的 {n} 个单位（含本单位）比较，第 1 名为最好；某项指标没有数值的单位（如期内无关闭）不参加该项排名。", "en": "Compared with the {n} units under the same parent, this one included; 1st is the best. A unit with no value for a measure (nothing closed in the period, say) is not ranked on it."},
     "rank_top": {"zh": "{unit}是最上级单位，没有可比较的同级单位。", "en": "{unit} is at the top of the organisation: it has no sibling units to rank against."},
     "rank_of": {"zh": "第{rank}名/共{of}", "en": "{rank} of {of}"},
     "rank_none": {"zh": "不参加排名", "en": "Not ranked"},

@@ -7,6 +7,7 @@ their rows into the screen. The benchmark feeds the second step from its own pan
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import pandas as pd
@@ -308,7 +309,7 @@ DUE_WITHIN_DAYS = 7  # "due this week": the as-of day and the six after it
 @dataclass(frozen=True)
 class MyUnit:
     parent: str | None  # None: the whole organisation, or a unit at the top (no siblings to rank against)
-    parent_name: str | None
+    parent_name: str | None  # None too where the parent is outside the viewer's scope
     siblings: int  # the units under the parent, this one included
     ranks: pd.DataFrame  # one row per kpis.RANKED: the unit's value and place, and both as the reader reads them
     overdue_by_owner: pd.DataFrame  # one row per owner with overdue actions, most first
@@ -328,7 +329,8 @@ def my_unit(con, f: Filters, scope: str | None, lang: str) -> MyUnit:
     if f.unit is not None:
         found = store.run(con, "unit_parent", {"code": f.unit})["parent_code"]
         parent = found.iloc[0] if len(found) and pd.notna(found.iloc[0]) else None
-    above = runner(con, f.replace(unit=parent), parent if scope is not None and scope == f.unit else scope)
+    outside = scope is not None and scope == f.unit  # the siblings and the parent lie outside the viewer's scope
+    above = runner(con, f.replace(unit=parent), parent if outside else scope)
     ranked = (lambda: above("unit_tree"), lambda: above("kpis_by_child_unit"),
               lambda: above("durations_by_group", split="unit")) if parent is not None else ()
     owners, due, *ranking = store.together(lambda: run("overdue_actions_by_owner"),
@@ -337,7 +339,8 @@ def my_unit(con, f: Filters, scope: str | None, lang: str) -> MyUnit:
     shown = owners.head(OWNERS_SHOWN)
     items = run("overdue_actions_of_owners", owners=[o for o in shown["owner"] if pd.notna(o)],
                 unowned=bool(shown["owner"].isna().any()), limit=OWNER_ROWS)
-    return my_unit_from(f, parent, tuple(ranking) or None, owners, items, due, lang)
+    shown = my_unit_from(f, parent, tuple(ranking) or None, owners, items, due, lang)
+    return dataclasses.replace(shown, parent_name=None) if outside else shown
 
 
 COUNTED = ("open", "overdue", "opened_in_period", "closed_in_period", "closed_on_time_in_period",

@@ -28,7 +28,8 @@ with st.container(border=True, key="ranks"):
     elif s.parent is None:
         st.info(t("rank_top", unit=name))
     else:
-        st.caption(t("rank_caption", n=s.siblings, parent=plain(s.parent_name)))
+        st.caption(t("rank_caption", n=s.siblings, parent=plain(s.parent_name)) if s.parent_name
+                   else t("rank_caption_siblings", n=s.siblings))
         for column, row in zip(st.columns(4) + st.columns(4), s.ranks.itertuples()):
             with column.container(border=True, key=f"rank-{row.kpi}", height="stretch"):
                 st.metric(row.label, row.rank_text)

@@ -138,8 +138,9 @@ def test_a_unit_heads_rank_counts_siblings_outside_their_scope_and_shows_none_of
     f = Filters.default(T, unit="DH")
     scoped = screens.my_unit(unit_store, f, "DH", "en")
     assert ranks(scoped) == ranks(screens.my_unit(unit_store, f, None, "en"))
+    assert (scoped.parent_name, scoped.siblings) == (None, 3)  # the parent's name is outside the scope too
     shown = set(_strings(bench.plain(scoped)))
-    assert not {"DHX", "DS", "定海新區分局", "岱山分局", "X2", "B1", "李華"} & shown  # no sibling's name or rows
+    assert not {"DHX", "DS", "定海新區分局", "岱山分局", "舟山港務管理局", "X2", "B1", "李華"} & shown  # nothing outside
     assert {"DH-02", "M3", "A5"} <= shown  # the unit's own rows are there
 
 

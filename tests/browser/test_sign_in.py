@@ -22,7 +22,7 @@ from closeloop import i18n
 from tests.browser.conftest import connection_report
 
 REPO = Path(__file__).resolve().parents[2]
-PAGES = ("overview", "units", "rectification", "recurrence", "time_to_close", "data")
+PAGES = ("overview", "units", "rectification", "recurrence", "time_to_close", "data", "my_unit")
 # The golden ledger's units outside DH's subtree, by name: none may appear anywhere for a DH user.
 OUTSIDE_DH = ("舟山港務管理局", "普陀分局", "岱山分局", "PT 第10支部", "DS 第10支部")
 DH_SUBTREE = {"DH", "DH-01", "DH-02", "DH-10", "DH-11"}
@@ -282,3 +282,15 @@ def test_the_refused_links_were_logged_in_the_trail(signed_in, new_page, cli):
     assert logged == sorted([(e, "ref", "NC-0006", True) for e in dh_users] +
                             [(e, "unit", "PT", True) for e in dh_users])
     assert cli("trail", "verify", "--db", signed_in.db).returncode == 0
+
+
+def test_a_unit_head_opens_their_unit_from_the_sidebar_in_one_click(new_page, signed_in, artifacts):
+    page = new_page(height=1600)
+    sign_in(page, signed_in, "editor@dh.example")
+    page.get_by_test_id("stSidebar").get_by_test_id("stPageLink").get_by_text("My unit").click()
+    expect(page.locator("h1")).to_have_text("My unit")
+    expect(page.locator(".st-key-rank-open [data-testid=stMetricValue]")).to_have_text(re.compile(r"^\d+(st|nd|rd|th) of 3$"))
+    idle(page)
+    assert "定海分局 and the units below it" in main_text(page)
+    assert [n for n in OUTSIDE_DH if n in main_text(page)] == []  # nor the parent's name
+    page.screenshot(path=artifacts / "my_unit-signed-in-en.png", full_page=True)
