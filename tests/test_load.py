@@ -20,11 +20,15 @@ def golden_store(golden_store_at):
 def test_sessions_run_every_page_on_a_real_server_and_count_each_run(golden_store, tmp_path):
     server = Server(REPO, server_env(CLOSELOOP_DB=str(golden_store)), tmp_path / "streamlit.log").start()
     try:
-        seen = load.sessions(server.url, 2, 8, query=f"lang=en&as_of={AS_OF}")
+        # rounds of 8 seconds until two sessions have run every page between them (a busy machine needs more)
+        rounds = [load.sessions(server.url, 2, 8, query=f"lang=en&as_of={AS_OF}")]
+        while sum(r["page_runs"] for r in rounds) < len(load.PAGES) and len(rounds) < 15:
+            rounds.append(load.sessions(server.url, 2, 8, query=f"lang=en&as_of={AS_OF}"))
     finally:
         server.stop()
-    assert seen["errors"] == 0, seen["first_errors"]
-    assert seen["page_runs"] >= len(load.PAGES)  # two sessions, each through every page at least once together
+    seen = rounds[0]
+    assert sum(r["errors"] for r in rounds) == 0, [r["first_errors"] for r in rounds]
+    assert sum(r["page_runs"] for r in rounds) >= len(load.PAGES)
     assert 0 < seen["p50_ms"] <= seen["p95_ms"]
     assert seen["replicas"] == {}  # a replica itself sets no balancer cookie
 
