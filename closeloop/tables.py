@@ -51,7 +51,7 @@ def named(rows: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
 TRACKING = ("ref", "owner", "owners", "due_on", "status", "days_overdue", "due_status")
 # Pixel widths that keep those on screen beside a record's detail; long text is cut at its column's edge
 # (the whole of it is in the detail and the downloads).
-WIDTHS = {"ref": 88, "owner": 72, "owners": 88, "due_on": 84, "status": 88, "days_overdue": 80, "due_status": 104,
+WIDTHS = {"ref": 88, "owner": 72, "owners": 88, "due_on": 84, "status": 140, "days_overdue": 92, "due_status": 104,
           "description": 160, "title": 160, "evidence": 160, "nonconformity": 84, "unit": 60}
 
 
