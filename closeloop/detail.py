@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mimetypes
 from functools import partial
 
 import pandas as pd
@@ -11,7 +12,7 @@ from closeloop import drill, session, workflow
 from closeloop.filters import Filters
 from closeloop.i18n import plain, plain_values
 from closeloop.refusal import Refused
-from closeloop.tables import known, readable
+from closeloop.tables import known, readable, tracking_first, widths
 
 VIEWS = ("open", "overdue", "due_soon", "awaiting_verification", "mine", "all")
 NONCONFORMITY_MOVES = ("add_action", "verify", "reopen")
@@ -23,9 +24,10 @@ def listing(rows: pd.DataFrame, t, key: str, status_prefix: str, every) -> None:
     be shared); `every()` gives all of them, for the download, when someone clicks it."""
     total = rows_in_view(rows)
     st.caption(t("rows_shown", n=f"{len(rows):,}") if total > len(rows) else t("rows_count", n=f"{total:,}"))
-    drill.grid(readable(rows, t, status_prefix), t, on_select=partial(_open, key, list(rows["ref"])),
-               selection_mode="single-row", key=key)
-    drill.downloads(lambda: readable(every(), t, status_prefix), key, t, f"{key}-download")
+    table = tracking_first(rows)
+    drill.grid(readable(table, t, status_prefix), t, on_select=partial(_open, key, list(rows["ref"])),
+               selection_mode="single-row", key=key, column_config=widths(table, t))
+    drill.downloads(lambda: readable(tracking_first(every()), t, status_prefix), key, t, f"{key}-download")
 
 
 def rows_in_view(rows: pd.DataFrame) -> int:
@@ -73,8 +75,10 @@ def panel(ref: str | None, f: Filters, t) -> str | None:
         if actions.empty:
             st.info(t("no_actions"))
         else:
-            brief = actions[["ref", "kind", "description", "owner", "due_on", "status", "done_on", "evidence"]]
-            drill.grid(readable(brief, t, "action_status_"), t, key="detail-actions")
+            brief = actions[["ref", "owner", "due_on", "status", "days_overdue", "description", "kind", "done_on",
+                             "evidence"]]
+            drill.grid(readable(brief, t, "action_status_"), t, key="detail-actions", column_config=widths(brief, t))
+        evidence_files(nc["ref"], f, t)
         moves(nc, actions, ref, t)
     return nc["ref"]
 
@@ -86,6 +90,27 @@ def history(ref: str, f: Filters, t) -> None:
         st.markdown("##### " + t("history_of", ref=plain(ref)))
         st.dataframe(rows, hide_index=True, placeholder=t("none"), key="detail-history")
         drill.downloads(lambda: rows, f"history-{ref}", t, "history-download")
+
+
+def evidence_files(ref: str, f: Filters, t) -> None:
+    """The files kept as evidence on the finding and its actions, each a download under its name."""
+    files = session.query("record_attachments", f, ref=ref)
+    if files.empty:
+        return
+    st.markdown("###### " + t("evidence_files"))
+    folder = workflow.attachments_dir(session.connection())
+    for i, file in enumerate(files.itertuples()):
+        kept = folder / file.sha256
+        about = t("evidence_file_about", ref=plain(file.ref), size=f"{file.bytes:,}", who=plain(file.actor),
+                  on=file.at.strftime("%Y-%m-%d"))
+        if not kept.is_file():  # a replica still copying it, or a folder moved without its files
+            st.caption(plain(file.file_name) + " · " + about + " · " + t("evidence_file_missing"))
+            continue
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.download_button(plain(file.file_name), lambda path=kept: path.read_bytes(), file_name=file.file_name,
+                               mime=mimetypes.guess_type(file.file_name)[0] or "application/octet-stream",
+                               icon=":material/attach_file:", on_click="ignore", key=f"evidence-{i}-{file.sha256}")
+            st.caption(about)
 
 
 def trail_rows(history: pd.DataFrame, t) -> pd.DataFrame:
@@ -110,17 +135,59 @@ def _day(value, t) -> str:
 # Recording what happened: one form per move, each saved in one transaction by closeloop.workflow
 
 
+def offered(nc_status: str, action_statuses: list[str]) -> dict[str, str | None]:
+    """Each move on a finding and its actions: None where workflow.MOVES allows it from these statuses (an
+    action's move: from at least one action's), else the catalog key of the short line that says why not."""
+    why = {m: known_why(workflow.refusal("nonconformity", m, nc_status)) for m in NONCONFORMITY_MOVES}
+    for m in ACTION_MOVES:
+        if nc_status == "closed":  # a verified finding's actions stay as they were verified (workflow._act)
+            why[m] = "why_refused_nc_closed"
+        elif not action_statuses:
+            why[m] = "why_no_actions"
+        elif all(workflow.refusal("action", m, s) for s in action_statuses):
+            why[m] = "why_action_state"
+        else:
+            why[m] = None
+    return why
+
+
+def known_why(refusal: str | None) -> str | None:
+    return None if refusal is None else f"why_{refusal}"
+
+
+def not_offered(why: dict[str, str | None], t) -> list[str]:
+    """One short line per reason a move is not offered, naming the moves it keeps away."""
+    lines: dict[str, list[str]] = {}
+    for move, key in why.items():
+        if key == "why_action_state":
+            allowed = workflow.MOVES[("action", move)].to
+            text = t(key, statuses=t("why_or").join(t(f"action_status_{s}") for s in allowed))
+        elif key is not None:
+            text = t(key)
+        else:
+            continue
+        lines.setdefault(text, []).append(t(f"move_{move}"))
+    return [t("why_line", moves=t("why_moves_sep").join(names), why=text) for text, names in lines.items()]
+
+
 def moves(nc, actions: pd.DataFrame, ref: str, t) -> None:
     who = session.viewer()
-    choices = [m for m in NONCONFORMITY_MOVES + (ACTION_MOVES if len(actions) else ()) if who.may(m)]
-    if not choices:
+    why = {m: reason for m, reason in offered(str(nc["status"]), [str(s) for s in actions["status"]]).items()
+           if who.may(m)}
+    if not why:
         st.caption(t("read_only_role", role=known(t, "role_", who.role)))
         return
-    move = st.segmented_control(t("record_what"), choices, format_func=lambda m: t(f"move_{m}"), key="move")
+    choices = [m for m, reason in why.items() if reason is None]
+    if st.session_state.get("move") not in choices:
+        st.session_state["move"] = None  # chosen before the record moved to a status that no longer allows it
+    move = st.segmented_control(t("record_what"), choices, format_func=lambda m: t(f"move_{m}"), key="move") \
+        if choices else None
+    for line in not_offered(why, t):
+        st.caption(line)
     if move is None:
         return
     if move in ACTION_MOVES:
-        refs = list(actions["ref"])
+        refs = [r for r, s in zip(actions["ref"], actions["status"]) if workflow.refusal("action", move, str(s)) is None]
         chosen = st.selectbox(t("field_action"), refs, index=refs.index(ref) if ref in refs else 0,
                               format_func=lambda r: f"{r} · {actions.set_index('ref').at[r, 'description']}",
                               key="move-action")

@@ -918,6 +918,19 @@ CATALOG: dict[str, dict[str, str]] = {
     "due_within_title": {"zh": "{days} 天内到期", "en": "Due within {days} days"},
     "due_within_caption": {"zh": "{first} 至 {last} 到期、尚未完成的整改措施：{n} 项。", "en": "Actions due from {first} to {last} and not done: {n}."},
     "col_days_left": {"zh": "剩余天数", "en": "Days left"},
+    # rect: moves offered by state and why the others are not, evidence files to open
+    "why_line": {"zh": "{moves}：{why}", "en": "{moves}: {why}"},
+    "why_moves_sep": {"zh": "、", "en": ", "},
+    "why_or": {"zh": "或", "en": " or "},
+    "why_refused_actions_not_done": {"zh": "所有措施完成后才能验证", "en": "only after every action is done"},
+    "why_refused_nc_already_closed": {"zh": "已验证关闭", "en": "already verified and closed"},
+    "why_refused_nc_not_closed": {"zh": "只有已关闭的问题才能重新打开", "en": "only a closed finding can be reopened"},
+    "why_refused_nc_closed": {"zh": "问题已验证关闭，须先重新打开", "en": "the finding is closed: reopen it first"},
+    "why_no_actions": {"zh": "尚无整改措施，请先新增", "en": "no action yet: add one first"},
+    "why_action_state": {"zh": "仅适用于{statuses}的措施", "en": "only for an action that is {statuses}"},
+    "evidence_files": {"zh": "佐证材料", "en": "Evidence files"},
+    "evidence_file_about": {"zh": "{ref} · {size} 字节 · {who} · {on}", "en": "{ref} · {size} bytes · {who} · {on}"},
+    "evidence_file_missing": {"zh": "文件暂不可用", "en": "the file is not available here yet"},
 }
 
 

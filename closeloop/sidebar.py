@@ -72,10 +72,12 @@ def write_to_url(defaults: dict) -> None:
             st.query_params[key] = value
 
 
-def draw(units, categories, t, data_dates: tuple[date | None, date | None] = (None, None)) -> None:
+def draw(units, categories, t, data_dates: tuple[date | None, date | None] = (None, None),
+         scope: str | None = None) -> None:
     """Draw the shared filters. `units`: one row per unit in tree order (code, label, depth, parent_code,
     name, name_en); `data_dates`: the first and last day of the data (session.data_dates), shown under
-    the as-of date, which opens on the last one when it is before today (opening_as_of)."""
+    the as-of date, which opens on the last one when it is before today (opening_as_of); `scope`: the unit
+    whose subtree the viewer may see (None: the whole organisation), the picker's first choice."""
     labels = dict(zip(units["code"], units["label"]))
     depths = dict(zip(units["code"], units["depth"]))
     category_labels = dict(zip(categories["category"], categories["label"]))
@@ -98,12 +100,15 @@ def draw(units, categories, t, data_dates: tuple[date | None, date | None] = (No
         st.date_input(t("until"), value=None, help=t("period_help"), **remembered("until"))
         whole = len(units) <= filters.UNITS_LISTED_WHOLE
         search = "" if whole else st.session_state.get("unit_search", "")
-        offered, matching = filters.unit_options(units, st.session_state.get("unit") or None, search)
+        chosen = st.session_state.get("unit") or None
+        offered, matching = filters.unit_options(units, chosen, search)
+        top = labels.get(scope, scope) if scope else t("whole_organisation")
         st.selectbox(
             t("unit"),
-            ["", *offered],  # "" is the whole organisation: None would read as "nothing chosen"
-            format_func=lambda code: t("whole_organisation") if not code
-            else "\u3000" * int(depths[code]) + labels[code],
+            # "" is all the viewer may see: None would read as "nothing chosen". A scoped viewer's own unit is
+            # that first choice, named for it, so it is not listed a second time.
+            ["", *(c for c in offered if c != scope or c == chosen)],
+            format_func=lambda code: top if not code else "\u3000" * int(depths[code]) + labels[code],
             help=None if whole else t("unit_picker_help"),
             **(remembered("unit") | {"on_change": _unit_chosen}),
         )

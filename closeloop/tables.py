@@ -45,3 +45,23 @@ def named(rows: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
     if not {"unit", "unit_name"} <= set(rows.columns):
         return rows
     return rows.assign(unit_name=rows["unit"].map(names).fillna(rows["unit_name"]))
+
+
+# What tracking reads first, before any text: who owns it, by when, where it stands, how late it is.
+TRACKING = ("ref", "owner", "owners", "due_on", "status", "days_overdue", "due_status")
+# Pixel widths that keep those on screen beside a record's detail; long text is cut at its column's edge
+# (the whole of it is in the detail and the downloads).
+WIDTHS = {"ref": 88, "owner": 72, "owners": 88, "due_on": 84, "status": 140, "days_overdue": 92, "due_status": 104,
+          "description": 160, "title": 160, "evidence": 160, "nonconformity": 84, "unit": 60}
+
+
+def tracking_first(rows: pd.DataFrame) -> pd.DataFrame:
+    """The columns of TRACKING that `rows` has, in that order, then the others as they were."""
+    first = [c for c in TRACKING if c in rows.columns]
+    return rows[first + [c for c in rows.columns if c not in first]]
+
+
+def widths(rows: pd.DataFrame, t) -> dict[str, dict]:
+    """A grid's column settings (st.dataframe's column_config, as plain dicts): WIDTHS for the columns of
+    `rows` (code names), keyed by the names readable() gives them."""
+    return {t(f"col_{c}"): {"width": WIDTHS[c]} for c in rows.columns if c in WIDTHS}

@@ -21,7 +21,7 @@ def every(name: str):
     return session.query(name, f, view=view, me=session.me(), limit=drill.ALL_ROWS)
 
 
-lists, record = st.columns(2)
+lists, record = st.columns([3, 2])  # the list's owner, due date and status beside the detail, not scrolled to
 with lists:
     on_actions, on_findings = st.tabs([t("tab_actions", n=f"{detail.rows_in_view(actions):,}"),
                                        t("tab_nonconformities", n=f"{detail.rows_in_view(findings):,}")])

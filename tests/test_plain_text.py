@@ -119,7 +119,8 @@ def test_hostile_stored_text_shows_escaped_and_never_acts(hostile_store, name):
 def test_the_detail_shows_the_description_escaped_and_the_actions_table_as_plain_cells(hostile_store):
     at = page("rectification", {"ref": "NC-0009"})
     assert plain(HOSTILE) in [c.value for c in at.caption]
-    (actions,) = [d.value for d in at.dataframe if list(d.value.columns)[:3] == ["Ref", "Kind", "Description"]]
+    (actions,) = [d.value for d in at.dataframe
+                  if list(d.value.columns)[:6] == ["Ref", "Owner", "Due on", "Status", "Days overdue", "Description"]]
     assert actions["Description"].tolist() == [HOSTILE]
 
 

@@ -155,3 +155,35 @@ def test_the_history_download_keeps_formula_text_as_text():
         "No.,When (UTC),Who,Record,Ref,Field,Old value,New value,Reason",
         "7,2026-06-01 08:00:00,王明,Action,CA-1,Evidence,,\"'=HYPERLINK(\"\"http://x\"\")\",action done",
     ]
+
+
+def test_an_open_finding_offers_no_verify_or_reopen_and_says_why(golden_store):
+    at = rectification(url={"ref": "NC-0006"})  # open, its one action CA-0006-1 planned
+    assert at.button_group(key="move").options == ["Add an action", "Start", "Mark done", "Extend due date", "Cancel"]
+    assert [c.value for c in at.caption if c.value.startswith(("Verify", "Reopen"))] == [
+        "Verify: only after every action is done", "Reopen: only a closed finding can be reopened"]
+
+
+def test_an_evidence_file_is_listed_by_name_as_a_download(golden_store):
+    from closeloop import identity, store, workflow
+
+    con = store.connect(golden_store)
+    workflow.done(con, identity.local_administrator("王明"), "CA-0006-1", evidence="签到表",
+                  attachment=("签到表 *v2*.txt", "签到表 2026".encode()))
+    con.close()
+    at = rectification(url={"ref": "NC-0006"})
+    (button,) = [e for e in at.get("download_button") if e.proto.label.startswith("签到表")]
+    # the name as written: its Markdown marks escaped, so the label shows them rather than italics
+    assert (button.proto.label, button.proto.help) == ("签到表 \\*v2\\*.txt", "")
+    assert [c.value for c in at.caption if c.value.startswith("CA-0006-1 · ")] == [
+        f"CA-0006-1 · 14 bytes · 王明 · {workflow.today()}"]
+
+
+def test_a_viewer_scoped_to_one_unit_sees_it_first_in_the_unit_picker(golden_store):
+    at = rectification(user={"is_logged_in": True, "email": "viewer@dh.example"})
+    options = at.selectbox(key="unit").options
+    # DH (定海分局) stands for all the viewer may see, where an administrator's says "Whole organisation";
+    # its units follow, DH itself not listed twice
+    assert options[0] == "定海分局"
+    assert "Whole organisation" not in options and options.count("定海分局") == 1
+    assert [o.strip("\u3000") for o in options[1:3]] == ["定海分局機關支部", "定海分局港航支部"]

@@ -98,6 +98,8 @@ def test_done_verify_reopen_and_the_history_while_the_overview_follows(new_page,
     expect(detail.get_by_text("签到表.txt")).to_be_visible()
     assert save(page, detail) == "CA-0006-1: saved 5 changes (trail block 2)."
     expect(detail.locator("p").filter(has_text="Awaiting verification")).to_be_visible()
+    # the evidence file, listed by its name, gives back the bytes that were uploaded
+    assert download(page, detail.get_by_role("button", name="签到表.txt")) == "签到表 2026"
     page.screenshot(path=artifacts / "rectification-done.png", full_page=True)
 
     record(page, detail, "Verify")
@@ -205,3 +207,14 @@ def test_a_link_to_nothing_shows_nothing_and_is_logged(new_page, served):
     assert con.execute("select entity, ref, field, reason from events where entity = 'access'").fetchall() == [
         ("access", "NC-NOPE", "ref", "out_of_scope"),
     ]
+
+
+def test_an_open_finding_offers_no_verify_or_reopen_and_says_why(new_page, served, artifacts):
+    page = new_page(height=1200)
+    detail = open_record(page, served.url, "NC-0006")  # open, its one action planned
+    expect(detail.get_by_role("radio", name="Mark done")).to_be_visible()
+    assert detail.get_by_role("radio").all_inner_texts() == [
+        "Add an action", "Start", "Mark done", "Extend due date", "Cancel"]
+    expect(detail.get_by_text("Verify: only after every action is done")).to_be_visible()
+    expect(detail.get_by_text("Reopen: only a closed finding can be reopened")).to_be_visible()
+    page.screenshot(path=artifacts / "rectification-open-moves.png", full_page=True)
