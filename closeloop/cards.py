@@ -8,13 +8,14 @@ from closeloop.kpis import KPIS, delta_text, value_text
 from closeloop.session import t
 
 
-def kpi_row(now: dict, before: dict, window_days: int) -> None:
-    """Two rows of four bordered metrics, each in a container keyed kpi-<contract key>."""
+def kpi_row(now: dict, before: dict, window_days: int, badges: dict[str, str] | None = None) -> None:
+    """Two rows of four bordered metrics, each in a container keyed kpi-<contract key>; a card whose KPI has a
+    target ends its label with its light (targets.badges)."""
     columns = st.columns(4) + st.columns(4)
     for column, (key, kind, colour) in zip(columns, KPIS):
         with column.container(key=f"kpi-{key}"):
             st.metric(
-                t(f"kpi_{key}"),
+                t(f"kpi_{key}") + (" " + badges[key] if badges and key in badges else ""),
                 value_text(now[key], kind, t),
                 delta_text(now[key], before[key], kind),
                 delta_color=colour,
