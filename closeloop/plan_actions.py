@@ -106,12 +106,13 @@ def actual_form(choices: dict, as_of, t) -> None:
         with st.container(horizontal=True, vertical_alignment="bottom"):
             st.selectbox(t("actual_objective"), list(choices), key="actual-objective",
                          format_func=lambda k: plain(choices.get(k, " · ".join(map(str, k)))))
-            st.selectbox(t("actual_month"), list(range(1, 13)), index=as_of.month - 1, key="actual-month",
-                         format_func=lambda m: t("actual_month_name", month=m))
+            months = {m: t("actual_month_name", month=m) for m in range(1, 13)}  # named now, in this run's language
+            st.selectbox(t("actual_month"), list(months), index=as_of.month - 1, key="actual-month",
+                         format_func=months.get)
             st.text_input(t("actual_value"), key="actual-value")
         st.text_area(t("actual_evidence"), key="actual-evidence", height=80)
-        st.form_submit_button(t("actual_save"), type="primary", icon=":material/save:", on_click=_enter,
-                              kwargs={"year": as_of.year})
+        st.form_submit_button(t("actual_save"), type="primary", icon=":material/save:", key="actual-save",
+                              on_click=_enter, kwargs={"year": as_of.year})
 
 
 @session.held
