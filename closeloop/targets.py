@@ -62,9 +62,21 @@ def goal_text(target: Target, t) -> str:
     return ("≥ " if target.direction == "higher" else "≤ ") + value_text(target.target, KPIS[target.kpi][1], t)
 
 
-def badges(contract: dict, targets: dict[str, Target], t) -> dict[str, str]:
-    """Card key → the Markdown badge its label ends with (only the cards whose KPI has a target and a value):
-    the light in colour and in words, the target, and for the overdue card the share it is judged on."""
+ICONS = {"green": ":material/check_circle:", "amber": ":material/warning:", "red": ":material/error:"}
+
+
+@dataclass(frozen=True)
+class Badge:
+    """What a card says under its number: the light in words, the target, in the light's colour with its icon."""
+
+    label: str
+    color: str
+    icon: str
+
+
+def badges(contract: dict, targets: dict[str, Target], t) -> dict[str, Badge]:
+    """Card key → its badge (only the cards whose KPI has a target and a value): the light in words and the
+    target, and for the overdue card the share it is judged on."""
     shown = {}
     for kpi, value in values(contract).items():
         target = targets.get(kpi)
@@ -72,10 +84,11 @@ def badges(contract: dict, targets: dict[str, Target], t) -> dict[str, str]:
         if said is None:
             continue
         card, kind = KPIS[kpi]
-        goal = t("target_goal", goal=goal_text(target, t))
+        words = [t("target_light_" + said)]
         if card != kpi:  # the card shows another number: say the one judged
-            goal = t("target_share_of_open", share=value_text(value, kind, t)) + " · " + goal
-        shown[card] = f":{COLOURS[said]}-badge[{t('target_light_' + said)} · {goal}]"
+            words.append(t("target_share_of_open", share=value_text(value, kind, t)))
+        words.append(goal_text(target, t))
+        shown[card] = Badge(" · ".join(words), COLOURS[said], ICONS[said])
     return shown
 
 

@@ -68,14 +68,16 @@ def test_the_overdue_share_is_overdue_over_open_and_none_with_nothing_open():
     assert targets.values(contract(open=0, overdue=0))["overdue_share"] is None
 
 
-def test_each_targeted_card_ends_its_label_with_its_light_and_target_in_words():
+def test_each_targeted_card_says_its_light_and_target_in_words_colour_and_icon():
     goals = {"on_time_closure_rate": at_least(0.90, 0.05), "overdue_share": at_most(0.05, 0.05),
              "recurrence_rate": targets.Target("recurrence_rate", 0.10, "lower", 0.05),
              "median_days_to_close_km": targets.Target("median_days_to_close_km", 60, "lower", 30)}
     assert targets.badges(contract(), goals, EN) == {
-        "on_time_closure_rate": ":orange-badge[near target · target ≥ 90.0%]",  # 86 %: within 5 points
-        "overdue": ":red-badge[off target · 84.0% of open · target ≤ 5.0%]",  # the card counts; the share is judged
-        "recurrence_rate": ":green-badge[on target · target ≤ 10.0%]",
+        # 86 %: within 5 points of 90 %
+        "on_time_closure_rate": targets.Badge("near target · ≥ 90.0%", "orange", ":material/warning:"),
+        # the card counts; the share is judged
+        "overdue": targets.Badge("off target · 84.0% of open · ≤ 5.0%", "red", ":material/error:"),
+        "recurrence_rate": targets.Badge("on target · ≤ 10.0%", "green", ":material/check_circle:"),
         # the median not reached: no value, no light
     }
 
@@ -218,12 +220,14 @@ def test_the_overview_cards_show_each_light_from_the_numbers_metrics_prints(cli,
     at.session_state["as_of"] = date(2026, 6, 30)
     at.query_params["lang"] = "en"
     at.run()
-    labels = {key: at.get_by_key(f"kpi-{key}").metric[0].label
-              for key in ("on_time_closure_rate", "overdue", "recurrence_rate", "median_days_to_close_km", "open")}
+    said = {key: [m.value for m in at.get_by_key(f"kpi-{key}").markdown]
+            for key in ("on_time_closure_rate", "overdue", "recurrence_rate", "median_days_to_close_km", "open")}
 
-    def word(light):
-        return {"green": ":green-badge[on target", "amber": ":orange-badge[near target",
-                "red": ":red-badge[off target"}[light]
+    def badge(light, text):
+        colour, icon = {"green": ("green", "check_circle"), "amber": ("orange", "warning"),
+                        "red": ("red", "error")}[light]
+        words = {"green": "on target", "amber": "near target", "red": "off target"}[light]
+        return [f":{colour}-badge[:material/{icon}: {words} · {text}]"]
 
     # the lights worked out here from the printed numbers and the demo's targets, not by targets.light
     on_time = "green" if printed["on_time_closure_rate"] >= 0.9 else "amber" if printed["on_time_closure_rate"] >= 0.85 \
@@ -232,11 +236,14 @@ def test_the_overview_cards_show_each_light_from_the_numbers_metrics_prints(cli,
     recurrence = "green" if printed["recurrence_rate"] <= 0.10 else "amber" if printed["recurrence_rate"] <= 0.15 else "red"
     median = "green" if printed["median_days_to_close_km"] <= 60 else "amber" if printed["median_days_to_close_km"] <= 90 \
         else "red"
-    assert labels == {
-        "on_time_closure_rate": f"On-time closure rate {word(on_time)} · target ≥ 90.0%]",
-        "overdue": f"Overdue {word(overdue)} · {share:.1%} of open · target ≤ 5.0%]",
-        "recurrence_rate": f"Recurrence rate {word(recurrence)} · target ≤ 10.0%]",
-        "median_days_to_close_km": f"Median days to close {word(median)} · target ≤ 60]",
-        "open": "Open",  # no target
+    assert said == {
+        "on_time_closure_rate": badge(on_time, "≥ 90.0%"),
+        "overdue": badge(overdue, f"{share:.1%} of open · ≤ 5.0%"),
+        "recurrence_rate": badge(recurrence, "≤ 10.0%"),
+        "median_days_to_close_km": badge(median, "≤ 60"),
+        "open": [],  # no target
     }
     assert (on_time, overdue) == ("red", "red")  # the demo's bureau is behind on both: the check shows red
+    # the cards' own label and number are as before: the light is beside them, not in them
+    assert at.get_by_key("kpi-on_time_closure_rate").metric[0].label == "On-time closure rate"
+    assert at.get_by_key("kpi-on_time_closure_rate").metric[0].value == f"{printed['on_time_closure_rate']:.1%}"
