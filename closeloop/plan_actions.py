@@ -108,8 +108,8 @@ def actual_form(choices: dict, as_of, t) -> None:
                          format_func=lambda k: plain(choices.get(k, " · ".join(map(str, k)))))
             months = {m: t("actual_month_name", month=m) for m in range(1, 13)}  # named now, in this run's language
             st.selectbox(t("actual_month"), list(months), index=as_of.month - 1, key="actual-month",
-                         format_func=months.get)
-            st.text_input(t("actual_value"), key="actual-value")
+                         format_func=months.get, width=140)
+            st.text_input(t("actual_value"), key="actual-value", width=180)
         st.text_area(t("actual_evidence"), key="actual-evidence", height=80)
         st.form_submit_button(t("actual_save"), type="primary", icon=":material/save:", key="actual-save",
                               on_click=_enter, kwargs={"year": as_of.year})
