@@ -8,8 +8,9 @@ from closeloop.kpis import KPIS, delta_text, value_text
 from closeloop.session import t
 
 
-def kpi_row(now: dict, before: dict, window_days: int) -> None:
-    """Two rows of four bordered metrics, each in a container keyed kpi-<contract key>."""
+def kpi_row(now: dict, before: dict, window_days: int, badges: dict | None = None) -> None:
+    """Two rows of four bordered metrics, each in a container keyed kpi-<contract key>; under a card whose KPI
+    has a target, its light and the target (targets.badges)."""
     columns = st.columns(4) + st.columns(4)
     for column, (key, kind, colour) in zip(columns, KPIS):
         with column.container(key=f"kpi-{key}"):
@@ -23,6 +24,8 @@ def kpi_row(now: dict, before: dict, window_days: int) -> None:
                 help=t(f"kpi_help_{key}", window=window_days, open=now["actions_open"]),
                 border=True,
             )
+            if badges and key in badges:
+                st.badge(badges[key].label, color=badges[key].color, icon=badges[key].icon)
 
 
 def chart(s, title: str, key: str, container=st, caption: str | None = None, **options):

@@ -166,8 +166,10 @@ def unit_treemap(rollup: pd.DataFrame, label: str, t) -> go.Figure:
 FUNNEL_NAMED = 8
 
 
-def funnel(units: pd.DataFrame, limits: pd.DataFrame, p0: float, label: str, t) -> go.Figure:
-    """Each unit's rate against its volume, inside 95 % and 99.8 % limits around the organisation's rate."""
+def funnel(units: pd.DataFrame, limits: pd.DataFrame, p0: float, label: str, t,
+           goal: tuple[float, str] | None = None) -> go.Figure:
+    """Each unit's rate against its volume, inside 95 % and 99.8 % limits around the organisation's rate; the
+    rate's target as a goal line where one is set."""
     units = as_text(units, label)
     data = [
         go.Scatter(
@@ -192,11 +194,12 @@ def funnel(units: pd.DataFrame, limits: pd.DataFrame, p0: float, label: str, t) 
     ))
     fig = _figure(data, height=420, xaxis=dict(title=t("volume"), rangemode="tozero"),
                   yaxis=dict(title=t("rate"), tickformat=".0%", rangemode="tozero"))
-    return fig.add_hline(y=p0, line=dict(color="#444", width=1))
+    return goal_line(fig.add_hline(y=p0, line=dict(color="#444", width=1)), goal)
 
 
-def recurrence_trend(periods: pd.DataFrame, t, grain: str = "month") -> go.Figure:
-    """Recurrence rate and repeat-after-closure rate per month or quarter; a partial period is marked."""
+def recurrence_trend(periods: pd.DataFrame, t, grain: str = "month", goal: tuple[float, str] | None = None) -> go.Figure:
+    """Recurrence rate and repeat-after-closure rate per month or quarter; a partial period is marked; the
+    recurrence target's goal line where one is set."""
     x = period_labels(periods["period_start"], grain, periods.get("partial")) if len(periods) else []
     custom = periods[["period_start"]].astype(str).to_numpy()
     data = [
@@ -206,8 +209,8 @@ def recurrence_trend(periods: pd.DataFrame, t, grain: str = "month") -> go.Figur
                    mode="lines+markers", line=dict(color=BACKLOG), customdata=custom),
     ]
     notes = partial_note(periods, t)
-    return _figure(data, xaxis=dict(type="category"), yaxis=dict(tickformat=".0%", rangemode="tozero"),
-                   annotations=notes)
+    return goal_line(_figure(data, xaxis=dict(type="category"), yaxis=dict(tickformat=".0%", rangemode="tozero"),
+                             annotations=notes), goal)
 
 
 def repeat_heatmap(cells: pd.DataFrame, label: str, t) -> go.Figure:
@@ -301,15 +304,16 @@ def quarterly_quantiles(quantiles: pd.DataFrame, t) -> go.Figure:
     return _figure(data, xaxis=dict(type="category"), yaxis=dict(title=t("days_unit"), rangemode="tozero"))
 
 
-def on_time_trend(quarters: pd.DataFrame, t) -> go.Figure:
-    """The on-time closure rate of each quarter's closures; a partial quarter is marked."""
+def on_time_trend(quarters: pd.DataFrame, t, goal: tuple[float, str] | None = None) -> go.Figure:
+    """The on-time closure rate of each quarter's closures; a partial quarter is marked; the target's goal line
+    (`goal`: its value and label) where one is set."""
     x = period_labels(quarters["quarter_start"], "quarter", quarters.get("partial")) if len(quarters) else []
     data = go.Bar(x=x, y=quarters["on_time_rate"], marker_color=CLOSED,
                            customdata=quarters[["quarter_start"]].astype(str).to_numpy(),
                            text=["" if pd.isna(r) else f"{r:.0%}" for r in quarters["on_time_rate"]], textposition="outside")
     notes = partial_note(quarters, t)
-    return _figure(data, xaxis=dict(type="category"), yaxis=dict(tickformat=".0%", range=[0, 1.1]),
-                   annotations=notes)
+    return goal_line(_figure(data, xaxis=dict(type="category"), yaxis=dict(tickformat=".0%", range=[0, 1.1]),
+                             annotations=notes), goal)
 
 
 def phases(medians: dict, t) -> go.Figure:
@@ -363,3 +367,16 @@ def review_trend(rows: pd.DataFrame, t) -> go.Figure:
     values = [*rows["open"], *rows["overdue"], *rows["actions_overdue"]]
     # no title on the count axis: the legend names each line, and a rotated Chinese title could not be read
     return _figure(data, xaxis=dict(type="category", title=t("as_of")), yaxis=count_axis(values))
+
+
+GOAL = "#2E7D32"
+
+
+def goal_line(fig: go.Figure, goal: tuple[float, str] | None) -> go.Figure:
+    """A target across the chart, dashed, labelled at its right end ("target ≥ 90.0%"); the figure unchanged
+    without one."""
+    if goal is None:
+        return fig
+    value, label = goal
+    return fig.add_hline(y=value, line=dict(color=GOAL, dash="dash", width=1.5), annotation_text=label,
+                         annotation_position="top right", annotation_font=dict(color=GOAL, size=11))

@@ -170,6 +170,7 @@ def parser() -> argparse.ArgumentParser:
     pack.add_argument("--mail-to", help="comma-separated addresses: send the pack by email (CLOSELOOP_SMTP_*)")
     user.add_argument("--lang", choices=("zh-Hans", "zh-Hant", "en"), help="the language of their notices")
     add_notify_commands(commands)
+    add_target_command(commands)
     return p
 
 
@@ -446,7 +447,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = {"demo": run_demo, "import": run_import, "export": run_export, "metrics": run_metrics, "trail": run_trail,
                 "action": run_action, "nc": run_nc, "history": run_history, "user": run_user,
                 "report": run_report, "review": run_review, "notify": run_notify, "calendar": run_calendar,
-                "deadlines": run_deadlines, "setting": run_setting, "unit": run_unit}
+                "deadlines": run_deadlines, "setting": run_setting, "unit": run_unit,
+                "target": run_target}
     try:
         if args.command == "bench":
             from closeloop import bench
@@ -606,3 +608,53 @@ def _codes(sheet) -> list[str]:
     if values is None:
         return []
     return [v for v in (values.to_pylist() if hasattr(values, "to_pylist") else values) if v]
+
+
+# plan: targets for Closeloop's own KPIs (the goal lines and the Overview's red/amber/green)
+
+
+def add_target_command(commands) -> None:
+    tg = commands.add_parser("target", help="set a target for one of Closeloop's KPIs (on_time_closure_rate, "
+                                            "overdue_share, recurrence_rate, median_days_to_close_km, "
+                                            "actions_overdue); without a KPI, list the targets")
+    tg.add_argument("kpi", nargs="?")
+    tg.add_argument("value", nargs="?", help="the target: a rate as 0.9 or 90%%, days or a count as a number")
+    tg.add_argument("--direction", help="higher or lower: which side of the target is good (needed the first time)")
+    tg.add_argument("--amber", help="how far on the wrong side is still amber, not red (a rate as 0.05 or 5%%)")
+    tg.add_argument("--unit", help="a unit's own target, for it and the units below it (default: the whole organisation)")
+    tg.add_argument("--db")
+    tg.add_argument("--as", dest="actor", default=None, help="who is acting (default: the login name)")
+
+
+def _target_number(text: str | None, kpi: str | None):
+    """"90%" is 0.9; a number as written; None when not given. Refused, in the user's language, when not a number."""
+    if text is None:
+        return None
+    written = text.strip()
+    try:
+        return float(written[:-1]) / 100 if written.endswith("%") else float(written)
+    except ValueError:
+        raise Refused("target_bad_value", kpi=kpi or "-", value=text) from None
+
+
+def run_target(args, t) -> str:
+    from closeloop import targets
+    from closeloop.kpis import value_text
+
+    con = store.connect(args.db, create=False)
+    if args.kpi is not None:
+        if args.value is None:
+            raise Refused("target_needs_value", kpi=args.kpi)
+        n = targets.set_target(con, identity.for_command_line(con, _actor(args)), args.kpi,
+                               _target_number(args.value, args.kpi), args.direction,
+                               _target_number(args.amber, args.kpi), args.unit)
+        return t("admin_changed", n=n)
+    rows = con.execute("select kpi, unit, target, direction, amber from kpi_targets order by kpi, unit").fetchall()
+    if not rows:
+        return t("target_none")
+    lines = []
+    for kpi, unit, target, direction, amber in rows:
+        known = targets.Target(kpi, target, direction, amber, unit)
+        lines.append(t("target_line", kpi=kpi, unit=t("target_whole") if unit == targets.WHOLE else unit, goal=targets.goal_text(known, t),
+                       amber=value_text(amber, targets.KPIS[kpi][1], t)))
+    return "\n".join(lines)

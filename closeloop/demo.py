@@ -166,6 +166,7 @@ def build(con, ncs: int = 3000, seed: int = 7) -> dict:
                         {"n": len(tables["demo_events"]) - 1}).fetchall()
             store.refresh_findings(con)
             plan_and_check(con, seed)
+            kpi_targets(con)
             # the demo's units and criteria come with it, with no events of their own: sealed as they are
             block = trail.seal(con, unsealed_records=True)
         trail.anchor(con, block)
@@ -596,3 +597,19 @@ def plan_and_check(con, seed: int) -> None:
         )
         where r.result = 'fail'
     """)
+
+
+# The targets a port authority's bureau states for its rectification work (the Overview's lights, the goal
+# lines): (KPI, target, direction, amber band).
+KPI_TARGETS = (
+    ("on_time_closure_rate", 0.90, "higher", 0.05),
+    ("overdue_share", 0.05, "lower", 0.05),
+    ("recurrence_rate", 0.10, "lower", 0.05),
+    ("median_days_to_close_km", 60.0, "lower", 30.0),
+)
+
+
+def kpi_targets(con) -> None:
+    for kpi, target, direction, amber in KPI_TARGETS:
+        con.execute("insert into kpi_targets (kpi, target, direction, amber) values ($kpi, $target, $direction, $amber)",
+                    {"kpi": kpi, "target": target, "direction": direction, "amber": amber})

@@ -84,3 +84,47 @@ def close_followed_up() -> None:
         s[FLASH] = ("success", t("plan_closed", refs=plain(", ".join(closed))))
     except Refused as e:  # a full disk too (the store refuses with its own reason): said, nothing saved
         s[FLASH] = ("error", t(e.key, **plain_values(e.details)))
+
+
+def may_enter() -> bool:
+    from closeloop import plan_ledger
+
+    who = session.viewer()
+    return who is not None and any(who.may(move) for move in plan_ledger.ENTER_MOVES)
+
+
+def actual_form(choices: dict, as_of, t) -> None:
+    """A month's actual of one of the year's objectives, with its evidence: only for those who may enter them
+    (plan_ledger.enter_actual checks that, the scope and the value again)."""
+    if not choices:
+        st.caption(t("actual_enter_none"))
+        return
+    if not may_enter():
+        st.caption(t("actual_enter_not_allowed"))
+        return
+    with st.form("actual-form", border=False):
+        with st.container(horizontal=True, vertical_alignment="bottom"):
+            st.selectbox(t("actual_objective"), list(choices), key="actual-objective",
+                         format_func=lambda k: plain(choices.get(k, " · ".join(map(str, k)))))
+            months = {m: t("actual_month_name", month=m) for m in range(1, 13)}  # named now, in this run's language
+            st.selectbox(t("actual_month"), list(months), index=as_of.month - 1, key="actual-month",
+                         format_func=months.get, width=140)
+            st.text_input(t("actual_value"), key="actual-value", width=180)
+        st.text_area(t("actual_evidence"), key="actual-evidence", height=80)
+        st.form_submit_button(t("actual_save"), type="primary", icon=":material/save:", key="actual-save",
+                              on_click=_enter, kwargs={"year": as_of.year})
+
+
+@session.held
+def _enter(year: int) -> None:
+    from closeloop import plan_ledger
+
+    s, t, con, who = st.session_state, session.t, session.connection(), session.viewer()
+    unit, code = s.get("actual-objective")
+    month = s.get("actual-month")
+    try:
+        plan_ledger.enter_actual(con, who, unit, year, code, month, s.get("actual-value") or "",
+                                 s.get("actual-evidence") or None)
+        s[FLASH] = ("success", t("actual_saved", objective=plain(f"{unit} {year} {code}"), month=month))
+    except Refused as e:  # a full disk too (the store refuses with its own reason): said, nothing saved
+        s[FLASH] = ("error", t(e.key, **plain_values(e.details)))

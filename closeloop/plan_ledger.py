@@ -5,6 +5,7 @@ Their files and sheets are read and recognised by closeloop.ledger, where each f
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -279,3 +280,69 @@ def _merge(con, form: Form, rows: list[dict], actor: str, batch: int) -> tuple[i
     finally:
         con.execute("drop table if exists plan_changes")
         con.unregister("plan_rows")
+
+
+# ---------------------------------------------------------------------------------------------
+# A monthly actual entered on the Objectives page
+
+
+ENTER_MOVES = ("add_action", "import")  # who keeps a unit's records (its editors) and administrators
+
+
+def enter_actual(con, who: Identity, unit: str, year: int, code: str, month: int, actual: str,
+                 evidence: str | None) -> int:
+    """One objective's actual for one month, as typed on the page, with its evidence: checked as the import
+    checks a cell (a number, no formula text, full-width digits read), refused whole in one line if anything is
+    wrong; else written in one transaction with an event per changed field, and sealed. Returns the events."""
+    if not any(who.may(move) for move in ENTER_MOVES):
+        raise Refused("refused_role", role=who.role or "-", move="enter_actual")
+    problems: list[Problem] = []
+    at = Problem("", 0, "actual", actual, "")
+    value = typed("number", actual, at, problems)
+    if problems or value is None:
+        raise Refused("actual_not_a_number", value=actual or "")
+    if not math.isfinite(value):
+        raise Refused("actual_not_a_number", value=actual)
+    note = typed("text", evidence, Problem("", 0, "evidence", evidence, ""), problems)
+    if problems:
+        raise Refused("actual_evidence_formula")
+    if month not in range(1, 13):
+        raise Refused("actual_bad_month", month=month)
+    objective = f"{unit} {year} {code}"
+    keys = {"unit": unit, "year": int(year), "code": code, "month": int(month)}
+    cur = con.cursor()
+    try:
+        with store.transaction(cur):
+            known = cur.execute(
+                "select count(*) from objectives where unit = $unit and year = $year and code = $code "
+                "and not withdrawn and unit in (select code from unit_subtree($scope))",
+                {k: keys[k] for k in ("unit", "year", "code")} | {"scope": who.scope}).fetchone()[0]
+            if not known:
+                raise Refused("actual_unknown_objective", objective=objective)
+            old = cur.execute("select actual, evidence, withdrawn from objective_actuals where unit = $unit "
+                              "and year = $year and code = $code and month = $month", keys).fetchone()
+            ref = f"{unit}/{year}/{code}/{month}"
+            new = {"actual": value, "evidence": note}
+            if old is None:
+                cur.execute("insert into objective_actuals (unit, year, code, month, actual, evidence) "
+                            "values ($unit, $year, $code, $month, $actual, $evidence)", keys | new)
+                changed = [("created", None, None)] + [(k, None, v) for k, v in new.items() if v is not None]
+            else:
+                before = {"actual": old[0], "evidence": old[1]}
+                changed = [(k, before[k], v) for k, v in new.items() if before[k] != v] + \
+                    ([("withdrawn", True, False)] if old[2] else [])
+                if changed:
+                    cur.execute("update objective_actuals set actual = $actual, evidence = $evidence, "
+                                "withdrawn = false, version = version + 1 where unit = $unit and year = $year "
+                                "and code = $code and month = $month", keys | new)
+            for field, before_value, after_value in changed:
+                cur.execute("insert into events (actor, entity, ref, field, old, new, reason) "
+                            "values ($actor, 'objective_actual', $ref, $field, $old, $new, 'entered')",
+                            {"actor": who.actor, "ref": ref, "field": field,
+                             "old": None if before_value is None else _text(before_value),
+                             "new": None if after_value is None else _text(after_value)})
+            block = trail.seal(cur)
+        trail.anchor(cur, block)
+    finally:
+        cur.close()
+    return len(changed)

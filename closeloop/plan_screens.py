@@ -117,6 +117,11 @@ def objective_units_table(units: pd.DataFrame, t) -> pd.DataFrame:
     return table(indented, ["unit_name", "objectives", "with_status", "met", "at_risk", "missed", "score_pct"], t)
 
 
+def objective_choices(rows: pd.DataFrame, names: dict) -> dict[tuple[str, str], str]:
+    """The year's objectives shown, to enter an actual for: (unit, code) → how the picker names it."""
+    return {(u, c): f"{names.get(u, u)} · {c} {n}" for u, c, n in zip(rows["unit"], rows["code"], rows["name"])}
+
+
 def missed_choices(to_raise: pd.DataFrame, names: dict) -> dict[tuple, str]:
     """The missed objectives still to raise a finding: (unit, year, code) → how the picker names it."""
     return {(u, int(y), c): f"{names.get(u, u)} · {c} {n} · {a:.1%}"
@@ -128,9 +133,10 @@ def missed_choices(to_raise: pd.DataFrame, names: dict) -> dict[tuple, str]:
 # The inspection programme
 
 
-def inspections(query, names: dict, t, drilled: str | None) -> dict:
+def inspections(query, names: dict, t, drilled: str | None, lang: str = "zh-Hans") -> dict:
     """Planned against performed by month, overdue inspections, units × criteria coverage, each unit's score,
-    and for the drilled unit the failed items behind its score with their findings (得分反查)."""
+    and for the drilled unit the failed items behind its score with their findings (得分反查), each criterion
+    titled in `lang` (the stored title where it has no English one)."""
     rows = query("inspection_rows")
     rows = rows.assign(unit_name=_named(rows, names), score_pct=_percent(rows["score"]),
                        kind_text=[t(f"inspection_kind_{k}") for k in rows["kind"]])
@@ -143,6 +149,7 @@ def inspections(query, names: dict, t, drilled: str | None) -> dict:
     coverage = coverage.assign(label=_named(coverage, names))
     failed = query("inspection_failed_items", **({} if drilled is None else {"unit": drilled}))
     failed = failed.assign(unit_name=_named(failed, names),
+                           criterion_title=failed["criterion_title_en" if lang == "en" else "criterion_title"],
                            nonconformity_status_text=[t(f"status_{s}") if isinstance(s, str) else None
                                                       for s in failed["nonconformity_status"]])
     return {"rows": rows, "overdue": rows[rows["is_overdue"].astype(bool)], "monthly": monthly, "scores": scores,

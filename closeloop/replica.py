@@ -44,6 +44,8 @@ WHOLE = ("units", "criteria", "audits", "users", "attachments", "review_decision
 # plan and check (migration 012): small per unit and year, copied whole like the units
 WHOLE += ("objectives", "objective_actuals", "inspections", "inspection_results", "survey_answers",
           "survey_item_findings")
+# KPI targets (migration 014): a handful of rows, set by administrators
+WHOLE += ("kpi_targets",)
 TABLES = (*LOGS, *RECORDS, *WHOLE)
 SEQUENCES = {"event_id": ("events", "id"), "nonconformity_id": ("nonconformities", "id"),
              "import_batch_id": ("import_batches", "id"), "review_id": ("reviews", "id")}

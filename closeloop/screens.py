@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from pandas.io.formats.style import Styler
 
-from closeloop import charts, i18n, kpis, metrics, review, store, tables
+from closeloop import charts, i18n, kpis, metrics, review, store, tables, targets
 from closeloop.filters import Filters
 
 Charts = dict[str, go.Figure | None]  # catalog key of each chart's title → its figure; None: the card says "no data"
@@ -29,6 +29,12 @@ def runner(con, f: Filters, scope: str | None):
     """run(name, **extra): queries/<name>.sql for the filters within the scope."""
     params = f.params(scope)
     return lambda name, **extra: store.run(con, name, params | extra)
+
+
+def goal(goals: dict | None, kpi: str, t) -> tuple[float, str] | None:
+    """A KPI's target as a chart's goal line (its value and label), or None where none is set."""
+    target = (goals or {}).get(kpi)
+    return None if target is None else (target.target, t("target_goal", goal=targets.goal_text(target, t)))
 
 
 def _unless(empty: bool, draw) -> go.Figure | None:
@@ -105,7 +111,8 @@ def units(con, f: Filters, scope: str | None, lang: str, measure: str = "overdue
     return units_from(f, tree, run("unit_rollup", levels=charts.TREEMAP_LEVELS),
                       runner(con, f.replace(unit=level), scope)("kpis_by_child_unit"),
                       metrics.contract(con, f.replace(unit=None), scope), run("open_items", limit=tables.SHOWN_ROWS),
-                      runner(con, f.replace(unit=level), scope)("due_status_by_unit"), lang, measure, peers)
+                      runner(con, f.replace(unit=level), scope)("due_status_by_unit"), lang, measure, peers,
+                      targets.for_unit(con, f.unit))
 
 
 def around(tree: pd.DataFrame, unit: str | None) -> tuple[str | None, str | None]:
@@ -117,7 +124,7 @@ def around(tree: pd.DataFrame, unit: str | None) -> tuple[str | None, str | None
 
 
 def units_from(f: Filters, tree, rollup, level_counts, organisation: dict, items, lights, lang: str,
-               measure: str = "overdue", peers: tuple | None = None) -> Units:
+               measure: str = "overdue", peers: tuple | None = None, goals: dict | None = None) -> Units:
     """`peers`, for a chosen unit: its contract, its parent's (None at the top), and the parent's children's
     counts and durations (kpis_by_child_unit, durations_by_group by unit): the scorecard's columns."""
     t = i18n.translator(lang)
@@ -138,7 +145,8 @@ def units_from(f: Filters, tree, rollup, level_counts, organisation: dict, items
         names=names, lineage=_lineage(tree, f.unit), scorecard=scorecard,
         outside=list(points.loc[points["outside"], label(lang)]),
         charts={"chart_unit_tree": charts.unit_treemap(rollup, label(lang), t),
-                "chart_funnel": charts.funnel(points, limits, p0, label(lang), t)},
+                "chart_funnel": charts.funnel(points, limits, p0, label(lang), t, goal(
+                    goals, "overdue_share" if measure == "overdue" else "recurrence_rate", t))},
     )
 
 
@@ -173,14 +181,16 @@ class Recurrence:
 def recurrence(con, f: Filters, scope: str | None, lang: str, grain: str = "month") -> Recurrence:
     run = runner(con, f, scope)
     return recurrence_from(run("recurrence_by_period", grain=grain), run("repeats_by_unit_criterion"),
-                           run("repeats_by_criterion"), run("systemic_criteria"), lang, grain)
+                           run("repeats_by_criterion"), run("systemic_criteria"), lang, grain,
+                           targets.for_unit(con, f.unit))
 
 
-def recurrence_from(trend, cells, by_criterion, systemic, lang: str, grain: str = "month") -> Recurrence:
+def recurrence_from(trend, cells, by_criterion, systemic, lang: str, grain: str = "month",
+                    goals: dict | None = None) -> Recurrence:
     t = i18n.translator(lang)
     title = "title_en" if lang == "en" else "title"
     return Recurrence(trend, cells, by_criterion, systemic, {
-        "chart_recurrence_trend": charts.recurrence_trend(trend, t, grain),
+        "chart_recurrence_trend": charts.recurrence_trend(trend, t, grain, goal(goals, "recurrence_rate", t)),
         "chart_repeat_heatmap": _unless(cells.empty, lambda: charts.repeat_heatmap(cells, "unit_" + label(lang), t)),
         "chart_repeat_pareto": _unless(by_criterion.empty, lambda: charts.pareto(
             by_criterion, title, t, value="repeats", key="criterion")),
@@ -209,11 +219,12 @@ def time_to_close(con, f: Filters, scope: str | None, lang: str, split: str = "s
     run = runner(con, f, scope)
     return time_to_close_from(run("unit_tree"), run("durations_by_group", split=split),
                               run("durations_by_group", split="quarter"), run("on_time_by_quarter"),
-                              run("closure_phases"), run("closed_by_days"), lang, split)
+                              run("closure_phases"), run("closed_by_days"), lang, split,
+                              targets.for_unit(con, f.unit))
 
 
 def time_to_close_from(tree, by_group, by_quarter, on_time, phases, closed, lang: str,
-                       split: str = "severity") -> TimeToClose:
+                       split: str = "severity", goals: dict | None = None) -> TimeToClose:
     t = i18n.translator(lang)
     curves = metrics.survival_by(by_group)
     quantiles = metrics.quantiles_by(curves)
@@ -227,7 +238,7 @@ def time_to_close_from(tree, by_group, by_quarter, on_time, phases, closed, lang
     return TimeToClose(tree, quantiles, quarterly, on_time, phases, closed, names, table, {
         "chart_km": charts.survival_curves(curves, quantiles, names, t),
         "chart_quarterly_quantiles": charts.quarterly_quantiles(quarterly, t),
-        "chart_on_time": charts.on_time_trend(on_time, t),
+        "chart_on_time": charts.on_time_trend(on_time, t, goal(goals, "on_time_closure_rate", t)),
         "chart_phases": _unless(not phases["findings"], lambda: charts.phases(phases, t)),
         "chart_days_to_close": _unless(closed.empty, lambda: charts.days_to_close_histogram(closed, t)),
     })

@@ -18,7 +18,8 @@ now, before = session.plan_check(f)
 plan_actions.kpi_row(plan_screens.kpis("inspections", now, before, t), "inspections", t)
 
 drilled = st.session_state.get("inspection_unit") or None
-screen = plan_screens.inspections(lambda name, **extra: session.query(name, f, **extra), names, t, drilled)
+screen = plan_screens.inspections(lambda name, **extra: session.query(name, f, **extra), names, t, drilled,
+                                  session.language())
 
 left, right = st.columns(2)
 with left.container(border=True):
@@ -49,5 +50,8 @@ with st.container(border=True, key="failed-items"):
     labels = dict(zip(units, screen["scores"]["label"]))
     st.selectbox(t("inspection_drill_unit"), [None, *units], key="inspection_unit",
                  format_func=lambda u: t("objective_drill_all") if u is None else plain(labels.get(u, u)))
-    drill.grid(plan_screens.failed_table(screen["failed"], t), t, key="failed-table")
-    plan_actions.raise_control(plan_screens.unlinked_choices(screen["failed"]), "inspection", "raise_inspection", t)
+    if screen["failed"].empty:
+        st.caption(t("failed_items_none"))
+    else:
+        drill.grid(plan_screens.failed_table(screen["failed"], t), t, key="failed-table")
+        plan_actions.raise_control(plan_screens.unlinked_choices(screen["failed"]), "inspection", "raise_inspection", t)

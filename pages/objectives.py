@@ -40,6 +40,10 @@ with st.container(border=True, key="objective-drill"):
     st.markdown("###### " + t("objective_actuals_title"))
     drill.grid(plan_screens.objective_actuals_table(screen["actuals"], t), t, key="objective-actuals")
 
+with st.container(border=True, key="objective-enter"):
+    st.markdown("##### " + t("actual_enter_title", year=f.as_of.year))
+    plan_actions.actual_form(plan_screens.objective_choices(screen["rows"], names), f.as_of, t)
+
 with st.container(border=True, key="objective-raise"):
     st.markdown("##### " + t("objective_raise_title"))
     missed = session.query("objectives_to_raise", f)

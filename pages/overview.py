@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from closeloop import cards, filters, session, sidebar
+from closeloop import cards, filters, session, sidebar, targets
 from closeloop.i18n import plain
 from closeloop.session import t
 
@@ -14,7 +14,8 @@ s = session.screen("overview", f)
 st.title(t("page_overview"))
 st.caption(plain(filters.describe(f, t, session.unit_label(f.unit))))
 
-cards.kpi_row(s.contract, s.previous, f.window_days)
+goals = targets.from_rows(session.query("kpi_targets_for", f))
+cards.kpi_row(s.contract, s.previous, f.window_days, targets.badges(s.contract, goals, t))
 if s.contract["no_due_date_open"]:
     st.caption(t("no_due_date_note", n=f"{s.contract['no_due_date_open']:,}"))
 

@@ -30,7 +30,9 @@ with left.container(border=True):
                         key="satisfaction-index")
 with right.container(border=True):
     st.markdown("##### " + t("chart_satisfaction_shares"))
-    if not screen["latest"].empty:
+    if screen["latest"].empty:
+        st.info(t("no_data"))
+    else:
         st.plotly_chart(plan_charts.satisfaction_shares(screen["latest"], t), key="satisfaction-shares")
 
 with st.container(border=True):
@@ -42,8 +44,11 @@ with st.container(border=True):
 with st.container(border=True, key="dissatisfied-items"):
     st.markdown("##### " + t("dissatisfied_items_title"))
     st.caption(t("dissatisfied_items_help"))
-    drill.grid(plan_screens.dissatisfied_table(screen["dissatisfied"], t), t, key="dissatisfied-table")
-    plan_actions.raise_control(plan_screens.dissatisfied_choices(screen["dissatisfied"]), "survey", "raise_survey", t)
+    if screen["dissatisfied"].empty:
+        st.caption(t("dissatisfied_items_none"))
+    else:
+        drill.grid(plan_screens.dissatisfied_table(screen["dissatisfied"], t), t, key="dissatisfied-table")
+        plan_actions.raise_control(plan_screens.dissatisfied_choices(screen["dissatisfied"]), "survey", "raise_survey", t)
     closing = session.query("survey_findings_to_close", f)
     if len(closing):
         st.markdown("###### " + t("follow_up_title", n=len(closing)))

@@ -6,6 +6,7 @@ select
     i.performed_on,
     r.criterion,
     c.title as criterion_title,
+    coalesce(c.title_en, c.title) as criterion_title_en,
     r.points_awarded,
     r.points_possible,
     r.note,

@@ -150,3 +150,62 @@ def test_a_later_satisfied_wave_closes_the_finding_a_dissatisfied_item_raised(de
     raised = items[items["Nonconformity"] == "SAT-DS-2025-H1-q1"]
     assert raised[["Finding status", "Closed on"]].to_dict("records") == [
         {"Finding status": "Closed", "Closed on": date(2025, 12, 10)}]
+
+
+def test_an_actual_entered_on_the_objectives_page_is_saved_and_shown_with_its_evidence(demo):
+    at = page("objectives", url={"unit": "DH"})
+    unit, code = at.selectbox(key="actual-objective").value
+    at.selectbox(key="actual-month").set_value(6)
+    at.text_input(key="actual-value").input("７７.５")  # full width, as a Chinese keyboard may type it
+    at.text_area(key="actual-evidence").input("六月台账第 3 页")
+    at.button(key="actual-save").click().run()
+    assert at.success[0].value == f"Saved: the actual of objective {unit} 2026 {code} for month 6."
+    st.cache_resource.clear()  # let go of the store to read it
+    con = duckdb.connect(str(demo), read_only=True)
+    try:
+        assert con.execute("select actual, evidence from objective_actuals where unit = $unit and year = 2026 "
+                           "and code = $code and month = 6", {"unit": unit, "code": code}).fetchall() == [
+            (77.5, "六月台账第 3 页")]
+        assert con.execute("select field, new, reason from events where entity = 'objective_actual' "
+                           "and ref = $ref and field = 'actual' order by id desc limit 1",
+                           {"ref": f"{unit}/2026/{code}/6"}).fetchall() == [("actual", "77.5", "entered")]
+    finally:
+        con.close()
+
+
+def test_a_bad_actual_is_refused_in_one_line_in_the_viewers_language_and_nothing_is_saved(demo):
+    at = page("objectives", lang="zh-Hans", url={"unit": "DH"})
+    before = findings(demo, "superior_assessment")  # lets go of the store and reads it: the same again below
+    at.text_input(key="actual-value").input("九十")
+    at.button(key="actual-save").click().run()
+    assert [e.value for e in at.error] == ["实绩“九十”不是数字，未保存。"]
+    assert findings(demo, "superior_assessment") == before
+
+
+def test_the_english_failed_items_name_each_criterion_in_english(demo):
+    at = page("inspections")
+    failed = at.get_by_key("failed-items").dataframe[0].value
+    # the demo's criteria as stored: the English title of each code
+    st.cache_resource.clear()  # let go of the store to read it
+    con = duckdb.connect(str(demo), read_only=True)
+    try:
+        english = dict(con.execute("select code, title_en from criteria").fetchall())
+    finally:
+        con.close()
+    assert len(failed) > 0
+    assert list(failed["Criterion title"]) == [english[c] for c in failed["Criterion"]]
+
+
+def test_with_no_answers_in_the_period_satisfaction_says_so_on_every_card(demo):
+    # the demo's first wave is answered on 2025-06-10: the year to 2025-03-31 holds none
+    at = AppTest.from_file(str(APP / "dashboard.py"), default_timeout=90)
+    at.session_state["as_of"] = date(2025, 3, 31)
+    at.query_params["lang"] = "en"
+    at.run()
+    at.switch_page("pages/satisfaction.py").run()
+    assert not at.exception
+    # the index card and the shares card (besides the frame's note that this is demo data)
+    assert [i.value for i in at.info][-2:] == ["No data for these filters.", "No data for these filters."]
+    box = at.get_by_key("dissatisfied-items")
+    assert [c.value for c in box.caption][1:] == ["No dissatisfied items for these filters."]
+    assert not [b for b in at.button if b.key == "survey-button"]

@@ -12,8 +12,8 @@ import pytest
 
 from conftest import LEDGER
 
-from closeloop import (demo, identity, ledger, notify, plan_findings, plan_ledger, review, store, trail, value_maps,
-                       workflow)
+from closeloop import (demo, identity, ledger, notify, plan_findings, plan_ledger, review, store, targets, trail,
+                       value_maps, workflow)
 from closeloop.filters import Filters
 from closeloop.refusal import Refused
 
@@ -262,6 +262,13 @@ def inspection_failed(con, tmp_path):
     assert plan_findings.raise_from_inspections(con, ADMIN) == ["NC-I-1-1.1"]
 
 
+def actual_entered(con, tmp_path):
+    folder = write_ledger_folder(tmp_path / "objectives", {
+        "objectives.csv": "unit,year,code,name,kind,direction,target\nDH,2026,G1,整改按期完成率,level,higher,90\n"})
+    assert plan_ledger.load(con, sorted(folder.iterdir()), "import").problems == []
+    assert plan_ledger.enter_actual(con, ADMIN, "DH", 2026, "G1", 6, "88", "六月台賬") == 3
+
+
 def notices_recorded(con, _):
     sent = notify.notices(con, date(2026, 6, 30))
     assert sent  # NC-2 and CA-2 are long overdue: there is something to record
@@ -273,6 +280,9 @@ WRITES = {
     "ledger.load": ("closeloop/ledger/merge.py", reimport),
     "plan_ledger.load": ("closeloop/plan_ledger.py", plan_imported),
     "plan_findings.raise_from_inspections": ("closeloop/plan_findings.py", inspection_failed),
+    "plan_ledger.enter_actual": ("closeloop/plan_ledger.py", actual_entered),
+    "targets.set_target": ("closeloop/notify.py", lambda con, _: targets.set_target(
+        con, ADMIN, "on_time_closure_rate", 0.9, "higher", 0.05)),
     "workflow.start": ("closeloop/workflow.py", lambda con, _: workflow.start(con, ADMIN, "CA-2")),
     "workflow.done": ("closeloop/workflow.py",
                       lambda con, _: workflow.done(con, ADMIN, "CA-2", evidence="已補錄", on=date(2026, 6, 1))),
