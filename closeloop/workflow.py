@@ -192,9 +192,9 @@ def verify(con, who: Identity, ref: str, *, effective: bool, note: str | None = 
         raise Refused("refused_future_date", on=on)
 
     def change(cur, nc, actions):
-        owners = cur.execute("select list_filter($owners::varchar[], lambda owner: is_owned_by(owner, $names::varchar[]))",
-                             {"owners": [a["owner"] for a in actions if a["status"] != "cancelled"],
-                              "names": who.names}).fetchone()[0]
+        owners = [o for (o,) in cur.execute(
+            "select owner from unnest($owners::varchar[]) as o(owner) where is_owned_by(owner, $names::varchar[])",
+            {"owners": [a["owner"] for a in actions if a["status"] != "cancelled"], "names": who.names}).fetchall()]
         if owners:
             raise Refused("refused_verifier_is_owner", who=owners[0])
         if effective:
