@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import getpass
 import json
 import os
 import sys
@@ -13,11 +12,12 @@ from pathlib import Path
 
 import duckdb
 
-from closeloop import i18n, identity, ledger, metrics, plan_ledger, store, trail, value_maps, workflow
+from closeloop import clock, i18n, identity, ledger, metrics, plan_ledger, store, trail, value_maps, workflow
 from closeloop.filters import DATE_LIMITS, DEFAULT_WINDOW_DAYS, SEVERITIES, SOURCES, WINDOW_LIMITS, Filters
 from closeloop.refusal import Refused
 
 DEMO_LIMITS = (1, 10_000_000)  # findings the demo builds: the benchmark's largest store is 1M
+AS_HELP = "who acts, a user's email (default: $CLOSELOOP_ACTOR, else the local administrator as local:LOGIN)"
 
 
 def iso_date(text: str) -> date:
@@ -82,7 +82,7 @@ def parser() -> argparse.ArgumentParser:
     imp = commands.add_parser("import", help="import ledgers: CSV files, folders of them, or .xlsx workbooks")
     imp.add_argument("paths", nargs="+", type=Path)
     imp.add_argument("--db")
-    imp.add_argument("--as", dest="actor", default=None, help="who is importing (default: the login name)")
+    imp.add_argument("--as", dest="actor", default=None, help=AS_HELP)
     imp.add_argument("--map", dest="maps", action="append", type=Path, default=[], metavar="FILE",
                      help="value mappings, CSV lines column,value,canonical (kept in the store with the import)")
 
@@ -113,6 +113,7 @@ def parser() -> argparse.ArgumentParser:
         out.add_argument(f"--{name}", action="append", default=[], help=f"repeat or comma-separate: {values}")
     out.add_argument("--lang", type=language, choices=i18n.LANGUAGES,
                      help="the words for sources, severities and statuses (zh: zh-Hans)")
+    out.add_argument("--as", dest="actor", default=None, help=AS_HELP + ": only what they may see")
 
     tr = commands.add_parser("trail", help="verify the hash-chained trail (or seal a store written before it)")
     tr.add_argument("task", choices=("verify", "seal"))
@@ -125,7 +126,7 @@ def parser() -> argparse.ArgumentParser:
     act.add_argument("ref", help="the action's ref; for add, the finding's")
     act.add_argument("--evidence", help="what shows it was done")
     act.add_argument("--file", type=Path, help="a file of evidence, kept beside the store with its sha256")
-    act.add_argument("--on", type=iso_date, help="the day it was done (default: today, UTC)")
+    act.add_argument("--on", type=iso_date, help="the day it was done (default: today in the organisation's zone, CLOSELOOP_TZ)")
     act.add_argument("--due", type=iso_date, help="the new due date (extend, add)")
     act.add_argument("--reason", help="why (extend, cancel)")
     act.add_argument("--kind", choices=workflow.ACTION_KINDS, default="corrective")
@@ -137,7 +138,7 @@ def parser() -> argparse.ArgumentParser:
     nc.add_argument("ref")
     nc.add_argument("--effective", choices=("yes", "no"))
     nc.add_argument("--note", help="what the verification found (required when not effective)")
-    nc.add_argument("--on", type=iso_date, help="the verification date (default: today, UTC)")
+    nc.add_argument("--on", type=iso_date, help="the verification date (default: today in the organisation's zone, CLOSELOOP_TZ)")
     nc.add_argument("--reason", help="why it is reopened")
 
     history = commands.add_parser("history", help="every change to a record (a finding: with its actions), oldest first")
@@ -152,7 +153,7 @@ def parser() -> argparse.ArgumentParser:
 
     for sub in (act, nc, history, user):
         sub.add_argument("--db")
-        sub.add_argument("--as", dest="actor", default=None, help="who is acting (default: the login name)")
+        sub.add_argument("--as", dest="actor", default=None, help=AS_HELP)
         sub.add_argument("--version", type=int, help="the version read; refused if the record changed since")
 
     pack = commands.add_parser("report", help="the meeting pack for the filters: --out pack.pdf, .pptx or .xlsx")
@@ -161,13 +162,14 @@ def parser() -> argparse.ArgumentParser:
                       help="the pack's language (default: the command line's; zh: zh-Hans)")
     rev = commands.add_parser("review", help="record a management review (freezing its snapshot), or list them")
     rev.add_argument("task", choices=("record", "list"))
-    rev.add_argument("--held-on", type=iso_date, help="the day it met (default: today, UTC)")
+    rev.add_argument("--held-on", type=iso_date, help="the day it met (default: today in the organisation's zone, CLOSELOOP_TZ)")
     rev.add_argument("--title")
     rev.add_argument("--attendees", help="comma-separated names")
-    rev.add_argument("--as", dest="actor", default=None, help="who records it (default: the login name)")
+    rev.add_argument("--as", dest="actor", default=None, help=AS_HELP)
     for sub in (pack, rev):
         add_filter_arguments(sub)
     pack.add_argument("--mail-to", help="comma-separated addresses: send the pack by email (CLOSELOOP_SMTP_*)")
+    pack.add_argument("--as", dest="actor", default=None, help=AS_HELP + ": only what they may see")
     user.add_argument("--lang", choices=("zh-Hans", "zh-Hant", "en"), help="the language of their notices")
     add_notify_commands(commands)
     add_target_command(commands)
@@ -177,7 +179,7 @@ def parser() -> argparse.ArgumentParser:
 def add_notify_commands(commands) -> None:
     """notify, calendar, deadlines, setting and unit head: reminders, escalation and who answers for a unit."""
     note = commands.add_parser("notify", help="send the day's reminders and escalations (once a day, e.g. by cron)")
-    note.add_argument("--as-of", type=iso_date, help="the day (default: today, UTC)")
+    note.add_argument("--as-of", type=iso_date, help="the day (default: today in the organisation's zone, CLOSELOOP_TZ)")
     note.add_argument("--dry-run", action="store_true", help="say what would be sent; send and record nothing")
     note.add_argument("--json", action="store_true", help="print the notices as JSON")
     note.add_argument("--ical", type=Path, metavar="DIR", help="also write each owner's calendar of due dates there")
@@ -203,7 +205,7 @@ def add_notify_commands(commands) -> None:
     unit.add_argument("--lang", choices=("zh-Hans", "zh-Hant", "en"))
     for sub in (note, cal, dl, st, unit):
         sub.add_argument("--db")
-        sub.add_argument("--as", dest="actor", default=None, help="who is acting (default: the login name)")
+        sub.add_argument("--as", dest="actor", default=None, help=AS_HELP)
 
 
 def run_demo(args, t) -> str:
@@ -228,7 +230,7 @@ def _import_findings(args, t, reading: ledger.Reading) -> str:
     for sheet in reading.skipped:
         print(t("import_skipped_sheet", sheet=sheet), file=sys.stderr)
     con = store.connect(args.db)
-    who = identity.for_command_line(con, args.actor or getpass.getuser())
+    who = acting(con, args)
     outcome = ledger.load(con, reading.sheets, who, mappings=mappings)
     if not outcome.ok:
         lines = [
@@ -261,27 +263,29 @@ def run_export(args, t) -> str:
         unknown = [v for v in listed[name] if v not in allowed]
         if unknown:
             raise Refused("export_value_unknown", value=", ".join(unknown), allowed=", ".join(allowed))
-    f = Filters.default(args.as_of or date.today(), unit=args.unit, sources=tuple(listed["source"]),
+    f = Filters.default(args.as_of or clock.today(), unit=args.unit, sources=tuple(listed["source"]),
                         severities=tuple(listed["severity"]), categories=tuple(listed["category"]))
     f = f.replace(since=args.since or f.since, until=args.until or f.until)
     if f.since > f.until:
         raise Refused("bad_period")
     writable_folder(args.out)
     con = store.connect(args.db, create=False, writes=False)
+    who = acting(con, args)
     if args.unit and not con.execute("select count(*) from units where code = $u", {"u": args.unit}).fetchone()[0]:
         raise Refused("unknown_unit_arg", unit=args.unit)
+    f = f.replace(unit=within_scope(con, who, args.unit))
     known = [c for (c,) in con.execute("select distinct category from criteria order by category").fetchall()]
     unknown = [c for c in listed["category"] if c not in known]
     if unknown:
         raise Refused("export_value_unknown", value=", ".join(unknown), allowed=", ".join(known))
-    rows = store.run(con, "ledger_rows", f.params())
+    rows = store.run(con, "ledger_rows", f.params(who.scope))
     table = export.ledger_table(rows, args.lang or i18n.cli_language())
     write_whole(args.out, export.ledger_xlsx(table) if suffix == ".xlsx" else export.csv_bytes(table))
     return t("export_written", path=str(args.out), findings=f"{rows['ref'].nunique():,}", rows=f"{len(rows):,}")
 
 
 def run_metrics(args, t) -> str:
-    f = Filters.default(args.as_of or date.today(), window_days=args.window_days, unit=args.unit)
+    f = Filters.default(args.as_of or clock.today(), window_days=args.window_days, unit=args.unit)
     f = f.replace(since=args.since or f.since, until=args.until or f.until)
     if f.since > f.until:
         raise Refused("bad_period")
@@ -293,7 +297,7 @@ def run_metrics(args, t) -> str:
 
 def filters_of(args, con) -> Filters:
     """--as-of, --from, --to, --unit and --window-days as Filters, checked against the store."""
-    f = Filters.default(args.as_of or date.today(), window_days=args.window_days, unit=args.unit)
+    f = Filters.default(args.as_of or clock.today(), window_days=args.window_days, unit=args.unit)
     f = f.replace(since=args.since or f.since, until=args.until or f.until)
     if f.since > f.until:
         raise Refused("bad_period")
@@ -308,8 +312,10 @@ def run_report(args, t) -> str:
     kind = report.kind_of(args.out)
     writable_folder(args.out)
     con = store.connect(args.db, create=False, writes=bool(args.mail_to))
+    who = acting(con, args)
     f = filters_of(args, con)
-    built = report.build(con, f, args.lang or i18n.cli_language(), kind)
+    f = f.replace(unit=within_scope(con, who, args.unit))
+    built = report.build(con, f, args.lang or i18n.cli_language(), kind, who.scope)
     write_whole(args.out, built)
     written = t("pack_written", path=str(args.out), size=f"{len(built) / 1024:,.0f}")
     if args.mail_to:
@@ -321,7 +327,7 @@ def run_review(args, t) -> str:
     from closeloop import review
 
     con = store.connect(args.db, create=False, writes=args.task == "record")
-    who = identity.for_command_line(con, args.actor or getpass.getuser())
+    who = acting(con, args)
     if args.task == "record":
         made = review.record(con, who, filters_of(args, con), held_on=args.held_on or workflow.today(),
                              title=args.title, attendees=(args.attendees or "").split(","))
@@ -360,7 +366,7 @@ def run_trail(args, t) -> str:
 
 def run_action(args, t) -> str:
     con = store.connect(args.db, create=False)
-    who = identity.for_command_line(con, args.actor or getpass.getuser())
+    who = acting(con, args)
     if args.move == "add":
         ref = workflow.add_action(con, who, args.ref, kind=args.kind, description=args.description,
                                   owner=args.owner, due_on=args.due, version=args.version)
@@ -382,7 +388,7 @@ def run_action(args, t) -> str:
 
 def run_nc(args, t) -> str:
     con = store.connect(args.db, create=False)
-    who = identity.for_command_line(con, args.actor or getpass.getuser())
+    who = acting(con, args)
     if args.move == "verify":
         if args.effective is None:
             raise Refused("refused_effective_required")
@@ -395,7 +401,7 @@ def run_nc(args, t) -> str:
 
 def run_history(args, t) -> str:
     con = store.connect(args.db, create=False, writes=False)
-    who = identity.for_command_line(con, args.actor or getpass.getuser())
+    who = acting(con, args)
     rows = store.run(con, "record_history", {"ref": args.ref, "scope": who.scope})
     if rows.empty:
         raise Refused("history_none", ref=args.ref)
@@ -404,7 +410,7 @@ def run_history(args, t) -> str:
     if args.format == "json":
         return rows.to_json(orient="records", date_format="iso", force_ascii=False, indent=2)
     return "\n".join(
-        f"{r.at:%Y-%m-%d %H:%M:%S}Z  {r.actor}  {r.entity} {r.ref}  {r.field}: "
+        f"{clock.shown(r.at)}  {r.actor}  {r.entity} {r.ref}  {r.field}: "
         f"{'' if r.old is None else r.old} → {'' if r.new is None else r.new}"
         + (f"  ({r.reason})" if r.reason else "")
         for r in rows.itertuples()
@@ -413,7 +419,7 @@ def run_history(args, t) -> str:
 
 def run_user(args, t) -> str:
     con = store.connect(args.db, create=False)
-    who = identity.for_command_line(con, args.actor or getpass.getuser())
+    who = acting(con, args)
     workflow.set_user(con, who, args.email, role=args.role, unit=args.unit, name=args.name, version=args.version,
                       language=args.lang)
     return t("user_set", email=args.email.strip().lower(), role=args.role, unit=args.unit or t("whole_organisation"))
@@ -482,8 +488,8 @@ class Failed(Exception):
         self.lines = lines
 
 
-def _actor(args) -> str:
-    return args.actor or getpass.getuser()
+def _actor(con, args) -> str:
+    return acting(con, args).actor
 
 
 def run_notify(args, t) -> str:
@@ -493,7 +499,7 @@ def run_notify(args, t) -> str:
     as_of = args.as_of or workflow.today()
     if not args.dry_run and not mail.configured_channels():
         raise Refused("notify_no_channel")
-    outcome = notify.run(con, as_of, actor=_actor(args), dry_run=args.dry_run)
+    outcome = notify.run(con, as_of, actor=_actor(con, args), dry_run=args.dry_run)
     for line in outcome.resent:  # said, not failed: the digest went out this time
         print(line, file=sys.stderr)
     if args.ical:
@@ -526,7 +532,7 @@ def run_deadlines(args, t) -> str:
     from closeloop import notify
 
     con = store.connect(args.db, create=False)
-    who = identity.for_command_line(con, _actor(args))
+    who = acting(con, args)
     if args.task == "set":
         if args.severity is None or args.days is None:
             raise Refused("deadline_args")
@@ -541,7 +547,7 @@ def run_setting(args, t) -> str:
     from closeloop import notify
 
     con = store.connect(args.db, create=False)
-    n = notify.set_setting(con, identity.for_command_line(con, _actor(args)), args.key, args.value)
+    n = notify.set_setting(con, acting(con, args), args.key, args.value)
     return t("admin_changed", n=n)
 
 
@@ -549,7 +555,7 @@ def run_unit(args, t) -> str:
     from closeloop import notify
 
     con = store.connect(args.db, create=False)
-    n = notify.set_unit_head(con, identity.for_command_line(con, _actor(args)), args.code, name=args.name,
+    n = notify.set_unit_head(con, acting(con, args), args.code, name=args.name,
                              email=args.email, language=args.lang)
     return t("admin_changed", n=n)
 
@@ -582,7 +588,7 @@ def run_plan_import(args, t, reading: ledger.Reading) -> str:
     writes nothing."""
     added = {kind: {v for s in reading.sheets if s.kind == kind for v in _codes(s)} for kind in ("units", "criteria")}
     con = store.connect(args.db)
-    who = identity.for_command_line(con, args.actor or getpass.getuser())
+    who = acting(con, args)
     outcome = plan_ledger.load(con, reading.plans, who, units=added["units"], criteria=added["criteria"], write=False)
     if not outcome.ok:
         print("\n".join(
@@ -595,7 +601,7 @@ def run_plan_import(args, t, reading: ledger.Reading) -> str:
         con.close()
         said.append(_import_findings(args, t, reading))
         con = store.connect(args.db)
-        who = identity.for_command_line(con, args.actor or getpass.getuser())
+        who = acting(con, args)
     outcome = plan_ledger.load(con, reading.plans, who, units=added["units"], criteria=added["criteria"])
     if not outcome.ok:  # only if another writer changed the store in between
         raise Refused("import_rejected", n=len(outcome.problems))
@@ -645,7 +651,7 @@ def run_target(args, t) -> str:
     if args.kpi is not None:
         if args.value is None:
             raise Refused("target_needs_value", kpi=args.kpi)
-        n = targets.set_target(con, identity.for_command_line(con, _actor(args)), args.kpi,
+        n = targets.set_target(con, acting(con, args), args.kpi,
                                _target_number(args.value, args.kpi), args.direction,
                                _target_number(args.amber, args.kpi), args.unit)
         return t("admin_changed", n=n)
@@ -658,3 +664,22 @@ def run_target(args, t) -> str:
         lines.append(t("target_line", kpi=kpi, unit=t("target_whole") if unit == targets.WHOLE else unit, goal=targets.goal_text(known, t),
                        amber=value_text(amber, targets.KPIS[kpi][1], t)))
     return "\n".join(lines)
+# ---------------------------------------------------------------------------------------------
+# cli: who acts
+
+
+def acting(con, args) -> identity.Identity:
+    """Who acts: --as, else $CLOSELOOP_ACTOR, else the local administrator as local:LOGIN (identity.for_command_line)."""
+    return identity.for_command_line(con, getattr(args, "actor", None) or os.environ.get("CLOSELOOP_ACTOR"))
+
+
+def within_scope(con, who: identity.Identity, unit: str | None) -> str | None:
+    """The unit an export or pack covers: --unit, which must lie within what --as may see, else their own unit
+    (so the pack names their subtree, not the whole organisation it does not show)."""
+    if who.scope is None or unit is None:
+        return unit or who.scope
+    inside = con.execute("select count(*) from unit_subtree($scope) where code = $unit",
+                         {"scope": who.scope, "unit": unit}).fetchone()[0]
+    if not inside:
+        raise Refused("cli_unit_out_of_scope", unit=unit, user=who.actor)
+    return unit

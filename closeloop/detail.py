@@ -8,7 +8,7 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from closeloop import drill, session, workflow
+from closeloop import clock, drill, session, workflow
 from closeloop.filters import Filters
 from closeloop.i18n import plain, plain_values
 from closeloop.refusal import Refused
@@ -115,7 +115,7 @@ def evidence_files(ref: str, f: Filters, t) -> None:
 
 def trail_rows(history: pd.DataFrame, t) -> pd.DataFrame:
     rows = history.drop(columns=["batch"]).copy()
-    rows["at"] = rows["at"].dt.strftime("%Y-%m-%d %H:%M:%S")
+    rows["at"] = clock.shown_column(rows["at"])
     status = rows["field"] == "status"
     prefixes = rows["entity"].map({"nonconformity": "status_", "action": "action_status_"})
     for column in ("old", "new"):

@@ -10,6 +10,8 @@ from datetime import date, timedelta
 
 import pandas as pd
 
+from closeloop import clock
+
 DEFAULT_WINDOW_DAYS = 365
 
 
@@ -35,7 +37,7 @@ class Filters:
 
     @classmethod
     def default(cls, as_of: date | None = None, **changes) -> Filters:
-        as_of = as_of or date.today()
+        as_of = as_of or clock.today()
         since, until = year_ending(as_of)
         return cls(as_of=as_of, since=since, until=until, **changes)
 
@@ -175,5 +177,5 @@ def describe(f: Filters, t, unit_label: str | None) -> str:
 def opening_as_of(last_on: date | None, today: date | None = None) -> date:
     """The as-of date the dashboard opens on: today, or the data's last day when the data ends before
     today (a store of past data would otherwise open on an empty period: nothing opened or closed)."""
-    today = today or date.today()
+    today = today or clock.today()
     return last_on if last_on is not None and last_on < today else today

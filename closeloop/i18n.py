@@ -396,7 +396,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "col_evidence": {"zh": "佐证", "en": "Evidence"},
     "col_actions_open": {"zh": "未完成措施", "en": "Open actions"},
     "col_id": {"zh": "序号", "en": "No."},
-    "col_at": {"zh": "时间（UTC）", "en": "When (UTC)"},
+    "col_at": {"zh": "时间", "en": "When"},
     "col_actor": {"zh": "操作人", "en": "Who"},
     "col_entity": {"zh": "对象", "en": "Record"},
     "col_field": {"zh": "字段", "en": "Field"},
@@ -965,6 +965,10 @@ CATALOG: dict[str, dict[str, str]] = {
     "target_whole": {"zh": "全单位", "en": "whole organisation"},
     "target_none": {"zh": "尚未设定任何指标目标。", "en": "No KPI targets are set."},
     "target_line": {"zh": "{kpi}（{unit}）：{goal}，黄灯区间 {amber}", "en": "{kpi} ({unit}): {goal}, amber band {amber}"},
+    # cli: who acts on the command line, and the organisation's time zone
+    "cli_unknown_user": {"zh": "本库没有用户 {user}：请用其电子邮箱指定（用户由 python -m closeloop user 添加），或不指定 --as 以本机管理员身份操作。", "en": "This store has no user {user}: name them by email (python -m closeloop user adds one), or leave out --as to act as the local administrator."},
+    "cli_unit_out_of_scope": {"zh": "单位 {unit} 不在 {user} 可查看的范围内。", "en": "Unit {unit} is outside what {user} may see."},
+    "cli_bad_zone": {"zh": "CLOSELOOP_TZ 的时区 {zone} 无法识别：请使用 IANA 名称，如 Asia/Shanghai、Asia/Hong_Kong 或 UTC。", "en": "CLOSELOOP_TZ names no known time zone ({zone}): use an IANA name such as Asia/Shanghai, Asia/Hong_Kong or UTC."},
 }
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import getpass
 from dataclasses import dataclass
 
+from closeloop.refusal import Refused
+
 ROLES = ("viewer", "unit_editor", "auditor", "administrator")
 EDITING = frozenset({"add_action", "start", "done", "extend", "cancel"})
 VERIFYING = frozenset({"verify", "reopen"})
@@ -42,7 +44,13 @@ class Identity:
 
 def local_administrator(actor: str | None = None) -> Identity:
     """The embedded default: one administrator of the whole organisation, like a notebook on your own machine."""
-    return Identity(actor=actor or getpass.getuser(), role="administrator", local=True)
+    return Identity(actor=actor or local_login(), role="administrator", local=True)
+
+
+def local_login() -> str:
+    """Who the trail names when nobody said who acts: the machine's login, marked as one (local:root), so that
+    it never reads as a person of the organisation."""
+    return f"local:{getpass.getuser()}"
 
 
 def lookup(con, email: str) -> Identity | None:
@@ -57,8 +65,24 @@ def lookup(con, email: str) -> Identity | None:
 
 
 def for_command_line(con, user: str | None) -> Identity:
-    """`--as USER`: that user's role and unit when the store knows them, else the local administrator."""
-    return (lookup(con, user) if user else None) or local_administrator(user)
+    """`--as USER` (or $CLOSELOOP_ACTOR): that user's role and unit, held to them as the dashboard holds a signed-in
+    user. A name the store's users do not hold is refused once it has users (nobody may act as someone it does
+    not know); before the first user, it names the local administrator (how that first user is made). Nobody
+    named: the local administrator as local:LOGIN."""
+    user = (user or "").strip() or None
+    if user is None:
+        return local_administrator()
+    known = lookup(con, user)
+    if known is not None:
+        return known
+    cur = con.cursor()
+    try:
+        has_users = cur.execute("select count(*) from users").fetchone()[0] > 0
+    finally:
+        cur.close()
+    if has_users:
+        raise Refused("cli_unknown_user", user=user)
+    return local_administrator(user)
 
 
 def from_claims(email: str, claims: dict) -> Identity:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from closeloop import export, ledger, store, value_maps
+from closeloop import clock, export, ledger, store, value_maps
 from closeloop.identity import Identity
 from closeloop.i18n import plain, plain_values
 from closeloop.refusal import Refused
@@ -129,7 +129,7 @@ def value_maps_table(con, t) -> pd.DataFrame:
         t("col_value"): rows["value"],
         t("col_map_canonical"): [value_label(c, v, t) for c, v in zip(rows["column_name"], rows["canonical"])],
         t("col_actor"): rows["set_by"],
-        t("col_at"): rows["set_at"],
+        t("col_at"): clock.shown_column(rows["set_at"]),
     })
 
 

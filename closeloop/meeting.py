@@ -7,7 +7,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from closeloop import drill, filters, i18n, report, review, session, tables, workflow
+from closeloop import clock, drill, filters, i18n, report, review, session, tables, workflow
 from closeloop.filters import Filters
 from closeloop.i18n import plain
 from closeloop.refusal import Refused
@@ -52,7 +52,7 @@ def header(opened: review.Review, t) -> None:
     st.markdown(f"**{plain(opened.title)}** · " + t("review_held", held_on=opened.held_on,
                                                              who=plain(", ".join(opened.attendees))))
     st.caption(t("review_frozen", as_of=opened.as_of, since=opened.filters.since, until=opened.filters.until,
-                 scope=plain(scope), by=plain(opened.created_by), at=f"{opened.created_at:%Y-%m-%d %H:%M} UTC",
+                 scope=plain(scope), by=plain(opened.created_by), at=clock.shown(opened.created_at, seconds=False),
                  digest=opened.digest[:12]))
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from closeloop import charts, export, i18n, kpis, metrics, review, screens, store, tables, trail
+from closeloop import charts, clock, export, i18n, kpis, metrics, review, screens, store, tables, trail
 from closeloop.filters import Filters, describe
 from closeloop.refusal import Refused
 
@@ -326,7 +326,7 @@ def pdf(pack: Pack, images: list[bytes | None]) -> bytes:
     doc.multi_cell(0, 13, t("pack_title"), new_x="LMARGIN", new_y="NEXT", wrapmode=wrap)
     doc.ln(6)
     cover = [(t("pack_scope"), pack.scope), (t("period"), f"{pack.f.since} – {pack.f.until}"),
-             (t("as_of"), str(pack.f.as_of)), (t("pack_generated"), f"{pack.generated_at:%Y-%m-%d %H:%M} UTC"),
+             (t("as_of"), str(pack.f.as_of)), (t("pack_generated"), clock.shown(pack.generated_at, seconds=False)),
              (t("pack_trail_head"), pack.trail_head or t("none"))]
     for name, value in cover:
         doc.set_font("cjk", size=12)
@@ -474,7 +474,7 @@ def pptx(pack: Pack, images: list[bytes | None]) -> bytes:
                  (f"{t('pack_scope')}: {pack.scope}", 18, False),
                  (f"{t('period')}: {pack.f.since} – {pack.f.until}", 18, False),
                  (f"{t('as_of')}: {pack.f.as_of}", 18, False),
-                 (f"{t('pack_generated')}: {pack.generated_at:%Y-%m-%d %H:%M} UTC", 14, False),
+                 (f"{t('pack_generated')}: {clock.shown(pack.generated_at, seconds=False)}", 14, False),
                  (f"{t('pack_trail_head')}: {pack.trail_head or t('none')}", 10, False),
                  ("", 12, False), (review_line(pack), 14, False)], Inches(1.5), Inches(5))
 

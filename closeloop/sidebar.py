@@ -7,7 +7,7 @@ from datetime import date
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from closeloop import filters
+from closeloop import clock, filters
 from closeloop.i18n import plain
 
 # Keyed widgets drawn once by dashboard.py; pages call current(). Every filter is synced
@@ -89,7 +89,7 @@ def draw(units, categories, t, data_dates: tuple[date | None, date | None] = (No
     # neither the URL nor an earlier run has set one, or Back came to a URL without one
     if "as_of" not in st.session_state or st.session_state.pop("_as_of_reset", False):
         st.session_state["as_of"] = opening
-        if opening != date.today():
+        if opening != clock.today():
             st.session_state["_as_of_on_data_end"] = opening
     with st.sidebar:
         st.subheader(t("filters"))
@@ -124,7 +124,7 @@ def draw(units, categories, t, data_dates: tuple[date | None, date | None] = (No
         st.multiselect(t("categories"), list(category_labels), format_func=category_labels.get,
                        placeholder=t("all"), **remembered("categories"))
         url_notes(t)
-    write_to_url({"as_of": date.today(), "since": None, "until": None, "unit": None, "sources": None,
+    write_to_url({"as_of": clock.today(), "since": None, "until": None, "unit": None, "sources": None,
                   "severities": None, "categories": None, "window_days": filters.DEFAULT_WINDOW_DAYS})
 
 
@@ -146,7 +146,7 @@ def current() -> filters.Filters:
     """The filters as the sidebar (and so the URL) has them; an empty period means the 12 months to as-of."""
     state = st.session_state
     f = filters.Filters.default(
-        state.get("as_of") or date.today(),
+        state.get("as_of") or clock.today(),
         unit=state.get("unit") or None,
         sources=tuple(state.get("sources") or ()),
         severities=tuple(state.get("severities") or ()),

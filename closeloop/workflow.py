@@ -9,12 +9,12 @@ import re
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 
-from closeloop import store, trail
+from closeloop import clock, store, trail
 from closeloop.identity import Identity
 from closeloop.refusal import Refused
 
@@ -86,8 +86,9 @@ def refusal(entity: str, move: str, status: str) -> str | None:
     return MOVES[(entity, move)].refused.get(status)
 
 
-def today() -> date:
-    return datetime.now(timezone.utc).date()
+def today(now: datetime | None = None) -> date:
+    """Today in the organisation's zone (clock.today): the default day of a move, and the latest allowed."""
+    return clock.today(now)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -192,9 +193,9 @@ def verify(con, who: Identity, ref: str, *, effective: bool, note: str | None = 
         raise Refused("refused_future_date", on=on)
 
     def change(cur, nc, actions):
-        owners = cur.execute("select list_filter($owners::varchar[], lambda owner: is_owned_by(owner, $names::varchar[]))",
-                             {"owners": [a["owner"] for a in actions if a["status"] != "cancelled"],
-                              "names": who.names}).fetchone()[0]
+        owners = [o for (o,) in cur.execute(
+            "select owner from unnest($owners::varchar[]) as o(owner) where is_owned_by(owner, $names::varchar[])",
+            {"owners": [a["owner"] for a in actions if a["status"] != "cancelled"], "names": who.names}).fetchall()]
         if owners:
             raise Refused("refused_verifier_is_owner", who=owners[0])
         if effective:
@@ -377,11 +378,11 @@ def _stale(cur, entity: str, ref: str) -> StaleRecord:
 
 def store_last_change(con, entity: str, ref: str):
     """(actor, at) of the latest event on a record, or None."""
-    return con.execute(
-        "select actor, strftime(\"at\", '%Y-%m-%d %H:%M:%S UTC') from events "
-        "where entity = $entity and ref = $ref order by id desc limit 1",
+    last = con.execute(
+        "select actor, \"at\" from events where entity = $entity and ref = $ref order by id desc limit 1",
         {"entity": entity, "ref": ref},
     ).fetchone()
+    return (last[0], clock.shown(last[1])) if last else None
 
 
 def _text(value) -> str | None:

@@ -36,3 +36,19 @@ def _table(name: str) -> dict[str, list[str]]:
 def simplified_in(text: str) -> list[str]:
     """The Simplified-only characters of `text`, each once, in order of appearance."""
     return list(dict.fromkeys(c for c in text if c in simplified_only()))
+
+
+@functools.cache
+def simplified_forms() -> dict[str, str]:
+    """Each Traditional character OpenCC's TSCharacters gives another form, and that form (the first where it gives
+    several, followed to its end where that form has one of its own): how terms.sql's hanzi_folded reads a name."""
+    table = {key: forms[0] for key, forms in _table("TSCharacters").items() if len(key) == 1 and len(forms[0]) == 1}
+
+    def end(c: str) -> str:
+        seen = set()
+        while c in table and c not in seen:
+            seen.add(c)
+            c = table[c]
+        return c
+
+    return {c: end(c) for c in table if end(c) != c}

@@ -152,8 +152,8 @@ def test_the_history_download_keeps_formula_text_as_text():
     })
     text = export.csv_bytes(detail.trail_rows(history, i18n.translator("en"))).decode("utf-8-sig")
     assert text.splitlines() == [
-        "No.,When (UTC),Who,Record,Ref,Field,Old value,New value,Reason",
-        "7,2026-06-01 08:00:00,王明,Action,CA-1,Evidence,,\"'=HYPERLINK(\"\"http://x\"\")\",action done",
+        "No.,When,Who,Record,Ref,Field,Old value,New value,Reason",
+        "7,2026-06-01 16:00:00 +08:00,王明,Action,CA-1,Evidence,,\"'=HYPERLINK(\"\"http://x\"\")\",action done",
     ]
 
 

@@ -163,7 +163,7 @@ def test_action_done_then_nc_verify_then_history(cli, golden_store_at):
     done = cli("nc", "verify", "NC-0006", "--effective", "yes", "--on", "2026-06-02", "--as", "審核員", "--db", db)
     assert (done.returncode, done.stdout) == (0, "NC-0006: saved 3 changes (trail block 3).\n")
     done = cli("history", "NC-0006", "--db", db)
-    lines = [re.sub(r"^\S+ \S+Z  ", "", line) for line in done.stdout.splitlines()]
+    lines = [re.sub(r"^\S+ \S+ [+-]\d\d:\d\d  ", "", line) for line in done.stdout.splitlines()]
     assert lines == [
         "import  nonconformity NC-0006  created:  →   (import)",
         "import  action CA-0006-1  created:  →   (import)",
@@ -209,7 +209,7 @@ def test_a_move_on_a_seen_version_that_changed_is_refused(cli, golden_store_at):
     assert cli("action", "start", "CA-0006-1", "--version", "1", "--as", "甲", "--db", db).returncode == 0
     done = cli("action", "done", "CA-0006-1", "--evidence", "x", "--version", "1", "--as", "乙", "--db", db)
     assert done.returncode == 2
-    assert re.fullmatch(r"Not saved: CA-0006-1 was changed by 甲 at \S+ \S+ UTC after you opened it\. "
+    assert re.fullmatch(r"Not saved: CA-0006-1 was changed by 甲 at \S+ \S+ [+-]\d\d:\d\d after you opened it\. "
                         r"Reload it and try again\.\n", done.stderr)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from datetime import date
 
@@ -291,9 +292,10 @@ def test_a_save_on_a_version_that_changed_is_refused_with_who_and_when(con):
     with pytest.raises(workflow.StaleRecord) as stale:
         workflow.done(con, ADMIN, "CA-OPEN-1", evidence="x", on=ON, version=seen)
     assert (stale.value.key, stale.value.who) == ("refused_stale", "editor@dh.example")
-    assert stale.value.when == con.execute(
-        "select strftime(\"at\", '%Y-%m-%d %H:%M:%S UTC') from events where id = $id", {"id": before}
-    ).fetchone()[0]
+    at = con.execute("select \"at\" from events where id = $id", {"id": before}).fetchone()[0]
+    # in the organisation's zone (CLOSELOOP_TZ, default Asia/Shanghai: UTC+8, no summer time), with its offset
+    shanghai = at.astimezone(dt.timezone(dt.timedelta(hours=8)))
+    assert stale.value.when == f"{shanghai:%Y-%m-%d %H:%M:%S} +08:00"
     assert (last_event(con), status(con, "CA-OPEN-1")) == (before, "planned")
 
 

@@ -152,7 +152,7 @@ def test_the_history_shows_each_change_and_downloads(new_page, served, artifacts
     history = page.locator(".st-key-history")
     expect(history.get_by_test_id("stDataFrame")).to_be_visible()
     text = download(page, history.get_by_role("button", name="Download CSV"))
-    assert text.splitlines()[0] == "No.,When (UTC),Who,Record,Ref,Field,Old value,New value,Reason"
+    assert text.splitlines()[0] == "No.,When,Who,Record,Ref,Field,Old value,New value,Reason"
     assert re.search(r"^322,[^,]+,[^,]+,Action,CA-0014-1,Status,Planned,In progress,started$", text, re.M), text
 
 
@@ -166,7 +166,7 @@ def test_the_second_of_two_editors_is_told_who_saved_first_and_reloads(new_page,
     assert save(first, one) == "CA-0014-1: saved 1 changes (trail block 2)."
     type_date(second, two, "New due date", "2027-02-28")
     refused = save(second, two)
-    assert re.fullmatch(r"Not saved: CA-0014-1 was changed by \S+ at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC after you "
+    assert re.fullmatch(r"Not saved: CA-0014-1 was changed by \S+ at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d\d:\d\d after you "
                         r"opened it\. Reload it and try again\.", refused), refused
     second.screenshot(path=artifacts / "rectification-stale.png", full_page=True)
     again = open_record(second, served.url, "NC-0014")
