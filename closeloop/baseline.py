@@ -30,6 +30,8 @@ class Tables:
     # and the administrator's settings (due_soon_days)
     deadlines: pd.DataFrame
     settings: dict
+    # Traditional → Simplified, character by character: the table terms.sql's owner_key folds names with
+    fold: dict
 
 
 def load(con) -> Tables:
@@ -57,8 +59,9 @@ def load(con) -> Tables:
     files = imports.groupby("ref")["file_name"].nunique()
     deadlines = con.sql("select severity::varchar as severity, source, finding_days, action_days from deadlines").df()
     settings = dict(con.sql("select key, value from settings").fetchall())
+    traditional, simplified = con.execute("select hanzi_traditional(), hanzi_simplified()").fetchone()
     return Tables(units, criteria, nonconformities, actions, findings, action_finding,
-                  files.index[files > 1].to_series(), deadlines, settings)
+                  files.index[files > 1].to_series(), deadlines, settings, str.maketrans(traditional, simplified))
 
 
 def deadline_days(tables: Tables, rows: np.ndarray, which: str) -> np.ndarray:
@@ -665,9 +668,9 @@ def _cut_short(start, months: int, f: Filters) -> bool:
 # myunit: the unit head's view, the pandas reading of its queries
 
 
-def owner_key(owners: pd.Series) -> pd.Series:
-    """terms.sql's owner_key, read the pandas way: the same person's names compare equal."""
-    return owners.str.strip().str.lower()
+def owner_key(owners: pd.Series, fold: dict) -> pd.Series:
+    """terms.sql's owner_key, read the pandas way: the same person's names compare equal (李華 = 李华)."""
+    return owners.str.translate(fold).str.strip().str.lower()
 
 
 def _overdue_actions(b: Baseline, f: Filters, scope: str | None) -> pd.DataFrame:
@@ -694,7 +697,7 @@ def _action_rows(b: Baseline, rows: np.ndarray, as_of: int) -> pd.DataFrame:
 
 
 def overdue_actions_by_owner(b: Baseline, f: Filters, scope: str | None = None) -> pd.DataFrame:
-    late = _overdue_actions(b, f, scope).assign(owner_group=lambda r: owner_key(r["owner"]))
+    late = _overdue_actions(b, f, scope).assign(owner_group=lambda r: owner_key(r["owner"], b.tables.fold))
     out = late.groupby("owner_group", dropna=False).agg(
         owner=("owner", "min"), actions=("ref", "size"), oldest_days_overdue=("days_overdue", "max")).reset_index()
     out = out.sort_values(["actions", "oldest_days_overdue", "owner_group"], ascending=[False, False, True],
@@ -704,8 +707,8 @@ def overdue_actions_by_owner(b: Baseline, f: Filters, scope: str | None = None) 
 
 def overdue_actions_of_owners(b: Baseline, f: Filters, owners: list[str], unowned: bool, limit: int,
                               scope: str | None = None) -> pd.DataFrame:
-    late = _overdue_actions(b, f, scope).assign(owner_group=lambda r: owner_key(r["owner"]))
-    late = late[late["owner_group"].isin(set(owner_key(pd.Series(owners, dtype=object))))
+    late = _overdue_actions(b, f, scope).assign(owner_group=lambda r: owner_key(r["owner"], b.tables.fold))
+    late = late[late["owner_group"].isin(set(owner_key(pd.Series(owners, dtype=object), b.tables.fold)))
                 | (unowned & late["owner"].isna())]
     late = late.sort_values(["days_overdue", "ref"], ascending=[False, True])
     late = late[late.groupby("owner_group", dropna=False).cumcount() < limit]

@@ -8,17 +8,30 @@ with overdue as (
     where is_overdue
 ),
 
-owned as (
-    select distinct
-        o.id,
-        o.days_overdue,
-        owner_key(a.owner) as owner_key,
-        -- one written form of each owner, the same every time
-        min(trim(a.owner)) over (partition by owner_key(a.owner)) as owner,
+owned_as_written as (
+    select o.id, o.days_overdue, a.owner,
     from overdue as o
     join action_at($as_of) as a on a.nonconformity_id = o.id
     where a.is_open
         and nullif(trim(a.owner), '') is not null
+),
+
+-- each name as written once: owner_key reads a name character by character, and there are far fewer names
+-- than actions
+named as (
+    select owner, owner_key(owner) as owner_key,
+    from (select distinct owner from owned_as_written)
+),
+
+owned as (
+    select distinct
+        w.id,
+        w.days_overdue,
+        n.owner_key,
+        -- one written form of each owner, the same every time
+        min(trim(w.owner)) over (partition by n.owner_key) as owner,
+    from owned_as_written as w
+    join named as n on n.owner = w.owner
 ),
 
 unowned as (
