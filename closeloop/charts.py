@@ -63,11 +63,18 @@ def opened_closed(monthly: pd.DataFrame, t) -> go.Figure:
     period or the as-of date cuts short is drawn pale and marked (its low bars are not a drop)."""
     months = period_labels(monthly["month"], "month", monthly.get("partial")) if len(monthly) else []
     faded = _partial_opacity(monthly)
+    starts = [str(m)[:10] for m in monthly["month"]]
+
+    def clicked(measure: str) -> list:  # what a click hands back: the month and what was counted in it
+        return [[start, measure] for start in starts]
+
     data = [
-        go.Bar(name=t("opened"), x=months, y=monthly["opened"], marker=dict(color=OPENED, opacity=faded)),
-        go.Bar(name=t("closed"), x=months, y=monthly["closed"], marker=dict(color=CLOSED, opacity=faded)),
+        go.Bar(name=t("opened"), x=months, y=monthly["opened"], marker=dict(color=OPENED, opacity=faded),
+               customdata=clicked("opened")),
+        go.Bar(name=t("closed"), x=months, y=monthly["closed"], marker=dict(color=CLOSED, opacity=faded),
+               customdata=clicked("closed")),
         go.Scatter(name=t("backlog"), x=months, y=monthly["backlog"], mode="lines+markers",
-                   line=dict(color=BACKLOG, width=2), yaxis="y2"),
+                   line=dict(color=BACKLOG, width=2), yaxis="y2", customdata=clicked("backlog")),
     ]
     notes = partial_note(monthly, t)
     return _figure(
@@ -84,7 +91,7 @@ def aging(buckets: dict[str, int], t) -> go.Figure:
     """Open items by age bucket, youngest first."""
     data = go.Bar(
         x=list(buckets), y=list(buckets.values()), marker_color=list(AGING_COLOURS),
-        text=list(buckets.values()), textposition="outside",
+        text=list(buckets.values()), textposition="outside", customdata=[[bucket] for bucket in buckets],
     )
     top = max(buckets.values(), default=0)
     return _figure(data, xaxis=dict(title=t("age_days"), type="category"),

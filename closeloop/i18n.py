@@ -931,6 +931,30 @@ CATALOG: dict[str, dict[str, str]] = {
     "evidence_files": {"zh": "佐证材料", "en": "Evidence files"},
     "evidence_file_about": {"zh": "{ref} · {size} 字节 · {who} · {on}", "en": "{ref} · {size} bytes · {who} · {on}"},
     "evidence_file_missing": {"zh": "文件暂不可用", "en": "the file is not available here yet"},
+    # clicks: every Overview card and chart, and the Recurrence bars, open the rows they counted (issue 16)
+    "rows_counted": {"zh": "共 {n} 条", "en": "{n} rows"},
+    "rows_first": {"zh": "（显示前 {shown} 条，下载包含全部）", "en": "(the first {shown} shown; the download has them all)"},
+    "kpi_show_rows": {"zh": "查看明细", "en": "Show the rows"},
+    "kpi_hide_rows": {"zh": "收起明细", "en": "Hide the rows"},
+    "kpi_rows_note_on_time_closure_rate": {
+        "zh": "期内关闭且有整改期限的 {whole} 项中，{part} 项按期关闭：{share}。",
+        "en": "{part} of the {whole} closed in the period with a due date were closed by it: {share}."},
+    "kpi_rows_note_recurrence_rate": {
+        "zh": "期内新增的 {whole} 项中，{part} 项为重复发生：{share}。",
+        "en": "{part} of the {whole} opened in the period are repeats: {share}."},
+    "kpi_rows_note_median_days_to_close_km": {
+        "zh": "中位数按这 {whole} 项计算（Kaplan–Meier）：截至日期时其中 {part} 项已关闭，其余按未关闭计入（删失）。",
+        "en": "The median is over these {whole} findings (Kaplan–Meier): {part} closed by the as-of date, the rest count as still open (censored)."},
+    "col_is_closed_on_time": {"zh": "按期关闭", "en": "Closed on time"},
+    "repeats_of": {"zh": "{name} · 重复发生", "en": "{name} · repeats"},
+    "units_failing_of": {"zh": "{name} · 出现问题的单位", "en": "{name} · units that failed it"},
+    "chains_pairs": {"zh": "上面每项重复与其窗口期内同单位、同细则的每个较早问题配成一对，一行一对。",
+                     "en": "Each repeat above paired with every earlier finding of its unit and criterion in the window, one row a pair."},
+    "col_findings": {"zh": "问题数", "en": "Findings"},
+    "col_repeats": {"zh": "重复数", "en": "Repeats"},
+    "col_open": {"zh": "未关闭数", "en": "Open"},
+    "col_first_found_on": {"zh": "最早发现", "en": "First found"},
+    "col_last_found_on": {"zh": "最近发现", "en": "Last found"},
 }
 
 
