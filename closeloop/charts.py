@@ -270,9 +270,10 @@ def systemic(criteria: pd.DataFrame, label: str, t) -> go.Figure:
         text=[f"{u:,} ({s:.0%})" for u, s in zip(top["units"], top["unit_share"])], textposition="outside",
         cliponaxis=False, hovertemplate="%{y}: %{x}<extra></extra>",
     )
-    # room on the right for the longest bar's label, which was cut off at the plot's edge
+    # room on the right for the longest bar's label, which was cut off at the plot's edge, and above the
+    # top bar for the chart's toolbar, which covered that label
     widest = float(top["units"].max()) if len(top) else 1.0
-    return _figure(data, height=max(320, 26 * len(top) + 80),
+    return _figure(data, height=max(320, 26 * len(top) + 104), margin=dict(l=8, r=8, t=32, b=8),
                    xaxis=dict(title=t("units_failing"), range=[0, widest * 1.18]), yaxis=dict(type="category"))
 
 

@@ -244,7 +244,8 @@ def chart_title(chart: str, clicked: list, s, t) -> str:
         return f"{t('kpi_open')} · {clicked[0]} {t('days_unit')}"
     if chart == "top-overdue":
         return f"{session.unit_names().get(clicked[0], clicked[0])} · {t('kpi_overdue')}"
-    names = s.opened_by_category.set_index("category")["category_en" if session.language() == "en" else "category"]
+    rows = s.opened_by_category
+    names = dict(zip(rows["category"], rows["category_en" if session.language() == "en" else "category"]))
     return names.get(clicked[0]) or t("none")
 
 
