@@ -136,9 +136,10 @@ def pareto(counts: pd.DataFrame, label: str, t, value: str = "opened", key: str 
     top = max(float(counts[value].max()), 1.0) if len(counts) else 1.0
     return _figure(
         data,
-        height=max(240, 24 * len(counts) + 110),
+        height=max(264, 24 * len(counts) + 134),
         legend=dict(orientation="h", yref="container", yanchor="bottom", y=0, x=0),
-        margin=dict(l=8, r=24, t=36, b=64),
+        # the share's axis along the top, and above it room for the chart's toolbar, which covered it
+        margin=dict(l=8, r=24, t=60, b=64),
         yaxis=dict(type="category", automargin=True),
         xaxis=count_axis(counts[value], title=t("count"), range=[0, top * 1.15]),
         xaxis2=dict(overlaying="x", side="top", range=[0, 1.05], tickformat=".0%", tickmode="array",
