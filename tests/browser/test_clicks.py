@@ -57,8 +57,11 @@ def month_title(page: Page, curve: int, index: int) -> str:
 
 
 def click(page: Page, locator) -> None:
-    """Plotly's drag layer takes the clicks: click where the point is drawn, by mouse."""
+    """Plotly's drag layer takes the clicks: click where the point is drawn, by mouse, once the page has
+    stopped moving (a click beside a bar clears the selection)."""
+    idle(page)
     locator.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
     box = locator.bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
 
