@@ -8,9 +8,12 @@ from closeloop.kpis import KPIS, delta_text, value_text
 from closeloop.session import t
 
 
-def kpi_row(now: dict, before: dict, window_days: int, badges: dict | None = None) -> None:
+def kpi_row(now: dict, before: dict, window_days: int, badges: dict | None = None, on_open=None,
+            opened: str | None = None) -> None:
     """Two rows of four bordered metrics, each in a container keyed kpi-<contract key>; under a card whose KPI
-    has a target, its light and the target (targets.badges)."""
+    has a target, its light and the target (targets.badges). With `on_open`, a button under each (keyed
+    kpi-rows-<key>) calls on_open(key): the page opens the rows it counted (`opened`: the card whose rows are
+    open, whose button closes them)."""
     columns = st.columns(4) + st.columns(4)
     for column, (key, kind, colour) in zip(columns, KPIS):
         with column.container(key=f"kpi-{key}"):
@@ -26,6 +29,9 @@ def kpi_row(now: dict, before: dict, window_days: int, badges: dict | None = Non
             )
             if badges and key in badges:
                 st.badge(badges[key].label, color=badges[key].color, icon=badges[key].icon)
+            if on_open is not None:
+                st.button(t("kpi_hide_rows" if key == opened else "kpi_show_rows"), key=f"kpi-rows-{key}",
+                          type="tertiary", icon=":material/table_rows:", on_click=on_open, args=(key,))
 
 
 def chart(s, title: str, key: str, container=st, caption: str | None = None, **options):

@@ -63,11 +63,18 @@ def opened_closed(monthly: pd.DataFrame, t) -> go.Figure:
     period or the as-of date cuts short is drawn pale and marked (its low bars are not a drop)."""
     months = period_labels(monthly["month"], "month", monthly.get("partial")) if len(monthly) else []
     faded = _partial_opacity(monthly)
+    starts = [str(m)[:10] for m in monthly["month"]]
+
+    def clicked(measure: str) -> list:  # what a click hands back: the month and what was counted in it
+        return [[start, measure] for start in starts]
+
     data = [
-        go.Bar(name=t("opened"), x=months, y=monthly["opened"], marker=dict(color=OPENED, opacity=faded)),
-        go.Bar(name=t("closed"), x=months, y=monthly["closed"], marker=dict(color=CLOSED, opacity=faded)),
+        go.Bar(name=t("opened"), x=months, y=monthly["opened"], marker=dict(color=OPENED, opacity=faded),
+               customdata=clicked("opened")),
+        go.Bar(name=t("closed"), x=months, y=monthly["closed"], marker=dict(color=CLOSED, opacity=faded),
+               customdata=clicked("closed")),
         go.Scatter(name=t("backlog"), x=months, y=monthly["backlog"], mode="lines+markers",
-                   line=dict(color=BACKLOG, width=2), yaxis="y2"),
+                   line=dict(color=BACKLOG, width=2), yaxis="y2", customdata=clicked("backlog")),
     ]
     notes = partial_note(monthly, t)
     return _figure(
@@ -84,7 +91,7 @@ def aging(buckets: dict[str, int], t) -> go.Figure:
     """Open items by age bucket, youngest first."""
     data = go.Bar(
         x=list(buckets), y=list(buckets.values()), marker_color=list(AGING_COLOURS),
-        text=list(buckets.values()), textposition="outside",
+        text=list(buckets.values()), textposition="outside", customdata=[[bucket] for bucket in buckets],
     )
     top = max(buckets.values(), default=0)
     return _figure(data, xaxis=dict(title=t("age_days"), type="category"),
@@ -129,9 +136,10 @@ def pareto(counts: pd.DataFrame, label: str, t, value: str = "opened", key: str 
     top = max(float(counts[value].max()), 1.0) if len(counts) else 1.0
     return _figure(
         data,
-        height=max(240, 24 * len(counts) + 110),
+        height=max(264, 24 * len(counts) + 134),
         legend=dict(orientation="h", yref="container", yanchor="bottom", y=0, x=0),
-        margin=dict(l=8, r=24, t=36, b=64),
+        # the share's axis along the top, and above it room for the chart's toolbar, which covered it
+        margin=dict(l=8, r=24, t=60, b=64),
         yaxis=dict(type="category", automargin=True),
         xaxis=count_axis(counts[value], title=t("count"), range=[0, top * 1.15]),
         xaxis2=dict(overlaying="x", side="top", range=[0, 1.05], tickformat=".0%", tickmode="array",
@@ -266,9 +274,10 @@ def systemic(criteria: pd.DataFrame, label: str, t) -> go.Figure:
         text=[f"{u:,} ({s:.0%})" for u, s in zip(top["units"], top["unit_share"])], textposition="outside",
         cliponaxis=False, hovertemplate="%{y}: %{x}<extra></extra>",
     )
-    # room on the right for the longest bar's label, which was cut off at the plot's edge
+    # room on the right for the longest bar's label, which was cut off at the plot's edge, and above the
+    # top bar for the chart's toolbar, which covered that label
     widest = float(top["units"].max()) if len(top) else 1.0
-    return _figure(data, height=max(320, 26 * len(top) + 80),
+    return _figure(data, height=max(320, 26 * len(top) + 104), margin=dict(l=8, r=8, t=32, b=8),
                    xaxis=dict(title=t("units_failing"), range=[0, widest * 1.18]), yaxis=dict(type="category"))
 
 

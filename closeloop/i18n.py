@@ -86,7 +86,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "kpi_help_opened_in_period": {"zh": "发现日期在统计期间内。", "en": "Found within the period."},
     "kpi_help_closed_in_period": {"zh": "验证关闭日期在统计期间内。", "en": "Verified closed within the period."},
     "kpi_help_on_time_closure_rate": {"zh": "期内关闭且有整改期限的问题中，关闭日期不晚于期限的比例（无期限的关闭不计入）。", "en": "Of those closed in the period with a due date, the share closed by it (a closure without a due date is left out)."},
-    "kpi_help_median_days_to_close_km": {"zh": "期内新增问题的整改时长中位数（Kaplan–Meier），未关闭的问题计入删失，因此不会低估时长。", "en": "Median time to close of items opened in the period (Kaplan–Meier): open items count as censored, so the time is not understated."},
+    "kpi_help_median_days_to_close_km": {"zh": "期内新增问题的整改时长中位数（Kaplan–Meier），未关闭的问题计入删失，因此不会低估时长。期内新增问题过半仍未关闭时为“未达到”。", "en": "Median time to close of items opened in the period (Kaplan–Meier): open items count as censored, so the time is not understated. Not reached while over half of them are still open."},
     "kpi_help_recurrence_rate": {"zh": "期内新增问题中，同一单位、同一细则在 {window} 天内曾发生过的比例。", "en": "Of items opened in the period, the share whose unit and criterion had another finding within the {window} days before."},
     "kpi_help_actions_overdue": {"zh": "未完成、未取消且已过期限的整改措施（共 {open} 项未完成）。", "en": "Actions neither done nor cancelled and past their due date ({open} open in all)."},
     "vs_previous": {"zh": "较上期", "en": "vs previous period"},
@@ -109,7 +109,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "no_data": {"zh": "当前筛选条件下没有数据。", "en": "No data for these filters."},
     "no_due_date_note": {"zh": "没有整改期限的未关闭问题：{n} 项，永远不会计为逾期（数据缺口）。", "en": "Open items without a due date: {n}. They are never counted overdue (a data gap)."},
     "km_not_reached": {"zh": "未达到", "en": "not reached"},
-    "median_not_reached": {"zh": "未达到：期内新增问题过半仍未关闭", "en": "not reached: over half of those opened are still open"},
+    "median_not_reached": {"zh": "未达到：过半未关闭", "en": "not reached: over half open"},
     "units_below": {"zh": "{name} 及其下级单位", "en": "{name} and the units below it"},
     "filter_sentence_sources": {"zh": "来源：{v}", "en": "source: {v}"},
     "filter_sentence_severities": {"zh": "严重程度：{v}", "en": "severity: {v}"},
@@ -969,6 +969,30 @@ CATALOG: dict[str, dict[str, str]] = {
     "cli_unknown_user": {"zh": "本库没有用户 {user}：请用其电子邮箱指定（用户由 python -m closeloop user 添加），或不指定 --as 以本机管理员身份操作。", "en": "This store has no user {user}: name them by email (python -m closeloop user adds one), or leave out --as to act as the local administrator."},
     "cli_unit_out_of_scope": {"zh": "单位 {unit} 不在 {user} 可查看的范围内。", "en": "Unit {unit} is outside what {user} may see."},
     "cli_bad_zone": {"zh": "CLOSELOOP_TZ 的时区 {zone} 无法识别：请使用 IANA 名称，如 Asia/Shanghai、Asia/Hong_Kong 或 UTC。", "en": "CLOSELOOP_TZ names no known time zone ({zone}): use an IANA name such as Asia/Shanghai, Asia/Hong_Kong or UTC."},
+    # clicks: every Overview card and chart, and the Recurrence bars, open the rows they counted (issue 16)
+    "rows_counted": {"zh": "共 {n} 条", "en": "{n} rows"},
+    "rows_first": {"zh": "（显示前 {shown} 条，下载包含全部）", "en": "(the first {shown} shown; the download has them all)"},
+    "kpi_show_rows": {"zh": "查看明细", "en": "Show the rows"},
+    "kpi_hide_rows": {"zh": "收起明细", "en": "Hide the rows"},
+    "kpi_rows_note_on_time_closure_rate": {
+        "zh": "期内关闭且有整改期限的 {whole} 项中，{part} 项按期关闭：{share}。",
+        "en": "{part} of the {whole} closed in the period with a due date were closed by it: {share}."},
+    "kpi_rows_note_recurrence_rate": {
+        "zh": "期内新增的 {whole} 项中，{part} 项为重复发生：{share}。",
+        "en": "{part} of the {whole} opened in the period are repeats: {share}."},
+    "kpi_rows_note_median_days_to_close_km": {
+        "zh": "中位数按这 {whole} 项计算（Kaplan–Meier）：截至日期时其中 {part} 项已关闭，其余按未关闭计入（删失）。",
+        "en": "The median is over these {whole} findings (Kaplan–Meier): {part} closed by the as-of date, the rest count as still open (censored)."},
+    "col_is_closed_on_time": {"zh": "按期关闭", "en": "Closed on time"},
+    "repeats_of": {"zh": "{name} · 重复发生", "en": "{name} · repeats"},
+    "units_failing_of": {"zh": "{name} · 出现问题的单位", "en": "{name} · units that failed it"},
+    "chains_pairs": {"zh": "上面每项重复与其窗口期内同单位、同细则的每个较早问题配成一对，一行一对。",
+                     "en": "Each repeat above paired with every earlier finding of its unit and criterion in the window, one row a pair."},
+    "col_findings": {"zh": "问题数", "en": "Findings"},
+    "col_repeats": {"zh": "重复数", "en": "Repeats"},
+    "col_open": {"zh": "未关闭数", "en": "Open"},
+    "col_first_found_on": {"zh": "最早发现", "en": "First found"},
+    "col_last_found_on": {"zh": "最近发现", "en": "Last found"},
 }
 
 

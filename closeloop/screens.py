@@ -74,7 +74,7 @@ def overview_from(now: dict, before: dict, monthly, overdue_units, by_category, 
         "chart_opened_closed": charts.opened_closed(monthly, t),
         "chart_aging": charts.aging(now["aging"], t),
         "chart_top_overdue": _unless(overdue_units.empty, lambda: charts.top_overdue(overdue_units, label(lang), t)),
-        "chart_pareto_category": _unless(by_category.empty, lambda: charts.pareto(by_category, category, t)),
+        "chart_pareto_category": _unless(by_category.empty, lambda: charts.pareto(by_category, category, t, key="category")),
     })
 
 

@@ -36,8 +36,15 @@ picked_criterion = drill.point(cards.chart(s, "chart_repeat_pareto", "repeat-par
 chain_unit, chain_criterion = (picked_cell or [None, None])[:2]
 chain_criterion = chain_criterion or (picked_criterion or [None])[0]
 if picked_cell or picked_criterion:
+    # the repeats the bar or cell counted, as many as it shows; then how each repeats an earlier finding
+    name = drill.criterion_name(s.repeats_by_criterion, chain_criterion)
+    if picked_cell:
+        name += " · " + session.unit_names().get(chain_unit, chain_unit)
+    drill.show(f, drill.repeats_counted(f, chain_unit, chain_criterion, session.units()), t, "repeat-rows",
+               t("repeats_of", name=name))
     with st.container(border=True, key="repeat-chains"):
         st.markdown("##### " + t("chains_title"))
+        st.caption(t("chains_pairs"))
         chain = {"chain_unit": chain_unit, "chain_criterion": chain_criterion}
         drill.grid(drill.shown(session.query("repeat_chains", f, **chain, limit=drill.SHOWN_ROWS), t), t)
         drill.downloads(lambda: drill.shown(session.query("repeat_chains", f, **chain, limit=drill.ALL_ROWS), t),
@@ -45,5 +52,5 @@ if picked_cell or picked_criterion:
 
 picked_systemic = drill.point(cards.chart(s, "chart_systemic", "systemic", caption=t("systemic_help"), **selectable))
 if picked_systemic:
-    drill.show(f, drill.Drill(criterion=picked_systemic[0], found_from=f.since, found_to=f.until), t,
-               "systemic-rows", picked_systemic[0])
+    drill.show_units(f, picked_systemic[0], t,
+                     t("units_failing_of", name=drill.criterion_name(s.systemic_criteria, picked_systemic[0])))

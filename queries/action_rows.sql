@@ -1,0 +1,32 @@
+-- one row per action behind a KPI card: the filters narrowed by the drill's conditions (open, overdue; false = any), most overdue first; the first $limit, each with how many the drill holds
+with in_view as not materialized (
+    select a.*
+    from action_in_scope($filters) as a
+    where (not $drill_open or a.is_open)
+        and (not $drill_overdue or a.is_overdue)
+),
+
+-- the first $limit, and how many the drill holds counted apart
+listed as (
+    select *, (select count(*) from in_view) as rows_in_view,
+    from in_view
+    order by days_overdue desc nulls last, due_on nulls last, ref
+    limit $limit
+)
+
+select
+    a.ref,
+    n.ref as nonconformity,
+    n.unit,
+    u.name as unit_name,
+    a.kind::varchar as kind,
+    a.description,
+    a.owner,
+    a.due_on,
+    a.status::varchar as status,
+    a.days_overdue,
+    a.rows_in_view,
+from listed as a
+join nonconformities as n on n.id = a.nonconformity_id
+join units as u on u.code = n.unit
+order by a.days_overdue desc nulls last, a.due_on nulls last, a.ref
