@@ -214,3 +214,52 @@ def pack(f: Filters, t) -> None:
 
 def _ask(kind: str) -> None:
     st.session_state["_pack_asked"] = kind
+
+
+# ---------------------------------------------------------------------------------------------
+# review17: the plan-and-check inputs against the last review, and the chair's conclusion on each section
+
+
+def plan_section(section: str, plan_tables: dict, satisfaction_units: pd.DataFrame, last: review.Review | None,
+                 f: Filters, t) -> None:
+    """A section's numbers as of the review's date and as of the last review's, recomputed at each date."""
+    st.caption(t("review_plan_caption", as_of=f.as_of, since=f.since, until=f.until) + " " + (
+        t("review_plan_then", title=plain(last.title), previous_as_of=last.as_of) if last
+        else t("review_none_before", as_of=f.as_of)))
+    st.dataframe(plan_tables[section], hide_index=True, placeholder=t("none"), key=f"review-{section}-compare")
+    if section == "satisfaction":
+        st.markdown("###### " + t("review_satisfaction_units"))
+        st.caption(t("review_satisfaction_units_help"))
+        st.dataframe(satisfaction_units, hide_index=True, placeholder=t("none"), key="review-satisfaction-units")
+
+
+def conclusion(opened: review.Review | None, section: str, written: dict[str, dict], t) -> None:
+    """The chair's conclusion on the section, as plain text; a form to write it for whoever may record reviews."""
+    if opened is None:
+        return
+    said = written.get(section)
+    st.markdown("###### " + t("conclusion_title"))
+    if said:
+        st.markdown("  \n".join(plain(line) for line in said["text"].splitlines()))
+        st.caption(t("conclusion_by", by=plain(said["written_by"]), at=f"{said['written_at']:%Y-%m-%d %H:%M} UTC",
+                     version=said["version"]))
+    else:
+        st.caption(t("conclusion_none"))
+    if not review.may_record(session.viewer()):
+        return
+    with st.expander(t("conclusion_edit") if said else t("conclusion_add"), icon=":material/edit_note:"), \
+            st.form(f"conclusion-{section}", border=False):
+        st.text_area(t("conclusion_text"), value=said["text"] if said else "", key=f"c-{section}")
+        st.form_submit_button(t("conclusion_save"), type="primary", on_click=_conclude, args=(opened.id, section))
+
+
+@session.held
+def _conclude(review_id: int, section: str) -> None:
+    s, t = st.session_state, session.t
+    try:
+        version = review.conclude(session.connection(), session.viewer(), review_id, section=section,
+                                  text=s[f"c-{section}"])
+    except Refused as e:
+        s["_review_flash"] = ("error", t(e.key, **i18n.plain_values(e.details)))
+        return
+    s["_review_flash"] = ("success", t("conclusion_saved", section=t(f"review_section_{section}"), version=version))

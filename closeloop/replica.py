@@ -46,6 +46,8 @@ WHOLE += ("objectives", "objective_actuals", "inspections", "inspection_results"
           "survey_item_findings")
 # KPI targets (migration 014): a handful of rows, set by administrators
 WHOLE += ("kpi_targets",)
+# the chair's conclusions on a review (migration 013): a few rows per review, copied whole
+WHOLE += ("review_conclusions",)
 TABLES = (*LOGS, *RECORDS, *WHOLE)
 SEQUENCES = {"event_id": ("events", "id"), "nonconformity_id": ("nonconformities", "id"),
              "import_batch_id": ("import_batches", "id"), "review_id": ("reviews", "id")}

@@ -69,6 +69,13 @@ class Pack:
     overdue_by_owner: pd.DataFrame | None = None
     trend: pd.DataFrame | None = None  # the key figures at the last reviews' as-of dates, then now
     trend_image: bytes | None = None  # its chart as drawn, set by build
+    # review17: objectives, satisfaction and inspections now and at the last review; this review's conclusions
+    plan_now: dict = field(default_factory=dict)
+    plan_before: dict | None = None
+    plan_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    satisfaction_units: pd.DataFrame | None = None
+    this_review: review.Review | None = None  # the review recorded as of the pack's date, if there is one
+    conclusions: dict[str, dict] = field(default_factory=dict)
 
     def t(self, key: str, **values) -> str:
         return i18n.translate(self.lang, key, **values)
@@ -150,6 +157,7 @@ def gather(con, f: Filters, lang: str, scope: str | None = None) -> Pack:
         pack.changes = review.changes(con, previous_as_of, f, scope)
         pack.changed = {c: named(review.changed_rows(con, previous_as_of, f, scope, c)) for c in review.CHANGES}
         pack.decisions = named(review.decisions(con, pack.last_review.id, f.as_of, scope))
+    gather_plan_check(con, pack, names, scope)
     return pack
 
 
@@ -356,6 +364,8 @@ def pdf(pack: Pack, images: list[bytes | None]) -> bytes:
             shown = pack.decisions[["ref", "description", "owner", "due_on", "status", "done_on", "days_overdue"]]
             table(tables.readable(shown, t, "action_status_"), (1.3, 3, 1.1, 1.1, 1, 1.1, 0.9), size=8)
 
+    pdf_plan_check(pack, heading, paragraph, table, doc.add_page, lambda: doc.h - doc.b_margin - doc.get_y())
+
     # The trend across reviews starts a page: its table and chart read together
     doc.add_page()
     heading(t("pack_trend"))
@@ -488,6 +498,8 @@ def pptx(pack: Pack, images: list[bytes | None]) -> bytes:
         for j, value in enumerate(values):
             _cell(shape.table.cell(i, j), str(value), pack.lang)
 
+    pptx_plan_check(pack, deck, blank, text, margin, width)
+
     if len(pack.trend) > 1:
         slide = deck.slides.add_slide(blank)
         text(slide, [(t("pack_trend"), 28, True), (t("pack_trend_help"), 12, False)], Inches(0.3), Inches(1.2))
@@ -569,6 +581,7 @@ def xlsx(pack: Pack) -> bytes:
         sheets[t("pack_trend_sheet")] = trend_table(pack)
     sheets[t("pack_by_unit_sheet")] = overdue_unit_table(pack)
     sheets[t("pack_by_owner_sheet")] = overdue_owner_table(pack)
+    sheets.update(plan_check_sheets(pack))
     sheets[t("pack_overdue_sheet")] = tables.readable(pack.overdue, t)
     sheets[t("pack_open_sheet")] = tables.readable(pack.open_items, t)
     return export.xlsx_book(sheets)
@@ -782,3 +795,131 @@ def _slide_picture(deck, slide, image: bytes, title: list[tuple[str, int, bool]]
     pic_width = min(width, int(room / ratio))
     slide.shapes.add_picture(io.BytesIO(image), Emu((deck.slide_width - pic_width) // 2), Inches(SLIDE_TOP),
                              width=Emu(pic_width))
+
+
+# ---------------------------------------------------------------------------------------------
+# review17: the plan-and-check inputs of the review (objectives met, satisfaction, inspection results and
+# programme performance), each against the last review, and the chair's conclusions on this one
+
+
+SECTION_ROOM = 70  # mm: a heading, its caption and a six-row table
+SLIDE_UNITS = 14  # units on the satisfaction slide: what fits under its heading
+
+
+def gather_plan_check(con, pack: Pack, names: dict, scope: str | None) -> None:
+    """The three sections' numbers as of the pack's date and the last review's, as the Review page shows them."""
+    t = pack.t
+    pack.plan_now, pack.plan_before = review.plan_check(con, pack.f, pack.last_review, scope)
+    pack.plan_tables = {section: screens.plan_comparison(section, pack.plan_now, pack.plan_before, t)
+                        for section in review.PLAN_SECTIONS}
+    pack.satisfaction_units = screens.satisfaction_units(con, pack.f, pack.last_review, scope, names, t)
+    pack.this_review = review.recorded_at(con, pack.f, scope)
+    pack.conclusions = review.conclusions(con, pack.this_review.id, scope) if pack.this_review else {}
+
+
+def plan_line(pack: Pack) -> str:
+    """What "now" and "at the last review" mean in the three sections."""
+    t, f, last = pack.t, pack.f, pack.last_review
+    return t("review_plan_caption", as_of=f.as_of, since=f.since, until=f.until) + " " + (
+        t("review_plan_then", title=last.title, previous_as_of=last.as_of) if last
+        else t("pack_no_review", as_of=f.as_of))
+
+
+def conclusions_table(pack: Pack) -> pd.DataFrame:
+    """One row per section the chair concluded on, in the review's order: the section and the text as written."""
+    t = pack.t
+    return pd.DataFrame([(t(f"review_section_{s}"), pack.conclusions[s]["text"], pack.conclusions[s]["written_by"])
+                         for s in review.SECTIONS if s in pack.conclusions],
+                        columns=[t("col_section"), t("conclusion_text"), t("pack_written_by")])
+
+
+def conclusions_line(pack: Pack) -> str:
+    if not pack.conclusions:
+        return pack.t("pack_conclusions_none", as_of=pack.f.as_of)
+    return pack.t("pack_conclusions_of", title=pack.this_review.title, held_on=pack.this_review.held_on)
+
+
+def pdf_plan_check(pack: Pack, heading, paragraph, table, new_page, room) -> None:
+    """The three sections and the conclusions, from a new page; a section starts on the next page rather than
+    leave its heading at the foot of one (room(): millimetres left on the page)."""
+    t = pack.t
+    new_page()
+    for section in review.PLAN_SECTIONS:
+        if room() < SECTION_ROOM:
+            new_page()
+        heading(t(f"review_section_{section}"))
+        paragraph(plan_line(pack), 9)
+        table(pack.plan_tables[section], (3, 1.2, 1.2, 1.2), align=("LEFT", "RIGHT", "RIGHT", "RIGHT"))
+        if section == "satisfaction" and len(pack.satisfaction_units):
+            heading(t("review_satisfaction_units"), 11)
+            paragraph(t("review_satisfaction_units_help"), 8)
+            table(pack.satisfaction_units, (2.4, 1.0, 1.2, 0.8, 1.5, 1.0, 0.9), size=8,
+                  align=("LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "RIGHT"))
+        if section in pack.conclusions:
+            heading(t("conclusion_title"), 11)
+            paragraph(pack.conclusions[section]["text"])
+    if room() < SECTION_ROOM:
+        new_page()
+    heading(t("pack_conclusions"))
+    paragraph(conclusions_line(pack))
+    if pack.conclusions:
+        table(conclusions_table(pack), (1.6, 4.4, 1.2), size=9)
+
+
+def pptx_plan_check(pack: Pack, deck, blank, text, margin, width) -> None:
+    """One slide per section: its numbers now and at the last review, and the chair's conclusion on it."""
+    from pptx.util import Inches
+
+    t = pack.t
+    for section in review.PLAN_SECTIONS:
+        slide = deck.slides.add_slide(blank)
+        text(slide, [(t(f"review_section_{section}"), 26, True), (plan_line(pack), 12, False)],
+             Inches(0.3), Inches(1.1))
+        rows = pack.plan_tables[section]
+        shape = slide.shapes.add_table(len(rows) + 1, len(rows.columns), margin, Inches(1.6), width,
+                                       Inches(0.4) * (len(rows) + 1))
+        for j, name in enumerate(rows.columns):
+            _cell(shape.table.cell(0, j), str(name), pack.lang, bold=True)
+        for i, values in enumerate(rows.itertuples(index=False), start=1):
+            for j, value in enumerate(values):
+                _cell(shape.table.cell(i, j), str(value), pack.lang)
+        if section in pack.conclusions:
+            top = Inches(1.6) + Inches(0.4) * (len(rows) + 1) + Inches(0.3)
+            text(slide, [(t("conclusion_title"), 16, True), (pack.conclusions[section]["text"], 14, False)],
+                 top, Inches(1.5))
+        if section == "satisfaction" and len(pack.satisfaction_units):
+            _pptx_satisfaction_units(pack, deck, blank, text, margin, width)
+    if pack.conclusions:
+        slide = deck.slides.add_slide(blank)
+        text(slide, [(t("pack_conclusions"), 26, True), (conclusions_line(pack), 12, False)], Inches(0.3),
+             Inches(1.1))
+        text(slide, [line for s in review.SECTIONS if s in pack.conclusions
+                     for line in ((t(f"review_section_{s}"), 16, True), (pack.conclusions[s]["text"], 14, False))],
+             Inches(1.6), Inches(5.5))
+
+
+def _pptx_satisfaction_units(pack: Pack, deck, blank, text, margin, width) -> None:
+    """Each unit's index with its interval: the first SLIDE_UNITS units, the workbook has them all."""
+    from pptx.util import Inches
+
+    t = pack.t
+    slide = deck.slides.add_slide(blank)
+    rows = pack.satisfaction_units.head(SLIDE_UNITS)
+    more = len(pack.satisfaction_units) - len(rows)
+    text(slide, [(t("review_satisfaction_units"), 26, True), (t("review_satisfaction_units_help"), 11, False)]
+         + ([(t("pack_more_in_appendix", n=f"{more:,}"), 11, False)] if more > 0 else []), Inches(0.3), Inches(1.2))
+    shape = slide.shapes.add_table(len(rows) + 1, len(rows.columns), margin, Inches(1.7), width,
+                                   Inches(0.36) * (len(rows) + 1))
+    for j, name in enumerate(rows.columns):
+        _cell(shape.table.cell(0, j), str(name), pack.lang, bold=True)
+    for i, values in enumerate(rows.itertuples(index=False), start=1):
+        for j, value in enumerate(values):
+            _cell(shape.table.cell(i, j), str(value), pack.lang)
+
+
+def plan_check_sheets(pack: Pack) -> dict[str, pd.DataFrame]:
+    t = pack.t
+    sheets = {t(f"pack_sheet_{section}"): pack.plan_tables[section] for section in review.PLAN_SECTIONS}
+    sheets[t("pack_sheet_satisfaction_units")] = pack.satisfaction_units
+    sheets[t("pack_sheet_conclusions")] = conclusions_table(pack)
+    return sheets

@@ -298,3 +298,70 @@ def _root(con) -> str:
 
 def _day(value) -> date:
     return value.date() if hasattr(value, "date") else value
+
+
+# ---------------------------------------------------------------------------------------------
+# review17: the plan-and-check inputs (objectives met, satisfaction, inspections) and the chair's conclusions
+
+# The sections a chair concludes on, in the order the page and the pack show them (migration 013 checks them).
+SECTIONS = ("findings", "objectives", "satisfaction", "inspections", "decisions")
+PLAN_SECTIONS = ("objectives", "satisfaction", "inspections")
+
+
+def plan_check(con, f: Filters, last: Review | None, scope: str | None) -> tuple[dict, dict | None]:
+    """metrics.plan_check as of f.as_of, and as of the last review's as-of date over its period (None without one).
+
+    Recomputed at both dates rather than frozen: every one of these numbers holds at any as-of date, so a
+    review opened again shows what the store says of its date, as `metrics --as-of` does.
+    """
+    now = metrics.plan_check(con, f, scope)
+    return now, (metrics.plan_check(con, last.filters, scope) if last else None)
+
+
+def satisfaction_by_unit(con, f: Filters, scope: str | None):
+    """Each unit's latest wave in f's period: its index and 95 % interval (metrics.satisfaction_intervals)."""
+    waves = metrics.satisfaction_intervals(store.run(con, "satisfaction_by_unit_wave", f.params(scope)))
+    return waves.groupby("unit", sort=False).tail(1).reset_index(drop=True)
+
+
+def recorded_at(con, f: Filters, scope: str | None) -> Review | None:
+    """The review recorded of f's subtree as of exactly f.as_of (the latest such), whose conclusions a pack shows."""
+    rows = store.run(con, "review_at", {"unit": f.unit, "as_of": f.as_of, "scope": scope})
+    return load(con, int(rows["id"].iloc[0]), scope) if len(rows) else None
+
+
+def conclusions(con, review_id: int, scope: str | None) -> dict[str, dict]:
+    """Section → its latest conclusion (text, version, written_by, written_at); sections not concluded are absent."""
+    rows = store.run(con, "review_conclusions", {"review": int(review_id), "scope": scope})
+    return {r["section"]: {k: r[k] for k in ("text", "version", "written_by", "written_at")}
+            for r in rows.to_dict("records")}
+
+
+def conclude(con, who: Identity, review_id: int, *, section: str, text: str) -> int:
+    """Record the chair's conclusion on one section of a review (a new version when there is one); its version."""
+    text = (text or "").strip()
+    if section not in SECTIONS:
+        raise Refused("conclusion_bad_section", section=section)
+    if not text:
+        raise Refused("conclusion_empty")
+    if not may_record(who):
+        raise Refused("refused_role", role=who.role or "-", move="conclude_review")
+    review = load(con, review_id, who.scope)
+    if review is None:
+        raise Refused("review_unknown", id=review_id)
+
+    def write(cur) -> int:
+        before = cur.execute(
+            "select version, text from review_conclusions where review = $review and section = $section "
+            "order by version desc limit 1", {"review": review.id, "section": section}).fetchall()
+        version = before[0][0] + 1 if before else 1
+        cur.execute(
+            "insert into review_conclusions (review, section, version, text, written_by) "
+            "values ($review, $section, $version, $text, $actor)",
+            {"review": review.id, "section": section, "version": version, "text": text, "actor": who.actor},
+        )
+        _events(cur, who, [("review", str(review.id), f"conclusion_{section}", before[0][1] if before else None,
+                            text)], "review_conclusion")
+        return version
+
+    return _transaction(con, write)

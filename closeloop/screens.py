@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from pandas.io.formats.style import Styler
 
-from closeloop import charts, i18n, kpis, metrics, review, store, tables, targets
+from closeloop import charts, i18n, kpis, metrics, plan_screens, review, store, tables, targets
 from closeloop.filters import Filters
 
 Charts = dict[str, go.Figure | None]  # catalog key of each chart's title → its figure; None: the card says "no data"
@@ -289,6 +289,12 @@ class ManagementReview:
     comparison: pd.DataFrame  # one row per KPI: now (or as recorded), at the last review, the change
     changes: dict[str, int]  # each way a finding changed since the last review; empty without one
     charts: Charts
+    # review17: the plan-and-check inputs, each section's numbers now and at the last review, and the conclusions
+    plan_now: dict | None = None  # metrics.plan_check as of the shown date
+    plan_before: dict | None = None  # the same as of the last review's date; None without one
+    plan_tables: dict[str, pd.DataFrame] | None = None  # section → one row per number: now, then, the change
+    satisfaction_units: pd.DataFrame | None = None  # each unit's latest wave: index, interval, index then
+    conclusions: dict[str, dict] | None = None  # section → the opened review's latest conclusion
 
 
 def management_review(con, f: Filters, scope: str | None, lang: str, review_id: int = 0) -> ManagementReview:
@@ -305,7 +311,48 @@ def management_review(con, f: Filters, scope: str | None, lang: str, review_id: 
                      t("review_then"): kpis.value_text(before, kind, t) if last else t("none"),
                      t("pack_change"): kpis.delta_text(now[key], before, kind) or t("none")})
     changes = review.changes(con, last.as_of, shown, scope) if last else {}
-    return ManagementReview(opened, shown, last, now, pd.DataFrame(rows), changes, {})
+    plan_now, plan_before = review.plan_check(con, shown, last, scope)
+    names = unit_names(store.run(con, "unit_tree", shown.params(scope)), lang)
+    return ManagementReview(
+        opened, shown, last, now, pd.DataFrame(rows), changes, {}, plan_now, plan_before,
+        {section: plan_comparison(section, plan_now, plan_before, t, now_label) for section in review.PLAN_SECTIONS},
+        satisfaction_units(con, shown, last, scope, names, t),
+        review.conclusions(con, opened.id, scope) if opened else {},
+    )
+
+
+def plan_comparison(section: str, now: dict, before: dict | None, t, now_label: str | None = None) -> pd.DataFrame:
+    """One row per number of a plan-and-check section: as of now, as of the last review, and the change."""
+    rows = []
+    for key, kind, _ in plan_screens.KPIS[section]:
+        then = before[section][key] if before else None
+        rows.append({t("col_kpi"): t(f"{section}_kpi_{key}"),
+                     now_label or t("pack_now"): plan_screens.kpi_text(now[section][key], kind, t),
+                     t("review_then"): plan_screens.kpi_text(then, kind, t) if before else t("none"),
+                     t("pack_change"): plan_screens.kpi_delta(now[section][key], then, kind) or t("none")})
+    return pd.DataFrame(rows)
+
+
+def satisfaction_units(con, f: Filters, last, scope: str | None, names: dict, t) -> pd.DataFrame:
+    """Each unit's latest wave in the period: index with its 95 % interval, and its latest wave's index as of
+    the last review (over that review's period)."""
+    latest = review.satisfaction_by_unit(con, f, scope)
+    then = review.satisfaction_by_unit(con, last.filters, scope) if last else latest.iloc[0:0]
+    before = dict(zip(then["unit"], then["index"]))
+
+    def shown(value) -> str:
+        return t("none") if value is None or value != value else f"{value:.2f}"
+
+    rows = [{t("plan_col_unit_name"): names.get(unit, unit), t("plan_col_wave"): wave,
+             t("plan_col_respondents"): int(n), t("plan_col_index"): shown(index),
+             t("review_interval"): t("none") if lower != lower else f"{lower:.2f} – {upper:.2f}",
+             t("review_then"): shown(before.get(unit)),
+             t("pack_change"): plan_screens.kpi_delta(index, before.get(unit), "index")}
+            for unit, wave, n, index, lower, upper in zip(latest["unit"], latest["wave"], latest["respondents"],
+                                                          latest["index"], latest["lower"], latest["upper"])]
+    columns = [t("plan_col_unit_name"), t("plan_col_wave"), t("plan_col_respondents"), t("plan_col_index"),
+               t("review_interval"), t("review_then"), t("pack_change")]
+    return pd.DataFrame(rows, columns=columns).fillna(t("none"))
 
 
 # ---------------------------------------------------------------------------------------------

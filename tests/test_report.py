@@ -223,14 +223,16 @@ def test_the_pptx_has_a_slide_per_chart_with_east_asian_fonts_named(golden):
     deck = Presentation(io.BytesIO(built))
     slides = list(deck.slides)
     pictures = [s for s in slides if any(shape.shape_type == 13 for shape in s.shapes)]
-    # the cover, the key figures, the trend's table and chart (the golden store has a review before), the
-    # overdue summary, then the charts
-    before_charts = 5
+    # the cover, the key figures, one slide per plan-and-check section (no plan rows, no conclusions: no slide of
+    # units or of conclusions), the trend's table and chart (the golden store has a review before), the overdue
+    # summary, then the charts
+    plan = [i18n.translate("zh", f"review_section_{s}") for s in review.PLAN_SECTIONS]
+    before_charts = 5 + len(plan)
     assert len(slides) == before_charts + len(charts)
     assert len(pictures) == 1 + sum(c.figure is not None for c in charts) >= 11
     titles = [s.shapes[0].text_frame.paragraphs[0].text for s in slides]
-    assert titles[2:before_charts] == [i18n.translate("zh", key, n=36) for key in
-                                       ("pack_trend", "pack_trend_chart", "pack_overdue_summary")]
+    assert titles[2:before_charts] == plan + [i18n.translate("zh", key, n=36) for key in
+                                              ("pack_trend", "pack_trend_chart", "pack_overdue_summary")]
     assert titles[before_charts:] == [i18n.translate("zh", c.title) for c in charts]
     # every chart fills the free area under its title, 12.33 × 5.6 inches (a wide one left 1.2 in empty)
     area = [(shape.left, shape.top, shape.width, shape.height) for s in pictures for shape in s.shapes
@@ -251,7 +253,9 @@ def test_the_xlsx_appendix_has_every_list_and_no_live_formula(golden, golden_dir
     t = i18n.translator("en")
     assert book.sheetnames == [t("pack_kpis"), t("pack_since_review"), *(t(f"change_{c}") for c in review.CHANGES),
                                t("pack_decisions_sheet"), t("pack_trend_sheet"), t("pack_by_unit_sheet"),
-                               t("pack_by_owner_sheet"), t("pack_overdue_sheet"), t("pack_open_sheet")]
+                               t("pack_by_owner_sheet"), *(t(f"pack_sheet_{s}") for s in review.PLAN_SECTIONS),
+                               t("pack_sheet_satisfaction_units"), t("pack_sheet_conclusions"),
+                               t("pack_overdue_sheet"), t("pack_open_sheet")]
     assert book[t("pack_overdue_sheet")].max_row - 1 == 36  # SHOWN: expected.json's 35, and the review's finding
     by_unit = [[c.value for c in row] for row in book[t("pack_by_unit_sheet")].iter_rows(min_row=2)]
     assert by_unit[-1][:2] == ["Total", "36"] and sum(int(n) for _, n, _, _ in by_unit[:-1]) == 36

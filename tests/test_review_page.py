@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from datetime import date
 from pathlib import Path
@@ -11,7 +12,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from closeloop import i18n, identity, kpis, review, store
+from closeloop import i18n, identity, kpis, plan_screens, review, store
 from closeloop.filters import Filters
 
 APP = Path(__file__).parents[1]
@@ -158,3 +159,35 @@ def test_a_whole_organisation_reviews_decision_offers_units_as_the_tree_allows(r
     offered = at.selectbox(key="d-unit")
     assert sorted(offered.options) == sorted(names[code] for code in expected)
     assert offered.value == "HQ"
+
+
+# review17: objectives, satisfaction and inspections against the last review; the chair's conclusions
+
+
+@pytest.mark.parametrize("section", review.PLAN_SECTIONS)
+def test_each_plan_section_shows_the_numbers_metrics_prints(reviewed, section, cli):
+    at = review_page()
+    then = json.loads(cli("metrics", "--db", Path(os.environ["CLOSELOOP_DB"]), "--as-of",
+                          LAST.isoformat()).stdout)
+    table = at.get_by_key(f"review-{section}").dataframe[0].value
+    t = i18n.translator("en")
+    assert list(table["Now"]) == [plan_screens.kpi_text(reviewed["metrics"][section][k], kind, t)
+                                  for k, kind, _ in plan_screens.KPIS[section]]
+    assert list(table["At the last review"]) == [plan_screens.kpi_text(then[section][k], kind, t)
+                                                 for k, kind, _ in plan_screens.KPIS[section]]
+
+
+def test_a_conclusion_written_on_the_page_is_stored_and_shown_as_plain_text(reviewed):
+    at = review_page(url={"review": "1"})
+    section = at.get_by_key("review-objectives")
+    assert [c.value for c in section.caption if c.value == "No conclusion yet."] == ["No conclusion yet."]
+    at.text_area(key="c-objectives").input("**Met** most\n[see](http://example.org)")
+    at.get_by_key("review-objectives").button[0].click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == [
+        "Saved the conclusion on “The extent to which objectives were met” (version 1)."]
+    # read back from the store on the rerun: each line with its marks escaped, the line break kept
+    shown = [m.value for m in at.get_by_key("review-objectives").markdown]
+    assert i18n.plain("**Met** most") + "  \n" + i18n.plain("[see](http://example.org)") in shown
+    assert [c.value.endswith(" UTC (version 1)") for c in at.get_by_key("review-objectives").caption
+            if c.value.startswith("Written by ")] == [True]

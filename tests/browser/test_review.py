@@ -72,3 +72,29 @@ def test_the_review_page_opens_the_changes_and_builds_the_pdf(new_page, reviewed
                           check=True).stdout
     assert re.search(rf"^\s*未关闭\s+{metrics['open']:,}\s", text, re.M)
     assert re.search(rf"^\s*新增逾期\s+{changes['newly_overdue']:,}\s*$", text, re.M)
+    # the three plan-and-check sections (the golden ledger has no plan rows: nothing due, no answers)
+    for heading in ("质量目标达成情况", "群众满意度", "检查结果与检查计划执行情况"):
+        assert re.search(rf"^\s*{heading}\s*$", text, re.M)
+    assert re.search(rf"^\s*应检查\s+{metrics['inspections']['due']:,}\s", text, re.M)
+
+
+def test_the_chair_writes_a_conclusion_that_reads_back_as_plain_text(new_page, reviewed_server, artifacts):
+    server, _, _ = reviewed_server
+    page = new_page(locale="en-US", height=1600)
+    page.goto(f"{server.url}/review?as_of={AS_OF}&lang=en&review=1")
+    expect(page.locator("h1")).to_have_text("Management review")
+    idle(page)
+    section = page.locator(".st-key-review-inspections")
+    section.get_by_text("Write the conclusion").click()
+    section.locator("textarea").fill("Coverage *below* plan\n<b>raise</b> it by August")
+    section.get_by_role("button", name="Save the conclusion").click()
+    idle(page)
+    expect(page.get_by_test_id("stAlert").first).to_contain_text(
+        "Saved the conclusion on “Inspection results and programme performance” (version 1).")
+    shown = section.get_by_test_id("stMarkdown").filter(has_text="Coverage")
+    # the marks shown as typed, nothing rendered; the line break kept
+    expect(shown).to_have_text(re.compile(r"^Coverage \*below\* plan\s+<b>raise</b> it by August\s*$"))
+    expect(shown.locator("br")).to_have_count(1)
+    expect(section.locator("b")).to_have_count(0)
+    expect(section.locator("em")).to_have_count(0)
+    page.screenshot(path=artifacts / "review-conclusion-en.png", full_page=True)
