@@ -273,7 +273,7 @@ def test_the_slides_have_a_slide_per_section_the_units_intervals_and_the_conclus
     made = record(plan_store, NOW, date(2026, 7, 2), "Q2")
     review.conclude(plan_store, ADMIN, made, section="inspections", text="I3 逾期")
     deck = Presentation(io.BytesIO(report.pptx(report.gather(plan_store, Filters.default(NOW), "en"), [])))
-    slides = list(deck.slides)[2:]  # after the cover and the numbers; no chart images asked for
+    slides = list(deck.slides)[2:7]  # after the cover and the numbers, before the trend and the overdue summary
     assert [s.shapes[0].text_frame.paragraphs[0].text for s in slides] == [
         "The extent to which objectives were met", "Satisfaction", "Satisfaction index by unit (latest wave in the period)",
         "Inspection results and programme performance", "The review's conclusions"]
