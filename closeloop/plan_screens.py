@@ -54,7 +54,7 @@ def kpis(section: str, now: dict, before: dict, t) -> list[Kpi]:
 
 
 def _named(rows: pd.DataFrame, names: dict, stored: str = "unit_name") -> pd.Series:
-    """Each row's unit as the viewer reads it (name_en in English), else the stored name, else its code."""
+    """Each row's unit as the viewer reads it (its label), else the stored name, else its code."""
     return rows["unit"].map(names).fillna(rows[stored] if stored in rows else rows["unit"])
 
 
