@@ -335,7 +335,7 @@ def my_unit(con, f: Filters, scope: str | None, lang: str) -> MyUnit:
         found = store.run(con, "unit_parent", {"code": f.unit})["parent_code"]
         parent = found.iloc[0] if len(found) and pd.notna(found.iloc[0]) else None
     outside = scope is not None and scope == f.unit  # the siblings and the parent lie outside the viewer's scope
-    above = runner(con, f.replace(unit=parent), parent if outside else scope)
+    above = runner(con, f.replace(unit=parent), parent if outside else scope, lang)
     ranked = (lambda: above("unit_tree"), lambda: above("kpis_by_child_unit"),
               lambda: above("durations_by_group", split="unit")) if parent is not None else ()
     owners, due, *ranking = store.together(lambda: run("overdue_actions_by_owner"),
@@ -370,7 +370,7 @@ def my_unit_from(f: Filters, parent, ranking, owners, items, due, lang: str) -> 
     if ranking is not None:
         tree, counts, durations = ranking
         table = sibling_kpis(tree, counts, durations, parent)
-        parent_name, siblings = unit_names(tree, lang).get(parent, parent), len(table)
+        parent_name, siblings = unit_names(tree).get(parent, parent), len(table)
         for key, kind, better in kpis.RANKED:
             values = dict(zip(table["unit"], table[key]))
             value = values.get(f.unit)
