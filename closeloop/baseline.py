@@ -161,8 +161,9 @@ def subtree(units: pd.DataFrame, root: str | None) -> pd.Series:
 class Baseline:
     """One app session's memory: the tables, and repeat flags per window once computed."""
 
-    def __init__(self, tables: Tables):
+    def __init__(self, tables: Tables, lang: str):
         self.tables = tables
+        self.lang = lang  # the language the `label` columns are in, as the queries' $lang
         self._repeats: dict[int, pd.DataFrame] = {}
         f = tables.findings
         self.found, self.due, self.closed = days(f["found_on"]), days(f["due_on"]), days(f["closed_on"])
@@ -171,6 +172,10 @@ class Baseline:
         self.action_live = (a["status"] != "cancelled").to_numpy()
         # each action's finding's found_on (NaN without a finding): an action is not open before it
         self.action_found = np.where(tables.action_finding >= 0, self.found[np.maximum(tables.action_finding, 0)], np.nan)
+
+    def label(self, stored: pd.Series, english: pd.Series) -> pd.Series:
+        """terms.sql's label(), the pandas way, to check the queries' `label` columns against."""
+        return english.fillna(stored) if self.lang == "en" else stored
 
     def actions_open(self, as_of: int) -> np.ndarray:
         """Open at as_of: the finding found by then, not cancelled, not done by then."""
@@ -279,12 +284,11 @@ class Baseline:
             .groupby("unit", as_index=False).sum()
         )
         per_unit = per_unit[per_unit["overdue"] > 0]
-        units = self.tables.units[["code", "name", "name_en"]].rename(columns={"code": "unit"})
-        units = units.assign(name_en=units["name_en"].fillna(units["name"]))
+        units = self._unit_names().rename(columns={"code": "unit"})
         return (
             per_unit.merge(units, on="unit")
             .sort_values(["overdue", "open", "unit"], ascending=[False, False, True])
-            .head(limit)[["unit", "name", "name_en", "open", "overdue"]]
+            .head(limit)[["unit", "name", "label", "open", "overdue"]]
             .reset_index(drop=True)
         )
 
@@ -301,9 +305,9 @@ class Baseline:
         )
         named = self.tables.criteria.dropna(subset=["category_en"])
         names = named.groupby("category")["category_en"].min()  # one name per category, as the SQL has it
-        counts["category_en"] = counts["category"].map(names).fillna(counts["category"])
+        counts["label"] = self.label(counts["category"], counts["category"].map(names))
         counts["cumulative_share"] = counts["opened"].cumsum() / counts["opened"].sum()
-        return counts[["category", "category_en", "opened", "cumulative_share"]]
+        return counts[["category", "label", "opened", "cumulative_share"]]
 
     # -----------------------------------------------------------------------------------------
     # The other pages' numbers, each the pandas reading of the query named after it
@@ -330,7 +334,7 @@ class Baseline:
     def _unit_names(self) -> pd.DataFrame:
         units = self.tables.units
         return pd.DataFrame({"code": units["code"], "name": units["name"],
-                             "name_en": units["name_en"].fillna(units["name"])})
+                             "label": self.label(units["name"], units["name_en"])})
 
     def _open_owners(self, as_of: int, findings: np.ndarray) -> pd.DataFrame:
         """Per finding row (position) among `findings`: its open actions' owners, sorted and joined, and how many."""
@@ -347,6 +351,7 @@ class Baseline:
         units = self.tables.units
         shown = units[units["code"].isin(subtree(units, scope))].sort_values("path")
         return pd.DataFrame({"code": shown["code"], "name": shown["name"], "name_en": shown["name_en"].fillna(shown["name"]),
+                             "label": self.label(shown["name"], shown["name_en"]),
                              "depth": shown["depth"], "parent_code": shown["parent_code"]}).reset_index(drop=True)
 
     def unit_rollup(self, f: Filters, levels: int, scope: str | None = None) -> pd.DataFrame:
@@ -368,7 +373,7 @@ class Baseline:
         top = units.loc[units["code"] == (f.unit or scope), "depth"]
         shown = shown[shown["depth"] < (int(top.iloc[0]) if len(top) else 0) + levels].sort_values("path")
         sums = np.array([credited.get(code, np.zeros(3, dtype=np.int64)) for code in shown["code"]]).reshape(-1, 3)
-        out = pd.DataFrame({"code": shown["code"], "name": shown["name"], "name_en": shown["name_en"].fillna(shown["name"]),
+        out = pd.DataFrame({"code": shown["code"], "name": shown["name"], "label": self.label(shown["name"], shown["name_en"]),
                             "parent_code": shown["parent_code"], "depth": shown["depth"],
                             "opened": sums[:, 0], "open": sums[:, 1], "overdue": sums[:, 2]})
         out["overdue_share"] = np.where(out["open"] > 0, out["overdue"] / out["open"].where(out["open"] > 0, 1), np.nan)
@@ -396,7 +401,7 @@ class Baseline:
         per_finding["unit"] = self._child_below(per_finding.index, f.unit)
         counted = per_finding.groupby("unit").sum().reset_index()
         out = counted.merge(self._unit_names().rename(columns={"code": "unit"}), on="unit").sort_values("unit")
-        return out[["unit", "name", "name_en", "open", "overdue", "opened_in_period", "closed_in_period",
+        return out[["unit", "name", "label", "open", "overdue", "opened_in_period", "closed_in_period",
                     "closed_on_time_in_period", "closed_with_due_date_in_period", "repeat_in_period",
                     "actions_overdue"]].reset_index(drop=True)
 
@@ -425,7 +430,7 @@ class Baseline:
         counted["unit"] = self._child_below(counted.index, f.unit)
         out = counted.groupby("unit").sum().astype(np.int64).reset_index()
         out = out.merge(self._unit_names().rename(columns={"code": "unit"}), on="unit").sort_values("unit")
-        return out[["unit", "name", "name_en", *columns]].reset_index(drop=True)
+        return out[["unit", "name", "label", *columns]].reset_index(drop=True)
 
     def open_items(self, f: Filters, limit: int, scope: str | None = None) -> pd.DataFrame:
         keep = self.in_scope(f, scope)
@@ -473,18 +478,18 @@ class Baseline:
                               "criterion": self._column("criterion")[rows], "repeats": 1,
                               "repeats_after_closure": flags["is_repeat_after_closure"].to_numpy()[rows].astype(np.int64)})
         counted = cells.groupby(["unit", "criterion"], as_index=False).sum()
-        names = self._unit_names().rename(columns={"code": "unit", "name": "unit_name", "name_en": "unit_name_en"})
+        names = self._unit_names().rename(columns={"code": "unit", "name": "unit_name", "label": "unit_label"})
         out = counted.merge(names, on="unit").sort_values(["repeats", "unit", "criterion"], ascending=[False, True, True])
-        titles = self.tables.criteria[["code", "title", "title_en"]].rename(
-            columns={"code": "criterion", "title": "criterion_title", "title_en": "criterion_title_en"})
+        c = self.tables.criteria
+        titles = pd.DataFrame({"criterion": c["code"], "criterion_title": c["title"],
+                               "criterion_label": self.label(c["title"], c["title_en"])})
         out = out.merge(titles, on="criterion", how="left")
-        out["criterion_title_en"] = out["criterion_title_en"].fillna(out["criterion_title"])
-        return out[["unit", "unit_name", "unit_name_en", "criterion", "criterion_title", "criterion_title_en", "repeats",
+        return out[["unit", "unit_name", "unit_label", "criterion", "criterion_title", "criterion_label", "repeats",
                     "repeats_after_closure"]].reset_index(drop=True)
 
     def _criteria_names(self) -> pd.DataFrame:
         c = self.tables.criteria
-        return pd.DataFrame({"criterion": c["code"], "title": c["title"], "title_en": c["title_en"].fillna(c["title"]),
+        return pd.DataFrame({"criterion": c["code"], "title": c["title"], "label": self.label(c["title"], c["title_en"]),
                              "category": c["category"]})
 
     def repeats_by_criterion(self, f: Filters, scope: str | None = None) -> pd.DataFrame:
@@ -496,7 +501,7 @@ class Baseline:
         out = counted.merge(self._criteria_names(), on="criterion")
         out = out.sort_values(["repeats", "criterion"], ascending=[False, True]).reset_index(drop=True)
         out["cumulative_share"] = out["repeats"].cumsum() / out["repeats"].sum()
-        return out[["criterion", "title", "title_en", "repeats", "repeats_after_closure", "cumulative_share"]]
+        return out[["criterion", "title", "label", "repeats", "repeats_after_closure", "cumulative_share"]]
 
     def systemic_criteria(self, f: Filters, scope: str | None = None) -> pd.DataFrame:
         rows = self._opened(f, scope) & pd.notna(self._column("criterion"))
@@ -509,7 +514,7 @@ class Baseline:
         out["units_with_findings"] = with_findings
         out["unit_share"] = out["units"] / with_findings
         out = out.sort_values(["units", "findings", "criterion"], ascending=[False, False, True])
-        return out[["criterion", "title", "title_en", "category", "units", "units_with_findings", "unit_share",
+        return out[["criterion", "title", "label", "category", "units", "units_with_findings", "unit_share",
                     "findings", "repeats"]].reset_index(drop=True)
 
     def durations_by_group(self, f: Filters, split: str, scope: str | None = None) -> pd.DataFrame:

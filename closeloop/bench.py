@@ -241,7 +241,7 @@ def _pandas_side(db: str, as_of: date, repeat: int, pages: list[str], window_day
     warm_python(t)
     started = time.perf_counter()
     con = store.connect(db)
-    b = baseline.Baseline(baseline.load(con))
+    b = baseline.Baseline(baseline.load(con), LANGUAGE)
     con.close()
     out = {"load_ms": ms(time.perf_counter() - started), "pages": {}, "numbers": {}}
     started = time.perf_counter()
@@ -538,7 +538,7 @@ def browser_side(db: str, as_of: date) -> dict:
 
 # what the pages pass besides the filters, as bench's pages do (Recurrence by month, curves by severity, …)
 PAGE_PARAMS = {"grain": "month", "split": "severity", "view": "open", "me": [], "limit": tables.SHOWN_ROWS,
-               "levels": charts.TREEMAP_LEVELS}
+               "levels": charts.TREEMAP_LEVELS, "lang": LANGUAGE}
 
 
 def profile(db: str, query: str, as_of: date | None = None) -> str:

@@ -232,8 +232,7 @@ def repeat_heatmap(cells: pd.DataFrame, label: str, t) -> go.Figure:
     thousand cells).
     """
     cells = as_text(cells, label)
-    title = "criterion_title_en" if label.endswith("_en") else "criterion_title"
-    names = cells[title] if title in cells else pd.Series([""] * len(cells), index=cells.index)
+    names = cells["criterion_label"] if "criterion_label" in cells else pd.Series([""] * len(cells), index=cells.index)
     rows = [f"{code} {_svg_text(_short(name))}".strip() for code, name in zip(cells["criterion"], names)]
     cells = cells.assign(row=rows)
     order = cells.groupby("row", sort=False)["repeats"].sum().sort_values(ascending=False, kind="stable")

@@ -49,7 +49,7 @@ def panel(ref: str | None, f: Filters, t) -> str | None:
     if not ref:
         st.info(t("pick_a_row"))
         return None
-    found = session.query("record_nonconformity", f, ref=ref)
+    found = session.query("record_nonconformity", f, ref=ref, lang=session.language())
     if found.empty:
         session.refuse("ref", ref)
         st.warning(t("record_out_of_scope", ref=plain(ref)))
@@ -61,8 +61,7 @@ def panel(ref: str | None, f: Filters, t) -> str | None:
         if flash:
             getattr(st, flash[0])(flash[1])
         st.subheader(plain(f"{nc['ref']} · {nc['title']}"))
-        unit = nc["unit_name_en"] if session.language() == "en" else nc["unit_name"]
-        facts = [t(f"status_{nc['status']}"), f"{unit} ({nc['unit']})", t(f"severity_{nc['severity']}"),
+        facts = [t(f"status_{nc['status']}"), f"{nc['unit_label']} ({nc['unit']})", t(f"severity_{nc['severity']}"),
                  t("found_due", found=_day(nc["found_on"], t), due=_day(nc["due_on"], t))]
         if pd.notna(nc["days_overdue"]):
             facts.append(t("overdue_by", n=int(nc["days_overdue"])))

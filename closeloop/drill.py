@@ -245,7 +245,7 @@ def chart_title(chart: str, clicked: list, s, t) -> str:
     if chart == "top-overdue":
         return f"{session.unit_names().get(clicked[0], clicked[0])} · {t('kpi_overdue')}"
     rows = s.opened_by_category
-    names = dict(zip(rows["category"], rows["category_en" if session.language() == "en" else "category"]))
+    names = dict(zip(rows["category"], rows["label"]))
     return names.get(clicked[0]) or t("none")
 
 
@@ -253,11 +253,10 @@ def chart_title(chart: str, clicked: list, s, t) -> str:
 # Recurrence: a bar or a cell opens the repeats it counted; the systemic bar, the units it counted
 
 
-def criterion_name(rows: pd.DataFrame, code: str, title: str = "title") -> str:
-    """A criterion's title in the viewer's language from rows that carry `title` and `title`_en beside its
-    code (`criterion`); the code where they have none."""
-    column = title + "_en" if session.language() == "en" else title
-    names = rows.drop_duplicates("criterion").set_index("criterion")[column]
+def criterion_name(rows: pd.DataFrame, code: str) -> str:
+    """A criterion's title in the viewer's language from rows that carry its `label` beside its code
+    (`criterion`); the code where they have none."""
+    names = rows.drop_duplicates("criterion").set_index("criterion")["label"]
     return names.get(code) or code
 
 

@@ -342,7 +342,7 @@ def run(con, as_of: date, *, actor: str, dry_run: bool = False, channels=None) -
     if not channels:
         raise mail.DeliveryError("notify_no_channel")
     values = settings(con)
-    unit_names = {u.code: u for u in store.run(con, "notice_units").itertuples(index=False)}
+    unit_names: dict[str, dict[str, str]] = {}  # language → code → the unit's name in it
     sent, failures, resent = [], [], []
     with store.sender_lock(con):
         done = sent_today(con, as_of)  # again, now that this process is the only sender
@@ -353,7 +353,9 @@ def run(con, as_of: date, *, actor: str, dry_run: bool = False, channels=None) -
                 key = digest_key(person_notices, as_of, channel.name)
                 t = i18n.translator(catalog_language(person.language))
                 lang = catalog_language(person.language)
-                names = {c: (u.name_en or u.name) if lang == "en" else u.name for c, u in unit_names.items()}
+                if lang not in unit_names:
+                    unit_names[lang] = dict(store.run(con, "unit_labels", {"lang": lang}).itertuples(index=False))
+                names = unit_names[lang]
                 if channel.name == "email" and not person.email:
                     failures.append(i18n.translate(i18n.cli_language(), "notify_no_email", name=person.name,
                                                    n=sum(len(n.items) for n in person_notices)))

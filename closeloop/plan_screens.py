@@ -54,7 +54,7 @@ def kpis(section: str, now: dict, before: dict, t) -> list[Kpi]:
 
 
 def _named(rows: pd.DataFrame, names: dict, stored: str = "unit_name") -> pd.Series:
-    """Each row's unit as the viewer reads it (name_en in English), else the stored name, else its code."""
+    """Each row's unit as the viewer reads it (its label), else the stored name, else its code."""
     return rows["unit"].map(names).fillna(rows[stored] if stored in rows else rows["unit"])
 
 
@@ -147,9 +147,8 @@ def inspections(query, names: dict, t, drilled: str | None, lang: str = "zh-Hans
     scores = scores.assign(label=_named(scores, names), score_pct=_percent(scores["score"]))
     coverage = query("inspection_coverage")
     coverage = coverage.assign(label=_named(coverage, names))
-    failed = query("inspection_failed_items", **({} if drilled is None else {"unit": drilled}))
-    failed = failed.assign(unit_name=_named(failed, names),
-                           criterion_title=failed["criterion_title_en" if lang == "en" else "criterion_title"],
+    failed = query("inspection_failed_items", lang=lang, **({} if drilled is None else {"unit": drilled}))
+    failed = failed.assign(unit_name=_named(failed, names), criterion_title=failed["criterion_label"],
                            nonconformity_status_text=[t(f"status_{s}") if isinstance(s, str) else None
                                                       for s in failed["nonconformity_status"]])
     return {"rows": rows, "overdue": rows[rows["is_overdue"].astype(bool)], "monthly": monthly, "scores": scores,

@@ -93,7 +93,7 @@ def connect(url: str, *, create: bool = True) -> duckdb.DuckDBPyConnection:
     try:
         if not create and not _has_schema(pg):
             raise Refused("store_missing", path=shown(url))
-        migrate(pg)
+        applied = migrate(pg)
     except dbapi.Error as e:
         pg.close()
         raise Refused("store_unreadable", path=shown(url), reason=_first_line(e)) from None
@@ -108,6 +108,7 @@ def connect(url: str, *, create: bool = True) -> duckdb.DuckDBPyConnection:
         replica = Replica(url, pg, path, con)
         _replicas[str(path)] = replica
     replica.sync(con)
+    store.seal_existing(con, applied)  # through this replica, as every write: the trail is PostgreSQL's
     return con
 
 
@@ -143,7 +144,7 @@ def _open_slot(folder: Path) -> tuple[duckdb.DuckDBPyConnection, Path]:
         if str(path) in _replicas:
             continue
         try:
-            con = store.connect(path, wait=0)  # a slot in use: take the next, do not ask its holder for it
+            con = store.connect(path, wait=0, replica=True)  # a slot in use: take the next, do not ask its holder
         except Refused as e:
             if e.key.startswith("store_locked"):
                 continue
@@ -159,8 +160,9 @@ def _has_schema(pg) -> bool:
     return bool(_rows(pg, "select count(*) from pg_tables where tablename = 'schema_version'")[0][0])
 
 
-def migrate(pg) -> int:
-    """Apply closeloop/schema/pg/NNN_*.sql not yet applied, under an advisory lock, each with its version row."""
+def migrate(pg) -> set[int]:
+    """Apply closeloop/schema/pg/NNN_*.sql not yet applied, under an advisory lock, each with its version row;
+    returns the versions this call applied."""
     with _pg_transaction(pg.cursor()) as cur:
         cur.execute("select pg_advisory_xact_lock($1)", parameters=(MIGRATE_LOCK,))
         cur.fetchall()
@@ -169,6 +171,7 @@ def migrate(pg) -> int:
         cur.execute("create table if not exists replica_changes (tbl varchar primary key, generation bigint not null)")
         cur.execute("select coalesce(max(version), 0) from schema_version")
         current = cur.fetchone()[0]
+        applied = set()
         for file in sorted(PG_SCHEMA.glob("[0-9][0-9][0-9]_*.sql")):
             version = int(file.name[:3])
             if version <= current:
@@ -177,13 +180,14 @@ def migrate(pg) -> int:
                 cur.execute(statement)
             cur.execute("insert into schema_version (version) values ($1)", parameters=(version,))
             current = version
+            applied.add(version)
         cur.execute("insert into replica_changes values ('store', 0) on conflict do nothing")
         cur.execute("select count(*) from replica_changes where tbl = 'store_id'")
         if not cur.fetchone()[0]:
             # which store a replica copied: a store dropped and made again under the same URL is copied anew
             cur.execute("insert into replica_changes values ('store_id', $1)",
                         parameters=(uuid.uuid4().int >> 65,))
-    return current
+    return applied
 
 
 def _statements(text: str) -> list[str]:

@@ -123,13 +123,13 @@ def kind_of(path: str | os.PathLike) -> str:
 def gather(con, f: Filters, lang: str, scope: str | None = None) -> Pack:
     lang = i18n.language(lang) or lang
     t = i18n.translator(lang)
-    params = f.params(scope)
+    params = f.params(scope) | {"lang": lang}
 
     def run(name: str, **extra) -> pd.DataFrame:
         return store.run(con, name, params | extra)
 
     tree = run("unit_tree")
-    names = dict(zip(tree["code"], tree["name_en" if lang == "en" else "name"]))
+    names = screens.unit_names(tree)
     top = tree.loc[tree["depth"] == tree["depth"].min(), "code"]
 
     def named(rows: pd.DataFrame) -> pd.DataFrame:

@@ -20,14 +20,10 @@ from closeloop.filters import Filters
 Charts = dict[str, go.Figure | None]  # catalog key of each chart's title → its figure; None: the card says "no data"
 
 
-def label(lang: str) -> str:
-    """The name column of a unit (and, with a prefix, of a criterion) in the language asked."""
-    return "name_en" if lang == "en" else "name"
-
-
-def runner(con, f: Filters, scope: str | None):
-    """run(name, **extra): queries/<name>.sql for the filters within the scope."""
-    params = f.params(scope)
+def runner(con, f: Filters, scope: str | None, lang: str | None = None):
+    """run(name, **extra): queries/<name>.sql for the filters within the scope, names labelled in `lang` (the
+    queries' `label` columns: terms.sql's label())."""
+    params = f.params(scope) | ({} if lang is None else {"lang": lang})
     return lambda name, **extra: store.run(con, name, params | extra)
 
 
@@ -41,9 +37,9 @@ def _unless(empty: bool, draw) -> go.Figure | None:
     return None if empty else draw()
 
 
-def unit_names(tree: pd.DataFrame, lang: str) -> dict[str, str]:
-    """Code → the unit's name in the language asked (the stored name where it has no English one)."""
-    return dict(zip(tree["code"], tree[label(lang)].fillna(tree["name"])))
+def unit_names(tree: pd.DataFrame) -> dict[str, str]:
+    """Code → the unit's name as the tree's query labelled it."""
+    return dict(zip(tree["code"], tree["label"]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -61,7 +57,7 @@ class Overview:
 
 
 def overview(con, f: Filters, scope: str | None, lang: str) -> Overview:
-    run = runner(con, f, scope)
+    run = runner(con, f, scope, lang)
     return overview_from(*store.together(
         lambda: metrics.contract(con, f, scope), lambda: metrics.contract(con, f.previous(), scope),
         lambda: run("opened_closed_monthly"), lambda: run("overdue_by_unit"), lambda: run("opened_by_category")), lang)
@@ -69,12 +65,11 @@ def overview(con, f: Filters, scope: str | None, lang: str) -> Overview:
 
 def overview_from(now: dict, before: dict, monthly, overdue_units, by_category, lang: str) -> Overview:
     t = i18n.translator(lang)
-    category = "category_en" if lang == "en" else "category"
     return Overview(now, before, monthly, overdue_units, by_category, {
         "chart_opened_closed": charts.opened_closed(monthly, t),
         "chart_aging": charts.aging(now["aging"], t),
-        "chart_top_overdue": _unless(overdue_units.empty, lambda: charts.top_overdue(overdue_units, label(lang), t)),
-        "chart_pareto_category": _unless(by_category.empty, lambda: charts.pareto(by_category, category, t, key="category")),
+        "chart_top_overdue": _unless(overdue_units.empty, lambda: charts.top_overdue(overdue_units, "label", t)),
+        "chart_pareto_category": _unless(by_category.empty, lambda: charts.pareto(by_category, "label", t, key="category")),
     })
 
 
@@ -99,19 +94,19 @@ class Units:
 
 
 def units(con, f: Filters, scope: str | None, lang: str, measure: str = "overdue") -> Units:
-    run = runner(con, f, scope)
+    run = runner(con, f, scope, lang)
     tree = run("unit_tree")
     parent, level = around(tree, f.unit)
     peers = None
     if f.unit is not None:
         above = f.replace(unit=parent)
         peers = (metrics.contract(con, f, scope), metrics.contract(con, above, scope) if parent else None,
-                 runner(con, above, scope)("kpis_by_child_unit"),
+                 runner(con, above, scope, lang)("kpis_by_child_unit"),
                  runner(con, above, scope)("durations_by_group", split="unit"))
     return units_from(f, tree, run("unit_rollup", levels=charts.TREEMAP_LEVELS),
-                      runner(con, f.replace(unit=level), scope)("kpis_by_child_unit"),
+                      runner(con, f.replace(unit=level), scope, lang)("kpis_by_child_unit"),
                       metrics.contract(con, f.replace(unit=None), scope), run("open_items", limit=tables.SHOWN_ROWS),
-                      runner(con, f.replace(unit=level), scope)("due_status_by_unit"), lang, measure, peers,
+                      runner(con, f.replace(unit=level), scope, lang)("due_status_by_unit"), lang, measure, peers,
                       targets.for_unit(con, f.unit))
 
 
@@ -128,7 +123,7 @@ def units_from(f: Filters, tree, rollup, level_counts, organisation: dict, items
     """`peers`, for a chosen unit: its contract, its parent's (None at the top), and the parent's children's
     counts and durations (kpis_by_child_unit, durations_by_group by unit): the scorecard's columns."""
     t = i18n.translator(lang)
-    names = unit_names(tree, lang)
+    names = unit_names(tree)
     points = metrics.funnel_points(level_counts, measure)
     p0 = metrics.ratio(*((organisation["overdue"], organisation["open"]) if measure == "overdue"
                          else (organisation["repeat_in_period"], organisation["opened_in_period"]))) or 0.0
@@ -141,11 +136,11 @@ def units_from(f: Filters, tree, rollup, level_counts, organisation: dict, items
         scorecard = kpis.scorecard_table(metrics.scorecard(mine, parent, siblings, [k for k, _, _ in kpis.KPIS]), t)
     return Units(
         unit_tree=tree, unit_rollup=rollup, kpis_by_child_unit=level_counts, organisation=organisation,
-        open_items=items, due_status_by_unit=lights, due_status=kpis.due_status_table(lights, label(lang), t),
+        open_items=items, due_status_by_unit=lights, due_status=kpis.due_status_table(lights, "label", t),
         names=names, lineage=_lineage(tree, f.unit), scorecard=scorecard,
-        outside=list(points.loc[points["outside"], label(lang)]),
-        charts={"chart_unit_tree": charts.unit_treemap(rollup, label(lang), t),
-                "chart_funnel": charts.funnel(points, limits, p0, label(lang), t, goal(
+        outside=list(points.loc[points["outside"], "label"]),
+        charts={"chart_unit_tree": charts.unit_treemap(rollup, "label", t),
+                "chart_funnel": charts.funnel(points, limits, p0, "label", t, goal(
                     goals, "overdue_share" if measure == "overdue" else "recurrence_rate", t))},
     )
 
@@ -179,7 +174,7 @@ class Recurrence:
 
 
 def recurrence(con, f: Filters, scope: str | None, lang: str, grain: str = "month") -> Recurrence:
-    run = runner(con, f, scope)
+    run = runner(con, f, scope, lang)
     return recurrence_from(run("recurrence_by_period", grain=grain), run("repeats_by_unit_criterion"),
                            run("repeats_by_criterion"), run("systemic_criteria"), lang, grain,
                            targets.for_unit(con, f.unit))
@@ -188,13 +183,12 @@ def recurrence(con, f: Filters, scope: str | None, lang: str, grain: str = "mont
 def recurrence_from(trend, cells, by_criterion, systemic, lang: str, grain: str = "month",
                     goals: dict | None = None) -> Recurrence:
     t = i18n.translator(lang)
-    title = "title_en" if lang == "en" else "title"
     return Recurrence(trend, cells, by_criterion, systemic, {
         "chart_recurrence_trend": charts.recurrence_trend(trend, t, grain, goal(goals, "recurrence_rate", t)),
-        "chart_repeat_heatmap": _unless(cells.empty, lambda: charts.repeat_heatmap(cells, "unit_" + label(lang), t)),
+        "chart_repeat_heatmap": _unless(cells.empty, lambda: charts.repeat_heatmap(cells, "unit_label", t)),
         "chart_repeat_pareto": _unless(by_criterion.empty, lambda: charts.pareto(
-            by_criterion, title, t, value="repeats", key="criterion")),
-        "chart_systemic": _unless(systemic.empty, lambda: charts.systemic(systemic, title, t)),
+            by_criterion, "label", t, value="repeats", key="criterion")),
+        "chart_systemic": _unless(systemic.empty, lambda: charts.systemic(systemic, "label", t)),
     })
 
 
@@ -216,7 +210,7 @@ class TimeToClose:
 
 
 def time_to_close(con, f: Filters, scope: str | None, lang: str, split: str = "severity") -> TimeToClose:
-    run = runner(con, f, scope)
+    run = runner(con, f, scope, lang)
     return time_to_close_from(run("unit_tree"), run("durations_by_group", split=split),
                               run("durations_by_group", split="quarter"), run("on_time_by_quarter"),
                               run("closure_phases"), run("closed_by_days"), lang, split,
@@ -230,7 +224,7 @@ def time_to_close_from(tree, by_group, by_quarter, on_time, phases, closed, lang
     quantiles = metrics.quantiles_by(curves)
     quarterly = metrics.quantiles_by(metrics.survival_by(by_quarter))
     phases = phases.iloc[0].to_dict()
-    names = dict(zip(tree["code"], tree[label(lang)])) if split == "unit" \
+    names = unit_names(tree) if split == "unit" \
         else {g: t(f"{split}_{g}") for g in quantiles["grp"]}
     not_reached = {"median": t("km_not_reached"), "p90": t("km_not_reached")}
     table = tables.readable(quantiles.assign(grp=quantiles["grp"].map(lambda g: names.get(g, g))), t,
@@ -388,7 +382,7 @@ def my_unit(con, f: Filters, scope: str | None, lang: str) -> MyUnit:
         found = store.run(con, "unit_parent", {"code": f.unit})["parent_code"]
         parent = found.iloc[0] if len(found) and pd.notna(found.iloc[0]) else None
     outside = scope is not None and scope == f.unit  # the siblings and the parent lie outside the viewer's scope
-    above = runner(con, f.replace(unit=parent), parent if outside else scope)
+    above = runner(con, f.replace(unit=parent), parent if outside else scope, lang)
     ranked = (lambda: above("unit_tree"), lambda: above("kpis_by_child_unit"),
               lambda: above("durations_by_group", split="unit")) if parent is not None else ()
     owners, due, *ranking = store.together(lambda: run("overdue_actions_by_owner"),
@@ -423,7 +417,7 @@ def my_unit_from(f: Filters, parent, ranking, owners, items, due, lang: str) -> 
     if ranking is not None:
         tree, counts, durations = ranking
         table = sibling_kpis(tree, counts, durations, parent)
-        parent_name, siblings = unit_names(tree, lang).get(parent, parent), len(table)
+        parent_name, siblings = unit_names(tree).get(parent, parent), len(table)
         for key, kind, better in kpis.RANKED:
             values = dict(zip(table["unit"], table[key]))
             value = values.get(f.unit)

@@ -192,25 +192,21 @@ def plan_check(f: Filters) -> tuple[dict, dict]:
 
 def units() -> pd.DataFrame:
     """The units the viewer may see, in tree order, labelled in the viewer's language."""
-    tree = query("unit_tree")
-    label = tree["name_en"] if language() == "en" else tree["name"]
-    return tree.assign(label=label)
+    return query("unit_tree", lang=language())
 
 
 def categories() -> pd.DataFrame:
-    listed = query("category_list")
-    return listed.assign(label=listed["category_en"] if language() == "en" else listed["category"])
+    return query("category_list", lang=language())
 
 
 def unit_names() -> dict[str, str]:
     """Code → the unit's name in the viewer's language."""
-    tree = units()
-    return dict(zip(tree["code"], tree["label"].fillna(tree["name"])))
+    return screens.unit_names(units())
 
 
 def named(rows: pd.DataFrame) -> pd.DataFrame:
-    """Rows whose unit_name is the one the charts beside them use (name_en in English); the queries give
-    the stored name."""
+    """Rows whose unit_name is the one the charts beside them use (the unit's label in the viewer's language);
+    the queries give the stored name."""
     if not {"unit", "unit_name"} <= set(rows.columns):
         return rows
     return tables.named(rows, unit_names())

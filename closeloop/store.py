@@ -29,6 +29,9 @@ _COMMENT = re.compile(r"--[^\n]*")
 _repeats_lock = threading.Lock()
 # the migrations that added columns refresh_findings keeps: a store migrated past one gets them filled
 KEPT_BY = (5, 6, 7, 8)
+# the migrations from which the trail seals more kinds of record: a store migrated past one seals the records of
+# those kinds it already holds, once, so that it still verifies and they are sealed from then on
+SEALED_FROM = {15: ("review",)}
 
 
 def db_path(path: str | os.PathLike | None = None) -> Path:
@@ -70,7 +73,7 @@ _HOLDER = re.compile(r"\(PID (\d+)\)")
 
 
 def connect(path: str | os.PathLike | None = None, *, create: bool = True,
-            wait: float | None = None, writes: bool = True) -> duckdb.DuckDBPyConnection:
+            wait: float | None = None, writes: bool = True, replica: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the store read-write, migrate it, and confine DuckDB's file access to it.
 
     While another process holds the file, ask it to let go (a `<store>.wanted.<pid>` file, which a
@@ -84,6 +87,8 @@ def connect(path: str | os.PathLike | None = None, *, create: bool = True,
     A caller that only reads (`writes=False`) gets a read-only connection when the file may not be
     written (a read-only mount, an immutable or unwritable file): such a store can still be verified,
     measured and exported.
+
+    `replica`: the file is a replica of a PostgreSQL store, whose trail comes from there (no seal of its own).
     """
     if url(path):
         from closeloop import replica
@@ -113,7 +118,7 @@ def connect(path: str | os.PathLike | None = None, *, create: bool = True,
     if read_only:
         _require_current(con, db)
     else:
-        migrate(con)
+        migrate(con, seal=not replica)
         uploads.mkdir(exist_ok=True)
     # Order matters: the allow-list first, then switch off external access, then lock it.
     con.execute("set allowed_directories = $dirs", {"dirs": [str(db.parent), str(uploads)]})
@@ -201,8 +206,9 @@ def _require_current(con: duckdb.DuckDBPyConnection, db: Path) -> None:
         raise Refused("store_read_only_old", path=str(db))
 
 
-def migrate(con: duckdb.DuckDBPyConnection) -> int:
-    """Apply the numbered schema files not yet applied, then re-create the business terms."""
+def migrate(con: duckdb.DuckDBPyConnection, seal: bool = True) -> int:
+    """Apply the numbered schema files not yet applied, then re-create the business terms (and, unless `seal` is
+    false, seal what SEALED_FROM says the applied ones brought under the trail)."""
     con.execute(
         "create table if not exists schema_version (version integer primary key, applied_at timestamptz default now())"
     )
@@ -231,7 +237,23 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         con.execute("insert into schema_terms values ($d)", {"d": digest})
         if new & set(KEPT_BY):
             refresh_findings(con)  # the records stored before these columns were kept
+    if seal:
+        seal_existing(con, new)
     return current
+
+
+def seal_existing(con: duckdb.DuckDBPyConnection, applied: set[int]) -> int | None:
+    """Once, as the migration that brings a kind of record under the trail is applied: seal the records of that
+    kind the store already holds, in one block of their own (no events). Returns the block, if one was sealed."""
+    from closeloop import trail
+
+    entities = tuple(e for version in sorted(applied) for e in SEALED_FROM.get(version, ()))
+    if not entities:
+        return None
+    with transaction(con):
+        block = trail.seal(con, unsealed_records=entities)
+    trail.anchor(con, block)
+    return block
 
 
 @contextmanager

@@ -24,6 +24,9 @@ FIELDS = {
     "unit": ("code", "name", "name_en", "parent_code"),
     "criterion": ("code", "title", "title_en", "category", "category_en"),
     "user": ("email", "role", "unit", "name"),
+    # a review and the rows it froze (snapshot, open list) or decided, as one record: its events name the review
+    "review": ("ref", "held_on", "title", "attendees", "unit", "as_of", "since", "until", "filters", "audit",
+               "created_by", "contract", "snapshot", "open_items", "decisions"),
 }
 
 
@@ -91,11 +94,12 @@ def last_block(con) -> Block | None:
     return Block(*row) if row else None
 
 
-def seal(con, unsealed_records: bool = False) -> int | None:
+def seal(con, unsealed_records: bool | tuple[str, ...] = False) -> int | None:
     """Chain the events written since the last block into a new one; the last step of every writing transaction.
 
     The block also seals the digest of every record those events name, as it stands now (`unsealed_records`:
-    and every record that has no seal yet, for a store written before records were sealed). Returns the new
+    and every record that has no seal yet, for a store written before records were sealed; a tuple of entities:
+    those of these kinds only). Returns the new
     block's id, or None when there was nothing to seal. Two transactions sealing at once both claim the next
     block id: the second to commit fails and rolls back whole.
     """
@@ -133,7 +137,7 @@ def seal(con, unsealed_records: bool = False) -> int | None:
     return block.id
 
 
-def _seal_records(con, block: int, after: int, unsealed: bool) -> int:
+def _seal_records(con, block: int, after: int, unsealed: bool | tuple[str, ...]) -> int:
     """record_seals rows for the records the new events name (and, if asked, those never sealed); how many."""
     con.execute(
         "create or replace temp table sealing_records as "
@@ -144,7 +148,9 @@ def _seal_records(con, block: int, after: int, unsealed: bool) -> int:
     if unsealed:
         con.execute("create or replace temp table current_digests as " + text, store.bind(text, {"every": True}))
         con.execute("insert into sealing_records select entity, ref from current_digests "
-                    "except select entity, ref from record_seals except select entity, ref from sealing_records")
+                    "where list_contains($entities, entity) "
+                    "except select entity, ref from record_seals except select entity, ref from sealing_records",
+                    {"entities": list(FIELDS) if unsealed is True else list(unsealed)})
     if not con.execute("select count(*) from sealing_records").fetchall()[0][0]:
         return 0
     # the query is the package's file as it is; only its result is named here

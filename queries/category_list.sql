@@ -1,7 +1,7 @@
--- one row per checklist category, with its English name where the store has one
+-- one row per checklist category, labelled in the language asked
 select
     category,
-    coalesce(any_value(category_en), category) as category_en,
+    label(category, any_value(category_en), $lang) as label,
 from criteria
 group by category
 order by category

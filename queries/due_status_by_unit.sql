@@ -51,7 +51,7 @@ by_child as (
 select
     c.child as unit,
     u.name,
-    coalesce(u.name_en, u.name) as name_en,
+    label(u.name, u.name_en, $lang) as label,
     c.findings_on_track,
     c.findings_due_soon,
     c.findings_overdue,

@@ -6,7 +6,7 @@ select
     i.performed_on,
     r.criterion,
     c.title as criterion_title,
-    coalesce(c.title_en, c.title) as criterion_title_en,
+    label(c.title, c.title_en, $lang) as criterion_label,
     r.points_awarded,
     r.points_possible,
     r.note,

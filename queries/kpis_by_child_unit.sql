@@ -48,7 +48,7 @@ by_child as (
 select
     c.child as unit,
     u.name,
-    coalesce(u.name_en, u.name) as name_en,
+    label(u.name, u.name_en, $lang) as label,
     c.open,
     c.overdue,
     c.opened_in_period,

@@ -2,7 +2,6 @@
 select
     code,
     name,
-    name_en,
     parent_code,
     head_name,
     head_email,

@@ -9,7 +9,7 @@ with category_names as (
 counted as (
     select
         coalesce(n.category, '') as category,
-        coalesce(any_value(c.category_en), any_value(n.category), '') as category_en,
+        label(coalesce(n.category, ''), any_value(c.category_en), $lang) as label,
         count(*) as opened,
     from nonconformity_terms_in_scope($filters) as n
     left join category_names as c on c.category = n.category
@@ -19,7 +19,7 @@ counted as (
 
 select
     category,
-    category_en,
+    label,
     opened,
     sum(opened) over (order by opened desc, category rows unbounded preceding) / sum(opened) over () as cumulative_share,
 from counted

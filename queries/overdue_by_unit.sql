@@ -13,7 +13,7 @@ with counted as (
 select
     c.unit,
     u.name,
-    coalesce(u.name_en, u.name) as name_en,
+    label(u.name, u.name_en, $lang) as label,
     c.open,
     c.overdue,
 from counted as c

@@ -18,7 +18,6 @@ counted as (
 select
     c.unit,
     u.name as unit_name,
-    coalesce(u.name_en, u.name) as unit_name_en,
     c.overdue,
     c.oldest_days_overdue,
     c.overdue / (select count(*) from overdue) as share,

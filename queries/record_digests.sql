@@ -1,4 +1,4 @@
--- one row per record (findings, actions, units, criteria, users; all when $every, else those in sealing_records):
+-- one row per record (findings, actions, units, criteria, users, reviews; all when $every, else those in sealing_records):
 -- the sha256 (32 bytes) of its fields in the events' text form (each field its length, a colon and its text, null
 -- '~'), and `marks`, 4 bits of DuckDB's hash of each field in turn, to name which one changed (marks only name:
 -- the digest decides). Fields are in FIELDS' order in closeloop/trail.py. As queries/trail_rows.sql, every
@@ -141,6 +141,91 @@ user_digests as (
         + ((system.main.hash(name) % 16) << 12) as marks,
     from users
     where $every or email in (select ref from sealing_records where entity = 'user')
+),
+
+review_open_lists as (
+    -- one row per review (with open items): the sha256 of its frozen open list, row by row in ref order, each
+    -- row's fields (ref, unit, title, severity, status, found_on, due_on, age_days, days_overdue, owners) in turn
+    select
+        review,
+        system.main.sha256(system.main.string_agg(system.main.concat_ws(
+            system.main.chr(31),
+            case when ref is null then '~' else system.main.concat(system.main.strlen(ref::varchar), ':', ref::varchar) end,
+            case when unit is null then '~' else system.main.concat(system.main.strlen(unit::varchar), ':', unit::varchar) end,
+            case when title is null then '~' else system.main.concat(system.main.strlen(title::varchar), ':', title::varchar) end,
+            case when severity is null then '~' else system.main.concat(system.main.strlen(severity::varchar), ':', severity::varchar) end,
+            case when status is null then '~' else system.main.concat(system.main.strlen(status::varchar), ':', status::varchar) end,
+            case when found_on is null then '~' else system.main.concat(system.main.strlen(found_on::varchar), ':', found_on::varchar) end,
+            case when due_on is null then '~' else system.main.concat(system.main.strlen(due_on::varchar), ':', due_on::varchar) end,
+            case when age_days is null then '~' else system.main.concat(system.main.strlen(age_days::varchar), ':', age_days::varchar) end,
+            case when days_overdue is null then '~' else system.main.concat(system.main.strlen(days_overdue::varchar), ':', days_overdue::varchar) end,
+            case when owners is null then '~' else system.main.concat(system.main.strlen(owners::varchar), ':', owners::varchar) end
+        ), system.main.chr(30) order by ref)) as open_items,
+    from review_open_items
+    where $every or review::varchar in (select ref from sealing_records where entity = 'review')
+    group by review
+),
+
+review_decision_lists as (
+    -- one row per review that decided actions: the sha256 of its (action, nonconformity) pairs in action order
+    select
+        review,
+        system.main.sha256(system.main.string_agg(system.main.concat_ws(
+            system.main.chr(31),
+            case when action is null then '~' else system.main.concat(system.main.strlen(action::varchar), ':', action::varchar) end,
+            case when nonconformity is null then '~' else system.main.concat(system.main.strlen(nonconformity::varchar), ':', nonconformity::varchar) end
+        ), system.main.chr(30) order by action)) as decisions,
+    from review_decisions
+    where $every or review::varchar in (select ref from sealing_records where entity = 'review')
+    group by review
+),
+
+review_digests as (
+    -- ref, held_on, title, attendees, unit, as_of, since, until, filters, audit, created_by, contract, snapshot,
+    -- open_items, decisions: the review with its snapshot (the frozen contract and the snapshot's own sha256), its
+    -- frozen open list and its decisions, sealed as one record (the events name the review, not its rows)
+    select
+        'review' as entity,
+        r.id::varchar as ref,
+        system.main.unhex(system.main.sha256(system.main.concat_ws(
+        system.main.chr(31),
+        'review',
+        case when r.id is null then '~' else system.main.concat(system.main.strlen(r.id::varchar), ':', r.id::varchar) end,
+        case when r.held_on is null then '~' else system.main.concat(system.main.strlen(r.held_on::varchar), ':', r.held_on::varchar) end,
+        case when r.title is null then '~' else system.main.concat(system.main.strlen(r.title::varchar), ':', r.title::varchar) end,
+        case when r.attendees is null then '~' else system.main.concat(system.main.strlen(r.attendees::varchar), ':', r.attendees::varchar) end,
+        case when r.unit is null then '~' else system.main.concat(system.main.strlen(r.unit::varchar), ':', r.unit::varchar) end,
+        case when r.as_of is null then '~' else system.main.concat(system.main.strlen(r.as_of::varchar), ':', r.as_of::varchar) end,
+        case when r.since is null then '~' else system.main.concat(system.main.strlen(r.since::varchar), ':', r.since::varchar) end,
+        case when r.until is null then '~' else system.main.concat(system.main.strlen(r.until::varchar), ':', r.until::varchar) end,
+        case when r.filters is null then '~' else system.main.concat(system.main.strlen(r.filters::varchar), ':', r.filters::varchar) end,
+        case when r.audit is null then '~' else system.main.concat(system.main.strlen(r.audit::varchar), ':', r.audit::varchar) end,
+        case when r.created_by is null then '~' else system.main.concat(system.main.strlen(r.created_by::varchar), ':', r.created_by::varchar) end,
+        case when s.contract is null then '~' else system.main.concat(system.main.strlen(s.contract::varchar), ':', s.contract::varchar) end,
+        case when s.digest is null then '~' else system.main.concat(system.main.strlen(s.digest::varchar), ':', s.digest::varchar) end,
+        case when o.open_items is null then '~' else system.main.concat(system.main.strlen(o.open_items::varchar), ':', o.open_items::varchar) end,
+        case when d.decisions is null then '~' else system.main.concat(system.main.strlen(d.decisions::varchar), ':', d.decisions::varchar) end
+        ))) as digest,
+        ((system.main.hash(r.id) % 16) << 0)
+        + ((system.main.hash(r.held_on) % 16) << 4)
+        + ((system.main.hash(r.title) % 16) << 8)
+        + ((system.main.hash(r.attendees) % 16) << 12)
+        + ((system.main.hash(r.unit) % 16) << 16)
+        + ((system.main.hash(r.as_of) % 16) << 20)
+        + ((system.main.hash(r.since) % 16) << 24)
+        + ((system.main.hash(r.until) % 16) << 28)
+        + ((system.main.hash(r.filters) % 16) << 32)
+        + ((system.main.hash(r.audit) % 16) << 36)
+        + ((system.main.hash(r.created_by) % 16) << 40)
+        + ((system.main.hash(s.contract) % 16) << 44)
+        + ((system.main.hash(s.digest) % 16) << 48)
+        + ((system.main.hash(o.open_items) % 16) << 52)
+        + ((system.main.hash(d.decisions) % 16) << 56) as marks,
+    from reviews as r
+    left join review_snapshots as s on s.review = r.id
+    left join review_open_lists as o on o.review = r.id
+    left join review_decision_lists as d on d.review = r.id
+    where $every or r.id::varchar in (select ref from sealing_records where entity = 'review')
 )
 
 select * from nonconformity_digests
@@ -148,3 +233,4 @@ union all select * from action_digests
 union all select * from unit_digests
 union all select * from criterion_digests
 union all select * from user_digests
+union all select * from review_digests

@@ -3,7 +3,7 @@ select
     n.ref,
     n.unit,
     u.name as unit_name,
-    coalesce(u.name_en, u.name) as unit_name_en,
+    label(u.name, u.name_en, $lang) as unit_label,
     n.criterion,
     n.source,
     n.severity,

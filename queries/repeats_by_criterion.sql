@@ -3,7 +3,7 @@ with counted as (
     select
         n.criterion,
         any_value(c.title) as title,
-        any_value(coalesce(c.title_en, c.title)) as title_en,
+        any_value(label(c.title, c.title_en, $lang)) as label,
         count(*) as repeats,
         count(*) filter (where n.is_repeat_after_closure) as repeats_after_closure,
     from nonconformity_in_scope($filters) as n

@@ -25,10 +25,10 @@ by_child as (
 select
     c.unit,
     u.name as unit_name,
-    coalesce(u.name_en, u.name) as unit_name_en,
+    label(u.name, u.name_en, $lang) as unit_label,
     c.criterion,
     k.title as criterion_title,
-    coalesce(k.title_en, k.title) as criterion_title_en,
+    label(k.title, k.title_en, $lang) as criterion_label,
     c.repeats,
     c.repeats_after_closure,
 from by_child as c

@@ -6,7 +6,6 @@ select
     array_to_string(r.attendees, ', ') as attendees,
     r.unit,
     u.name as unit_name,
-    coalesce(u.name_en, u.name) as unit_name_en,
     r.as_of,
     r.since,
     r.until,

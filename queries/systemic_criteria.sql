@@ -24,7 +24,7 @@ totals as (
 select
     b.criterion,
     c.title,
-    coalesce(c.title_en, c.title) as title_en,
+    label(c.title, c.title_en, $lang) as label,
     c.category,
     b.units,
     t.units_with_findings,

@@ -22,5 +22,5 @@ from sealed as s
 full join current_digests as c on c.entity = s.entity and c.ref = s.ref
 where s.digest is distinct from c.digest
 order by
-    list_position(['nonconformity', 'action', 'unit', 'criterion', 'user'], coalesce(s.entity, c.entity)),
+    list_position(['nonconformity', 'action', 'unit', 'criterion', 'user', 'review'], coalesce(s.entity, c.entity)),
     coalesce(s.ref, c.ref)

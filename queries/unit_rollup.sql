@@ -48,7 +48,7 @@ credited as (
 select
     u.code,
     u.name,
-    coalesce(u.name_en, u.name) as name_en,
+    label(u.name, u.name_en, $lang) as label,
     u.parent_code,
     u.depth,
     coalesce(sum(c.opened), 0)::bigint as opened,

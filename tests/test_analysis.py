@@ -21,7 +21,7 @@ def plain(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def run(con, name, f=None, **extra):
-    rows = plain(store.run(con, name, (f or Filters.default(T)).params() | extra))
+    rows = plain(store.run(con, name, (f or Filters.default(T)).params() | {"lang": "zh-Hans"} | extra))
     return [tuple(r) for r in rows.itertuples(index=False)]
 
 

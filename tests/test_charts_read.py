@@ -65,10 +65,10 @@ def test_the_pareto_lies_flat_most_first_from_the_top_and_hands_back_its_key():
 
 
 def test_the_repeat_grid_names_its_criteria_and_puts_the_most_first(analysis_store):
-    cells = store.run(analysis_store, "repeats_by_unit_criterion", Filters.default(T).params())
-    figure = charts.repeat_heatmap(cells, "unit_name_en", t)
+    cells = store.run(analysis_store, "repeats_by_unit_criterion", Filters.default(T).params() | {"lang": "en"})
+    figure = charts.repeat_heatmap(cells, "unit_label", t)
     rows = list(figure.layout.yaxis.categoryarray)
-    titles = dict(zip(cells["criterion"], cells["criterion_title_en"]))
+    titles = dict(zip(cells["criterion"], cells["criterion_label"]))
     assert rows == [f"1.1 {titles['1.1'][:23] + '…' if len(titles['1.1']) > 24 else titles['1.1']}"]
 
 

@@ -138,7 +138,7 @@ def test_every_aging_bar_opens_as_many_rows_as_it_shows(con, as_of):
 @pytest.mark.parametrize("as_of", [T, EARLIER])
 def test_every_top_overdue_bar_opens_its_units_own_overdue_findings(con, as_of):
     f = Filters.default(as_of)
-    bars = store.run(con, "overdue_by_unit", f.params())
+    bars = store.run(con, "overdue_by_unit", f.params() | {"lang": "en"})
     for unit, overdue in zip(bars["unit"], bars["overdue"]):
         found = rows(con, drill.chart_counted("top-overdue", [unit], f))
         assert len(found) == overdue and {r["unit"] for r in found} == {unit}
@@ -149,7 +149,7 @@ def test_every_top_overdue_bar_opens_its_units_own_overdue_findings(con, as_of):
 @pytest.mark.parametrize("as_of", [T, EARLIER])
 def test_every_category_bar_opens_its_findings_opened_in_the_period(con, as_of):
     f = Filters.default(as_of)
-    bars = store.run(con, "opened_by_category", f.params())
+    bars = store.run(con, "opened_by_category", f.params() | {"lang": "en"})
     for category, opened in zip(bars["category"], bars["opened"]):
         assert len(rows(con, drill.chart_counted("pareto-category", [category], f))) == opened, category
     if as_of == T:  # A9, with no criterion, is the bar with no category
@@ -172,12 +172,12 @@ def test_every_month_of_opened_and_closed_opens_its_bars_and_backlog(con, as_of)
 @pytest.mark.parametrize("unit", [None, "DH"])
 def test_every_repeat_bar_and_cell_opens_as_many_repeats(con, unit):
     f = Filters.default(T, unit=unit)
-    tree = store.run(con, "unit_tree", f.params())
-    for criterion, repeats in store.run(con, "repeats_by_criterion", f.params())[["criterion", "repeats"]].itertuples(
+    tree = store.run(con, "unit_tree", f.params() | {"lang": "en"})
+    for criterion, repeats in store.run(con, "repeats_by_criterion", f.params() | {"lang": "en"})[["criterion", "repeats"]].itertuples(
             index=False):
         found = rows(con, drill.Counted("nonconformity_rows", f, drill.repeats_counted(f, None, criterion, tree)))
         assert len(found) == repeats and all(r["is_repeat"] for r in found)
-    cells = store.run(con, "repeats_by_unit_criterion", f.params())
+    cells = store.run(con, "repeats_by_unit_criterion", f.params() | {"lang": "en"})
     for cell, criterion, repeats in cells[["unit", "criterion", "repeats"]].itertuples(index=False):
         found = rows(con, drill.Counted("nonconformity_rows", f, drill.repeats_counted(f, cell, criterion, tree)))
         assert len(found) == repeats, (cell, criterion)
@@ -188,7 +188,7 @@ def test_every_repeat_bar_and_cell_opens_as_many_repeats(con, unit):
 
 
 def test_a_cell_of_the_chosen_unit_itself_counts_only_its_own_findings(con):
-    tree = store.run(con, "unit_tree", Filters.default(T).params())
+    tree = store.run(con, "unit_tree", Filters.default(T).params() | {"lang": "en"})
     f = Filters.default(T, unit="DH")
     assert drill.repeats_counted(f, "DH", "2.1", tree) == Drill(
         own_unit="DH", criterion="2.1", found_from=f.since, found_to=f.until, repeat=True)
@@ -198,7 +198,7 @@ def test_a_cell_of_the_chosen_unit_itself_counts_only_its_own_findings(con):
 
 def test_every_systemic_bar_opens_the_units_it_counted(con):
     f = Filters.default(T)
-    bars = store.run(con, "systemic_criteria", f.params())
+    bars = store.run(con, "systemic_criteria", f.params() | {"lang": "en"})
     for criterion, units in bars[["criterion", "units"]].itertuples(index=False):
         listed = store.run(con, "units_failing_criterion", f.params() | Drill(criterion=criterion).params())
         assert len(listed) == units, criterion

@@ -10,7 +10,7 @@ from closeloop import filters, store
 @pytest.fixture
 def tree(store_from_rows):
     """conftest's seven units in tree order, as the sidebar gets them."""
-    return store.run(store_from_rows([]), "unit_tree", {"scope": None})
+    return store.run(store_from_rows([]), "unit_tree", {"scope": None, "lang": "en"})
 
 
 @pytest.fixture

@@ -662,9 +662,9 @@ def lights(store_from_rows):
 
 
 def test_the_units_status_lights_count_open_findings_and_actions_per_unit_one_level_down(lights):
-    by_dh = store.run(lights, "due_status_by_unit", Filters.default(T).replace(unit="DH").params(None))
+    by_dh = store.run(lights, "due_status_by_unit", Filters.default(T).replace(unit="DH").params(None) | {"lang": "en"})
     assert by_dh[["unit", *COLOURS]].values.tolist() == [["DH-01", 0, 1, 1, 1, 0, 0], ["DH-02", 1, 1, 0, 1, 1, 1]]
-    whole = store.run(lights, "due_status_by_unit", Filters.default(T).params(None))
+    whole = store.run(lights, "due_status_by_unit", Filters.default(T).params(None) | {"lang": "en"})
     assert whole[["unit", *COLOURS]].values.tolist() == [["DH", 1, 2, 1, 2, 1, 1], ["DS", 0, 0, 1, 0, 0, 0]]
 
 
@@ -674,7 +674,7 @@ def test_due_soon_is_one_setting_for_the_rectification_view_the_units_lights_and
         listed = (sorted(store.run(lights, "rectification_actions", params)["ref"]),
                   sorted(store.run(lights, "rectification_nonconformities", params)["ref"]))
         noticed = sorted(i["ref"] for n in notify.notices(lights, T) if n.level == "due_soon" for i in n.items)
-        yellow = store.run(lights, "due_status_by_unit", Filters.default(T).params(None))
+        yellow = store.run(lights, "due_status_by_unit", Filters.default(T).params(None) | {"lang": "en"})
         return listed, noticed, int(yellow["findings_due_soon"].sum()), int(yellow["actions_due_soon"].sum())
 
     assert due_soon() == ((["LA-DEFAULT"], ["L-DEFAULT", "L-YELLOW"]), ["LA-DEFAULT"], 2, 1)

@@ -353,7 +353,7 @@ def test_overdue_by_unit_adds_up_to_the_contracts_overdue_count(golden, golden_d
     as_of = date.fromisoformat(AS_OF)
     unit = "DH" if scope == "unit:DH" else None
     con = store.connect(golden)
-    units = set(store.run(con, "unit_tree", {"scope": None})["code"])
+    units = set(store.run(con, "unit_tree", {"scope": None, "lang": "en"})["code"])
     subtree = None if unit is None else {u for u in units if u == "DH" or u.startswith("DH-")}
     pack = report.gather(con, Filters.default(as_of, unit=unit), "en")
     con.close()

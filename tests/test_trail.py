@@ -390,19 +390,90 @@ def test_the_demo_seals_every_record_it_writes_and_a_change_behind_it_is_caught(
     con.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "reviews are not among the records the trail seals (trail.FIELDS, queries/record_digests.sql): a review "
-    "deleted behind the application's back leaves its events, and `trail verify` finds nothing"))
 def test_a_review_deleted_behind_the_application_is_caught_by_the_trail(written_store, tmp_path):
     db = tmp_path / "store.duckdb"
     shutil.copy(written_store, db)
     con = store.connect(db)
+    assert trail.verify(con).ok
     con.execute("delete from review_decisions where review = 1")
     con.execute("delete from review_open_items where review = 1")
     con.execute("delete from review_snapshots where review = 1")
     con.execute("delete from reviews where id = 1")
-    assert [p.key for p in trail.verify(con).problems] == ["trail_record_removed"]
+    assert [(p.key, p.details) for p in trail.verify(con).problems] == [
+        ("trail_record_removed", {"entity": "review", "ref": "1"})]
     con.close()
+
+
+# Each row a review froze or decided, changed behind the application: the review's seal names the part changed.
+REVIEW_TAMPERS = {
+    "update reviews set title = 'Q2 (amended)' where id = 1": "title",
+    "update reviews set attendees = ['chair', 'guest'] where id = 1": "attendees",
+    "update review_snapshots set contract = '{}' where review = 1": "contract",
+    "update review_open_items set days_overdue = 0 where review = 1 and ref = 'NC-2'": "open_items",
+    "delete from review_open_items where review = 1 and ref = 'NC-2'": "open_items",
+    "delete from review_decisions where review = 1": "decisions",
+    "insert into review_decisions values (1, 'CA-2', 'NC-2')": "decisions",
+}
+
+
+@pytest.mark.parametrize("statement", sorted(REVIEW_TAMPERS))
+def test_a_review_row_changed_behind_the_application_is_named_by_the_trail(written_store, tmp_path, statement):
+    db = tmp_path / "store.duckdb"
+    shutil.copy(written_store, db)
+    con = store.connect(db)
+    con.execute(statement)
+    assert [(p.key, p.details) for p in trail.verify(con).problems] == [
+        ("trail_record_changed", {"entity": "review", "ref": "1", "field": REVIEW_TAMPERS[statement]})]
+    con.close()
+
+
+def test_the_written_store_seals_its_review_as_it_stood_after_its_decision(written_store):
+    # one seal when the review was recorded, another when its decision was linked: two blocks name review 1
+    con = duckdb.connect(str(written_store), read_only=True)
+    sealed = con.execute("select count(*), count(distinct digest) from record_seals "
+                         "where entity = 'review' and ref = '1'").fetchall()
+    con.close()
+    assert sealed == [(2, 2)]
+
+
+def test_reviews_a_store_held_before_they_were_sealed_are_sealed_once_as_it_migrates(backend, store_at, monkeypatch,
+                                                                                      tmp_path):
+    # The store as the code before migration 015 wrote it: that migration not applied, reviews not sealed.
+    location = store_at("old")
+    with monkeypatch.context() as old:
+        old.setattr(store, "SEALED_FROM", {})
+        old.setattr(trail, "FIELDS", {k: v for k, v in trail.FIELDS.items() if k != "review"})
+        con = store.connect(location)
+        workflow.set_user(con, ADMIN, "li@example.org", role="viewer", unit=None)
+        assert ledger.load(con, ledger.read([write_ledger_folder(tmp_path / "ledger", WRITE_LEDGER)]), actor="import").ok
+        review.record(con, ADMIN, Filters.default(date(2026, 6, 30)), held_on=date(2026, 6, 30), title="Q2",
+                      attendees=["chair"])
+        forget_migration(con, backend, 15)
+        blocks = one(con, "select count(*) from trail_blocks")
+        assert one(con, "select count(*) from record_seals where entity = 'review'") == 0
+        con.close()
+    con = store.connect(location)
+    # a block of its own, with no events, sealing the one review; the store verifies
+    assert con.execute("select count(*), sum(events) from trail_blocks where id > $b", {"b": blocks}).fetchall() \
+        == [(1, 0)]
+    assert con.execute("select entity, ref from record_seals where block = $b", {"b": blocks + 1}).fetchall() \
+        == [("review", "1")]
+    assert trail.verify(con).ok
+    con.close()
+    con = store.connect(location)  # once: connecting again seals nothing more
+    assert one(con, "select count(*) from trail_blocks") == blocks + 1
+    con.close()
+
+
+def forget_migration(con, backend: str, version: int) -> None:
+    """The store as if `version` had never been applied (it changes no table, so forgetting it is enough)."""
+    if backend == "duckdb":
+        con.execute("delete from schema_version where version = $v", {"v": version})
+        return
+    from closeloop import replica
+
+    with replica._pg_transaction(replica.of(con).pg.cursor()) as cur:
+        cur.execute("delete from schema_version where version = $1", parameters=(version,))
 
 
 def test_no_command_removes_a_review():

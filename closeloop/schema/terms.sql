@@ -22,6 +22,12 @@ window earlier as (
 create or replace macro in_period(day, since, until) as
     day between since and until;
 
+-- a stored name as the viewer reads it, for lang (zh-Hans, zh-Hant, en): in English the English name where the
+-- store has one, else the name as entered; in Chinese, Simplified or Traditional, the name as entered (stored
+-- text is shown as it was written)
+create or replace macro label(name, name_en, lang) as
+    if(lang = 'en', coalesce(name_en, name), name);
+
 -- the Traditional characters that have another (Simplified) form, and that form, position by position: OpenCC's
 -- TSCharacters, as units' names are matched across scripts on import (tests/hanzi.py simplified_forms, and
 -- tests/test_owners.py holds these two strings to it)
