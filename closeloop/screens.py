@@ -100,14 +100,16 @@ def units(con, f: Filters, scope: str | None, lang: str, measure: str = "overdue
     peers = None
     if f.unit is not None:
         above = f.replace(unit=parent)
-        peers = (metrics.contract(con, f, scope), metrics.contract(con, above, scope) if parent else None,
-                 runner(con, above, scope, lang)("kpis_by_child_unit"),
-                 runner(con, above, scope)("durations_by_group", split="unit"))
-    return units_from(f, tree, run("unit_rollup", levels=charts.TREEMAP_LEVELS),
-                      runner(con, f.replace(unit=level), scope, lang)("kpis_by_child_unit"),
-                      metrics.contract(con, f.replace(unit=None), scope), run("open_items", limit=tables.SHOWN_ROWS),
-                      runner(con, f.replace(unit=level), scope, lang)("due_status_by_unit"), lang, measure, peers,
-                      targets.for_unit(con, f.unit))
+        peers = tuple(store.together(
+            lambda: metrics.contract(con, f, scope), lambda: metrics.contract(con, above, scope) if parent else None,
+            lambda: runner(con, above, scope, lang)("kpis_by_child_unit"),
+            lambda: runner(con, above, scope)("durations_by_group", split="unit")))
+    level_run = runner(con, f.replace(unit=level), scope, lang)
+    rollup, level_counts, organisation, items, lights, goals = store.together(
+        lambda: run("unit_rollup", levels=charts.TREEMAP_LEVELS), lambda: level_run("kpis_by_child_unit"),
+        lambda: metrics.contract(con, f.replace(unit=None), scope), lambda: run("open_items", limit=tables.SHOWN_ROWS),
+        lambda: level_run("due_status_by_unit"), lambda: targets.for_unit(con, f.unit))
+    return units_from(f, tree, rollup, level_counts, organisation, items, lights, lang, measure, peers, goals)
 
 
 def around(tree: pd.DataFrame, unit: str | None) -> tuple[str | None, str | None]:
