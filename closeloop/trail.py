@@ -24,9 +24,10 @@ FIELDS = {
     "unit": ("code", "name", "name_en", "parent_code"),
     "criterion": ("code", "title", "title_en", "category", "category_en"),
     "user": ("email", "role", "unit", "name"),
-    # a review and the rows it froze (snapshot, open list) or decided, as one record: its events name the review
+    # a review and the rows it froze (snapshot, open list), decided or concluded, as one record: its events name
+    # the review (16 fields: as many as the 4-bit marks hold)
     "review": ("ref", "held_on", "title", "attendees", "unit", "as_of", "since", "until", "filters", "audit",
-               "created_by", "contract", "snapshot", "open_items", "decisions"),
+               "created_by", "contract", "snapshot", "open_items", "decisions", "conclusions"),
 }
 
 

@@ -180,10 +180,28 @@ review_decision_lists as (
     group by review
 ),
 
+review_conclusion_lists as (
+    -- one row per review with conclusions: the sha256 of every version of each section's conclusion, in
+    -- (section, version) order, each with its text and who wrote it (the time is its event's)
+    select
+        review,
+        system.main.sha256(system.main.string_agg(system.main.concat_ws(
+            system.main.chr(31),
+            case when section is null then '~' else system.main.concat(system.main.strlen(section::varchar), ':', section::varchar) end,
+            case when version is null then '~' else system.main.concat(system.main.strlen(version::varchar), ':', version::varchar) end,
+            case when text is null then '~' else system.main.concat(system.main.strlen(text::varchar), ':', text::varchar) end,
+            case when written_by is null then '~' else system.main.concat(system.main.strlen(written_by::varchar), ':', written_by::varchar) end
+        ), system.main.chr(30) order by section, version)) as conclusions,
+    from review_conclusions
+    where $every or review::varchar in (select ref from sealing_records where entity = 'review')
+    group by review
+),
+
 review_digests as (
     -- ref, held_on, title, attendees, unit, as_of, since, until, filters, audit, created_by, contract, snapshot,
-    -- open_items, decisions: the review with its snapshot (the frozen contract and the snapshot's own sha256), its
-    -- frozen open list and its decisions, sealed as one record (the events name the review, not its rows)
+    -- open_items, decisions, conclusions: the review with its snapshot (the frozen contract and the snapshot's own
+    -- sha256), its frozen open list, its decisions and its chair's conclusions, sealed as one record (the events
+    -- name the review, not its rows)
     select
         'review' as entity,
         r.id::varchar as ref,
@@ -204,7 +222,8 @@ review_digests as (
         case when s.contract is null then '~' else system.main.concat(system.main.strlen(s.contract::varchar), ':', s.contract::varchar) end,
         case when s.digest is null then '~' else system.main.concat(system.main.strlen(s.digest::varchar), ':', s.digest::varchar) end,
         case when o.open_items is null then '~' else system.main.concat(system.main.strlen(o.open_items::varchar), ':', o.open_items::varchar) end,
-        case when d.decisions is null then '~' else system.main.concat(system.main.strlen(d.decisions::varchar), ':', d.decisions::varchar) end
+        case when d.decisions is null then '~' else system.main.concat(system.main.strlen(d.decisions::varchar), ':', d.decisions::varchar) end,
+        case when c.conclusions is null then '~' else system.main.concat(system.main.strlen(c.conclusions::varchar), ':', c.conclusions::varchar) end
         ))) as digest,
         ((system.main.hash(r.id) % 16) << 0)
         + ((system.main.hash(r.held_on) % 16) << 4)
@@ -220,11 +239,13 @@ review_digests as (
         + ((system.main.hash(s.contract) % 16) << 44)
         + ((system.main.hash(s.digest) % 16) << 48)
         + ((system.main.hash(o.open_items) % 16) << 52)
-        + ((system.main.hash(d.decisions) % 16) << 56) as marks,
+        + ((system.main.hash(d.decisions) % 16) << 56)
+        + ((system.main.hash(c.conclusions) % 16) << 60) as marks,
     from reviews as r
     left join review_snapshots as s on s.review = r.id
     left join review_open_lists as o on o.review = r.id
     left join review_decision_lists as d on d.review = r.id
+    left join review_conclusion_lists as c on c.review = r.id
     where $every or r.id::varchar in (select ref from sealing_records where entity = 'review')
 )
 

@@ -76,6 +76,7 @@ def test_the_benchmark_times_the_screen_functions_themselves():
     assert {page: work for page, (work, _) in bench.PAGES.items()} == {
         "overview": screens.overview, "units": screens.units, "recurrence": screens.recurrence,
         "time_to_close": screens.time_to_close, "rectification": screens.rectification, "data": screens.data_quality,
+        "my_unit": screens.my_unit,
     }
 
 

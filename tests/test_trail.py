@@ -316,7 +316,8 @@ WRITES = {
 
 @pytest.fixture(scope="module")
 def written_store(tmp_path_factory) -> Path:
-    """WRITE_LEDGER imported, then a review recorded as of 2026-06-30 that decided one action on a new topic."""
+    """WRITE_LEDGER imported, then a review recorded as of 2026-06-30 that decided one action on a new topic and
+    concluded on the findings."""
     folder = tmp_path_factory.mktemp("writes")
     con = store.connect(folder / "base.duckdb")
     outcome = ledger.load(con, ledger.read([write_ledger_folder(folder / "ledger", WRITE_LEDGER)]), actor="import")
@@ -324,6 +325,7 @@ def written_store(tmp_path_factory) -> Path:
     made = review.record(con, ADMIN, Filters.default(date(2026, 6, 30)), held_on=date(2026, 6, 30), title="Q2",
                          attendees=["chair"])
     review.decide(con, ADMIN, made, topic="逾期通報", description="每月通報", owner="王明", due_on=date(2026, 7, 31))
+    review.conclude(con, ADMIN, made, section="findings", text="逾期過多，須每月通報")
     con.close()
     return folder / "base.duckdb"
 
@@ -395,6 +397,7 @@ def test_a_review_deleted_behind_the_application_is_caught_by_the_trail(written_
     shutil.copy(written_store, db)
     con = store.connect(db)
     assert trail.verify(con).ok
+    con.execute("delete from review_conclusions where review = 1")
     con.execute("delete from review_decisions where review = 1")
     con.execute("delete from review_open_items where review = 1")
     con.execute("delete from review_snapshots where review = 1")
@@ -413,6 +416,8 @@ REVIEW_TAMPERS = {
     "delete from review_open_items where review = 1 and ref = 'NC-2'": "open_items",
     "delete from review_decisions where review = 1": "decisions",
     "insert into review_decisions values (1, 'CA-2', 'NC-2')": "decisions",
+    "update review_conclusions set text = '無意見' where review = 1": "conclusions",
+    "delete from review_conclusions where review = 1": "conclusions",
 }
 
 
@@ -428,12 +433,12 @@ def test_a_review_row_changed_behind_the_application_is_named_by_the_trail(writt
 
 
 def test_the_written_store_seals_its_review_as_it_stood_after_its_decision(written_store):
-    # one seal when the review was recorded, another when its decision was linked: two blocks name review 1
+    # one seal when the review was recorded, another when its decision was linked, a third for its conclusion
     con = duckdb.connect(str(written_store), read_only=True)
     sealed = con.execute("select count(*), count(distinct digest) from record_seals "
                          "where entity = 'review' and ref = '1'").fetchall()
     con.close()
-    assert sealed == [(2, 2)]
+    assert sealed == [(3, 3)]
 
 
 def test_reviews_a_store_held_before_they_were_sealed_are_sealed_once_as_it_migrates(backend, store_at, monkeypatch,
