@@ -308,7 +308,7 @@ def management_review(con, f: Filters, scope: str | None, lang: str, review_id: 
                      t("pack_change"): kpis.delta_text(now[key], before, kind) or t("none")})
     changes = review.changes(con, last.as_of, shown, scope) if last else {}
     plan_now, plan_before = review.plan_check(con, shown, last, scope)
-    names = unit_names(store.run(con, "unit_tree", shown.params(scope)), lang)
+    names = unit_names(store.run(con, "unit_tree", shown.params(scope) | {"lang": lang}))
     return ManagementReview(
         opened, shown, last, now, pd.DataFrame(rows), changes, {}, plan_now, plan_before,
         {section: plan_comparison(section, plan_now, plan_before, t, now_label) for section in review.PLAN_SECTIONS},

