@@ -101,7 +101,7 @@ def evidence_files(ref: str, f: Filters, t) -> None:
     for i, file in enumerate(files.itertuples()):
         kept = folder / file.sha256
         about = t("evidence_file_about", ref=plain(file.ref), size=f"{file.bytes:,}", who=plain(file.actor),
-                  on=file.at.strftime("%Y-%m-%d"))
+                  on=clock.local(file.at).strftime("%Y-%m-%d"))  # the organisation's day, as today() is
         if not kept.is_file():  # a replica still copying it, or a folder moved without its files
             st.caption(plain(file.file_name) + " · " + about + " · " + t("evidence_file_missing"))
             continue

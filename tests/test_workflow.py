@@ -356,10 +356,15 @@ def test_an_administrator_gives_roles_within_their_own_subtree_only(con):
     assert refused.value.key == "refused_out_of_scope"
 
 
-def test_the_command_line_acts_as_the_user_the_store_knows_else_as_the_local_administrator(con):
+def test_the_command_line_acts_as_the_user_the_store_knows_and_refuses_a_name_it_does_not(con):
+    # before the first user, a name stands for the local administrator (that is how the first user is made)
+    assert identity.for_command_line(con, "ops") == Identity("ops", "administrator", None, None, True)
     workflow.set_user(con, ADMIN, "auditor@dh.example", role="auditor", unit="DH", name="審核員")
     assert identity.for_command_line(con, "Auditor@DH.example") == AUDITOR
-    assert identity.for_command_line(con, "ops") == Identity("ops", "administrator", None, None, True)
+    # once the store has users, nobody may act as someone it does not know
+    with pytest.raises(Refused) as refused:
+        identity.for_command_line(con, "ops")
+    assert (refused.value.key, refused.value.details) == ("cli_unknown_user", {"user": "ops"})
 
 
 

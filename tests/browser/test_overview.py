@@ -77,10 +77,10 @@ def test_switching_pages_keeps_the_language_and_the_filters(new_page, golden_ser
     expect(kpi_value(page, "open")).to_have_text(f"{golden_server.metrics['DH']['open']:,}")
     idle(page)
     nav = page.get_by_test_id("stSidebarNav")
-    nav.get_by_role("link", name="单位").click()
+    nav.get_by_role("link", name="单位", exact=True).click()  # not 我的单位
     expect(title(page)).to_have_text("单位")
     expect(page).to_have_url(re.compile(r"/units\?(?=.*\blang=zh\b)(?=.*\bunit=DH\b)(?=.*\bas_of=2026-06-30\b)"))
-    nav.get_by_role("link", name="管理评审总览").click()
+    nav.get_by_role("link", name="管理评审总览", exact=True).click()
     expect(title(page)).to_have_text("管理评审总览")
     expect(kpi_value(page, "open")).to_have_text(f"{golden_server.metrics['DH']['open']:,}")
 

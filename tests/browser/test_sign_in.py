@@ -266,6 +266,18 @@ def test_someone_the_store_does_not_know_sees_nothing(new_page, signed_in):
     assert page.locator("h1").count() == 0 and "定海分局" not in main_text(page)
 
 
+def test_a_unit_head_opens_their_unit_from_the_sidebar_in_one_click(new_page, signed_in, artifacts):
+    page = new_page(height=1600)
+    sign_in(page, signed_in, "editor@dh.example")
+    page.get_by_test_id("stSidebar").get_by_test_id("stPageLink").get_by_text("My unit").click()
+    expect(page.locator("h1")).to_have_text("My unit")
+    expect(page.locator(".st-key-rank-open [data-testid=stMetricValue]")).to_have_text(re.compile(r"^\d+(st|nd|rd|th) of 3$"))
+    idle(page)
+    assert "定海分局 and the units below it" in main_text(page)
+    assert [n for n in OUTSIDE_DH if n in main_text(page)] == []  # nor the parent's name
+    page.screenshot(path=artifacts / "my_unit-signed-in-en.png", full_page=True)
+
+
 def test_the_refused_links_were_logged_in_the_trail(signed_in, new_page, cli):
     # Runs last in this module: stop the dashboard to read its store.
     signed_in.stop()
@@ -280,15 +292,3 @@ def test_the_refused_links_were_logged_in_the_trail(signed_in, new_page, cli):
     assert logged == sorted([(e, "ref", "NC-0006", True) for e in dh_users] +
                             [(e, "unit", "PT", True) for e in dh_users])
     assert cli("trail", "verify", "--db", signed_in.db).returncode == 0
-
-
-def test_a_unit_head_opens_their_unit_from_the_sidebar_in_one_click(new_page, signed_in, artifacts):
-    page = new_page(height=1600)
-    sign_in(page, signed_in, "editor@dh.example")
-    page.get_by_test_id("stSidebar").get_by_test_id("stPageLink").get_by_text("My unit").click()
-    expect(page.locator("h1")).to_have_text("My unit")
-    expect(page.locator(".st-key-rank-open [data-testid=stMetricValue]")).to_have_text(re.compile(r"^\d+(st|nd|rd|th) of 3$"))
-    idle(page)
-    assert "定海分局 and the units below it" in main_text(page)
-    assert [n for n in OUTSIDE_DH if n in main_text(page)] == []  # nor the parent's name
-    page.screenshot(path=artifacts / "my_unit-signed-in-en.png", full_page=True)
