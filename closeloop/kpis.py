@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-# (contract key, kind, delta colour): "inverse" where a rise is bad news.
-KPIS = (
-    ("open", "count", "inverse"),
-    ("overdue", "count", "inverse"),
-    ("opened_in_period", "count", "off"),
-    ("closed_in_period", "count", "normal"),
-    ("on_time_closure_rate", "rate", "normal"),
-    ("median_days_to_close_km", "days", "inverse"),
-    ("recurrence_rate", "rate", "inverse"),
-    ("actions_overdue", "count", "inverse"),
+# The contract's measures the pages show, each once: (key, how it reads, the Overview card's delta colour,
+# which way is better when My unit ranks siblings on it). The colour is "inverse" where a rise is bad news;
+# None: not an Overview card. Rank 1 is the best; None: not ranked (opened and closed in the period say how
+# much there was, not how well it went).
+MEASURES = (
+    ("open", "count", "inverse", "lower"),
+    ("overdue", "count", "inverse", "lower"),
+    ("overdue_rate", "rate", None, "lower"),
+    ("opened_in_period", "count", "off", None),
+    ("closed_in_period", "count", "normal", None),
+    ("on_time_closure_rate", "rate", "normal", "higher"),
+    ("median_days_to_close_km", "days", "inverse", "lower"),
+    ("recurrence_rate", "rate", "inverse", "lower"),
+    ("actions_overdue", "count", "inverse", "lower"),
 )
+# The Overview's KPI row, in its order: (key, kind, delta colour)
+KPIS = tuple((key, kind, colour) for key, kind, colour, _ in MEASURES if colour)
 
 
 def value_text(value, kind: str, t) -> str:
@@ -70,17 +76,8 @@ def due_status_table(rows, label: str, t):
     )
 
 
-# myunit: the KPIs a unit is ranked on among its siblings, and which way is better (rank 1 is the best).
-# Opened and closed in the period say how much there was, not how well it went: they are not ranked.
-RANKED = (
-    ("open", "count", "lower"),
-    ("overdue", "count", "lower"),
-    ("overdue_rate", "rate", "lower"),
-    ("on_time_closure_rate", "rate", "higher"),
-    ("median_days_to_close_km", "days", "lower"),
-    ("recurrence_rate", "rate", "lower"),
-    ("actions_overdue", "count", "lower"),
-)
+# myunit: the KPIs a unit is ranked on among its siblings: (key, kind, which way is better)
+RANKED = tuple((key, kind, better) for key, kind, _, better in MEASURES if better)
 
 
 def ordinal(n: int) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from closeloop import plan_findings, plan_screens, session
+from closeloop import filters, plan_findings, plan_screens, session, sidebar
 from closeloop.i18n import plain, plain_values
 from closeloop.refusal import Refused
 
@@ -128,3 +128,37 @@ def _enter(year: int) -> None:
         s[FLASH] = ("success", t("actual_saved", objective=plain(f"{unit} {year} {code}"), month=month))
     except Refused as e:  # a full disk too (the store refuses with its own reason): said, nothing saved
         s[FLASH] = ("error", t(e.key, **plain_values(e.details)))
+
+
+def head(section: str, more=None):
+    """The top of a plan-and-check page: its title, the filters' sentence (and `more(f)` after it), the last
+    raise's outcome and the section's KPI row. Returns the filters, the units' names and this period's numbers."""
+    t = session.t
+    session.require_frame()
+    f = sidebar.current()
+    names = session.unit_names()
+    st.title(t(f"page_{section}"))
+    st.caption(plain(filters.describe(f, t, names.get(f.unit))) + (" · " + more(f) if more else ""))
+    flash()
+    now, before = session.plan_check(f)
+    kpi_row(plan_screens.kpis(section, now, before, t), section, t)
+    return f, names, now
+
+
+def chart(key: str, draw, rows, *args, picker: str | None = None) -> None:
+    """The figure `draw(rows, *args, t)`, or the catalog's "no data" where there are no rows; with a picker, a
+    click on a unit's bar drills to that unit."""
+    t = session.t
+    if rows.empty:
+        st.info(t("no_data"))
+        return
+    drilling = {"on_select": drill_to(key, picker), "selection_mode": "points"} if picker else {}
+    st.plotly_chart(draw(rows, *args, t), key=key, **drilling)
+
+
+def unit_picker(units, label: str, key: str) -> None:
+    """The picker of the unit a drill shows, from a table's unit and label columns; none means all."""
+    t, codes = session.t, list(units["unit"])
+    labels = dict(zip(codes, units["label"]))
+    st.selectbox(t(label), [None, *codes], key=key,
+                 format_func=lambda u: t("objective_drill_all") if u is None else plain(labels.get(u, u)))

@@ -492,11 +492,7 @@ def pptx(pack: Pack, images: list[bytes | None]) -> bytes:
     text(numbers, [(t("pack_kpis"), 28, True)], Inches(0.3), Inches(0.8))
     rows = contract_table(pack)
     shape = numbers.shapes.add_table(len(rows) + 1, len(rows.columns), margin, Inches(1.2), width, Inches(5.8))
-    for j, name in enumerate(rows.columns):
-        _cell(shape.table.cell(0, j), str(name), pack.lang, bold=True)
-    for i, values in enumerate(rows.itertuples(index=False), start=1):
-        for j, value in enumerate(values):
-            _cell(shape.table.cell(i, j), str(value), pack.lang)
+    _fill(shape.table, rows, pack.lang)
 
     pptx_plan_check(pack, deck, blank, text, margin, width)
 
@@ -776,11 +772,16 @@ def _slide_table(slide, rows: pd.DataFrame, left, top, width, height, lang: str)
     shape.table.columns[0].width = first
     for j in range(1, len(rows.columns)):
         shape.table.columns[j].width = (width - first) // (len(rows.columns) - 1)
+    _fill(shape.table, rows, lang, lambda value: "" if _missing(value) else str(value))
+
+
+def _fill(table, rows: pd.DataFrame, lang: str, shown=str) -> None:
+    """A slide table's cells: the column names in bold, then each row's values as `shown` writes them."""
     for j, name in enumerate(rows.columns):
-        _cell(shape.table.cell(0, j), str(name), lang, bold=True)
+        _cell(table.cell(0, j), str(name), lang, bold=True)
     for i, values in enumerate(rows.itertuples(index=False), start=1):
         for j, value in enumerate(values):
-            _cell(shape.table.cell(i, j), "" if _missing(value) else str(value), lang)
+            _cell(table.cell(i, j), shown(value), lang)
 
 
 def _slide_picture(deck, slide, image: bytes, title: list[tuple[str, int, bool]], text) -> None:
@@ -878,11 +879,7 @@ def pptx_plan_check(pack: Pack, deck, blank, text, margin, width) -> None:
         rows = pack.plan_tables[section]
         shape = slide.shapes.add_table(len(rows) + 1, len(rows.columns), margin, Inches(1.6), width,
                                        Inches(0.4) * (len(rows) + 1))
-        for j, name in enumerate(rows.columns):
-            _cell(shape.table.cell(0, j), str(name), pack.lang, bold=True)
-        for i, values in enumerate(rows.itertuples(index=False), start=1):
-            for j, value in enumerate(values):
-                _cell(shape.table.cell(i, j), str(value), pack.lang)
+        _fill(shape.table, rows, pack.lang)
         if section in pack.conclusions:
             top = Inches(1.6) + Inches(0.4) * (len(rows) + 1) + Inches(0.3)
             text(slide, [(t("conclusion_title"), 16, True), (pack.conclusions[section]["text"], 14, False)],
@@ -910,11 +907,7 @@ def _pptx_satisfaction_units(pack: Pack, deck, blank, text, margin, width) -> No
          + ([(t("pack_more_in_appendix", n=f"{more:,}"), 11, False)] if more > 0 else []), Inches(0.3), Inches(1.2))
     shape = slide.shapes.add_table(len(rows) + 1, len(rows.columns), margin, Inches(1.7), width,
                                    Inches(0.36) * (len(rows) + 1))
-    for j, name in enumerate(rows.columns):
-        _cell(shape.table.cell(0, j), str(name), pack.lang, bold=True)
-    for i, values in enumerate(rows.itertuples(index=False), start=1):
-        for j, value in enumerate(values):
-            _cell(shape.table.cell(i, j), str(value), pack.lang)
+    _fill(shape.table, rows, pack.lang)
 
 
 def plan_check_sheets(pack: Pack) -> dict[str, pd.DataFrame]:

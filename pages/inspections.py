@@ -2,20 +2,10 @@
 
 import streamlit as st
 
-from closeloop import drill, filters, plan_actions, plan_charts, plan_screens, session, sidebar
-from closeloop.i18n import plain
+from closeloop import drill, plan_actions, plan_charts, plan_screens, session
 from closeloop.session import t
 
-session.require_frame()
-
-f = sidebar.current()
-names = session.unit_names()
-st.title(t("page_inspections"))
-st.caption(plain(filters.describe(f, t, names.get(f.unit))))
-plan_actions.flash()
-
-now, before = session.plan_check(f)
-plan_actions.kpi_row(plan_screens.kpis("inspections", now, before, t), "inspections", t)
+f, names, _ = plan_actions.head("inspections")
 
 drilled = st.session_state.get("inspection_unit") or None
 screen = plan_screens.inspections(lambda name, **extra: session.query(name, f, **extra), names, t, drilled,
@@ -32,10 +22,7 @@ with right.container(border=True, key="overdue-inspections"):
 with st.container(border=True):
     st.markdown("##### " + t("chart_coverage"))
     st.caption(t("coverage_help"))
-    if screen["coverage"].empty:
-        st.info(t("no_data"))
-    else:
-        st.plotly_chart(plan_charts.coverage(screen["coverage"], t), key="coverage")
+    plan_actions.chart("coverage", plan_charts.coverage, screen["coverage"])
 
 with st.container(border=True):
     st.markdown("##### " + t("chart_inspection_scores"))
@@ -46,10 +33,7 @@ with st.container(border=True):
     drill.grid(plan_screens.scores_table(screen["scores"], t), t, key="scores-table")
 with st.container(border=True, key="failed-items"):
     st.markdown("##### " + t("failed_items_title"))
-    units = list(screen["scores"]["unit"])
-    labels = dict(zip(units, screen["scores"]["label"]))
-    st.selectbox(t("inspection_drill_unit"), [None, *units], key="inspection_unit",
-                 format_func=lambda u: t("objective_drill_all") if u is None else plain(labels.get(u, u)))
+    plan_actions.unit_picker(screen["scores"], "inspection_drill_unit", "inspection_unit")
     if screen["failed"].empty:
         st.caption(t("failed_items_none"))
     else:

@@ -2,20 +2,10 @@
 
 import streamlit as st
 
-from closeloop import drill, filters, plan_actions, plan_charts, plan_screens, session, sidebar
-from closeloop.i18n import plain
+from closeloop import drill, plan_actions, plan_charts, plan_screens, session
 from closeloop.session import t
 
-session.require_frame()
-
-f = sidebar.current()
-names = session.unit_names()
-st.title(t("page_objectives"))
-st.caption(plain(filters.describe(f, t, names.get(f.unit))) + " · " + t("objectives_year", year=f.as_of.year))
-plan_actions.flash()
-
-now, before = session.plan_check(f)
-plan_actions.kpi_row(plan_screens.kpis("objectives", now, before, t), "objectives", t)
+f, names, _ = plan_actions.head("objectives", lambda f: t("objectives_year", year=f.as_of.year))
 
 drilled = st.session_state.get("objective_unit") or None
 screen = plan_screens.objectives(lambda name, **extra: session.query(name, f, **extra), names, t, drilled)
@@ -23,19 +13,12 @@ screen = plan_screens.objectives(lambda name, **extra: session.query(name, f, **
 with st.container(border=True):
     st.markdown("##### " + t("chart_objective_scores"))
     st.caption(t("objective_scores_help"))
-    if screen["chart_units"].empty:
-        st.info(t("no_data"))
-    else:
-        st.plotly_chart(plan_charts.objective_scores(screen["chart_units"], t), key="objective-scores",
-                        on_select=plan_actions.drill_to("objective-scores", "objective_unit"), selection_mode="points")
+    plan_actions.chart("objective-scores", plan_charts.objective_scores, screen["chart_units"], picker="objective_unit")
     drill.grid(plan_screens.objective_units_table(screen["units"], t), t, key="objective-units")
 
 with st.container(border=True, key="objective-drill"):
     st.markdown("##### " + t("objective_drill_title"))
-    units = list(screen["units"]["unit"])
-    labels = dict(zip(units, screen["units"]["label"]))
-    st.selectbox(t("objective_drill_unit"), [None, *units], key="objective_unit",
-                 format_func=lambda u: t("objective_drill_all") if u is None else plain(labels.get(u, u)))
+    plan_actions.unit_picker(screen["units"], "objective_drill_unit", "objective_unit")
     drill.grid(plan_screens.objective_rows_table(screen["rows"], t), t, key="objective-rows")
     st.markdown("###### " + t("objective_actuals_title"))
     drill.grid(plan_screens.objective_actuals_table(screen["actuals"], t), t, key="objective-actuals")

@@ -2,20 +2,10 @@
 
 import streamlit as st
 
-from closeloop import drill, filters, plan_actions, plan_charts, plan_screens, session, sidebar
-from closeloop.i18n import plain
+from closeloop import drill, plan_actions, plan_charts, plan_screens, session
 from closeloop.session import t
 
-session.require_frame()
-
-f = sidebar.current()
-names = session.unit_names()
-st.title(t("page_satisfaction"))
-st.caption(plain(filters.describe(f, t, names.get(f.unit))))
-plan_actions.flash()
-
-now, before = session.plan_check(f)
-plan_actions.kpi_row(plan_screens.kpis("satisfaction", now, before, t), "satisfaction", t)
+f, names, now = plan_actions.head("satisfaction")
 
 screen = plan_screens.satisfaction(lambda name, **extra: session.query(name, f, **extra), names, t)
 
@@ -23,17 +13,11 @@ left, right = st.columns(2)
 with left.container(border=True):
     st.markdown("##### " + t("chart_satisfaction_index"))
     st.caption(t("satisfaction_index_help"))
-    if screen["latest"].empty:
-        st.info(t("no_data"))
-    else:
-        st.plotly_chart(plan_charts.satisfaction_index(screen["latest"], now["satisfaction"]["index"], t),
-                        key="satisfaction-index")
+    plan_actions.chart("satisfaction-index", plan_charts.satisfaction_index, screen["latest"],
+                       now["satisfaction"]["index"])
 with right.container(border=True):
     st.markdown("##### " + t("chart_satisfaction_shares"))
-    if screen["latest"].empty:
-        st.info(t("no_data"))
-    else:
-        st.plotly_chart(plan_charts.satisfaction_shares(screen["latest"], t), key="satisfaction-shares")
+    plan_actions.chart("satisfaction-shares", plan_charts.satisfaction_shares, screen["latest"])
 
 with st.container(border=True):
     st.markdown("##### " + t("chart_satisfaction_trend"))

@@ -209,3 +209,13 @@ def test_with_no_answers_in_the_period_satisfaction_says_so_on_every_card(demo):
     box = at.get_by_key("dissatisfied-items")
     assert [c.value for c in box.caption][1:] == ["No dissatisfied items for these filters."]
     assert not [b for b in at.button if b.key == "survey-button"]
+
+
+@pytest.mark.parametrize("name,title,after", [("objectives", "Objectives", " · objectives of 2026"),
+                                              ("inspections", "Inspection programme", ""),
+                                              ("satisfaction", "Satisfaction", "")])
+def test_each_page_heads_with_its_title_and_the_filters_sentence(demo, name, title, after):
+    at = page(name)
+    assert at.title[0].value == title
+    # the default period: the 12 months ending on the as-of date, both ends included
+    assert at.main.caption[0].value == "As of 2026-06-30, period 2025-07-01 to 2026-06-30, Whole organisation." + after
