@@ -82,7 +82,7 @@ def load(con, review_id: int, scope: str | None) -> Review | None:
 
 def last_before(con, unit: str | None, as_of: date, scope: str | None) -> Review | None:
     """The latest review of the same subtree whose as-of date is before `as_of`."""
-    rows = store.run(con, "review_last", {"unit": unit, "as_of": as_of, "scope": scope})
+    rows = store.run(con, "reviews_before", {"unit": unit, "as_of": as_of, "scope": scope, "limit": 1})
     return load(con, int(rows["id"].iloc[0]), scope) if len(rows) else None
 
 
