@@ -72,53 +72,39 @@ problems as (
     select file, sheet, row_no, 'kind', null, 'missing'
     from staged_actions where kind is null
 
-    -- duplicate keys within the import
+    -- duplicate keys within the import: a code or ref that stands twice in the rows of its kind
     union all
-    select file, sheet, row_no, 'code', code, 'duplicate_key'
-    from staged_units
-    where code in (select code from staged_units group by code having count(*) > 1)
-    union all
-    select file, sheet, row_no, 'code', code, 'duplicate_key'
-    from staged_criteria
-    where code in (select code from staged_criteria group by code having count(*) > 1)
-    union all
-    select file, sheet, row_no, 'ref', ref, 'duplicate_key'
-    from staged_nonconformities
-    where ref in (select ref from staged_nonconformities group by ref having count(*) > 1)
-    union all
-    select file, sheet, row_no, 'ref', ref, 'duplicate_key'
-    from staged_actions
-    where ref in (select ref from staged_actions group by ref having count(*) > 1)
+    select file, sheet, row_no, col, val, 'duplicate_key'
+    from (
+        select file, sheet, row_no, 'unit' as kind, 'code' as col, code as val from staged_units
+        union all
+        select file, sheet, row_no, 'criterion', 'code', code from staged_criteria
+        union all
+        select file, sheet, row_no, 'nonconformity', 'ref', ref from staged_nonconformities
+        union all
+        select file, sheet, row_no, 'action', 'ref', ref from staged_actions
+    )
+    where val is not null
+    qualify count(*) over (partition by kind, val) > 1
 
-    -- refs and codes with a character that hides (NUL, bidirectional overrides and isolates)
+    -- refs and codes with a character that hides (NUL, bidirectional overrides and isolates): each kind's
+    -- columns side by side (by name; the others null), one unpivot over them all, which leaves out the nulls
     union all
     select file, sheet, row_no, col, val, 'hidden_character'
     from (
         unpivot (
             select file, sheet, row_no, code, parent from staged_units
             where ledger_hidden_character(concat(code, parent))
-        ) on code, parent into name col value val
-    )
-    where ledger_hidden_character(val)
-    union all
-    select file, sheet, row_no, 'code', code, 'hidden_character'
-    from staged_criteria where ledger_hidden_character(code)
-    union all
-    select file, sheet, row_no, col, val, 'hidden_character'
-    from (
-        unpivot (
+            union all by name
+            select file, sheet, row_no, code from staged_criteria
+            where ledger_hidden_character(code)
+            union all by name
             select file, sheet, row_no, ref, unit, audit, criterion, action_ref from staged_nonconformities
             where ledger_hidden_character(concat(ref, unit, audit, criterion, action_ref))
-        ) on ref, unit, audit, criterion, action_ref into name col value val
-    )
-    where ledger_hidden_character(val)
-    union all
-    select file, sheet, row_no, col, val, 'hidden_character'
-    from (
-        unpivot (
+            union all by name
             select file, sheet, row_no, ref, nc_ref from staged_actions
             where ledger_hidden_character(concat(ref, nc_ref))
-        ) on ref, nc_ref into name col value val
+        ) on columns(* exclude (file, sheet, row_no)) into name col value val
     )
     where ledger_hidden_character(val)
 
