@@ -47,6 +47,18 @@ create or replace temp macro ledger_hidden_character(s) as
 -- a value the aliases do not name, as an enumeration would spell it ("In progress" → in_progress)
 create or replace temp macro ledger_token(s) as replace(replace(lower(s), ' ', '_'), '-', '_');
 
+-- a status: the ledger's word by its aliases, else as an enumeration would spell it; one left empty follows
+-- the closing (or done) date, keeping a stored status that still fits it
+create or replace temp macro ledger_status(alias_value, given, ended_on, stored, ended, fallback) as
+    coalesce(
+        coalesce(alias_value, ledger_token(given)),
+        case
+            when ended_on is not null then ended
+            when stored <> ended then stored::varchar
+            else fallback
+        end
+    );
+
 create or replace temp table typed_units as
 select s.file, s.sheet, s.row_no, s.code, s.name, s.name_en, p.code as parent, s.parent as given_parent,
     s.head_name, s.head_email, s.head_language,
@@ -75,17 +87,8 @@ select
     ledger_date(s.found_on) as found_on,
     ledger_date(s.due_on) as due_on,
     ledger_date(s.closed_on) as closed_on,
-    -- a status left empty follows the closing date, keeping a stored status that still fits it
-    try_cast(
-        coalesce(
-            coalesce(vn.value, ledger_token(s.status)),
-            case
-                when s.closed_on is not null then 'closed'
-                when o.status <> 'closed' then o.status::varchar
-                else 'open'
-            end
-        ) as nonconformity_status
-    ) as status,
+    try_cast(ledger_status(vn.value, s.status, s.closed_on, o.status, 'closed', 'open') as nonconformity_status)
+        as status,
     s.verified_by,
     -- as the ledger wrote them, for import_problems.sql to name
     s.unit as given_unit,
@@ -118,16 +121,7 @@ select
     s.owner,
     ledger_date(s.due_on) as due_on,
     ledger_date(s.done_on) as done_on,
-    try_cast(
-        coalesce(
-            coalesce(va.value, ledger_token(s.status)),
-            case
-                when s.done_on is not null then 'done'
-                when o.status <> 'done' then o.status::varchar
-                else 'planned'
-            end
-        ) as action_status
-    ) as status,
+    try_cast(ledger_status(va.value, s.status, s.done_on, o.status, 'done', 'planned') as action_status) as status,
     s.evidence,
     s.kind as given_kind,
     s.status as given_status,
