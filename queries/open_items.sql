@@ -5,13 +5,6 @@ with open_findings as (
     where is_open
     order by found_on, ref
     limit $limit
-),
-
-owners as (
-    select a.nonconformity_id, string_agg(distinct a.owner, ', ' order by a.owner) as owners
-    from action_at($as_of) as a
-    where a.is_open and a.nonconformity_id in (select id from open_findings)
-    group by a.nonconformity_id
 )
 
 select
@@ -28,5 +21,6 @@ select
     o.owners,
 from open_findings as n
 join units as u on u.code = n.unit
-left join owners as o on o.nonconformity_id = n.id
+left join open_action_owners($as_of, (select list(id) from open_findings)) as o
+    on o.nonconformity_id = n.id
 order by n.found_on, n.ref

@@ -33,18 +33,6 @@ listed as (
     end
     order by days_overdue desc nulls last, n.due_on nulls last, n.ref
     limit $limit
-),
-
--- the owners of the listed findings' open actions
-owners as (
-    select
-        a.nonconformity_id,
-        string_agg(distinct a.owner, ', ' order by a.owner) as owners,
-        count(*) as actions_open,
-    from action_at($as_of) as a
-    where a.is_open
-        and a.nonconformity_id in (select id from listed)
-    group by a.nonconformity_id
 )
 
 select
@@ -64,5 +52,6 @@ select
     n.version,
     n.rows_in_view,
 from listed as n
-left join owners as o on o.nonconformity_id = n.id
+left join open_action_owners($as_of, (select list(id) from listed)) as o
+    on o.nonconformity_id = n.id
 order by n.days_overdue desc nulls last, n.due_on nulls last, n.ref

@@ -586,3 +586,16 @@ create or replace macro objective_finding_ref(unit, year, code) as
 -- "due this week" is days = 7: due on the as-of day up to six days after it
 create or replace macro is_due_within(is_open, due_on, as_of, days) as
     coalesce(is_open and due_on >= as_of and due_on < as_of + days::integer, false);
+
+-- dupsql: what the row lists share
+
+-- one row per finding among ids (a list: a page's first rows, not the whole store) with actions open at
+-- as_of: who owns them, each name once, in order, comma-joined, and how many they are
+create or replace macro open_action_owners(as_of, ids) as table
+select
+    a.nonconformity_id,
+    string_agg(distinct a.owner, ', ' order by a.owner) as owners,
+    count(*) as actions_open,
+from action_at(as_of) as a
+where a.is_open and a.nonconformity_id in (select unnest(ids))
+group by a.nonconformity_id;
