@@ -14,16 +14,13 @@ listed as (
 
 select
     a.ref,
-    a.nonconformity,
-    n.title as nonconformity_title,
-    n.unit,
-    u.name as unit_name,
+    n.* exclude (nonconformity_id),
     a.owner,
     a.description,
     a.due_on,
     a.due_on - $as_of as days_left,
     a.rows_in_view,
 from listed as a
-join nonconformities as n on n.id = a.nonconformity_id
-join units as u on u.code = n.unit
+join action_nonconformity((select list(nonconformity_id) from listed)) as n
+    on n.nonconformity_id = a.nonconformity_id
 order by a.due_on, a.ref

@@ -23,15 +23,12 @@ overdue as (
 select
     a.owner_group,
     a.ref,
-    a.nonconformity,
-    n.title as nonconformity_title,
-    n.unit,
-    u.name as unit_name,
+    n.* exclude (nonconformity_id),
     a.owner,
     a.description,
     a.due_on,
     a.days_overdue,
 from overdue as a
-join nonconformities as n on n.id = a.nonconformity_id
-join units as u on u.code = n.unit
+join action_nonconformity((select list(nonconformity_id) from overdue)) as n
+    on n.nonconformity_id = a.nonconformity_id
 order by a.owner_group nulls last, a.days_overdue desc, a.ref

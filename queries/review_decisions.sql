@@ -1,10 +1,14 @@
 -- one row per action decided at the review $review, with its status as of the as-of date, earliest due first
+with decided as (
+    select a.*
+    from review_decisions as d
+    join action_at($as_of) as a on a.ref = d.action
+    where d.review = $review
+)
+
 select
     a.ref,
-    a.nonconformity,
-    n.title as nonconformity_title,
-    n.unit,
-    u.name as unit_name,
+    n.* exclude (nonconformity_id),
     a.kind::varchar as kind,
     a.description,
     a.owner,
@@ -13,10 +17,8 @@ select
     a.done_on,
     a.is_overdue,
     a.days_overdue,
-from review_decisions as d
-join action_at($as_of) as a on a.ref = d.action
-join nonconformities as n on n.ref = a.nonconformity
-join units as u on u.code = n.unit
-where d.review = $review
-    and n.unit in (select code from unit_subtree($scope))
+from decided as a
+join action_nonconformity((select list(nonconformity_id) from decided)) as n
+    on n.nonconformity_id = a.nonconformity_id
+where n.unit in (select code from unit_subtree($scope))
 order by a.due_on nulls last, a.ref

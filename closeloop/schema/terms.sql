@@ -599,3 +599,16 @@ select
 from action_at(as_of) as a
 where a.is_open and a.nonconformity_id in (select unnest(ids))
 group by a.nonconformity_id;
+
+-- one row per finding among ids (a list: the findings of a page's first actions) as an action's row names it:
+-- its ref, its title, its unit and the unit's name
+create or replace macro action_nonconformity(ids) as table
+select
+    n.id as nonconformity_id,
+    n.ref as nonconformity,
+    n.title as nonconformity_title,
+    n.unit,
+    u.name as unit_name,
+from nonconformities as n
+join units as u on u.code = n.unit
+where n.id in (select unnest(ids));
