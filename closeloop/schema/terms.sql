@@ -411,10 +411,10 @@ join objective_in_scope(as_of, unit, scope) as o on starts_with(o.unit_path, u.p
 where unit_path_in_scope(u.path, unit, scope)
 group by u.code, u.depth;
 
--- one row per inspection with its unit's path and its terms as of a date over a period:
--- due: planned from since to min(until, as_of); performed: due and performed by as_of;
--- overdue: due and not performed
-create or replace macro inspection_at(as_of, since, until) as table
+-- one row per inspection in the unit filter's subtree and the viewer's scope, with its unit's path and its
+-- terms as of a date over a period: due: planned from since to min(until, as_of); performed: due and
+-- performed by as_of; overdue: due and not performed
+create or replace macro inspection_in_scope(as_of, since, until, unit, scope) as table
 select
     i.* exclude (withdrawn),
     u.path as unit_path,
@@ -423,13 +423,8 @@ select
     is_due and not is_performed as is_overdue,
 from inspections as i
 join units as u on u.code = i.unit
-where not i.withdrawn;
-
--- one row per inspection in the unit filter's subtree and the viewer's scope
-create or replace macro inspection_in_scope(as_of, since, until, unit, scope) as table
-select i.*
-from inspection_at(as_of, since, until) as i
-where unit_path_in_scope(i.unit_path, unit, scope);
+where not i.withdrawn
+    and unit_path_in_scope(u.path, unit, scope);
 
 -- one row per checklist result of an inspection performed (and due) in the period, in the filter and
 -- scope, with its inspection's unit; a failed item with no nonconformity is a data-quality gap
@@ -491,10 +486,10 @@ select
     scored.points_awarded / nullif(scored.points_possible, 0) as score,
 from due, scored, checklist, covered;
 
--- one row per survey answer given from since to min(until, as_of), with its unit's path, its points on
--- the index's scale ((score − 1) / 4 × 100: 1 → 0, 3 → 50, 5 → 100), satisfied (4 or 5) and
--- dissatisfied (1 or 2)
-create or replace macro survey_answer_at(as_of, since, until) as table
+-- one row per survey answer given from since to min(until, as_of) in the unit filter's subtree and the
+-- viewer's scope, with its unit's path, its points on the index's scale ((score − 1) / 4 × 100: 1 → 0,
+-- 3 → 50, 5 → 100), satisfied (4 or 5) and dissatisfied (1 or 2)
+create or replace macro survey_answer_in_scope(as_of, since, until, unit, scope) as table
 select
     a.* exclude (withdrawn),
     u.path as unit_path,
@@ -504,13 +499,8 @@ select
 from survey_answers as a
 join units as u on u.code = a.unit
 where not a.withdrawn
-    and in_period(a.answered_on, since, least(until, as_of));
-
--- one row per survey answer of the window in the unit filter's subtree and the viewer's scope
-create or replace macro survey_answer_in_scope(as_of, since, until, unit, scope) as table
-select a.*
-from survey_answer_at(as_of, since, until) as a
-where unit_path_in_scope(a.unit_path, unit, scope);
+    and in_period(a.answered_on, since, least(until, as_of))
+    and unit_path_in_scope(u.path, unit, scope);
 
 -- one row: satisfaction in the filter and scope. index = mean of the answers' index points; satisfied
 -- and dissatisfied shares of the answers; null with no answers
