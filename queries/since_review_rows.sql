@@ -9,6 +9,13 @@ with changed as (
         when 'new_repeat' then is_new_repeat
         else false
     end
+),
+
+owners as (
+    select a.nonconformity, string_agg(distinct a.owner, ', ' order by a.owner) as owners
+    from action_at($as_of) as a
+    where a.is_open and a.nonconformity in (select ref from changed)
+    group by a.nonconformity
 )
 
 select
@@ -27,7 +34,6 @@ select
     o.owners,
 from changed as n
 join units as u on u.code = n.unit
-left join open_action_owners($as_of, (select list(id) from changed)) as o
-    on o.nonconformity_id = n.id
+left join owners as o on o.nonconformity = n.ref
 order by n.found_on desc, n.ref
 limit $limit
