@@ -24,8 +24,9 @@ PAGES = ("overview", "review", "units", "rectification", "recurrence", "time_to_
 # DH, the golden ledger's 定海分局, has no English name: English shows the name it has.
 IN_VIEW = {"zh-Hans": "定海分局 及其下级单位", "en": "定海分局 and the units below it"}
 WHOLE = {"zh-Hans": "全局", "en": "Whole organisation"}
-# How the sentence that says what a page shows begins (filters.describe), as of AS_OF.
-SENTENCE = {"zh-Hans": "截至 2026-06-30，", "en": "As of 2026-06-30, "}
+# How the sentence that says what a page shows begins (filters.describe), as of AS_OF: the unit in view follows.
+SENTENCE = {"zh-Hans": "截至 2026-06-30，统计期间 2025-07-01 至 2026-06-30，",
+            "en": "As of 2026-06-30, period 2025-07-01 to 2026-06-30, "}
 
 
 @pytest.fixture(scope="module")
