@@ -504,14 +504,16 @@ def run_notify(args, t) -> str:
         print(line, file=sys.stderr)
     if args.ical:
         args.ical.mkdir(parents=True, exist_ok=True)
-        owners = {notify.person_key(o): o for o in store.run(con, "owner_actions_due", {"as_of": as_of})["owner"]
-                  if isinstance(o, str) and o.strip()}
+        written = [o for o in store.run(con, "owner_actions_due", {"as_of": as_of})["owner"]
+                   if isinstance(o, str) and o.strip()]
+        key = notify.owner_keys(con, written)
+        owners = {key[o]: o for o in written}
         for key, owner in sorted(owners.items()):
             (args.ical / f"{owner}.ics").write_bytes(notify.calendar(con, owner, as_of))
     if args.json:
         printed = json.dumps({"notices": [n.as_json() for n in outcome.notices]}, ensure_ascii=False, indent=2)
     else:
-        people = {notify.person_key(n.person.name) for n in outcome.notices}
+        people = {n.person.key for n in outcome.notices}
         printed = t("notify_dry_run" if args.dry_run else "notify_done", notices=len(outcome.notices),
                     people=len(people), day=as_of.isoformat())
     if outcome.failures:

@@ -162,8 +162,10 @@ def matches_note(search: str, matching: int, t) -> str:
 
 
 def describe(f: Filters, t, unit_label: str | None) -> str:
-    """The sentence that tells a meeting what it is looking at."""
-    scope = t("units_below", name=unit_label) if f.unit else t("whole_organisation")
+    """The sentence that tells a meeting what it is looking at. unit_label names the unit in view: the filter's,
+    or with none chosen the unit a scoped viewer is held to (session.unit_label); None is the whole organisation."""
+    name = unit_label or f.unit
+    scope = t("units_below", name=name) if name else t("whole_organisation")
     parts = [t("overview_caption", as_of=f.as_of, since=f.since, until=f.until, scope=scope)]
     if f.sources:
         parts.append(t("filter_sentence_sources", v=", ".join(t(f"source_{s}") for s in f.sources)))

@@ -68,7 +68,7 @@ def since(last: review.Review | None, f: Filters, counts: dict[str, int], t) -> 
                       format_func=lambda c: f"{t(f'change_{c}')} · {int(counts[c]):,}")
     if change is None:
         return
-    extra = {"previous_as_of": last.as_of, "change": change}
+    extra = review.since_params(last.as_of) | {"change": change}
     rows = session.query("since_review_rows", f, **extra, limit=drill.SHOWN_ROWS)
     st.caption(t(f"change_help_{change}"))
     drill.grid(tables.readable(session.named(rows), t), t, key="since-rows")
@@ -102,7 +102,7 @@ def record_form(f: Filters, t) -> None:
     st.markdown("##### " + t("review_record"))
     open_now = session.contract(f)["open"]
     st.caption(t("review_record_help", as_of=f.as_of, n=f"{open_now:,}",
-                 scope=session.unit_label(f.unit) if f.unit else t("whole_organisation")))
+                 scope=session.unit_label(f.unit) or t("whole_organisation")))
     if not review.may_record(who):
         st.info(t("refused_role", role=who.role or "-", move=t("review_record")))
         return

@@ -5,11 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
 from urllib.parse import quote
 
 from closeloop import i18n, store, trail
@@ -48,6 +46,7 @@ class Person:
     name: str  # as the ledger (or the units sheet) writes it
     email: str | None
     language: str | None  # zh-Hans, zh-Hant, en; None: the command line's
+    key: str  # the name's owner_key: one person, whatever the script, case or spaces of the name
 
 
 @dataclass
@@ -74,16 +73,11 @@ class Outcome:
 # Names and languages
 
 
-@cache
-def _to_traditional():
-    import opencc
-
-    return opencc.OpenCC("s2t").convert
-
-
-def person_key(name: str) -> str:
-    """李华 and 李華, full-width or not, any case: one person (as units' names are compared on import)."""
-    return _to_traditional()(unicodedata.normalize("NFKC", name)).strip().casefold()
+def owner_keys(con, names) -> dict[str, str]:
+    """Each name → its owner_key, as terms.sql defines it for every page and query (李華 and 李华, any case or
+    spaces around: one person); asked of the store so that there is one definition."""
+    listed = sorted({name for name in names if isinstance(name, str)})
+    return dict(store.run(con, "owner_keys", {"names": listed}).itertuples(index=False))
 
 
 def catalog_language(code: str | None) -> str:
@@ -119,17 +113,20 @@ def notices(con, as_of: date) -> list[Notice]:
     values = settings(con)
     rows = store.run(con, "notice_items", {"as_of": as_of})
     units = {u.code: u for u in store.run(con, "notice_units").itertuples(index=False)}
+    user_rows = store.run(con, "notice_users")
+    key = owner_keys(con, [*rows["owner"], *user_rows["name"], *(u.head_name for u in units.values())])
     users = {}
-    for u in store.run(con, "notice_users").itertuples(index=False):
-        users.setdefault(person_key(u.name), Person(u.name, u.email, u.language))
+    for u in user_rows.itertuples(index=False):
+        users.setdefault(key[u.name], Person(u.name, u.email, u.language, key[u.name]))
 
     def head(code: str | None) -> Person | None:
         unit = units.get(code)
         if unit is None or not _present(unit.head_name):
             return None
-        known = users.get(person_key(unit.head_name))
+        known = users.get(key[unit.head_name])
         return Person(unit.head_name, unit.head_email if _present(unit.head_email) else (known and known.email),
-                      unit.head_language if _present(unit.head_language) else (known and known.language))
+                      unit.head_language if _present(unit.head_language) else (known and known.language),
+                      key[unit.head_name])
 
     def head_above(code: str) -> Person | None:
         parent = units[code].parent_code if code in units else None
@@ -144,15 +141,15 @@ def notices(con, as_of: date) -> list[Notice]:
         if rule.to == "owner":
             if not _present(item.owner):
                 return None
-            known = users.get(person_key(item.owner))
-            return Person(spelling[person_key(item.owner)], known and known.email, known and known.language)
+            known = users.get(key[item.owner])
+            return Person(spelling[key[item.owner]], known and known.email, known and known.language, key[item.owner])
         return head(item.unit) if rule.to == "head" else head_above(item.unit)
 
     # one person, one name: the spelling the ledger uses most for them (李華 on 5 rows, 李华 on 1: 李華)
     written = Counter(o for o in rows["owner"] if _present(o))
     spelling = {}
     for name, _ in sorted(written.items(), key=lambda kv: (-kv[1], kv[0])):
-        spelling.setdefault(person_key(name), name)
+        spelling.setdefault(key[name], name)
 
     grouped: dict[tuple, Notice] = {}
     for item in rows.itertuples(index=False):
@@ -164,11 +161,10 @@ def notices(con, as_of: date) -> list[Notice]:
             person = recipient(rule, item)
             if person is None:
                 continue
-            key = (person_key(person.name), rule.level, item.unit)
-            notice = grouped.setdefault(key, Notice(person, rule.level, item.unit))
+            notice = grouped.setdefault((person.key, rule.level, item.unit), Notice(person, rule.level, item.unit))
             if all(i["ref"] != item.ref for i in notice.items):
                 notice.items.append(_item(item))
-    return sorted(grouped.values(), key=lambda n: (person_key(n.person.name), LEVELS.index(n.level), n.unit))
+    return sorted(grouped.values(), key=lambda n: (n.person.key, LEVELS.index(n.level), n.unit))
 
 
 def _present(value) -> bool:
@@ -188,11 +184,13 @@ def _item(row) -> dict:
 def sent_today(con, as_of: date) -> set[tuple[str, str, str, str]]:
     """(person, level, item ref, channel) recorded as sent for the day; a failed or pending send is not among them."""
     done = set()
-    for r in store.run(con, "notices_sent", {"day": as_of.isoformat()}).itertuples(index=False):
+    recorded = store.run(con, "notices_sent", {"day": as_of.isoformat()})
+    key = owner_keys(con, recorded["recipient"])
+    for r in recorded.itertuples(index=False):
         if r.reason != "sent":
             continue
         detail = json.loads(r.detail)
-        done.update((person_key(r.recipient), r.level, ref, detail["channel"]) for ref in detail["items"])
+        done.update((key[r.recipient], r.level, ref, detail["channel"]) for ref in detail["items"])
     return done
 
 
@@ -214,7 +212,7 @@ def interrupted(con, as_of: date) -> dict[str, tuple[str, str]]:
 def digest_key(person_notices: list[Notice], as_of: date, channel: str) -> str:
     """The same digest (day, channel, person, each level's items) has the same key in every run: an email's
     Message-ID, so a mailbox that already holds a digest sent again can tell it is the same one."""
-    parts = [as_of.isoformat(), channel, person_key(person_notices[0].person.name)]
+    parts = [as_of.isoformat(), channel, person_notices[0].person.key]
     parts += sorted(f"{n.level}:{n.unit}:{i['ref']}" for n in person_notices for i in n.items)
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:32]
 
@@ -222,7 +220,7 @@ def digest_key(person_notices: list[Notice], as_of: date, channel: str) -> str:
 def unsent(notices_: list[Notice], done: set, channel: str) -> list[Notice]:
     left = []
     for n in notices_:
-        items = [i for i in n.items if (person_key(n.person.name), n.level, i["ref"], channel) not in done]
+        items = [i for i in n.items if (n.person.key, n.level, i["ref"], channel) not in done]
         if items:
             left.append(Notice(n.person, n.level, n.unit, items))
     return left
@@ -259,7 +257,7 @@ def digests(notices_: list[Notice]) -> list[list[Notice]]:
     """The notices of each person together, in a stable order."""
     people: dict[str, list[Notice]] = {}
     for n in notices_:
-        people.setdefault(person_key(n.person.name), []).append(n)
+        people.setdefault(n.person.key, []).append(n)
     return [people[k] for k in sorted(people)]
 
 
@@ -386,11 +384,11 @@ def calendar(con, owner: str, as_of: date, base_url: str | None = None) -> bytes
     """An iCalendar file of an owner's open actions, one all-day event on each due date."""
     base_url = base_url or settings(con)["base_url"]
     rows = store.run(con, "owner_actions_due", {"as_of": as_of})
-    key = person_key(owner)
+    keys = owner_keys(con, [owner, *rows["owner"]])
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Closeloop//notify//EN", "CALSCALE:GREGORIAN"]
     stamp = f"{as_of:%Y%m%d}T000000Z"
     for r in rows.itertuples(index=False):
-        if not _present(r.owner) or person_key(r.owner) != key:
+        if not _present(r.owner) or keys[r.owner] != keys[owner]:
             continue
         due = r.due_on.date()
         lines += [

@@ -138,7 +138,7 @@ def head(section: str, more=None):
     f = sidebar.current()
     names = session.unit_names()
     st.title(t(f"page_{section}"))
-    st.caption(plain(filters.describe(f, t, names.get(f.unit))) + (" · " + more(f) if more else ""))
+    st.caption(plain(filters.describe(f, t, session.unit_label(f.unit))) + (" · " + more(f) if more else ""))
     flash()
     now, before = session.plan_check(f)
     kpi_row(plan_screens.kpis(section, now, before, t), section, t)

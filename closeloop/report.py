@@ -53,7 +53,8 @@ class Pack:
     f: Filters
     lang: str
     organisation: str
-    scope: str
+    scope: str  # the name of the unit in view, or "whole organisation"
+    unit: str | None  # the unit in view: the filter's, or with none chosen the unit a scoped viewer is held to
     generated_at: datetime
     now: dict
     before: dict
@@ -82,7 +83,7 @@ class Pack:
 
     @property
     def sentence(self) -> str:
-        return describe(self.f, self.t, self.scope if self.f.unit else None)
+        return describe(self.f, self.t, self.scope if self.unit else None)
 
 
 def build(con, f: Filters, lang: str, kind: str, scope: str | None = None, progress=None) -> bytes:
@@ -138,9 +139,10 @@ def gather(con, f: Filters, lang: str, scope: str | None = None) -> Pack:
     open_items = named(run("open_items", limit=review.ALL_ROWS))
     shown = {page: getattr(screens, page)(con, f, scope, lang) for page in CHART_PAGES}
     now = shown["overview"].contract
+    unit = f.unit or (scope if scope in names else None)
     pack = Pack(
         f=f, lang=lang, organisation=" · ".join(names[c] for c in top) or t("whole_organisation"),
-        scope=names.get(f.unit, f.unit) if f.unit else t("whole_organisation"),
+        scope=names.get(unit, unit) if unit else t("whole_organisation"), unit=unit,
         generated_at=datetime.now(timezone.utc), now=now, before=shown["overview"].previous,
         charts=[Chart(f"page_{page}", title, figure) for page, screen in shown.items()
                 for title, figure in screen.charts.items()],

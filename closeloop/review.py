@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 import duckdb
 
-from closeloop import metrics, store, trail, workflow
+from closeloop import clock, metrics, store, trail, workflow
 from closeloop.filters import Filters
 from closeloop.identity import Identity
 from closeloop.refusal import Refused
@@ -88,13 +88,19 @@ def last_before(con, unit: str | None, as_of: date, scope: str | None) -> Review
 
 def changes(con, previous_as_of: date, f: Filters, scope: str | None) -> dict[str, int]:
     """Findings new, closed, newly overdue, reopened and new repeats after previous_as_of up to f.as_of."""
-    row = store.run(con, "since_review_counts", f.params(scope) | {"previous_as_of": previous_as_of}).iloc[0]
+    row = store.run(con, "since_review_counts", f.params(scope) | since_params(previous_as_of)).iloc[0]
     return {change: int(row[change]) for change in CHANGES}
 
 
 def changed_rows(con, previous_as_of: date, f: Filters, scope: str | None, change: str, limit: int = ALL_ROWS):
-    return store.run(con, "since_review_rows", f.params(scope) | {"previous_as_of": previous_as_of,
-                                                                  "change": change, "limit": limit})
+    return store.run(con, "since_review_rows", f.params(scope) | since_params(previous_as_of)
+                     | {"change": change, "limit": limit})
+
+
+def since_params(previous_as_of: date) -> dict:
+    """What the since-review queries take besides the filters: a reopening counts on the day it was recorded in
+    the organisation's zone, as "today" and the as-of date are."""
+    return {"previous_as_of": previous_as_of, "zone": clock.zone().key}
 
 
 def decisions(con, review_id: int, as_of: date, scope: str | None):

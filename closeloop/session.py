@@ -213,6 +213,9 @@ def named(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def unit_label(code: str | None) -> str | None:
+    """The unit's name in the viewer's language. No unit chosen is all the viewer may see: for a viewer held to
+    a unit, that unit (its name, not "whole organisation", in every caption); None for the whole organisation."""
+    code = code or my_unit()
     if code is None:
         return None
     tree = units()

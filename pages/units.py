@@ -13,10 +13,13 @@ measure = st.session_state.get("funnel_measure") or "overdue"  # its control is 
 s = session.screen("units", f, measure=measure)
 
 st.title(t("page_units"))
-st.caption(plain(filters.describe(f, t, s.names.get(f.unit))))
+in_view = session.unit_label(f.unit)  # for a viewer held to a unit, with none chosen: that unit
+st.caption(plain(filters.describe(f, t, in_view)))
 with st.container(horizontal=True, key="breadcrumb"):
-    st.button(t("whole_organisation"), on_click=sidebar.choose_unit, args=(None,), type="tertiary")
-    for code in s.lineage:
+    top = session.unit_label(None)
+    st.button(plain(top) if top else t("whole_organisation"), on_click=sidebar.choose_unit, args=(None,),
+              type="tertiary")
+    for code in (c for c in s.lineage if c != session.my_unit()):
         st.button("› " + plain(s.names[code]), on_click=sidebar.choose_unit, args=(code,), type="tertiary",
                   disabled=code == f.unit, key=f"crumb-{code}")
 
@@ -25,7 +28,7 @@ cards.chart(s, "chart_unit_tree", "unit-tree", caption=t("unit_tree_help"), on_s
 
 left, right = st.columns([1, 1])
 with left.container(border=True, key="scorecard"):
-    st.markdown("##### " + t("scorecard_title", unit=plain(s.names.get(f.unit, t("whole_organisation")))))
+    st.markdown("##### " + t("scorecard_title", unit=plain(in_view or t("whole_organisation"))))
     if s.scorecard is None:
         st.info(t("scorecard_choose_unit"))
     else:

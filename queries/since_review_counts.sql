@@ -5,4 +5,4 @@ select
     count(*) filter (where is_newly_overdue) as newly_overdue,
     count(*) filter (where is_reopened) as reopened,
     count(*) filter (where is_new_repeat) as new_repeat,
-from nonconformity_changes($previous_as_of, $filters)
+from nonconformity_changes($previous_as_of, $zone, $filters)

@@ -1,6 +1,6 @@
 -- one row per finding that changed in the way $change names (new, closed, newly_overdue, reopened, new_repeat) after the last review's as-of date, newest first
 with changed as (
-    from nonconformity_changes($previous_as_of, $filters)
+    from nonconformity_changes($previous_as_of, $zone, $filters)
     where case $change
         when 'new' then is_new
         when 'closed' then is_closed_since

@@ -440,6 +440,36 @@ def test_an_owners_calendar_is_rfc_5545_with_crlf_and_folded_lines(escalation_db
     assert unfolded.startswith("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n") and unfolded.endswith("END:VCALENDAR\r\n")
 
 
+def test_an_owner_written_in_both_scripts_gets_one_digest_under_the_spelling_written_most(tmp_path, smtp):
+    """李華 twice and 李华 once in the ledger, 李华 in the users table: one person as owner_key (terms.sql) says,
+    the same the pages group by, so one email holding all three actions."""
+    from tests.conftest import csv_text
+
+    folder = tmp_path / "ledger"
+    folder.mkdir()
+    findings = [finding(f"N-LI-{n}", "DH-01") for n in (1, 2, 3)]
+    actions = [act("A-LI-1", "N-LI-1", "李華", "2026-06-29"),  # 1 day overdue
+               act("A-LI-2", "N-LI-2", "李華", "2026-07-03"),  # due soon
+               act("A-LI-3", "N-LI-3", " 李华", "2026-06-28")]  # 2 days overdue, Simplified, a space before
+    for name, rows in (("units", UNITS_WITH_HEADS), ("criteria", CRITERIA), ("nonconformities", findings),
+                       ("actions", actions)):
+        (folder / f"{name}.csv").write_text(csv_text(rows), encoding="utf-8")
+    db = tmp_path / "owners.duckdb"
+    assert closeloop("import", folder, "--db", db).returncode == 0
+    assert closeloop("user", "lihua@example.org", "--role", "viewer", "--name", "李华", "--lang", "en",
+                     "--db", db).returncode == 0
+
+    done = closeloop("notify", "--db", db, "--as-of", T, "--json", **smtp.env)
+    assert done.returncode == 0, done.stderr
+    assert [(n["to"], n["email"], n["level"], [i["ref"] for i in n["items"]])
+            for n in json.loads(done.stdout)["notices"]] == [
+        ("李華", "lihua@example.org", "due_soon", ["A-LI-2"]),
+        ("李華", "lihua@example.org", "overdue", ["A-LI-3", "A-LI-1"]),
+    ]
+    assert [m["To"] for m in smtp.messages] == ["lihua@example.org"]
+    assert set(re.findall(r"A-LI-\d", smtp.messages[0].get_content())) == {"A-LI-1", "A-LI-2", "A-LI-3"}
+
+
 def test_a_long_line_folds_at_75_octets_without_splitting_a_character():
     folded = notify._fold("SUMMARY:" + "整改" * 40)
     parts = folded.split("\r\n ")

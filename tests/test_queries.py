@@ -64,7 +64,7 @@ EXTRA = Drill().params() | {
     "split": "unit", "grain": "month", "limit": 1000, "chain_unit": None, "chain_criterion": None,
     "ref": "N2", "view": "all", "me": ["王明"], "check": "no_root_cause",
     "previous_as_of": date(2025, 12, 31), "change": "new", "review": 1, "levels": 3, "lang": "zh-Hans",
-    "owners": ["李華"], "unowned": True, "days": 7,  # C2 is 李華's and overdue; nothing falls due within 7 days
+    "owners": ["李華"], "unowned": True, "days": 7, "zone": "Asia/Shanghai",  # C2 is 李華's and overdue; nothing falls due within 7 days
 }
 
 

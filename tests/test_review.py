@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from conftest import action, nc
 
-from closeloop import identity, metrics, review, store, trail, workflow
+from closeloop import clock, identity, metrics, review, store, trail, workflow
 from closeloop.filters import Filters
 from closeloop.identity import Identity
 from closeloop.refusal import Refused
@@ -67,6 +67,20 @@ def test_each_count_opens_exactly_its_rows(review_store):
         "reopened": set(),
         "new_repeat": {"R-REPEAT"},
     }
+
+
+def test_a_reopening_counts_on_the_day_it_was_recorded_in_the_organisations_zone(review_store, monkeypatch):
+    """Reopened now, in a zone whose date is not UTC's (UTC+14 from noon UTC, UTC-12 before it): it counts on the
+    zone's today, the day "today" and the as-of date are, and on neither day beside it."""
+    monkeypatch.setenv("CLOSELOOP_TZ", "Etc/GMT-14" if datetime.now(timezone.utc).hour >= 12 else "Etc/GMT+12")
+    workflow.reopen(review_store, ADMIN, "R-CLOSED", reason="no evidence of the fix")
+    today = clock.today()
+    day = timedelta(days=1)
+    assert today != datetime.now(timezone.utc).date()  # the zone's day is not UTC's, as the test means it
+    assert {as_of: (counts(review_store, Filters.default(as_of), as_of - day)["reopened"],
+                    refs(review_store, "reopened", Filters.default(as_of), as_of - day))
+            for as_of in (today - day, today, today + day)} == {
+        today - day: (0, set()), today: (1, {"R-CLOSED"}), today + day: (0, set())}
 
 
 def test_since_the_last_review_honours_the_unit_filter(review_store):

@@ -189,8 +189,9 @@ where is_in_scope(a.nc_unit_path, a.nc_source, a.nc_severity, a.nc_category, fil
 
 -- one row per nonconformity the filters select, with how it changed after previous_as_of up to their as_of:
 -- found, closed, became overdue (overdue at as_of, not at previous_as_of), reopened (a status event away
--- from closed, by the day it was recorded, UTC), or found as a repeat
-create or replace macro nonconformity_changes(previous_as_of, filters) as table
+-- from closed, by the day it was recorded in the time zone `zone`: the organisation's, as "today" is), or found
+-- as a repeat
+create or replace macro nonconformity_changes(previous_as_of, zone, filters) as table
 with reopened as (
     select distinct ref
     from events
@@ -198,8 +199,8 @@ with reopened as (
         and field = 'status'
         and old = 'closed'
         and new <> 'closed'
-        and timezone('UTC', "at")::date > previous_as_of
-        and timezone('UTC', "at")::date <= filters['as_of']
+        and timezone(zone, "at")::date > previous_as_of
+        and timezone(zone, "at")::date <= filters['as_of']
 )
 
 select
