@@ -319,7 +319,7 @@ def run_report(args, t) -> str:
     write_whole(args.out, built)
     written = t("pack_written", path=str(args.out), size=f"{len(built) / 1024:,.0f}")
     if args.mail_to:
-        return written + "\n" + mail_pack(con, f, args, built, t)
+        return written + "\n" + mail_pack(con, f, args, built, t, who.scope)
     return written
 
 
@@ -562,15 +562,15 @@ def run_unit(args, t) -> str:
     return t("admin_changed", n=n)
 
 
-def mail_pack(con, f, args, built: bytes, t) -> str:
-    """The pack by email, with the contract's headline numbers in the body."""
+def mail_pack(con, f, args, built: bytes, t, scope: str | None = None) -> str:
+    """The pack by email, with the contract's headline numbers in the body, within the sender's scope."""
     from closeloop import mail
 
     smtp = mail.Smtp.from_env()
     if smtp is None:
         raise Refused("notify_no_channel")
     to = [a.strip() for a in args.mail_to.split(",") if a.strip()]
-    numbers = metrics.contract(con, f)
+    numbers = metrics.contract(con, f, scope)
     body = t("pack_mail_body", as_of=f.as_of.isoformat(), since=f.since.isoformat(), until=f.until.isoformat(),
              scope=f.unit or t("whole_organisation"), open=numbers["open"], overdue=numbers["overdue"],
              actions_overdue=numbers["actions_overdue"], file=args.out.name)
