@@ -19,7 +19,6 @@ import pyarrow.compute as pc
 from closeloop import store
 from closeloop.refusal import Refused
 
-PG_SCHEMA = store.SCHEMA / "pg"
 # pg_advisory_xact_lock keys: one writer at a time keeps the trail's chain in one order; migrations apart
 WRITE_LOCK = 0x636C6F73_65776974  # "closewit"
 MIGRATE_LOCK = 0x636C6F73_656D6967  # "closemig"
@@ -161,8 +160,8 @@ def _has_schema(pg) -> bool:
 
 
 def migrate(pg) -> set[int]:
-    """Apply closeloop/schema/pg/NNN_*.sql not yet applied, under an advisory lock, each with its version row;
-    returns the versions this call applied."""
+    """Apply the numbered schema files not yet applied, as PostgreSQL reads them (store.migration), under an
+    advisory lock, each with its version row; returns the versions this call applied."""
     with _pg_transaction(pg.cursor()) as cur:
         cur.execute("select pg_advisory_xact_lock($1)", parameters=(MIGRATE_LOCK,))
         cur.fetchall()
@@ -172,11 +171,11 @@ def migrate(pg) -> set[int]:
         cur.execute("select coalesce(max(version), 0) from schema_version")
         current = cur.fetchone()[0]
         applied = set()
-        for file in sorted(PG_SCHEMA.glob("[0-9][0-9][0-9]_*.sql")):
+        for file in sorted(store.SCHEMA.glob("[0-9][0-9][0-9]_*.sql")):
             version = int(file.name[:3])
             if version <= current:
                 continue
-            for statement in _statements(file.read_text(encoding="utf-8")):
+            for statement in store.migration(file, "postgresql"):
                 cur.execute(statement)
             cur.execute("insert into schema_version (version) values ($1)", parameters=(version,))
             current = version
@@ -188,14 +187,6 @@ def migrate(pg) -> set[int]:
             cur.execute("insert into replica_changes values ('store_id', $1)",
                         parameters=(uuid.uuid4().int >> 65,))
     return applied
-
-
-def _statements(text: str) -> list[str]:
-    """A schema file's statements, each ending with ';' at a line's end (as store.script splits)."""
-    import re
-
-    parts = re.split(r";\s*$", text, flags=re.MULTILINE)
-    return [p for p in parts if store._COMMENT.sub("", p).strip()]
 
 
 def _rollback(cur) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import errno
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -206,6 +207,46 @@ def _require_current(con: duckdb.DuckDBPyConnection, db: Path) -> None:
         raise Refused("store_read_only_old", path=str(db))
 
 
+# One file per migration, closeloop/schema/NNN_name.sql, for both engines: DuckDB here and PostgreSQL when it
+# is the system of record (replica.migrate). Each is written in SQL both accept (double precision, bytea, no
+# comma before a closing parenthesis), and says itself what one engine does alone:
+# - a statement whose leading comment has a line "-- duckdb only" runs on DuckDB alone (the sequences, the
+#   repeat flags' cache, the trail's macro); "-- postgresql only" on PostgreSQL alone (the indexes replicas
+#   read by, the evidence files' contents);
+# - PostgreSQL draws nothing (a replica writes every id and time it ships there), so there a column's
+#   `default nextval('…')` or `default now()` is left out; and it has no unsigned 64-bit integer, so `ubigint`
+#   is numeric(20, 0) there, which holds the same values.
+ENGINES = ("duckdb", "postgresql")
+_ONLY = re.compile(r"\s*-- (duckdb|postgresql) only\b")
+_DRAWN = re.compile(r" default (?:nextval\('\w+'\)|now\(\))")
+_UBIGINT = re.compile(r"\bubigint\b")
+
+
+def migration(file: Path, engine: str) -> list[str]:
+    """The statements of the schema file that `engine` ('duckdb' or 'postgresql') runs, in order; a statement
+    ends with the line whose code (what stands before `--`) ends with ';'."""
+    assert engine in ENGINES
+    statements, lines = [], []
+    for line in file.read_text(encoding="utf-8").splitlines():
+        lines.append(line)
+        if line.split("--")[0].rstrip().endswith(";"):
+            statements.append(lines)
+            lines = []
+    if _COMMENT.sub("", "\n".join(lines)).strip():
+        raise ValueError(f"{file.name}: its last statement does not end with ';'")
+    kept = []
+    for lines in statements:
+        leading = list(itertools.takewhile(lambda line: not _COMMENT.sub("", line).strip(), lines))
+        only = {m.group(1) for m in map(_ONLY.match, leading) if m}
+        if only and only != {engine}:
+            continue
+        text = "\n".join(lines[len(leading):])
+        if engine == "postgresql":
+            text = _UBIGINT.sub("numeric(20, 0)", _DRAWN.sub("", text))
+        kept.append(text)
+    return kept
+
+
 def migrate(con: duckdb.DuckDBPyConnection, seal: bool = True) -> int:
     """Apply the numbered schema files not yet applied, then re-create the business terms (and, unless `seal` is
     false, seal what SEALED_FROM says the applied ones brought under the trail)."""
@@ -221,7 +262,8 @@ def migrate(con: duckdb.DuckDBPyConnection, seal: bool = True) -> int:
         if version in applied:
             continue
         with transaction(con):
-            con.execute(file.read_text(encoding="utf-8"))
+            for statement in migration(file, "duckdb"):
+                con.execute(statement)
             con.execute("insert into schema_version (version) values ($v)", {"v": version})
         applied.add(version)
         new.add(version)

@@ -2,6 +2,9 @@
 -- References between tables (unit, criterion, nonconformity) are checked by the importer and the
 -- workflow, not by foreign keys: DuckDB refuses to update a referenced row in the transaction that
 -- wrote its referrers, which every import and status change needs.
+-- On PostgreSQL (the system of record when CLOSELOOP_DB is a postgresql:// URL, closeloop/replica.py) every
+-- process works on a DuckDB replica and ships what its transaction wrote there: ids and times are drawn on the
+-- replica, from its sequences (store.migration leaves the defaults that draw them out of PostgreSQL's tables).
 create type source as enum (
     'internal_audit', 'inspection', 'satisfaction_survey', 'management_review', 'superior_assessment'
 );
@@ -19,7 +22,7 @@ create table units (
     path varchar not null,
     depth integer not null,
     version integer not null default 1,
-    check (parent_code is null or parent_code <> code),
+    check (parent_code is null or parent_code <> code)
 );
 
 create table criteria (
@@ -28,7 +31,7 @@ create table criteria (
     title_en varchar,
     category varchar not null,
     category_en varchar,
-    version integer not null default 1,
+    version integer not null default 1
 );
 
 create table audits (
@@ -38,7 +41,7 @@ create table audits (
     started_on date,
     lead varchar,
     title varchar,
-    version integer not null default 1,
+    version integer not null default 1
 );
 
 create table nonconformities (
@@ -58,7 +61,7 @@ create table nonconformities (
     verified_by varchar,
     version integer not null default 1,
     check (closed_on is null or closed_on >= found_on),
-    check ((status = 'closed') = (closed_on is not null)),
+    check ((status = 'closed') = (closed_on is not null))
 );
 
 create table actions (
@@ -72,9 +75,10 @@ create table actions (
     done_on date,
     evidence varchar,
     version integer not null default 1,
-    check ((status = 'done') = (done_on is not null)),
+    check ((status = 'done') = (done_on is not null))
 );
 
+-- duckdb only
 create sequence event_id;
 create table events (
     id bigint primary key default nextval('event_id'),
@@ -86,9 +90,12 @@ create table events (
     old varchar,
     new varchar,
     reason varchar,
-    batch bigint,
+    batch bigint
 );
+-- postgresql only: a replica brings its copy up to date by reading the records the newer events name
+create index events_entity_ref on events (entity, ref);
 
+-- duckdb only
 create sequence import_batch_id;
 create table import_batches (
     id bigint primary key default nextval('import_batch_id'),
@@ -97,15 +104,16 @@ create table import_batches (
     actor varchar not null,
     "at" timestamptz not null default now(),
     accepted integer not null,
-    rejected integer not null,
+    rejected integer not null
 );
 
 -- Repeat flags depend on the whole store and a window, not on any filter: computed once per
 -- window and dropped whenever a nonconformity is written (see store.ensure_repeats).
+-- duckdb only: each replica's own, rebuilt from the rows it copied
 create table repeats (
     window_days integer not null,
     nonconformity varchar not null,
     is_repeat boolean not null,
     is_repeat_after_closure boolean not null,
-    primary key (window_days, nonconformity),
+    primary key (window_days, nonconformity)
 );

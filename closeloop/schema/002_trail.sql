@@ -1,6 +1,7 @@
 -- The trail's seal: every writing transaction closes with one block that chains the hashes of the
 -- events it wrote to the block before, so an event changed, added or removed afterwards shows.
 -- Only inserts: no code path updates or deletes these rows, nor events.
+-- On PostgreSQL only the tables: `trail verify` recomputes the hashes on a replica.
 
 -- one row per sealed block: the events (first_event .. last_event] it covers and its place in the chain
 create table trail_blocks (
@@ -13,19 +14,22 @@ create table trail_blocks (
     previous varchar not null,  -- the hash of block id - 1; '' for the first block
     -- sha256 of 'id:first_event:last_event:events:digest:previous'
     hash varchar not null,
-    sealed_at timestamptz not null default now(),
+    sealed_at timestamptz not null default now()
 );
 
 -- one row per sealed event: the first 8 bytes of its hash, so `trail verify` can name the row that
 -- changed (the block digests carry the full hashes)
 create table event_hashes (
     event bigint not null,
-    fingerprint ubigint not null,
+    fingerprint ubigint not null
 );
+-- postgresql only: a replica copies the hashes of the events past its own last
+create index event_hashes_event on event_hashes (event);
 
 -- one row per event after `after`: its id and the sha256 of its fields in a fixed text form. Each field
 -- is its length in bytes, a colon and its text (null: '~'), so no text can pass for a field boundary; the time is
 -- microseconds since 1970 UTC. Fixed here, with the schema: a new form needs a new migration.
+-- duckdb only
 create macro event_hashes_after(after) as table
 select
     id,

@@ -1,5 +1,6 @@
 -- Management reviews: when one was held, who attended, what it looked at (frozen), and what it decided.
 -- Only inserts: a review is never changed or deleted once recorded; its events are sealed in the trail.
+-- duckdb only
 create sequence review_id;
 
 -- one row per management review: the meeting, its scope (a unit subtree; null: the whole organisation)
@@ -17,14 +18,14 @@ create table reviews (
     audit varchar not null,  -- the audits row of source management_review its own findings belong to
     created_by varchar not null,
     created_at timestamptz not null default now(),
-    check (since <= until),
+    check (since <= until)
 );
 
 -- one row per review: the metric contract as it stood at the review's as-of date
 create table review_snapshots (
     review bigint primary key,
     contract json not null,
-    digest varchar not null,  -- sha256 of the snapshot (contract and open list), also written to the trail
+    digest varchar not null  -- sha256 of the snapshot (contract and open list), also written to the trail
 );
 
 -- one row per finding open at the review's as-of date, as the review saw it
@@ -40,7 +41,7 @@ create table review_open_items (
     age_days integer not null,
     days_overdue integer,
     owners varchar,
-    primary key (review, ref),
+    primary key (review, ref)
 );
 
 -- one row per action a review decided (on one of its own findings, or on an existing one)
@@ -48,5 +49,5 @@ create table review_decisions (
     review bigint not null,
     action varchar not null,
     nonconformity varchar not null,
-    primary key (review, action),
+    primary key (review, action)
 );

@@ -2,6 +2,7 @@
 -- joins on text refs (repeat flags, actions) and the whole-store repeat window were most of a page's
 -- time (docs/PERFORMANCE.md). store.refresh_findings keeps these columns true: every writer of
 -- findings, units or criteria calls it in its transaction.
+-- duckdb only
 create sequence nonconformity_id;
 alter table nonconformities add column id bigint default nextval('nonconformity_id');
 -- the unit's path (subtree filters) and the criterion's category, as the units and criteria tables have them
@@ -17,11 +18,13 @@ from nonconformities as n
 where n.ref = actions.nonconformity;
 
 -- the cache for other windows, keyed by the finding's id; filled again by store.refresh_findings
+-- duckdb only
 drop table repeats;
+-- duckdb only
 create table repeats (
     window_days integer not null,
     nonconformity bigint not null,
     is_repeat boolean not null,
     is_repeat_after_closure boolean not null,
-    primary key (window_days, nonconformity),
+    primary key (window_days, nonconformity)
 );

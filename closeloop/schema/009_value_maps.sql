@@ -8,5 +8,5 @@ create table value_maps (
     set_by varchar not null,
     set_at timestamptz not null default now(),
     version integer not null default 1,
-    primary key (column_name, value),
+    primary key (column_name, value)
 );

@@ -18,7 +18,7 @@ create table deadlines (
     finding_days integer not null check (finding_days > 0),
     action_days integer not null check (action_days > 0),
     version integer not null default 1,
-    primary key (severity, source),
+    primary key (severity, source)
 );
 insert into deadlines (severity, source, finding_days, action_days) values
     ('major', 'any', 30, 30),
@@ -29,7 +29,7 @@ insert into deadlines (severity, source, finding_days, action_days) values
 create table settings (
     key varchar primary key,
     value varchar not null,
-    version integer not null default 1,
+    version integer not null default 1
 );
 insert into settings (key, value) values
     ('due_soon_days', '7'),  -- an open action due within this many days (today included) is due soon

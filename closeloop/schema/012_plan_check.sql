@@ -1,8 +1,7 @@
 -- Plan and check: each unit's objectives and their monthly actuals, the inspection programme and its
 -- checklist results, and satisfaction survey answers (DESIGN.md, "Plan and check"). Scoped by unit as
 -- findings are. Never deleted: a row taken back is marked withdrawn and every term leaves it out.
--- Kinds are checked values rather than enums: the importer names a bad one, and PostgreSQL's copy
--- has the same constraints.
+-- Kinds are checked values rather than enums: the importer names a bad one.
 
 -- one row per objective of a unit for a year; `parent` is the code of the objective it breaks down, the
 -- same year's of its own unit or else of the nearest unit above with that code (a branch's G1 breaks down
@@ -16,12 +15,12 @@ create table objectives (
     measure varchar,
     kind varchar not null check (kind in ('level', 'cumulative')),
     direction varchar not null check (direction in ('higher', 'lower')),
-    target double not null,
-    weight double not null default 1 check (weight >= 0),
+    target double precision not null,
+    weight double precision not null default 1 check (weight >= 0),
     owner varchar,
     withdrawn boolean not null default false,
     version integer not null default 1,
-    primary key (unit, year, code),
+    primary key (unit, year, code)
 );
 
 -- one row per objective and month: what was achieved, and the evidence for it
@@ -30,11 +29,11 @@ create table objective_actuals (
     year integer not null,
     code varchar not null,
     month integer not null check (month between 1 and 12),
-    actual double not null,
+    actual double precision not null,
     evidence varchar,
     withdrawn boolean not null default false,
     version integer not null default 1,
-    primary key (unit, year, code, month),
+    primary key (unit, year, code, month)
 );
 
 -- one row per planned inspection or audit of a unit; performed_on is null until it is done
@@ -46,7 +45,7 @@ create table inspections (
     performed_on date,
     inspector varchar,
     withdrawn boolean not null default false,
-    version integer not null default 1,
+    version integer not null default 1
 );
 
 -- one row per checklist item (criterion) of a performed inspection; a failed item names the
@@ -54,15 +53,15 @@ create table inspections (
 create table inspection_results (
     inspection varchar not null,
     criterion varchar not null,
-    points_possible double not null check (points_possible >= 0),
-    points_awarded double not null check (points_awarded >= 0),
+    points_possible double precision not null check (points_possible >= 0),
+    points_awarded double precision not null check (points_awarded >= 0),
     result varchar not null check (result in ('pass', 'fail')),
     note varchar,
     nonconformity varchar,
     withdrawn boolean not null default false,
     version integer not null default 1,
     primary key (inspection, criterion),
-    check (points_awarded <= points_possible),
+    check (points_awarded <= points_possible)
 );
 
 -- one row per respondent's answer to one item of a survey wave about a unit (1–5; 滿意 5, 基本滿意 3,
@@ -76,7 +75,7 @@ create table survey_answers (
     answered_on date not null,
     withdrawn boolean not null default false,
     version integer not null default 1,
-    primary key (wave, unit, respondent, item),
+    primary key (wave, unit, respondent, item)
 );
 
 -- one row per (unit, wave, item) whose mean score was below 3: the nonconformity it raised (source
@@ -87,5 +86,5 @@ create table survey_item_findings (
     item varchar not null,
     nonconformity varchar not null,
     version integer not null default 1,
-    primary key (unit, wave, item),
+    primary key (unit, wave, item)
 );

@@ -11,5 +11,5 @@ create table review_conclusions (
     text varchar not null,
     written_by varchar not null,
     written_at timestamptz not null default now(),
-    primary key (review, section, version),
+    primary key (review, section, version)
 );

@@ -7,9 +7,9 @@
 create table kpi_targets (
     kpi varchar not null,
     unit varchar not null default 'any',
-    target double not null,
+    target double precision not null,
     direction varchar not null check (direction in ('higher', 'lower')),
-    amber double not null default 0 check (amber >= 0),  -- how far on the wrong side of the target is amber, not red
+    amber double precision not null default 0 check (amber >= 0),  -- how far on the wrong side of the target is amber, not red
     version integer not null default 1,
-    primary key (kpi, unit),
+    primary key (kpi, unit)
 );

@@ -1,4 +1,5 @@
 -- The trail seals reviews too: each review, with its snapshot, frozen open list and decisions, is one record
 -- (entity 'review', ref its id) in record_seals, sealed by the block of the events that wrote it
 -- (queries/record_digests.sql). No table changes: the reviews a store already holds are sealed once, in a block
--- of their own, as this version is applied (store.SEALED_FROM; on PostgreSQL through the replica that applied it).
+-- of their own, as this version is applied (store.SEALED_FROM; on PostgreSQL, replica.connect seals them through
+-- the replica that applied it).

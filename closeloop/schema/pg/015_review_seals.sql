@@ -1,2 +1,0 @@
--- PostgreSQL's copy of ../015_review_seals.sql: no table changes; replica.connect seals the reviews already held
--- (store.SEALED_FROM) once, when this version is applied.
