@@ -55,19 +55,49 @@ def planned_actions(con, n: int) -> list[str]:
         "select ref from actions where status = 'planned' order by ref limit $n", {"n": n}).fetchall()]
 
 
-def test_the_postgresql_schema_has_every_replica_table_with_the_same_columns(url):
-    con = store.connect(url)
+# How PostgreSQL names each column type of the store (an enumeration compares by its labels, in order)
+PG_TYPES = {"VARCHAR": "character varying", "VARCHAR[]": "character varying[]", "INTEGER": "integer",
+            "BIGINT": "bigint", "UBIGINT": "numeric(20,0)", "DOUBLE": "double precision", "BOOLEAN": "boolean",
+            "DATE": "date", "TIMESTAMP WITH TIME ZONE": "timestamp with time zone", "BLOB": "bytea", "JSON": "json"}
+# PostgreSQL's own: the runner's bookkeeping, and the evidence files' contents (the replica keeps them as files)
+PG_ONLY = {"schema_version", "replica_changes", "attachment_files"}
+
+
+def test_every_migration_applies_on_both_engines_with_the_same_tables_columns_types_and_keys(postgres):
+    con = store.connect(new_database(postgres))
     pg = replica.of(con).pg
+    numbered = [int(p.name[:3]) for p in sorted(store.SCHEMA.glob("[0-9][0-9][0-9]_*.sql"))]
+    assert [v for (v,) in con.execute("select version from schema_version order by version").fetchall()] == numbered
+    cur = pg.cursor()
+    cur.execute("select version from schema_version order by version")
+    assert [v for (v,) in cur.fetchall()] == numbered
     local = {t for (t,) in con.execute("select table_name from duckdb_tables()").fetchall()} - LOCAL_ONLY
     assert local == set(COPIED)
-    cur = pg.cursor()
+    cur.execute("select tablename::text from pg_tables where schemaname = 'public'")
+    assert {t for (t,) in cur.fetchall()} == set(COPIED) | PG_ONLY
     for table in COPIED:
-        here = [c for (c,) in con.execute(
-            "select column_name from duckdb_columns() where table_name = $t order by column_index", {"t": table}
-        ).fetchall()]
-        cur.execute("select column_name::text from information_schema.columns where table_name = $1 "
-                    "order by ordinal_position", parameters=(table,))
-        assert [c for (c,) in cur.fetchall()] == here, table
+        here = [(name, PG_TYPES.get(kind, kind), nullable) for name, kind, nullable in con.execute(
+            "select column_name, data_type, is_nullable from duckdb_columns() where table_name = $t "
+            "order by column_index", {"t": table}).fetchall()]
+        cur.execute(
+            "select a.attname::text, case when t.typtype = 'e' then 'ENUM(' || (select string_agg(quote_literal("
+            "e.enumlabel), ', ' order by e.enumsortorder) from pg_enum as e where e.enumtypid = t.oid) || ')' "
+            "else format_type(a.atttypid, a.atttypmod) end, not a.attnotnull "
+            "from pg_attribute as a join pg_type as t on t.oid = a.atttypid "
+            "where a.attrelid = $1::regclass and a.attnum > 0 and not a.attisdropped order by a.attnum",
+            parameters=(table,))
+        assert cur.fetchall() == here, table
+        keys = con.execute(
+            "select constraint_type, count(*), list_sort(list_distinct(flatten(list(constraint_column_names)))) "
+            "from duckdb_constraints() where table_name = $t and constraint_type in ('PRIMARY KEY', 'CHECK') "
+            "group by all order by all", {"t": table}).fetchall()
+        cur.execute(
+            "select case c.contype when 'p' then 'PRIMARY KEY' else 'CHECK' end, count(distinct c.oid), "
+            "array_agg(distinct a.attname::text) from pg_constraint as c "
+            "join pg_attribute as a on a.attrelid = c.conrelid and a.attnum = any(c.conkey) "
+            "where c.conrelid = $1::regclass and c.contype in ('p', 'c') group by 1 order by 1",
+            parameters=(table,))
+        assert [(kind, n, sorted(cols)) for kind, n, cols in cur.fetchall()] == keys, table
     cur.close()
     con.close()
 
