@@ -160,8 +160,8 @@ def _has_schema(pg) -> bool:
 
 
 def migrate(pg) -> set[int]:
-    """Apply the numbered schema files not yet applied, as PostgreSQL reads them (store.migration), under an
-    advisory lock, each with its version row; returns the versions this call applied."""
+    """Apply the numbered schema files not yet applied, as PostgreSQL reads them (store.migration_statements),
+    under an advisory lock, each with its version row; returns the versions this call applied."""
     with _pg_transaction(pg.cursor()) as cur:
         cur.execute("select pg_advisory_xact_lock($1)", parameters=(MIGRATE_LOCK,))
         cur.fetchall()
@@ -175,7 +175,7 @@ def migrate(pg) -> set[int]:
             version = int(file.name[:3])
             if version <= current:
                 continue
-            for statement in store.migration(file, "postgresql"):
+            for statement in store.migration_statements(file, "postgresql"):
                 cur.execute(statement)
             cur.execute("insert into schema_version (version) values ($1)", parameters=(version,))
             current = version

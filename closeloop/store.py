@@ -222,7 +222,7 @@ _DRAWN = re.compile(r" default (?:nextval\('\w+'\)|now\(\))")
 _UBIGINT = re.compile(r"\bubigint\b")
 
 
-def migration(file: Path, engine: str) -> list[str]:
+def migration_statements(file: Path, engine: str) -> list[str]:
     """The statements of the schema file that `engine` ('duckdb' or 'postgresql') runs, in order; a statement
     ends with the line whose code (what stands before `--`) ends with ';'."""
     assert engine in ENGINES
@@ -262,7 +262,7 @@ def migrate(con: duckdb.DuckDBPyConnection, seal: bool = True) -> int:
         if version in applied:
             continue
         with transaction(con):
-            for statement in migration(file, "duckdb"):
+            for statement in migration_statements(file, "duckdb"):
                 con.execute(statement)
             con.execute("insert into schema_version (version) values ($v)", {"v": version})
         applied.add(version)

@@ -283,7 +283,8 @@ def test_a_contract_run_side_by_side_equals_the_contract_worked_by_hand(store_fr
     assert (before["open"], before["opened_in_period"], before["closed_in_period"]) == (0, 0, 0)
 
 
-# One schema file per migration for both engines (store.migration): a literal file, and what each engine runs of it.
+# One schema file per migration for both engines: a literal file, and what each engine runs of it
+# (store.migration_statements).
 ONE_FILE_FOR_BOTH = """-- what the file is for; a comment line that ends with a semicolon;
 -- duckdb only
 create sequence thing_id;
@@ -310,12 +311,12 @@ def test_a_migration_gives_each_engine_its_own_statements_and_postgresql_draws_n
     weight double precision not null default 1
 );"""
     insert = "insert into things (id, marks) values (1, 2);  -- a comment after the end"
-    assert store.migration(file, "duckdb") == [
+    assert store.migration_statements(file, "duckdb") == [
         "create sequence thing_id;",
         table.format(id=" default nextval('thing_id')", at=" default now()", marks="ubigint"),
         insert,
     ]
-    assert store.migration(file, "postgresql") == [
+    assert store.migration_statements(file, "postgresql") == [
         table.format(id="", at="", marks="numeric(20, 0)"),
         'create index things_at on things ("at");',
         insert,
@@ -326,4 +327,4 @@ def test_a_migration_whose_last_statement_lacks_its_semicolon_is_refused(tmp_pat
     file = tmp_path / "016_things.sql"
     file.write_text("create table things (id bigint);\ncreate index things_id on things (id)\n", encoding="utf-8")
     with pytest.raises(ValueError, match="016_things.sql: its last statement does not end with ';'"):
-        store.migration(file, "duckdb")
+        store.migration_statements(file, "duckdb")

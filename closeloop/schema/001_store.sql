@@ -4,7 +4,7 @@
 -- wrote its referrers, which every import and status change needs.
 -- On PostgreSQL (the system of record when CLOSELOOP_DB is a postgresql:// URL, closeloop/replica.py) every
 -- process works on a DuckDB replica and ships what its transaction wrote there: ids and times are drawn on the
--- replica, from its sequences (store.migration leaves the defaults that draw them out of PostgreSQL's tables).
+-- replica, from its sequences, and store.migration_statements leaves the defaults that draw them out there.
 create type source as enum (
     'internal_audit', 'inspection', 'satisfaction_survey', 'management_review', 'superior_assessment'
 );

@@ -1,7 +1,7 @@
 -- The trail's seal: every writing transaction closes with one block that chains the hashes of the
 -- events it wrote to the block before, so an event changed, added or removed afterwards shows.
 -- Only inserts: no code path updates or deletes these rows, nor events.
--- On PostgreSQL only the tables: `trail verify` recomputes the hashes on a replica.
+-- PostgreSQL has the tables but not the macro: `trail verify` recomputes the hashes on a replica.
 
 -- one row per sealed block: the events (first_event .. last_event] it covers and its place in the chain
 create table trail_blocks (

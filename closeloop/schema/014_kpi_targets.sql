@@ -9,7 +9,8 @@ create table kpi_targets (
     unit varchar not null default 'any',
     target double precision not null,
     direction varchar not null check (direction in ('higher', 'lower')),
-    amber double precision not null default 0 check (amber >= 0),  -- how far on the wrong side of the target is amber, not red
+    -- how far on the wrong side of the target is amber, not red
+    amber double precision not null default 0 check (amber >= 0),
     version integer not null default 1,
     primary key (kpi, unit)
 );
