@@ -328,3 +328,13 @@ def test_a_migration_whose_last_statement_lacks_its_semicolon_is_refused(tmp_pat
     file.write_text("create table things (id bigint);\ncreate index things_id on things (id)\n", encoding="utf-8")
     with pytest.raises(ValueError, match="016_things.sql: its last statement does not end with ';'"):
         store.migration_statements(file, "duckdb")
+
+
+def test_each_migration_is_one_file_that_both_engines_read():
+    # no copy per engine beside it (the layout before: closeloop/schema/pg/NNN_*.sql), one file per number
+    numbered = sorted(store.SCHEMA.glob("[0-9][0-9][0-9]_*.sql"))
+    assert [p.relative_to(store.SCHEMA) for p in store.SCHEMA.rglob("*.sql") if p.parent != store.SCHEMA] == []
+    assert len({p.name[:3] for p in numbered}) == len(numbered)
+    for file in numbered:
+        for engine in store.ENGINES:
+            store.migration_statements(file, engine)  # raises on a statement left without its ';'
