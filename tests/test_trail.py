@@ -656,3 +656,57 @@ def test_a_move_on_a_record_changed_behind_the_trail_is_refused_so_the_change_is
     assert con.execute("select count(*) from events").fetchone()[0] == events
     assert workflow.start(con, ADMIN, "CA-0053-1")["events"] == 2  # an untouched record moves as before
     con.close()
+
+
+# The records' digests in a form of their own, worked out here from each field's text: every store sealed so far keeps
+# digests of this form, so queries/record_digests.sql may be rewritten but never change it.
+RECORD_TABLES = {"nonconformity": "nonconformities", "action": "actions", "unit": "units", "criterion": "criteria",
+                 "user": "users"}
+
+
+def field_text(values) -> str:
+    return "\x1f".join("~" if v is None else f"{len(v.encode())}:{v}" for v in values)
+
+
+def test_each_record_digest_is_the_sha256_of_its_fields_text_and_its_marks_name_each_field(written_store, tmp_path):
+    import hashlib
+
+    db = tmp_path / "store.duckdb"
+    shutil.copy(written_store, db)
+    con = store.connect(db)
+    workflow.set_user(con, ADMIN, "li@example.org", role="viewer", unit=None, name="李華")
+    expected = {}
+    for entity, table in RECORD_TABLES.items():
+        fields = trail.FIELDS[entity]
+        texts = con.execute(f"select {', '.join(f'{f}::varchar' for f in fields)} from {table}").fetchall()
+        hashes = con.execute(f"select {', '.join(f'hash({f})' for f in fields)} from {table}").fetchall()
+        for text, hashed in zip(texts, hashes):
+            expected[(entity, text[0])] = (hashlib.sha256(f"{entity}\x1f{field_text(text)}".encode()).hexdigest(),
+                                           sum((h % 16) << (4 * i) for i, h in enumerate(hashed)))
+
+    def listed(sql: str) -> str:
+        return hashlib.sha256("\x1e".join(field_text(row) for row in con.execute(sql).fetchall()).encode()).hexdigest()
+
+    review_text = con.execute(
+        "select r.id::varchar, r.held_on::varchar, r.title, r.attendees::varchar, r.unit, r.as_of::varchar, "
+        "r.since::varchar, r.until::varchar, r.filters::varchar, r.audit, r.created_by, s.contract::varchar, s.digest "
+        "from reviews as r join review_snapshots as s on s.review = r.id where r.id = 1").fetchall()[0] + (
+        listed("select ref, unit, title, severity, status, found_on::varchar, due_on::varchar, age_days::varchar, "
+               "days_overdue::varchar, owners from review_open_items where review = 1 order by ref"),
+        listed("select action, nonconformity from review_decisions where review = 1 order by action"),
+        listed("select section, version::varchar, text, written_by from review_conclusions where review = 1 "
+               "order by section, version"))
+    con.execute("create or replace temp table sealing_records (entity varchar, ref varchar)")
+    text = store.sql("record_digests")
+    found = {(e, r): (bytes(d).hex(), m) for e, r, d, m in con.execute(text, store.bind(text, {"every": True})).fetchall()}
+    review_digest, review_marks = found.pop(("review", "1"))
+    con.close()
+    assert found == expected
+    assert sorted(found) == [  # WRITE_LEDGER's records, the review's decided finding and action, the user
+        ("action", "CA-1"), ("action", "CA-2"), ("action", "CA-3"), ("action", "CA-REV-1-01-1"), ("criterion", "1.1"),
+        ("nonconformity", "NC-1"), ("nonconformity", "NC-2"), ("nonconformity", "NC-3"),
+        ("nonconformity", "REV-1-01"), ("unit", "DH"), ("unit", "HQ"), ("user", "li@example.org")]
+    assert review_digest == hashlib.sha256(f"review\x1f{field_text(review_text)}".encode()).hexdigest()
+    # the review's marks: each field's 4 bits, the lists' among them (the last three fields)
+    assert [(review_marks >> (4 * i)) & 15 for i in (13, 14, 15)] == [
+        int(duckdb.sql(f"select hash('{v}'::varchar) % 16").fetchall()[0][0]) for v in review_text[13:]]
