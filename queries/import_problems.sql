@@ -28,6 +28,34 @@ dates as not materialized (
     union all select file, sheet, row_no, 'done_on', given_done_on, done_on from typed_actions
 ),
 
+-- every value a ledger row gives that names a record (by code or by name) or one of a column's values, as written
+-- and whether nothing matched it, with the reason that is then
+lookups as not materialized (
+    select file, sheet, row_no, 'parent' as col, given_parent as given, parent is null as unmatched, 'unknown_unit' as reason
+        from typed_units
+    union all select file, sheet, row_no, 'unit', given_unit, unit is null, 'unknown_unit' from typed_nonconformities
+    union all select file, sheet, row_no, 'criterion', given_criterion, criterion is null, 'unknown_criterion' from typed_nonconformities
+    union all select file, sheet, row_no, 'source', given_source, source is null, 'unknown_value' from typed_nonconformities
+    union all select file, sheet, row_no, 'severity', given_severity, severity is null, 'unknown_value' from typed_nonconformities
+    union all select file, sheet, row_no, 'kind', given_kind, kind is null, 'unknown_value' from typed_actions
+),
+
+-- every ledger row's status and the date that ends it (a finding's closure, an action's completion), with the
+-- reasons a status and that date that do not agree make
+statuses as not materialized (
+    select
+        file, sheet, row_no, given_status, status is null as status_unknown, status = 'closed' as ended,
+        'closed_on' as date_col, given_closed_on as given_on, closed_on as ended_on,
+        'closed_without_date' as undated_reason, 'date_without_closure' as not_ended_reason,
+    from typed_nonconformities
+    union all
+    select
+        file, sheet, row_no, given_status, status is null, status = 'done',
+        'done_on', given_done_on, done_on,
+        'done_without_date' as undated_reason, 'date_without_done' as not_ended_reason,
+    from typed_actions
+),
+
 problems as (
     -- required values
     select file, sheet, row_no, 'code' as col, null::varchar as val, 'missing' as reason
@@ -113,20 +141,16 @@ problems as (
     select file, sheet, row_no, col, val, 'conflicting_value'
     from ledger_conflicts
 
-    -- references, by code or by name (each check one scan of a typed table, which keeps what the ledger wrote)
+    -- references, by code or by name, and values of a column's own, that match nothing (each check one scan of a typed
+    -- table, which keeps what the ledger wrote)
     union all
-    select file, sheet, row_no, 'parent', given_parent, 'unknown_unit'
-    from typed_units where given_parent is not null and parent is null
+    select file, sheet, row_no, col, given, reason
+    from lookups
+    where given is not null and unmatched
     union all
     select file, sheet, row_no, 'parent', parent, 'unit_cycle'
     from typed_units
     where code is not null and parent is not null and code not in (select code from reachable)
-    union all
-    select file, sheet, row_no, 'unit', given_unit, 'unknown_unit'
-    from typed_nonconformities where given_unit is not null and unit is null
-    union all
-    select file, sheet, row_no, 'criterion', given_criterion, 'unknown_criterion'
-    from typed_nonconformities where given_criterion is not null and criterion is null
     union all
     select file, sheet, row_no, 'nc_ref', nc_ref, 'unknown_nonconformity'
     from staged_actions where nc_ref is not null and nc_ref not in (select ref from known_nonconformities)
@@ -147,40 +171,22 @@ problems as (
 
     -- values of findings
     union all
-    select file, sheet, row_no, 'source', given_source, 'unknown_value'
-    from typed_nonconformities where given_source is not null and source is null
-    union all
-    select file, sheet, row_no, 'severity', given_severity, 'unknown_value'
-    from typed_nonconformities where given_severity is not null and severity is null
-    union all
-    select file, sheet, row_no, 'status', given_status, 'unknown_value'
-    from typed_nonconformities where status is null
-    union all
     select file, sheet, row_no, 'closed_on', given_closed_on, 'closed_before_found'
     from typed_nonconformities where closed_on < found_on
     union all
     select file, sheet, row_no, 'due_on', given_due_on, 'due_before_found'
     from typed_nonconformities where due_on < found_on
-    union all
-    select file, sheet, row_no, 'closed_on', given_closed_on, 'closed_without_date'
-    from typed_nonconformities where status = 'closed' and given_closed_on is null
-    union all
-    select file, sheet, row_no, 'status', given_status, 'date_without_closure'
-    from typed_nonconformities where status <> 'closed' and closed_on is not null
 
-    -- values of actions
-    union all
-    select file, sheet, row_no, 'kind', given_kind, 'unknown_value'
-    from typed_actions where given_kind is not null and kind is null
+    -- statuses, of findings and of actions: none of the column's values, ended with no date, a date with no end
     union all
     select file, sheet, row_no, 'status', given_status, 'unknown_value'
-    from typed_actions where status is null
+    from statuses where status_unknown
     union all
-    select file, sheet, row_no, 'done_on', given_done_on, 'done_without_date'
-    from typed_actions where status = 'done' and given_done_on is null
+    select file, sheet, row_no, date_col, given_on, undated_reason
+    from statuses where ended and given_on is null
     union all
-    select file, sheet, row_no, 'status', given_status, 'date_without_done'
-    from typed_actions where status <> 'done' and done_on is not null
+    select file, sheet, row_no, 'status', given_status, not_ended_reason
+    from statuses where not ended and ended_on is not null
 )
 
 select file, sheet, row_no, col, val, reason

@@ -75,7 +75,7 @@ def enums() -> dict[str, list[str]]:
 
 def problem_reasons() -> set[str]:
     text = store.sql("import_problems")
-    return set(re.findall(r"(?:then|,)\s*'([a-z_]+)'(?:\s+as reason)?\s*(?:end|\n\s*from)", text)) | set(ledger.READ_REASONS)
+    return set(re.findall(r"(?:then|,)\s*'([a-z_]+)'(?:\s+as \w*reason\b|\s*(?:end|from)\b)", text)) | set(ledger.READ_REASONS)
 
 
 def test_every_catalog_entry_has_text_in_every_language():

@@ -107,7 +107,7 @@ def test_each_problem_names_file_row_column_value_and_reason(
 
 def test_every_reason_of_the_problems_query_has_a_case():
     text = store.sql("import_problems")
-    reasons = set(re.findall(r"(?:then|,)\s*'([a-z_]+)'(?:\s+as reason)?\s*(?:end|\n\s*from)", text))
+    reasons = set(re.findall(r"(?:then|,)\s*'([a-z_]+)'(?:\s+as \w*reason\b|\s*(?:end|from)\b)", text))
     assert reasons == {case[3][0][4] if case[3] else name for name, case in REASON_CASES.items()}
 
 
