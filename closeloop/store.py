@@ -418,9 +418,10 @@ def refresh_findings(con: duckdb.DuckDBPyConnection, units: list[str] | None = N
 
     The findings of `units` (every finding when None: an import that changed units or criteria, a new
     store) get their unit's path, their criterion's category and the kept window's repeat flags again,
-    their actions (and any action without its finding's id) their finding's id and scope columns, and
+    their actions their finding's scope columns (any action without its finding's id gets it), and
     the flags cached for other windows are recomputed for those units (dropped, when None). Repeats
-    never cross units: pass the units of every finding written, before and after the write.
+    never cross units: pass the units of every finding written, before and after the write, and of the
+    finding of every action written.
     """
     bound = {"units": None if units is None else sorted(set(units))}
     script(con, "findings_refresh", bound)

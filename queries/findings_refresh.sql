@@ -1,14 +1,10 @@
--- findings_refresh: every finding of $units (all when null) with its unit's path, its criterion's category, the kept window's repeat flags and its actions' counts as the store now has them; their actions, and actions written without their finding's id, with its id and scope columns
+-- findings_refresh: every finding of $units (all when null) with its unit's path, its criterion's category, the kept window's repeat flags and its actions' counts as the store now has them; actions written without their finding's id with it, and the actions of those findings with their scope columns
 -- In this order: an action's finding id first (the counts group by it), the findings next, their actions' copies of the findings' scope columns last.
 
--- an action written without its finding's id: the id and the finding's scope columns
+-- an action written without its finding's id: the id (its finding's scope columns come last, as its finding's other
+-- actions' do: the finding's unit is among $units)
 update actions as a
-set
-    nonconformity_id = n.id,
-    nc_unit_path = n.unit_path,
-    nc_source = n.source,
-    nc_severity = n.severity,
-    nc_category = n.category,
+set nonconformity_id = n.id
 from nonconformities as n
 where a.nonconformity_id is null
     and n.ref = a.nonconformity;
@@ -76,11 +72,7 @@ where n.id = f.id
 
 -- the actions of the findings of $units: their finding's scope columns as it now has them
 update actions as a
-set
-    nc_unit_path = n.unit_path,
-    nc_source = n.source,
-    nc_severity = n.severity,
-    nc_category = n.category,
+set (nc_unit_path, nc_source, nc_severity, nc_category) = (n.unit_path, n.source, n.severity, n.category)
 from nonconformities as n
 where n.id = a.nonconformity_id
     and ($units is null or list_contains($units, n.unit))
