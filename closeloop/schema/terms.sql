@@ -265,11 +265,15 @@ select
 from nonconformities as n
 join deadline_days() as d on d.severity = n.severity and d.source = n.source;
 
--- one row per action with its finding: open at T in the contract's sense (its finding found by T, not
--- cancelled, not done by T), its due date for notices (its own, else its finding's found_on + the
+-- one row per action with its finding: open at T in the contract's sense (action_at: its finding found by T,
+-- not cancelled, not done by T), its due date for notices (its own, else its finding's found_on + the
 -- deadline's action days, due_is_default), its colour and its days overdue
 create or replace macro action_due_at(as_of) as table
-with dated as (
+select
+    *,
+    due_status(is_open, due_on, as_of, setting_days('due_soon_days')) as due_status,
+    days_overdue(is_open, due_on, as_of) as days_overdue,
+from (
     select
         a.ref,
         a.owner,
@@ -277,19 +281,13 @@ with dated as (
         n.ref as nonconformity,
         n.title as nonconformity_title,
         n.unit,
-        a.is_open and n.found_on <= as_of as is_open,
+        a.is_open,
         coalesce(a.due_on, n.found_on + d.action_days) as due_on,
         a.due_on is null as due_is_default,
     from action_at(as_of) as a
     join nonconformities as n on n.id = a.nonconformity_id
     join deadline_days() as d on d.severity = n.severity and d.source = n.source
-)
-
-select
-    *,
-    due_status(is_open, due_on, as_of, setting_days('due_soon_days')) as due_status,
-    days_overdue(is_open, due_on, as_of) as days_overdue,
-from dated;
+);
 
 -- one row per nonconformity open at T with its due date for notices, colour and days overdue, and how
 -- many of its actions are open (none: nobody is working on it, so its unit's head hears of it)
