@@ -603,3 +603,26 @@ select
 from nonconformities as n
 join units as u on u.code = n.unit
 where n.id in (select unnest(ids));
+
+-- rows: what the lists of findings share
+
+-- one row per finding among ids (a list: a page's first rows, not the whole store) as a list of findings names
+-- it: its ref, its unit and the unit's name, its criterion and title, its source, severity and status as text,
+-- and its dates. The terms as of a date stay with the list's own rows (nonconformity_in_scope and the like).
+create or replace macro nonconformity_row(ids) as table
+select
+    n.id as nonconformity_id,
+    n.ref,
+    n.unit,
+    u.name as unit_name,
+    n.criterion,
+    n.title,
+    n.source::varchar as source,
+    n.severity::varchar as severity,
+    n.status::varchar as status,
+    n.found_on,
+    n.due_on,
+    n.closed_on,
+from nonconformities as n
+join units as u on u.code = n.unit
+where n.id in (select unnest(ids));
