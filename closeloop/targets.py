@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from closeloop import store
+from closeloop import metrics, store
 from closeloop.kpis import value_text
 from closeloop.refusal import Refused
 
@@ -47,8 +47,7 @@ def light(value, target: Target | None) -> str | None:
 
 def values(contract: dict) -> dict:
     """Each targeted KPI's value in a contract (metrics.contract's dict); overdue_share from its counts."""
-    share = round(contract["overdue"] / contract["open"], 4) if contract.get("open") else None
-    return {kpi: share if kpi == "overdue_share" else contract.get(kpi) for kpi in KPIS}
+    return {kpi: metrics.overdue_share(contract) if kpi == "overdue_share" else contract.get(kpi) for kpi in KPIS}
 
 
 def from_rows(rows) -> dict[str, Target]:
