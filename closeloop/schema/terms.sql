@@ -604,7 +604,7 @@ from nonconformities as n
 join units as u on u.code = n.unit
 where n.id in (select unnest(ids));
 
--- rows: what the lists of findings share
+-- rows: what the lists of findings and of actions share
 
 -- one row per finding among ids (a list: a page's first rows, not the whole store) as a list of findings names
 -- it: its ref, its unit and the unit's name, its criterion and title, its source, severity and status as text,
