@@ -664,7 +664,7 @@ def run_target(args, t) -> str:
     for kpi, unit, target, direction, amber in rows:
         known = targets.Target(kpi, target, direction, amber, unit)
         lines.append(t("target_line", kpi=kpi, unit=t("target_whole") if unit == targets.WHOLE else unit, goal=targets.goal_text(known, t),
-                       amber=value_text(amber, targets.KPIS[kpi][1], t)))
+                       amber=value_text(amber, targets.KINDS[kpi], t)))
     return "\n".join(lines)
 # ---------------------------------------------------------------------------------------------
 # cli: who acts

@@ -25,6 +25,13 @@ def on_time_closure_rate(counts) -> float | None:
     return ratio(counts["closed_on_time_in_period"], counts["closed_with_due_date_in_period"])
 
 
+def overdue_share(counts) -> float | None:
+    """Overdue over open at the as-of date: the share a target states ("overdue ≤ 5 %") and a unit's rank
+    among its siblings compares, where the Overview card counts. None with nothing open. `counts`: a dict or
+    a row with both counts."""
+    return ratio(counts["overdue"], counts["open"])
+
+
 def survival(durations: pd.DataFrame) -> pd.DataFrame:
     """Kaplan–Meier from grouped counts (duration, events, exits) sorted by duration.
 

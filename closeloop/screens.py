@@ -408,7 +408,7 @@ def sibling_kpis(tree: pd.DataFrame, counts: pd.DataFrame, durations: pd.DataFra
     table = children.merge(counts[["unit", *COUNTED]], on="unit", how="left").fillna(dict.fromkeys(COUNTED, 0))
     table = metrics.unit_kpis(table.astype(dict.fromkeys(COUNTED, "int64")),
                               metrics.quantiles_by(metrics.survival_by(durations)))
-    table["overdue_rate"] = [metrics.ratio(a, b) for a, b in zip(table["overdue"], table["open"])]
+    table["overdue_rate"] = [metrics.overdue_share(row) for row in table[["overdue", "open"]].to_dict("records")]
     return table
 
 

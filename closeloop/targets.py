@@ -5,19 +5,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from closeloop import store
+from closeloop import kpis, metrics, store
 from closeloop.kpis import value_text
 from closeloop.refusal import Refused
 
-# KPI → (the Overview card that shows its light, how its value reads). overdue_share is overdue ÷ open: the
-# target the organisation states ("overdue ≤ 5 %") is a share, while the card counts.
-KPIS = {
-    "on_time_closure_rate": ("on_time_closure_rate", "rate"),
-    "overdue_share": ("overdue", "rate"),
-    "recurrence_rate": ("recurrence_rate", "rate"),
-    "median_days_to_close_km": ("median_days_to_close_km", "days"),
-    "actions_overdue": ("actions_overdue", "count"),
-}
+# The KPIs a target may be set for. overdue_share is overdue ÷ open (metrics.overdue_share): the target the
+# organisation states ("overdue ≤ 5 %") is a share, while the Overview card its light shows on counts.
+KPIS = ("on_time_closure_rate", "overdue_share", "recurrence_rate", "median_days_to_close_km", "actions_overdue")
+CARDS = {"overdue_share": "overdue"}  # the card that shows a KPI's light, where it is not the one of its own name
+# how each value reads, as the Overview's cards read it (kpis.MEASURES); the share as the overdue rate My unit ranks
+KINDS = {key: kind for key, kind, _, _ in kpis.MEASURES if key in KPIS} | {"overdue_share": "rate"}
 DIRECTIONS = ("higher", "lower")
 WHOLE = "any"  # the unit column's word for the whole organisation's target
 # the badge colour of each light (Streamlit's Markdown colours: amber reads as its orange)
@@ -47,8 +44,7 @@ def light(value, target: Target | None) -> str | None:
 
 def values(contract: dict) -> dict:
     """Each targeted KPI's value in a contract (metrics.contract's dict); overdue_share from its counts."""
-    share = round(contract["overdue"] / contract["open"], 4) if contract.get("open") else None
-    return {kpi: share if kpi == "overdue_share" else contract.get(kpi) for kpi in KPIS}
+    return {kpi: metrics.overdue_share(contract) if kpi == "overdue_share" else contract.get(kpi) for kpi in KPIS}
 
 
 def from_rows(rows) -> dict[str, Target]:
@@ -59,7 +55,7 @@ def from_rows(rows) -> dict[str, Target]:
 
 def goal_text(target: Target, t) -> str:
     """"≥ 90.0%", "≤ 5.0%", "≤ 30": the target as the cards and the goal lines say it."""
-    return ("≥ " if target.direction == "higher" else "≤ ") + value_text(target.target, KPIS[target.kpi][1], t)
+    return ("≥ " if target.direction == "higher" else "≤ ") + value_text(target.target, KINDS[target.kpi], t)
 
 
 ICONS = {"green": ":material/check_circle:", "amber": ":material/warning:", "red": ":material/error:"}
@@ -83,7 +79,7 @@ def badges(contract: dict, targets: dict[str, Target], t) -> dict[str, Badge]:
         said = light(value, target)
         if said is None:
             continue
-        card, kind = KPIS[kpi]
+        card, kind = CARDS.get(kpi, kpi), KINDS[kpi]
         words = [t("target_light_" + said)]
         if card != kpi:  # the card shows another number: say the one judged
             words.append(t("target_share_of_open", share=value_text(value, kind, t)))
@@ -108,7 +104,7 @@ def set_target(con, who, kpi: str, target: float, direction: str | None = None, 
         raise Refused("target_unknown_kpi", kpi=kpi, allowed=", ".join(KPIS))
     if direction is not None and direction not in DIRECTIONS:
         raise Refused("target_bad_direction", value=direction)
-    kind = KPIS[kpi][1]
+    kind = KINDS[kpi]
     if not _number(target) or target < 0 or (kind == "rate" and target > 1):
         raise Refused("target_bad_value", kpi=kpi, value=target)
     if amber is not None and (not _number(amber) or amber < 0):

@@ -15,18 +15,8 @@ listed as (
 )
 
 select
-    a.ref,
-    n.ref as nonconformity,
-    n.unit,
-    u.name as unit_name,
-    a.kind::varchar as kind,
-    a.description,
-    a.owner,
-    a.due_on,
-    a.status::varchar as status,
-    a.days_overdue,
+    r.* exclude (nonconformity_title, done_on, is_overdue),
     a.rows_in_view,
 from listed as a
-join nonconformities as n on n.id = a.nonconformity_id
-join units as u on u.code = n.unit
+join action_row($as_of, (select list(nonconformity_id) from listed)) as r on r.ref = a.ref
 order by a.days_overdue desc nulls last, a.due_on nulls last, a.ref

@@ -2,7 +2,6 @@
 with due as (
     select
         i.unit,
-        any_value(i.unit_path) as unit_path,
         count(*) as due,
         count(*) filter (where i.is_performed) as performed,
         count(*) filter (where i.is_overdue) as overdue,
@@ -33,4 +32,4 @@ select
 from due as d
 join units as u on u.code = d.unit
 left join scored as s on s.unit = d.unit
-order by d.unit_path
+order by u.path

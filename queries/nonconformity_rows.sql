@@ -33,17 +33,7 @@ listed as (
 )
 
 select
-    n.ref,
-    n.unit,
-    u.name as unit_name,
-    n.criterion,
-    n.title,
-    n.source::varchar as source,
-    n.severity::varchar as severity,
-    n.status::varchar as status,
-    n.found_on,
-    n.due_on,
-    n.closed_on,
+    r.* exclude (nonconformity_id),
     n.days_to_close,
     n.age_days,
     n.is_overdue,
@@ -52,5 +42,5 @@ select
     n.is_repeat_after_closure,
     n.rows_in_view,
 from listed as n
-join units as u on u.code = n.unit
+join nonconformity_row((select list(id) from listed)) as r on r.nonconformity_id = n.id
 order by n.found_on desc, n.ref

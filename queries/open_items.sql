@@ -8,19 +8,11 @@ with open_findings as (
 )
 
 select
-    n.ref,
-    n.unit,
-    u.name as unit_name,
-    n.title,
-    n.severity::varchar as severity,
-    n.status::varchar as status,
-    n.found_on,
-    n.due_on,
+    r.* exclude (nonconformity_id, criterion, source, closed_on),
     n.age_days,
     n.days_overdue,
     o.owners,
 from open_findings as n
-join units as u on u.code = n.unit
-left join open_action_owners($as_of, (select list(id) from open_findings)) as o
-    on o.nonconformity_id = n.id
+join nonconformity_row((select list(id) from open_findings)) as r on r.nonconformity_id = n.id
+left join open_action_owners($as_of, (select list(id) from open_findings)) as o on o.nonconformity_id = n.id
 order by n.found_on, n.ref

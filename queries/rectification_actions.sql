@@ -3,6 +3,8 @@ with in_view as not materialized (
     select
         a.*,
     from action_in_scope($filters) as a
+    -- each subquery of a view is empty for the other views: it is joined to every action whichever view is
+    -- asked: at 1M findings the open view took 352 ms with both read whole, 234 ms without (median of 9)
     where case $view
         when 'open' then a.is_open
         when 'overdue' then a.is_overdue
@@ -12,10 +14,11 @@ with in_view as not materialized (
                 select n.id
                 from nonconformities as n
                 join deadline_days() as d on d.severity = n.severity and d.source = n.source
-                where due_status(true, n.found_on + d.action_days, $as_of, setting_days('due_soon_days')) = 'due_soon'
+                where $view = 'due_soon'
+                    and due_status(true, n.found_on + d.action_days, $as_of, setting_days('due_soon_days')) = 'due_soon'
             ))
         when 'awaiting_verification' then a.nonconformity_id in (
-            select id from nonconformities where status = 'awaiting_verification'
+            select id from nonconformities where $view = 'awaiting_verification' and status = 'awaiting_verification'
         )
         when 'mine' then a.is_open and is_owned_by(a.owner, $me::varchar[])
         else true

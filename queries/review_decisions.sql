@@ -1,24 +1,15 @@
 -- one row per action decided at the review $review, with its status as of the as-of date, earliest due first
-with decided as (
-    select a.*
-    from review_decisions as d
-    join action_at($as_of) as a on a.ref = d.action
-    where d.review = $review
+-- the findings of the decided actions (the actions' key finds them: a few ms at 2M actions)
+with findings as (
+    select nonconformity_id
+    from actions
+    where ref in (select action from review_decisions where review = $review)
 )
 
 select
-    a.ref,
-    n.* exclude (nonconformity_id),
-    a.kind::varchar as kind,
-    a.description,
-    a.owner,
-    a.due_on,
-    a.status::varchar as status,
-    a.done_on,
-    a.is_overdue,
-    a.days_overdue,
-from decided as a
-join action_nonconformity((select list(nonconformity_id) from decided)) as n
-    on n.nonconformity_id = a.nonconformity_id
-where n.unit in (select code from unit_subtree($scope))
-order by a.due_on nulls last, a.ref
+    r.*,
+from review_decisions as d
+join action_row($as_of, (select list(nonconformity_id) from findings)) as r on r.ref = d.action
+where d.review = $review
+    and r.unit in (select code from unit_subtree($scope))
+order by r.due_on nulls last, r.ref

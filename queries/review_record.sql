@@ -1,17 +1,6 @@
 -- one row (or none): the review $review with its filters and its frozen metric contract, if the viewer may see it
 select
-    r.id,
-    r.held_on,
-    r.title,
-    r.attendees,
-    r.unit,
-    r.as_of,
-    r.since,
-    r.until,
-    r.filters::varchar as filters,
-    r.audit,
-    r.created_by,
-    r.created_at,
+    r.* replace (r.filters::varchar as filters),
     s.contract::varchar as contract,
     s.digest,
 from reviews as r

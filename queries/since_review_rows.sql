@@ -1,4 +1,4 @@
--- one row per finding that changed in the way $change names (new, closed, newly_overdue, reopened, new_repeat) after the last review's as-of date, newest first
+-- one row per finding that changed in the way $change names (new, closed, newly_overdue, reopened, new_repeat) after the last review's as-of date, newest first: the first $limit, with the owners of its open actions
 with changed as (
     from nonconformity_changes($previous_as_of, $zone, $filters)
     where case $change
@@ -11,29 +11,18 @@ with changed as (
     end
 ),
 
-owners as (
-    select a.nonconformity, string_agg(distinct a.owner, ', ' order by a.owner) as owners
-    from action_at($as_of) as a
-    where a.is_open and a.nonconformity in (select ref from changed)
-    group by a.nonconformity
+-- the first $limit: their rows and owners are all the list needs
+listed as (
+    from changed
+    order by found_on desc, ref
+    limit $limit
 )
 
 select
-    n.ref,
-    n.unit,
-    u.name as unit_name,
-    n.criterion,
-    n.title,
-    n.source::varchar as source,
-    n.severity::varchar as severity,
-    n.status::varchar as status,
-    n.found_on,
-    n.due_on,
-    n.closed_on,
+    r.* exclude (nonconformity_id),
     n.days_overdue,
     o.owners,
-from changed as n
-join units as u on u.code = n.unit
-left join owners as o on o.nonconformity = n.ref
+from listed as n
+join nonconformity_row((select list(id) from listed)) as r on r.nonconformity_id = n.id
+left join open_action_owners($as_of, (select list(id) from listed)) as o on o.nonconformity_id = n.id
 order by n.found_on desc, n.ref
-limit $limit

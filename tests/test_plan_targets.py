@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from closeloop import charts, i18n, replica, screens, store, targets, trail
+from closeloop import charts, i18n, metrics, replica, screens, store, targets, trail
 from closeloop.identity import Identity, local_administrator
 from closeloop.refusal import Refused
 
@@ -66,6 +66,20 @@ def test_the_overdue_share_is_overdue_over_open_and_none_with_nothing_open():
     assert targets.values(contract())["overdue_share"] == 0.84  # 42 / 50
     assert targets.values(contract(open=3, overdue=1))["overdue_share"] == 0.3333
     assert targets.values(contract(open=0, overdue=0))["overdue_share"] is None
+
+
+@pytest.mark.parametrize(("overdue", "open_", "share"), [
+    (1, 3, 0.3333),  # 0.33333… to four places
+    (2, 3, 0.6667),  # 0.66666… rounds up
+    (5, 8, 0.625),
+    (4, 4, 1.0),
+    (0, 7, 0.0),
+    (0, 0, None),  # nothing open: no share, not 0 %
+])
+def test_the_overdue_share_is_overdue_over_open_to_four_places(overdue, open_, share):
+    assert metrics.overdue_share({"overdue": overdue, "open": open_}) == share
+    # a unit's row in the ranking reads the same two counts
+    assert metrics.overdue_share(pd.Series({"unit": "DH", "overdue": overdue, "open": open_})) == share
 
 
 def test_each_targeted_card_says_its_light_and_target_in_words_colour_and_icon():
