@@ -1,17 +1,6 @@
 -- one row per action behind a KPI card: the filters narrowed by the drill's conditions (open, overdue; false = any), most overdue first; the first $limit, each with how many the drill holds
-with in_view as not materialized (
-    select a.*
-    from action_in_scope($filters) as a
-    where (not $drill_open or a.is_open)
-        and (not $drill_overdue or a.is_overdue)
-),
-
--- the first $limit, and how many the drill holds counted apart
-listed as (
-    select *, (select count(*) from in_view) as rows_in_view,
-    from in_view
-    order by days_overdue desc nulls last, due_on nulls last, ref
-    limit $limit
+with listed as (
+    from actions_first($filters, (not $drill_open or a.is_open) and (not $drill_overdue or a.is_overdue), $limit)
 )
 
 select

@@ -650,3 +650,22 @@ select
     a.days_overdue,
 from chosen as a
 join action_nonconformity(ids) as n on n.nonconformity_id = a.nonconformity_id;
+
+-- the first `lim` actions of a list, most overdue first, each with how many the list holds: the actions on a
+-- finding the viewer may see and the filters select for which `keep` holds. `keep` is a condition on the
+-- columns of action_in_scope as `a`, written by the caller and bound here, as a lambda's body would be: a
+-- condition that picks the list by a parameter's value instead (a case over the names of lists) kept DuckDB
+-- from filtering the scan itself (the overdue actions at 1M findings: 52 -> 82 ms, median of 18). The count is taken
+-- apart: a window over the whole list kept every row of it in memory to number them (a million open actions at
+-- 5M findings).
+create or replace macro actions_first(filters, keep, lim) as table
+with in_view as not materialized (
+    select a.*
+    from action_in_scope(filters) as a
+    where keep
+)
+
+select *, (select count(*) from in_view) as rows_in_view,
+from in_view
+order by days_overdue desc nulls last, due_on nulls last, ref
+limit lim;
