@@ -72,7 +72,8 @@ where n.id = f.id
 
 -- the actions of the findings of $units: their finding's scope columns as it now has them
 update actions as a
-set (nc_unit_path, nc_source, nc_severity, nc_category) = (n.unit_path, n.source, n.severity, n.category)
+set (nc_unit_path, nc_source, nc_severity, nc_category, nc_found_on) =
+    (n.unit_path, n.source, n.severity, n.category, n.found_on)
 from nonconformities as n
 where n.id = a.nonconformity_id
     and ($units is null or list_contains($units, n.unit))
@@ -81,4 +82,5 @@ where n.id = a.nonconformity_id
         or a.nc_source is distinct from n.source
         or a.nc_severity is distinct from n.severity
         or a.nc_category is distinct from n.category
+        or a.nc_found_on is distinct from n.found_on
     );

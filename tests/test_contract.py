@@ -7,10 +7,10 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from closeloop import metrics, store
+from closeloop import identity, ledger, metrics, store, workflow
 from closeloop.filters import Filters
 
-from conftest import action, nc
+from conftest import action, csv_text, nc
 
 BOTH_BACKENDS = True
 T = date(2026, 6, 30)
@@ -296,6 +296,30 @@ def test_actions_of_a_finding_found_after_as_of_are_in_no_page_s_open_list_or_co
     assert (listed["ref"].tolist(), listed["rows_in_view"].tolist()) == (["A-NOW"], [1])
     by_unit = store.run(con, "kpis_by_child_unit", params | {"lang": "zh-Hans"})
     assert by_unit[["unit", "actions_overdue"]].values.tolist() == [["DH", 1]]
+
+
+def test_an_action_follows_its_finding_s_found_on_when_a_ledger_moves_it_across_as_of(store_from_rows, tmp_path):
+    # AC-MOVED is first found the day after T, then the same ledger says 2026-06-01, then again 2026-07-02:
+    # its action, overdue since March, is open at T only while its finding is found by then.
+    rows = [nc("AC-NOW", "DH-01", "2026-01-01", "2026-12-31"), nc("AC-MOVED", "DH-01", "2026-07-01", "2026-12-31")]
+    con = store_from_rows(rows, [action("A-NOW", "AC-NOW", "2026-03-01"), action("A-MOVED", "AC-MOVED", "2026-03-01")])
+    seen = [(contract(con)["actions_open"], contract(con)["actions_overdue"])]
+    for found_on in ("2026-06-01", "2026-07-02"):
+        (tmp_path / "nonconformities.csv").write_text(csv_text([nc("AC-MOVED", "DH-01", found_on, "2026-12-31")]),
+                                                      encoding="utf-8")
+        assert ledger.load(con, ledger.read([tmp_path]), actor="test").ok
+        seen.append((contract(con)["actions_open"], contract(con)["actions_overdue"]))
+    assert seen == [(1, 1), (2, 2), (1, 1)]
+
+
+def test_an_action_added_to_a_finding_found_after_as_of_is_not_open_at_as_of(store_from_rows):
+    # The action is written without its finding's id (workflow.add_action); it is open from 2026-07-01 on.
+    con = store_from_rows([nc("AC-NOW", "DH-01", "2026-01-01", "2026-12-31"),
+                           nc("AC-LATER", "DH-01", "2026-07-01", "2026-12-31")])
+    workflow.add_action(con, identity.local_administrator("admin"), "AC-LATER", kind="corrective",
+                        description="補齊記錄", owner="王明", due_on=date(2026, 7, 5))
+    later = metrics.contract(con, Filters.default(date(2026, 7, 1)))
+    assert (contract(con)["actions_open"], later["actions_open"]) == (0, 1)
 
 
 # Filters: the default period and the previous one

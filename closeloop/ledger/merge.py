@@ -159,8 +159,8 @@ KEPT_ON_INSERT = {
         "left join units as u on u.code = t.unit left join criteria as c on c.code = t.criterion",
     ),
     "actions": (
-        ", nonconformity_id, nc_unit_path, nc_source, nc_severity, nc_category",
-        ", n.id, n.unit_path, n.source, n.severity, n.category",
+        ", nonconformity_id, nc_unit_path, nc_source, nc_severity, nc_category, nc_found_on",
+        ", n.id, n.unit_path, n.source, n.severity, n.category, n.found_on",
         "left join nonconformities as n on n.ref = t.nc_ref",
     ),
 }

@@ -163,22 +163,17 @@ where is_in_scope(n.unit_path, n.source, n.severity, n.category, filters);
 
 -- one row per action with the terms as of a date. An action cannot exist before its finding: it is open
 -- at as_of only once its finding was found (found_on <= as_of), so an as-of inside the store's history
--- (a review's "before" column) does not count the actions of findings found later. The join is to the
--- findings found after as_of, not to every finding: few or none for a recent as_of, and a scan that skips
--- most of a store kept roughly in the order found.
+-- (a review's "before" column) does not count the actions of findings found later. Each action carries its
+-- finding's found_on (nc_found_on, migration 016), so no join is needed.
 create or replace macro action_at(as_of) as table
 select
-    a.* exclude (not_yet_found),
-    a.not_yet_found is null
+    a.*,
+    (a.nc_found_on <= as_of or a.nc_found_on is null)
         and a.status <> 'cancelled'
         and (a.done_on is null or a.done_on > as_of) as is_open,
     is_open and coalesce(a.due_on < as_of, false) as is_overdue,
     nullif(days_overdue(is_open, a.due_on, as_of), 0) as days_overdue,
-from (
-    select a.*, later.id as not_yet_found,
-    from actions as a
-    left join (select id from nonconformities where found_on > as_of) as later on later.id = a.nonconformity_id
-) as a;
+from actions as a;
 
 -- one row per action on a finding the viewer may see and the filters select, with the terms as of a date;
 -- each action carries its finding's scope columns (nc_*), so no join is needed
