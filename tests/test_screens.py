@@ -61,6 +61,19 @@ def test_the_pack_prints_the_screens_numbers(shown, command_line):
     assert bench.plain(shown["pack"].before) == bench.plain(shown["screen"].previous)
 
 
+def test_the_overview_draws_each_chart_from_its_own_rows_as_overview_from_does(shown):
+    # screens.overview draws the charts of its queries as their rows come in, beside the contracts' queries;
+    # the pandas way draws them after, with overview_from: the same figures, each from its own rows.
+    s = shown["screen"]
+    again = screens.overview_from(s.contract, s.previous, s.opened_closed_monthly, s.overdue_by_unit,
+                                  s.opened_by_category, "en")
+    assert list(s.charts) == ["chart_opened_closed", "chart_aging", "chart_top_overdue", "chart_pareto_category"]
+    assert {k: f.to_json() for k, f in s.charts.items()} == {k: f.to_json() for k, f in again.charts.items()}
+    top, pareto = s.charts["chart_top_overdue"].data[0], s.charts["chart_pareto_category"].data[0]
+    assert list(top.customdata) == s.overdue_by_unit["unit"].tolist()[::-1]  # most overdue at the top
+    assert list(pareto.x) == s.opened_by_category["opened"].head(20).tolist()[::-1]
+
+
 def test_the_pack_prints_each_screens_charts_in_the_screens_order(shown, golden_file):
     con = store.connect(golden_file)
     try:
