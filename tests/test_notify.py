@@ -197,6 +197,7 @@ def owned_golden_db(backend, golden_store_at, tmp_path):
     return db
 
 
+@pytest.mark.slow  # several command-line processes and a real send
 def test_a_real_send_delivers_one_digest_per_owner_with_their_items_and_a_second_run_sends_nothing(owned_golden_db, smtp):
     expected = expected_owner_items(T)
     dry = closeloop("notify", "--db", owned_golden_db, "--as-of", T, "--dry-run", "--json", **smtp.env)
@@ -234,6 +235,7 @@ def test_a_real_send_delivers_one_digest_per_owner_with_their_items_and_a_second
     assert closeloop("trail", "verify", "--db", owned_golden_db).returncode == 0
 
 
+@pytest.mark.slow  # several command-line processes and a real send
 def test_a_failed_send_is_recorded_reported_one_line_each_and_retried_next_run(owned_golden_db, smtp):
     down = smtp.env | {"CLOSELOOP_SMTP_PORT": str(free_port())}  # nothing listens there
     failed = closeloop("notify", "--db", owned_golden_db, "--as-of", T, **down)
@@ -514,6 +516,7 @@ def test_language_codes_map_to_the_catalogs_languages():
         ["zh-Hans", "zh-Hant", "en", "zh-Hant", "zh-Hans"]
 
 
+@pytest.mark.slow  # several command-line processes and a real send
 def test_the_pack_goes_by_email_with_a_summary(golden_db, smtp, tmp_path):
     out = tmp_path / "pack.pdf"
     done = closeloop("report", "--out", out, "--as-of", T, "--db", golden_db, "--mail-to", "a@x.example,b@x.example",
@@ -574,6 +577,7 @@ def test_a_units_sheet_gives_each_unit_its_head_under_chinese_headers(escalation
                      ("DH-02", None, None, None), ("DS", None, None, None), ("HQ", "王局", "wang@hq.example", "en")]
 
 
+@pytest.mark.slow  # several command-line processes and a real send
 def test_on_postgresql_two_processes_sending_at_once_send_each_digest_once(request, golden_dir, smtp, tmp_path):
     from conftest import new_database
 
@@ -662,6 +666,7 @@ class KillingInbox(Inbox):
         return "250 OK"
 
 
+@pytest.mark.slow  # several command-line processes and a real send
 def test_a_digest_sent_by_a_run_killed_before_recording_it_is_sent_again_with_its_message_id_and_said(owned_golden_db):
     inbox = KillingInbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
