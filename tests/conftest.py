@@ -593,6 +593,30 @@ def golden_store_at(backend, request, tmp_path, golden_dir, _golden_masters):
     return make
 
 
+@pytest.fixture(scope="session")
+def golden_imported(tmp_path_factory, golden_dir):
+    """golden_imported(db, *args) → db, holding the golden ledger as `import GOLDEN --db db ARGS` leaves it.
+
+    The command line imports it once per session (per test process) and set of args; each call after that
+    copies that store and its trail's anchors: the same rows, events and seals, a process's import sooner.
+    """
+    made: dict[tuple[str, ...], Path] = {}
+
+    def copy(db: Path, *args: str) -> Path:
+        if args not in made:
+            master = tmp_path_factory.mktemp("golden-imported") / "closeloop.duckdb"
+            done = run_cli("import", golden_dir, "--db", master, *args)
+            assert done.returncode == 0, done.stderr
+            made[args] = master
+        master = made[args]
+        shutil.copy(master, db)
+        if Path(f"{master}.anchors").exists():
+            shutil.copy(f"{master}.anchors", f"{db}.anchors")
+        return db
+
+    return copy
+
+
 def copy_database(url: str) -> str:
     """A new database of the same cluster made with `url`'s as its template; returns its URL."""
     import uuid

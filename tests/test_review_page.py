@@ -26,10 +26,10 @@ pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 
 @pytest.fixture(scope="module")
-def reviewed_file(tmp_path_factory, cli, golden_dir) -> Path:
+def reviewed_file(tmp_path_factory, golden_imported) -> Path:
     """The golden ledger with one review recorded as of 2026-03-31 that decided one action."""
     db = tmp_path_factory.mktemp("reviewed") / "closeloop.duckdb"
-    assert cli("import", golden_dir, "--db", db).returncode == 0
+    golden_imported(db)
     con = store.connect(db)
     made = review.record(con, ADMIN, Filters.default(LAST), held_on=date(2026, 4, 2), title="Q1",
                          attendees=["局长", "质量部"])

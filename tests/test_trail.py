@@ -24,10 +24,10 @@ BOTH_BACKENDS = True
 
 
 @pytest.fixture(scope="module")
-def sealed_store(tmp_path_factory, cli, golden_dir) -> Path:
+def sealed_store(tmp_path_factory, cli, golden_imported) -> Path:
     """The golden ledger imported, then an action done, its finding verified and another reopened."""
     db = tmp_path_factory.mktemp("trail") / "closeloop.duckdb"
-    assert cli("import", golden_dir, "--db", db, "--as", "import").returncode == 0
+    golden_imported(db, "--as", "import")
     for args in (("action", "done", "CA-0006-1", "--evidence", "會議記錄已歸檔", "--as", "張三"),
                  ("nc", "verify", "NC-0006", "--effective", "yes", "--as", "審核員"),
                  ("nc", "reopen", "NC-0001", "--reason", "複查發現未落實", "--as", "審核員")):

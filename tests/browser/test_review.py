@@ -21,12 +21,12 @@ AS_OF = "2026-06-30"
 
 
 @pytest.fixture(scope="module")
-def reviewed_store(tmp_path_factory, cli, golden_dir):
+def reviewed_store(tmp_path_factory, cli, golden_imported):
     """The golden ledger with a review as of 2026-03-31 (one decision); the answers computed from it.
 
     Built once for the module: each test serves a copy of its own (what one writes stays its own)."""
     db = tmp_path_factory.mktemp("reviewed") / "closeloop.duckdb"
-    assert cli("import", golden_dir, "--db", db).returncode == 0
+    golden_imported(db)
     con = store.connect(db)
     chair = identity.local_administrator("chair")
     made = review.record(con, chair, Filters.default(date(2026, 3, 31)), held_on=date(2026, 4, 2), title="一季度评审",
