@@ -23,6 +23,29 @@ AS_OF = date(2026, 6, 30)
 
 
 # ---------------------------------------------------------------------------------------------
+# The order files run in: the slowest first, so that `-n 2 --dist loadfile` ends on short files
+
+# Rough seconds per test, to rank files: a test marked slow (a real server, Chromium, a pack) or not.
+SLOW_TEST_S, OTHER_TEST_S = 12.0, 0.5
+
+
+@pytest.hookimpl(trylast=True)  # after tests/browser/conftest.py has marked its tests slow
+def pytest_collection_modifyitems(items):
+    """Files ordered by their estimated time, longest first, each file's tests in their own order.
+
+    xdist hands whole files (--dist loadfile) to whichever worker is free, in this order (pytest.ini turns
+    off its own ordering by number of tests, which put the files of one or two browser tests last): a long
+    file left to the end runs alone while the other worker idles; short files at the end fill both.
+    """
+    cost: dict[Path, float] = {}
+    for item in items:
+        cost[item.path] = cost.get(item.path, 0.0) + (
+            SLOW_TEST_S if item.get_closest_marker("slow") else OTHER_TEST_S)
+    rank = {path: n for n, path in enumerate(sorted(cost, key=lambda path: -cost[path]))}
+    items.sort(key=lambda item: rank[item.path])  # stable: a file's tests keep their order
+
+
+# ---------------------------------------------------------------------------------------------
 # Paths and the command line
 
 
@@ -568,6 +591,30 @@ def golden_store_at(backend, request, tmp_path, golden_dir, _golden_masters):
         return copy
 
     return make
+
+
+@pytest.fixture(scope="session")
+def golden_imported(tmp_path_factory, golden_dir):
+    """golden_imported(db, *args) → db, holding the golden ledger as `import GOLDEN --db db ARGS` leaves it.
+
+    The command line imports it once per session (per test process) and set of args; each call after that
+    copies that store and its trail's anchors: the same rows, events and seals, a process's import sooner.
+    """
+    made: dict[tuple[str, ...], Path] = {}
+
+    def copy(db: Path, *args: str) -> Path:
+        if args not in made:
+            master = tmp_path_factory.mktemp("golden-imported") / "closeloop.duckdb"
+            done = run_cli("import", golden_dir, "--db", master, *args)
+            assert done.returncode == 0, done.stderr
+            made[args] = master
+        master = made[args]
+        shutil.copy(master, db)
+        if Path(f"{master}.anchors").exists():
+            shutil.copy(f"{master}.anchors", f"{db}.anchors")
+        return db
+
+    return copy
 
 
 def copy_database(url: str) -> str:

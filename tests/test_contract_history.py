@@ -142,10 +142,9 @@ def golden():
 
 
 @pytest.fixture(scope="module")
-def golden_db(tmp_path_factory, cli):
+def golden_db(tmp_path_factory, golden_imported):
     db = tmp_path_factory.mktemp("golden-history") / "closeloop.duckdb"
-    done = cli("import", GOLDEN, "--db", db)
-    assert done.returncode == 0, done.stderr
+    golden_imported(db)
     return db
 
 

@@ -170,11 +170,8 @@ def run(lang: str, *args) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def golden_file(tmp_path_factory, golden_dir) -> Path:
-    db = tmp_path_factory.mktemp("golden") / "closeloop.duckdb"
-    done = run("en", "import", golden_dir, "--db", db)
-    assert done.returncode == 0, done.stderr
-    return db
+def golden_file(tmp_path_factory, golden_imported) -> Path:
+    return golden_imported(tmp_path_factory.mktemp("golden") / "closeloop.duckdb")
 
 
 def content(db: Path) -> tuple:

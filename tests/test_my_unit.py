@@ -182,9 +182,9 @@ EXPECTED = json.loads((SHARED / "golden" / "expected.json").read_text(encoding="
 
 
 @pytest.fixture(scope="module")
-def golden_file(tmp_path_factory, cli, golden_dir) -> Path:
+def golden_file(tmp_path_factory, cli, golden_imported) -> Path:
     db = tmp_path_factory.mktemp("my-unit") / "closeloop.duckdb"
-    assert cli("import", golden_dir, "--db", db).returncode == 0
+    golden_imported(db)
     assert cli("user", "head@dh.example", "--role", "unit_editor", "--unit", "DH", "--db", db).returncode == 0
     return db
 

@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -174,11 +175,33 @@ def add_owners(db):
         assert done.returncode == 0, done.stderr
 
 
-def test_a_real_send_delivers_one_digest_per_owner_with_their_items_and_a_second_run_sends_nothing(golden_db, smtp):
-    add_owners(golden_db)
+_owned_masters: dict[str, object] = {}  # backend → a golden store given OWNERS by add_owners, once per session
+
+
+@pytest.fixture
+def owned_golden_db(backend, golden_store_at, tmp_path):
+    """A test's own copy of the golden store after add_owners (four `user` commands, run once per backend)."""
+    if backend not in _owned_masters:
+        master = golden_store_at("owned-master")
+        add_owners(master)
+        _owned_masters[backend] = master
+    master = _owned_masters[backend]
+    if backend == "postgresql":
+        from conftest import copy_database
+
+        return copy_database(master)
+    db = tmp_path / "golden.duckdb"
+    shutil.copy(master, db)
+    if Path(f"{master}.anchors").exists():
+        shutil.copy(f"{master}.anchors", f"{db}.anchors")
+    return db
+
+
+@pytest.mark.slow  # several command-line processes and a real send
+def test_a_real_send_delivers_one_digest_per_owner_with_their_items_and_a_second_run_sends_nothing(owned_golden_db, smtp):
     expected = expected_owner_items(T)
-    dry = closeloop("notify", "--db", golden_db, "--as-of", T, "--dry-run", "--json", **smtp.env)
-    first = closeloop("notify", "--db", golden_db, "--as-of", T, "--json", **smtp.env)
+    dry = closeloop("notify", "--db", owned_golden_db, "--as-of", T, "--dry-run", "--json", **smtp.env)
+    first = closeloop("notify", "--db", owned_golden_db, "--as-of", T, "--json", **smtp.env)
     assert first.returncode == 0, first.stderr
     assert json.loads(first.stdout) == json.loads(dry.stdout)  # the real send delivers what the dry run said
     assert owner_items(json.loads(first.stdout)["notices"]) == expected
@@ -205,22 +228,22 @@ def test_a_real_send_delivers_one_digest_per_owner_with_their_items_and_a_second
     assert received["chenjing@example.org"]["Subject"] == \
         f"Rectification reminder 2026-06-30: {len(by_person['chenjing@example.org'])} items"
 
-    again = closeloop("notify", "--db", golden_db, "--as-of", T, "--json", **smtp.env)
+    again = closeloop("notify", "--db", owned_golden_db, "--as-of", T, "--json", **smtp.env)
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout) == {"notices": []}
     assert len(smtp.messages) == 4
-    assert closeloop("trail", "verify", "--db", golden_db).returncode == 0
+    assert closeloop("trail", "verify", "--db", owned_golden_db).returncode == 0
 
 
-def test_a_failed_send_is_recorded_reported_one_line_each_and_retried_next_run(golden_db, smtp):
-    add_owners(golden_db)
+@pytest.mark.slow  # several command-line processes and a real send
+def test_a_failed_send_is_recorded_reported_one_line_each_and_retried_next_run(owned_golden_db, smtp):
     down = smtp.env | {"CLOSELOOP_SMTP_PORT": str(free_port())}  # nothing listens there
-    failed = closeloop("notify", "--db", golden_db, "--as-of", T, **down)
+    failed = closeloop("notify", "--db", owned_golden_db, "--as-of", T, **down)
     assert failed.returncode == 1
     lines = failed.stderr.strip().splitlines()
     assert len(lines) == 4 and all(line.startswith("Not sent (email) to ") for line in lines)
     assert all("the next run retries" in line for line in lines)
-    con = store.connect(golden_db, create=False)
+    con = store.connect(owned_golden_db, create=False)
     reasons = [r for (r,) in con.execute("select reason from events where entity = 'notice' order by id").fetchall()]
     con.close()
     # each notice (person, level, unit) recorded pending before its digest's send, then failed
@@ -230,7 +253,7 @@ def test_a_failed_send_is_recorded_reported_one_line_each_and_retried_next_run(g
     assert Counter("failed" if r.startswith("failed: ConnectionRefusedError") else r for r in reasons) == \
         {"pending": notices, "failed": notices}
 
-    retried = closeloop("notify", "--db", golden_db, "--as-of", T, **smtp.env)
+    retried = closeloop("notify", "--db", owned_golden_db, "--as-of", T, **smtp.env)
     assert retried.returncode == 0, retried.stderr
     assert len(smtp.messages) == 4
 
@@ -294,18 +317,29 @@ ESCALATION_ROWS = (
 )
 
 
-@pytest.fixture
-def escalation_db(tmp_path):
+@pytest.fixture(scope="module")
+def escalation_master(tmp_path_factory):
+    """The escalation rows imported by the command line, once for the module (escalation_db copies it)."""
     from tests.conftest import csv_text
 
-    folder = tmp_path / "ledger"
+    folder = tmp_path_factory.mktemp("escalation") / "ledger"
     folder.mkdir()
     for name, rows in (("units", UNITS_WITH_HEADS), ("criteria", CRITERIA), ("nonconformities", ESCALATION_ROWS[0]),
                        ("actions", ESCALATION_ROWS[1])):
         (folder / f"{name}.csv").write_text(csv_text(rows), encoding="utf-8")
-    db = tmp_path / "escalation.duckdb"
+    db = folder.parent / "escalation.duckdb"
     done = closeloop("import", folder, "--db", db)
     assert done.returncode == 0, done.stderr
+    return db
+
+
+@pytest.fixture
+def escalation_db(escalation_master, tmp_path):
+    """A test's own copy of the imported escalation store (with its trail's anchors): what it writes stays its own."""
+    db = tmp_path / "escalation.duckdb"
+    shutil.copy(escalation_master, db)
+    if Path(f"{escalation_master}.anchors").exists():
+        shutil.copy(f"{escalation_master}.anchors", f"{db}.anchors")
     return db
 
 
@@ -482,6 +516,7 @@ def test_language_codes_map_to_the_catalogs_languages():
         ["zh-Hans", "zh-Hant", "en", "zh-Hant", "zh-Hans"]
 
 
+@pytest.mark.slow  # several command-line processes and a real send
 def test_the_pack_goes_by_email_with_a_summary(golden_db, smtp, tmp_path):
     out = tmp_path / "pack.pdf"
     done = closeloop("report", "--out", out, "--as-of", T, "--db", golden_db, "--mail-to", "a@x.example,b@x.example",
@@ -542,6 +577,7 @@ def test_a_units_sheet_gives_each_unit_its_head_under_chinese_headers(escalation
                      ("DH-02", None, None, None), ("DS", None, None, None), ("HQ", "王局", "wang@hq.example", "en")]
 
 
+@pytest.mark.slow  # several command-line processes and a real send
 def test_on_postgresql_two_processes_sending_at_once_send_each_digest_once(request, golden_dir, smtp, tmp_path):
     from conftest import new_database
 
@@ -630,26 +666,26 @@ class KillingInbox(Inbox):
         return "250 OK"
 
 
-def test_a_digest_sent_by_a_run_killed_before_recording_it_is_sent_again_with_its_message_id_and_said(golden_db):
-    add_owners(golden_db)
+@pytest.mark.slow  # several command-line processes and a real send
+def test_a_digest_sent_by_a_run_killed_before_recording_it_is_sent_again_with_its_message_id_and_said(owned_golden_db):
     inbox = KillingInbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLOSELOOP_")} | {
         "CLOSELOOP_LANG": "en", "CLOSELOOP_SMTP_HOST": "127.0.0.1", "CLOSELOOP_SMTP_PORT": str(controller.port)}
     try:
-        inbox.victim = subprocess.Popen([sys.executable, "-m", "closeloop", "notify", "--db", str(golden_db),
+        inbox.victim = subprocess.Popen([sys.executable, "-m", "closeloop", "notify", "--db", str(owned_golden_db),
                                          "--as-of", str(T)], cwd=REPO, env=env, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE)
         inbox.victim.communicate(timeout=120)
         assert inbox.victim.returncode == -9 and len(inbox.messages) == 1
         (first,) = inbox.messages
-        con = store.connect(golden_db, create=False)
+        con = store.connect(owned_golden_db, create=False)
         reasons = {r for (r,) in con.execute("select reason from events where entity = 'notice'").fetchall()}
         con.close()
         assert reasons == {"pending"}  # recorded before the send, never marked sent
 
-        again = subprocess.run([sys.executable, "-m", "closeloop", "notify", "--db", str(golden_db), "--as-of",
+        again = subprocess.run([sys.executable, "-m", "closeloop", "notify", "--db", str(owned_golden_db), "--as-of",
                                 str(T)], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     finally:
         controller.stop()
@@ -662,7 +698,7 @@ def test_a_digest_sent_by_a_run_killed_before_recording_it_is_sent_again_with_it
     copies = [m for m in inbox.messages if m["To"] == first["To"]]
     assert len(copies) == 2 and copies[0]["Message-ID"] == copies[1]["Message-ID"]
     assert copies[0].get_content() == copies[1].get_content()
-    assert closeloop("trail", "verify", "--db", golden_db).returncode == 0
+    assert closeloop("trail", "verify", "--db", owned_golden_db).returncode == 0
 
 
 # ---------------------------------------------------------------------------------------------

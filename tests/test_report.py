@@ -36,11 +36,11 @@ def closeloop(*args, lang: str = "en", **env) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def golden_file(tmp_path_factory, golden_dir) -> Path:
+def golden_file(tmp_path_factory, golden_imported) -> Path:
     """The golden ledger, with a review recorded as of 2026-03-31 that decided one action on a new topic
     whose title a spreadsheet would run as a formula."""
     db = tmp_path_factory.mktemp("pack-store") / "closeloop.duckdb"
-    assert closeloop("import", golden_dir, "--db", db).returncode == 0
+    golden_imported(db)
     con = store.connect(db)
     made = review.record(con, ADMIN, Filters.default(date(2026, 3, 31)), held_on=date(2026, 4, 2), title="Q1",
                          attendees=["chair"])

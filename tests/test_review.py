@@ -246,9 +246,8 @@ def test_a_refused_decision_writes_nothing(review_store, recorded):
 # The command line
 
 
-def test_the_command_line_records_and_lists_reviews(cli, tmp_path, golden_dir):
-    db = tmp_path / "closeloop.duckdb"
-    assert cli("import", golden_dir, "--db", db).returncode == 0
+def test_the_command_line_records_and_lists_reviews(cli, tmp_path, golden_imported):
+    db = golden_imported(tmp_path / "closeloop.duckdb")
     done = cli("review", "record", "--db", db, "--as-of", "2026-03-31", "--held-on", "2026-04-02",
                "--title", "Q1 review", "--attendees", "chair, quality", "--unit", "DH")
     assert (done.returncode, done.stdout.strip()) == (0, "Review 1 recorded.")

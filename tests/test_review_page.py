@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shutil
@@ -25,10 +26,10 @@ pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 
 @pytest.fixture(scope="module")
-def reviewed_file(tmp_path_factory, cli, golden_dir) -> Path:
+def reviewed_file(tmp_path_factory, golden_imported) -> Path:
     """The golden ledger with one review recorded as of 2026-03-31 that decided one action."""
     db = tmp_path_factory.mktemp("reviewed") / "closeloop.duckdb"
-    assert cli("import", golden_dir, "--db", db).returncode == 0
+    golden_imported(db)
     con = store.connect(db)
     made = review.record(con, ADMIN, Filters.default(LAST), held_on=date(2026, 4, 2), title="Q1",
                          attendees=["局长", "质量部"])
@@ -38,12 +39,22 @@ def reviewed_file(tmp_path_factory, cli, golden_dir) -> Path:
     return db
 
 
+@pytest.fixture(scope="module")
+def reviewed_metrics(tmp_path_factory, reviewed_file, cli) -> dict:
+    """What `metrics` prints for reviewed_file as of AS_OF: asked once, of a copy, for every test's equal copy."""
+    db = tmp_path_factory.mktemp("reviewed-metrics") / "closeloop.duckdb"
+    shutil.copy(reviewed_file, db)
+    done = cli("metrics", "--db", db, "--as-of", AS_OF.isoformat())
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
 @pytest.fixture
-def reviewed(tmp_path, monkeypatch, reviewed_file, cli) -> dict:
+def reviewed(tmp_path, monkeypatch, reviewed_file, reviewed_metrics) -> dict:
     """A private copy, made the dashboard's store; what the command line and the store say about it."""
     db = tmp_path / "closeloop.duckdb"
     shutil.copy(reviewed_file, db)
-    metrics = json.loads(cli("metrics", "--db", db, "--as-of", AS_OF.isoformat()).stdout)
+    metrics = copy.deepcopy(reviewed_metrics)
     con = store.connect(db)
     facts = {"metrics": metrics, "last": review.load(con, 1, None),
              "changes": review.changes(con, LAST, Filters.default(AS_OF), None),

@@ -30,9 +30,9 @@ SENTENCE = {"zh-Hans": "截至 2026-06-30，统计期间 2025-07-01 至 2026-06-
 
 
 @pytest.fixture(scope="module")
-def golden_file(tmp_path_factory, cli, golden_dir) -> Path:
+def golden_file(tmp_path_factory, cli, golden_imported) -> Path:
     db = tmp_path_factory.mktemp("scoped") / "closeloop.duckdb"
-    assert cli("import", golden_dir, "--db", db).returncode == 0
+    golden_imported(db)
     assert cli("user", "viewer@dh.example", "--role", "viewer", "--unit", "DH", "--db", db).returncode == 0
     return db
 

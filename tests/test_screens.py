@@ -23,10 +23,9 @@ CONTRACT_KEYS = ("open", "overdue", "opened_in_period", "closed_in_period", "clo
 
 
 @pytest.fixture(scope="module")
-def golden_file(tmp_path_factory, cli, golden_dir) -> Path:
+def golden_file(tmp_path_factory, golden_imported) -> Path:
     db = tmp_path_factory.mktemp("screens") / "closeloop.duckdb"
-    done = cli("import", golden_dir, "--db", db)
-    assert done.returncode == 0, done.stderr
+    golden_imported(db)
     return db
 
 

@@ -24,16 +24,24 @@ BOTH_BACKENDS = True
 
 
 @pytest.fixture(scope="module")
-def sealed_store(tmp_path_factory, cli, golden_dir) -> Path:
+def sealed_store(tmp_path_factory, cli, golden_imported) -> Path:
     """The golden ledger imported, then an action done, its finding verified and another reopened."""
     db = tmp_path_factory.mktemp("trail") / "closeloop.duckdb"
-    assert cli("import", golden_dir, "--db", db, "--as", "import").returncode == 0
+    golden_imported(db, "--as", "import")
     for args in (("action", "done", "CA-0006-1", "--evidence", "會議記錄已歸檔", "--as", "張三"),
                  ("nc", "verify", "NC-0006", "--effective", "yes", "--as", "審核員"),
                  ("nc", "reopen", "NC-0001", "--reason", "複查發現未落實", "--as", "審核員")):
         done = cli(*args, "--db", db)
         assert done.returncode == 0, done.stderr
     return db
+
+
+@pytest.fixture(scope="module")
+def sealed_head(cli, sealed_store) -> str:
+    """The head `trail verify` prints for the sealed store, kept apart from it (asked once: verify only reads)."""
+    done = cli("trail", "verify", "--db", sealed_store)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()[-1]
 
 
 @pytest.fixture
@@ -101,8 +109,8 @@ def test_a_rewritten_block_hash_breaks_the_chain(cli, tampered):
     assert (done.returncode, done.stderr) == (2, "Block 2 (events 322–325) has been altered.\n")
 
 
-def test_a_chain_rewritten_from_scratch_is_caught_by_a_head_kept_elsewhere(cli, sealed_store, tampered):
-    head = cli("trail", "verify", "--db", sealed_store).stdout.split()[-1]
+def test_a_chain_rewritten_from_scratch_is_caught_by_a_head_kept_elsewhere(cli, sealed_head, tampered):
+    head = sealed_head
     rewritten = tampered("delete from trail_blocks", "delete from event_hashes", "delete from record_seals",
                          "delete from block_records", "update events set new = 'closed' where id = 330")
     assert cli("trail", "seal", "--db", rewritten).returncode == 0
@@ -561,8 +569,8 @@ TAMPERS = {
 
 
 @pytest.mark.parametrize("name", sorted(TAMPERS))
-def test_each_tamper_fails_verify_with_the_head_naming_what_changed(cli, sealed_store, tampered, name):
-    head = cli("trail", "verify", "--db", sealed_store).stdout.split()[-1]
+def test_each_tamper_fails_verify_with_the_head_naming_what_changed(cli, sealed_head, tampered, name):
+    head = sealed_head
     statements, message = TAMPERS[name]
     done = cli("trail", "verify", "--db", tampered(*statements), "--head", head)
     assert (done.returncode, done.stderr) == (2, message)

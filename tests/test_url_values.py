@@ -17,10 +17,9 @@ pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 
 @pytest.fixture(scope="module")
-def golden_file(tmp_path_factory, cli, golden_dir) -> Path:
+def golden_file(tmp_path_factory, golden_imported) -> Path:
     db = tmp_path_factory.mktemp("golden-store") / "closeloop.duckdb"
-    done = cli("import", golden_dir, "--db", db)
-    assert done.returncode == 0, done.stderr
+    golden_imported(db)
     return db
 
 

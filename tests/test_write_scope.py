@@ -75,9 +75,9 @@ SCOPED_IMPORT = {
 
 
 @pytest.fixture(scope="module")
-def golden_store(tmp_path_factory, cli, golden_dir):
+def golden_store(tmp_path_factory, golden_imported):
     db = tmp_path_factory.mktemp("scope") / "golden.duckdb"
-    assert cli("import", golden_dir, "--db", db, "--as", "import").returncode == 0
+    golden_imported(db, "--as", "import")
     con = store.connect(db)
     for role, email in USERS.items():
         workflow.set_user(con, WHOLE, email, role=role, unit="DH")

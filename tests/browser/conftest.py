@@ -182,13 +182,12 @@ class Golden:
 
 
 @pytest.fixture(scope="session")
-def golden_server(tmp_path_factory, cli, golden_dir):
+def golden_server(tmp_path_factory, cli, golden_imported):
     """The golden ledger imported with the command line and served; the answers computed before serving
     (the running dashboard holds DuckDB's lock on the file)."""
     folder = tmp_path_factory.mktemp("golden-served")
     db = folder / "closeloop.duckdb"
-    done = cli("import", golden_dir, "--db", db)
-    assert done.returncode == 0, done.stderr
+    golden_imported(db)
     metrics = {}
     for scope, extra in {"all": [], "DH": ["--unit", "DH"]}.items():
         done = cli("metrics", "--db", db, "--as-of", AS_OF, *extra)
@@ -221,3 +220,29 @@ def connection_report(page, server_log: Path | None = None) -> str:
         said = [line for line in server_log.read_text(errors="replace").splitlines() if line[:4].isdigit()]
         lines += ["server log (last 15 entries):", *said[-15:]]
     return "\n".join(lines)
+
+
+# Polled every 100 ms: true once each Plotly chart of the page holds its drawn SVG and no chart has moved or
+# changed size (nor the page its height) over the last four polls. Streamlit draws a chart, then fits it to
+# its column; a rerun's card can push the charts below it down.
+CHARTS_STEADY = """() => {
+  const charts = document.querySelectorAll('[data-testid="stPlotlyChart"]');
+  const plots = [...document.querySelectorAll('.js-plotly-plot')];
+  if (plots.length < charts.length || !plots.every(p => p.querySelector('.main-svg'))) {
+    window.__chartsSeen = null;
+    return false;
+  }
+  const seen = JSON.stringify([document.documentElement.scrollHeight, ...plots.map(p => {
+    const r = p.getBoundingClientRect();
+    return [r.x, r.y, r.width, r.height, p.querySelectorAll('path').length];
+  })]);
+  const last = window.__chartsSeen;
+  window.__chartsSeen = {seen, times: last && last.seen === seen ? last.times + 1 : 1};
+  return window.__chartsSeen.times >= 4;
+}"""
+
+
+def charts_steady(page) -> None:
+    """Wait until the page's charts are drawn and have stopped moving (a fixed pause was 0.5–1.5 s a call)."""
+    page.evaluate("() => { window.__chartsSeen = null; }")
+    page.wait_for_function(CHARTS_STEADY, polling=100)

@@ -7,6 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import charts_steady
 from tests.browser.test_overview import idle, kpi_value, title
 
 HEIGHT = 2600  # the whole page, every chart card included
@@ -15,7 +16,7 @@ HEIGHT = 2600  # the whole page, every chart card included
 def settled(page: Page) -> None:
     expect(page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state", "notRunning", timeout=60_000)
     page.locator(".js-plotly-plot").first.wait_for()
-    page.wait_for_timeout(1500)
+    charts_steady(page)
 
 
 def click_node(page: Page, name: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -23,12 +24,22 @@ WORDS = {
 }
 
 
-@pytest.fixture
-def org_server(tmp_path, cli, serve):
-    """A store that knows the golden units and criteria but holds no findings, served."""
-    db = tmp_path / "closeloop.duckdb"
+@pytest.fixture(scope="module")
+def org_store(tmp_path_factory, cli):
+    """A store that knows the golden units and criteria but holds no findings, imported once for the module."""
+    db = tmp_path_factory.mktemp("org") / "closeloop.duckdb"
     done = cli("import", GOLDEN / "units.csv", GOLDEN / "criteria.csv", "--db", db)
     assert done.returncode == 0, done.stderr
+    return db
+
+
+@pytest.fixture
+def org_server(tmp_path, org_store, serve):
+    """A test's own copy of org_store (with its trail's anchors), served: what the test imports stays its own."""
+    db = tmp_path / "closeloop.duckdb"
+    shutil.copy(org_store, db)
+    if Path(f"{org_store}.anchors").exists():
+        shutil.copy(f"{org_store}.anchors", f"{db}.anchors")
     server = serve(REPO, tmp_path / "streamlit.log", CLOSELOOP_DB=str(db))
     yield server, db
     server.stop()

@@ -47,13 +47,12 @@ def test_the_golden_store_ending_in_june_2026_opens_on_its_last_day_and_says_so(
         f"{golden_server.metrics['all']['open']:,}")
 
 
-def test_the_first_request_to_a_fresh_server_may_be_any_page_s_path(new_page, tmp_path, cli, golden_dir):
+def test_the_first_request_to_a_fresh_server_may_be_any_page_s_path(new_page, tmp_path, golden_imported):
     """Until st.navigation has run once, Streamlit looks for a pages/ file named as the path: every url_path
     is its file's name (time_to_close, not time-to-close, which showed 'Page not found' on a fresh server)."""
     from tests.browser.conftest import REPO, Server, server_env
 
-    db = tmp_path / "closeloop.duckdb"
-    assert cli("import", golden_dir, "--db", db).returncode == 0
+    db = golden_imported(tmp_path / "closeloop.duckdb")
     server = Server(REPO, server_env(CLOSELOOP_DB=str(db)), tmp_path / "streamlit.log").start()
     try:
         page = new_page(locale="zh-CN")

@@ -17,11 +17,11 @@ LANGUAGES = ("en", "zh-Hans", "zh-Hant")
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory, cli, golden_dir):
+def served(tmp_path_factory, golden_imported):
     """The golden ledger imported and its My unit screens computed in each language, then served."""
     folder = tmp_path_factory.mktemp("my-unit-served")
     db = folder / "closeloop.duckdb"
-    assert cli("import", golden_dir, "--db", db).returncode == 0
+    golden_imported(db)
     con = store.connect(db, create=False)
     computed = {lang: screens.my_unit(con, Filters.default(date.fromisoformat(AS_OF), unit=UNIT), None, lang)
                 for lang in LANGUAGES}

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from closeloop import demo, filters
-from tests.browser.conftest import REPO, Server, server_env
+from tests.browser.conftest import REPO, Server, charts_steady, server_env
 
 SCREENSHOT_HEIGHT = 2000  # the whole Overview, charts included
 
@@ -32,7 +32,7 @@ def settle(page: Page) -> None:
     """Wait for the charts to be drawn, so a screenshot shows the page a user sees."""
     idle(page)
     page.locator(".js-plotly-plot").first.wait_for()
-    page.wait_for_timeout(1000)
+    charts_steady(page)
 
 
 @pytest.mark.parametrize("scope,query", [("all", ""), ("DH", "&unit=DH")])

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import Server, server_env
+
 REPO = Path(__file__).resolve().parents[2]
 HOSTILE = ("![x](http://example.com/a.png) [link](http://example.com/l) **bold** <script>alert(1)</script> "
            "<img src=http://example.com/b.png> www.example.com")
@@ -39,13 +41,20 @@ def hostile_file(tmp_path_factory, cli, golden_dir) -> Path:
     return db
 
 
+@pytest.fixture(scope="module")
+def hostile_server(hostile_file):
+    """hostile_file served, once for the module: its tests only read (a server per test cost a cold start)."""
+    server = Server(REPO, server_env(CLOSELOOP_DB=str(hostile_file)), hostile_file.parent / "streamlit.log")
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
 @pytest.mark.parametrize("path", ["rectification?ref=NC-0009&unit=DH", "units?unit=DH"])
-def test_hostile_stored_text_shows_as_written_and_fetches_nothing(hostile_file, serve, new_page, tmp_path, path):
-    db = tmp_path / "closeloop.duckdb"
-    shutil.copy(hostile_file, db)
-    server = serve(REPO, tmp_path / "streamlit.log", CLOSELOOP_DB=str(db))
+def test_hostile_stored_text_shows_as_written_and_fetches_nothing(hostile_server, new_page, path):
     page = new_page()
-    page.goto(f"{server.url}/{path}&lang=en&as_of=2026-06-30")
+    page.goto(f"{hostile_server.url}/{path}&lang=en&as_of=2026-06-30")
     main = page.get_by_test_id("stMain")
     expect(main).to_contain_text("**bold** <script>alert(1)</script>")
     expect(page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state", "notRunning")

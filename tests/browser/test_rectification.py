@@ -14,11 +14,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def golden_store_file(tmp_path_factory, cli, golden_dir):
+def golden_store_file(tmp_path_factory, golden_imported):
     db = tmp_path_factory.mktemp("rectification-golden") / "closeloop.duckdb"
-    done = cli("import", golden_dir, "--db", db, "--as", "import")
-    assert done.returncode == 0, done.stderr
-    return db
+    return golden_imported(db, "--as", "import")
 
 
 @pytest.fixture

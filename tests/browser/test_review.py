@@ -3,8 +3,10 @@ with a progress bar, downloaded, and holds the command line's numbers."""
 
 from __future__ import annotations
 
+import copy
 import json
 import re
+import shutil
 import subprocess
 from datetime import date
 from pathlib import Path
@@ -18,11 +20,13 @@ from closeloop.filters import Filters
 AS_OF = "2026-06-30"
 
 
-@pytest.fixture
-def reviewed_server(tmp_path, cli, golden_dir, serve):
-    """The golden ledger with a review as of 2026-03-31 (one decision), served; the answers computed first."""
-    db = tmp_path / "closeloop.duckdb"
-    assert cli("import", golden_dir, "--db", db).returncode == 0
+@pytest.fixture(scope="module")
+def reviewed_store(tmp_path_factory, cli, golden_imported):
+    """The golden ledger with a review as of 2026-03-31 (one decision); the answers computed from it.
+
+    Built once for the module: each test serves a copy of its own (what one writes stays its own)."""
+    db = tmp_path_factory.mktemp("reviewed") / "closeloop.duckdb"
+    golden_imported(db)
     con = store.connect(db)
     chair = identity.local_administrator("chair")
     made = review.record(con, chair, Filters.default(date(2026, 3, 31)), held_on=date(2026, 4, 2), title="一季度评审",
@@ -32,8 +36,19 @@ def reviewed_server(tmp_path, cli, golden_dir, serve):
     changes = review.changes(con, date(2026, 3, 31), Filters.default(date.fromisoformat(AS_OF)), None)
     con.close()
     metrics = json.loads(cli("metrics", "--db", db, "--as-of", AS_OF).stdout)
+    return db, metrics, changes
+
+
+@pytest.fixture
+def reviewed_server(tmp_path, reviewed_store, serve):
+    """A copy of reviewed_store, served, with the answers computed from it."""
+    built, metrics, changes = reviewed_store
+    db = tmp_path / "closeloop.duckdb"
+    shutil.copy(built, db)
+    if Path(f"{built}.anchors").exists():
+        shutil.copy(f"{built}.anchors", f"{db}.anchors")
     server = serve(Path(__file__).resolve().parents[2], tmp_path / "streamlit.log", CLOSELOOP_DB=str(db))
-    return server, metrics, changes
+    return server, copy.deepcopy(metrics), copy.deepcopy(changes)
 
 
 def idle(page: Page) -> None:

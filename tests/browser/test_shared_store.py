@@ -10,9 +10,9 @@ from tests.browser.conftest import AS_OF, REPO, Server, server_env
 from tests.browser.test_overview import idle, kpi_value
 
 
-def test_an_import_while_the_dashboard_serves_shows_on_the_next_page_load(new_page, tmp_path, cli, golden_dir):
-    db = tmp_path / "closeloop.duckdb"
-    assert cli("import", golden_dir, "--db", db).returncode == 0
+def test_an_import_while_the_dashboard_serves_shows_on_the_next_page_load(new_page, tmp_path, cli, golden_dir,
+                                                                          golden_imported):
+    db = golden_imported(tmp_path / "closeloop.duckdb")
     before = json.loads(cli("metrics", "--db", db, "--as-of", AS_OF).stdout)["open"]
     assert before == json.loads((golden_dir / "expected.json").read_text(encoding="utf-8"))["all"]["open"]  # 41
     server = Server(REPO, server_env(CLOSELOOP_DB=str(db)), tmp_path / "streamlit.log").start()

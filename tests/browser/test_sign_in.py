@@ -118,11 +118,11 @@ class SignedIn:
 
 
 @pytest.fixture(scope="module")
-def signed_in(tmp_path_factory, cli, golden_dir, browser):
+def signed_in(tmp_path_factory, cli, golden_imported, browser):
     root = tmp_path_factory.mktemp("signed-in")
     (root / "app").mkdir()
     db = root / "closeloop.duckdb"
-    assert cli("import", golden_dir, "--db", db, "--as", "import").returncode == 0
+    golden_imported(db, "--as", "import")
     for email, (role, unit, name) in USERS.items():
         extra = ["--unit", unit] if unit else []
         done = cli("user", email, "--role", role, "--name", name, *extra, "--db", db)

@@ -9,7 +9,7 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
-from tests.browser.test_data import idle, messy_workbook, org_server, upload  # noqa: F401 (a fixture)
+from tests.browser.test_data import idle, messy_workbook, org_server, org_store, upload  # noqa: F401 (fixtures)
 from tests.browser.test_overview import SCREENSHOT_HEIGHT, kpi_value, settle, title
 from tests.hanzi import simplified_in
 
